@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class BookingsConfig(AppConfig):
+    name = "bookings"
+    verbose_name = "Bookings"
+
+    def ready(self) -> None:
+        # Explicit import: a broken receivers module must crash start-up, not be skipped.
+        from bookings import events, receivers
+
+        events.CompensationTriggered.signal.connect(
+            receivers.on_compensation_triggered, dispatch_uid="bookings.on_compensation_triggered"
+        )

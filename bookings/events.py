@@ -1,0 +1,186 @@
+"""The saga's event catalog, and `emit`: the one way an event travels.
+
+The whole flow, read top to bottom (every payload also carries correlation_id):
+
+    event                  emitted by     payload                         heard by
+    BookingRequested       bookings       booking_id                      pricing
+    PricingCalculated      pricing        base_price, discount_eligible,  quotas
+                                          eligibility_reason
+    DiscountQuotaReserved  quotas         discount_applied,               payments
+                                          quota_exhausted,
+                                          discount_amount, final_price
+    PaymentCompleted       payments       payment_id, amount              confirmations
+    PaymentFailed          payments       reason                          (log only)
+    CompensationTriggered  failed step    reason, failed_step             quotas, payments,
+                                                                          bookings (in order)
+    DiscountQuotaReleased  quotas         quota_day                       (log only)
+    PaymentReversed        payments       payment_id, amount              (log only)
+    BookingConfirmed       confirmations  confirmation_code               (log only)
+    BookingFailed          bookings       reason                          (log only)
+
+Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
+PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
+CompensationTriggered → (DiscountQuotaReleased) → (PaymentReversed) → BookingFailed.
+
+`emit` appends the SagaEvent row inside the caller's transaction and sends the
+signal only after that transaction commits, so the log is durable before anyone
+acts on it. Receivers get `correlation_id` and the payload as keyword arguments.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Subquery
+from django.db.models.functions import Coalesce
+from django.dispatch import Signal
+
+from bookings.models import SagaEvent
+
+logger = logging.getLogger("saga")
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    signal: Signal
+    heard_by: tuple[str, ...]  # app labels whose receivers listen, in call order
+
+
+BookingRequested = Event("BookingRequested", Signal(), ("pricing",))
+PricingCalculated = Event("PricingCalculated", Signal(), ("quotas",))
+DiscountQuotaReserved = Event("DiscountQuotaReserved", Signal(), ("payments",))
+PaymentCompleted = Event("PaymentCompleted", Signal(), ("confirmations",))
+PaymentFailed = Event("PaymentFailed", Signal(), ())
+CompensationTriggered = Event("CompensationTriggered", Signal(), ("quotas", "payments", "bookings"))
+DiscountQuotaReleased = Event("DiscountQuotaReleased", Signal(), ())
+PaymentReversed = Event("PaymentReversed", Signal(), ())
+BookingConfirmed = Event("BookingConfirmed", Signal(), ())
+BookingFailed = Event("BookingFailed", Signal(), ())
+
+CATALOG: dict[str, Event] = {
+    e.name: e
+    for e in (
+        BookingRequested,
+        PricingCalculated,
+        DiscountQuotaReserved,
+        PaymentCompleted,
+        PaymentFailed,
+        CompensationTriggered,
+        DiscountQuotaReleased,
+        PaymentReversed,
+        BookingConfirmed,
+        BookingFailed,
+    )
+}
+
+
+DUPLICATE_EVENT_CONSTRAINT = "saga_event_once_per_saga"
+
+
+class ReceiverCrashed(Exception):
+    """Re-raised (in tests) after a crashing receiver has been compensated."""
+
+
+def emit(event: Event, *, correlation_id: UUID, **payload: Any) -> None:
+    """Log `event` in the current transaction; send its signal once that commits.
+
+    Must run inside `saga_step`: a second emission of the same event for the same
+    saga violates a unique constraint, which rolls back the whole step, so a step
+    delivered twice changes nothing.
+    """
+    next_sequence = Coalesce(
+        Subquery(
+            SagaEvent.objects.filter(correlation_id=correlation_id)
+            .values("correlation_id")
+            .annotate(last=Max("sequence"))
+            .values("last")
+        ),
+        0,
+    )
+    # No savepoint of its own: a duplicate breaks the caller's transaction, and
+    # saga_step turns that into "already done" once the transaction is rolled back.
+    SagaEvent.objects.create(
+        correlation_id=correlation_id,
+        event_type=event.name,
+        sequence=next_sequence + 1,
+        payload=payload,
+    )
+    logger.info("saga event=%s correlation_id=%s", event.name, correlation_id)
+    transaction.on_commit(partial(deliver, event, correlation_id, payload))
+
+
+@contextmanager
+def saga_step(
+    name: str, correlation_id: UUID, *, once_per_saga: tuple[str, ...] = ()
+) -> Iterator[None]:
+    """One step: its state change and its event in one short transaction.
+
+    A step that was done before trips a unique constraint, the event log's or one of
+    the step's own rows (`once_per_saga`); it is rolled back and skipped quietly.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        if not _is_repeat(error, (DUPLICATE_EVENT_CONSTRAINT, *once_per_saga)):
+            raise
+        logger.info("saga step=%s already done correlation_id=%s", name, correlation_id)
+
+
+def _is_repeat(error: IntegrityError, constraints: tuple[str, ...]) -> bool:
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None and diag.constraint_name:  # PostgreSQL names the constraint
+        return diag.constraint_name in constraints
+    # SQLite (the embedded default for trying the app) names columns instead.
+    message = str(error)
+    return "UNIQUE constraint failed" in message and ".correlation_id" in message
+
+
+def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None:
+    """Send the signal. A receiver that raises is a failed step: compensate it."""
+    responses = event.signal.send_robust(
+        sender=event.name, correlation_id=correlation_id, **payload
+    )
+    for receiver, outcome in responses:
+        if not isinstance(outcome, Exception) or isinstance(outcome, ReceiverCrashed):
+            if isinstance(outcome, ReceiverCrashed) and settings.SAGA_RERAISE_RECEIVER_ERRORS:
+                raise outcome
+            continue
+        failed_step = receiver.__module__.split(".")[0]
+        logger.error(
+            "saga receiver crashed event=%s step=%s correlation_id=%s",
+            event.name,
+            failed_step,
+            correlation_id,
+            exc_info=outcome,
+        )
+        trigger_compensation(
+            correlation_id=correlation_id,
+            reason=f"internal_error in {failed_step}",
+            failed_step=failed_step,
+        )
+        if settings.SAGA_RERAISE_RECEIVER_ERRORS:
+            raise ReceiverCrashed(f"{failed_step} crashed on {event.name}") from outcome
+
+
+def trigger_compensation(*, correlation_id: UUID, reason: str, failed_step: str) -> None:
+    """Ask every participant to undo its own work for this saga (once per saga)."""
+    with saga_step("compensation", correlation_id):
+        emit(
+            CompensationTriggered,
+            correlation_id=correlation_id,
+            reason=reason,
+            failed_step=failed_step,
+        )
+
+
+def replay(event_row: SagaEvent) -> None:
+    """Send a logged event's signal again (receivers are idempotent): resumes a stuck saga."""
+    deliver(CATALOG[event_row.event_type], event_row.correlation_id, dict(event_row.payload))

@@ -1,0 +1,198 @@
+"""The booking (the saga's summary), its items, the event log and the audit log."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+
+
+class MedicalService(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="service_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (₹{self.price})"
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    FAILED = "failed", "Failed"
+
+
+class Booking(models.Model):
+    """One patient's request, and the summary of its saga kept current step by step.
+
+    Each participant writes only its own columns: pricing the base price and
+    eligibility, quotas the discount and final price, confirmations the code and
+    `confirmed`; bookings alone marks it `failed`.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    correlation_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings"
+    )
+    patient_name = models.CharField(max_length=120)
+    gender = models.CharField(max_length=10, choices=Gender.choices)
+    date_of_birth = models.DateField()
+    payment_token = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=10, choices=BookingStatus.choices, default=BookingStatus.PENDING
+    )
+    # The clinic date (Asia/Kolkata) of the request: "today" for R1, the quota day for R2.
+    clinic_day = models.DateField()
+    currency = models.CharField(max_length=3, default="INR")
+    # pricing
+    base_price = models.DecimalField(**MONEY, null=True, blank=True)
+    discount_eligible = models.BooleanField(null=True)
+    eligibility_reason = models.CharField(max_length=40, blank=True)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # quotas
+    discount_applied = models.BooleanField(null=True)
+    quota_exhausted = models.BooleanField(null=True)
+    discount_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    final_price = models.DecimalField(**MONEY, null=True, blank=True)
+    # confirmations / bookings
+    # NULL until set: unique among confirmed bookings, and `null` in the API until then.
+    confirmation_code = models.CharField(max_length=16, null=True, blank=True, unique=True)  # noqa: DJ001
+    failure_reason = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
+            models.Index(fields=["status", "created_at"], name="booking_status_age"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=BookingStatus.values), name="booking_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(base_price__isnull=True) | Q(base_price__gte=0),
+                name="booking_base_price_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(final_price__isnull=True)
+                | Q(final_price__gte=0, final_price__lte=F("base_price")),
+                name="booking_final_price_within_base",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=BookingStatus.CONFIRMED)
+                | Q(confirmation_code__isnull=False, final_price__isnull=False),
+                name="booking_confirmed_has_code_and_price",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_name} · {self.status} · {self.id}"
+
+
+class BookingItem(models.Model):
+    """A service as it was booked: name and price copied so later edits never rewrite history."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items")
+    service = models.ForeignKey(
+        MedicalService, on_delete=models.PROTECT, related_name="booking_items"
+    )
+    name = models.CharField(max_length=120)
+    price = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "service"], name="booking_item_unique"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="booking_item_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (₹{self.price})"
+
+
+class SagaEvent(models.Model):
+    """The saga's durable log: written in the same transaction as the step it reports."""
+
+    correlation_id = models.UUIDField(db_index=True)
+    event_type = models.CharField(max_length=40)
+    sequence = models.PositiveIntegerField()
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["correlation_id", "sequence"]
+        constraints = [
+            # A second emission of the same step is a no-op: this is what makes
+            # receivers idempotent when an event is delivered twice.
+            models.UniqueConstraint(
+                fields=["correlation_id", "event_type"], name="saga_event_once_per_saga"
+            ),
+            models.UniqueConstraint(
+                fields=["correlation_id", "sequence"], name="saga_event_sequence_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.correlation_id} #{self.sequence} {self.event_type}"
+
+
+class AuditLog(models.Model):
+    """Who changed what, when, from what to what. Append-only."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=150)  # a username, or "system:<app>" for saga steps
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    correlation_id = models.UUIDField(null=True, blank=True, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}"
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        actor: str,
+        action: str,
+        obj: models.Model,
+        correlation_id=None,
+        before: dict | None = None,
+        after: dict | None = None,
+    ) -> "AuditLog":
+        return cls.objects.create(
+            actor=actor,
+            action=action,
+            object_type=obj._meta.label,
+            object_id=str(obj.pk),
+            correlation_id=correlation_id,
+            before=before,
+            after=after,
+        )

@@ -1,0 +1,100 @@
+"""Starting a booking, and ending one that failed."""
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from bookings import events
+from bookings.models import AuditLog, Booking, BookingItem, BookingStatus, Gender, MedicalService
+
+MAX_SERVICES_PER_BOOKING = 10
+
+
+def clinic_today() -> date:
+    """Today's date in the clinic's zone (Asia/Kolkata), never UTC's."""
+    return timezone.localdate()
+
+
+def initiate_booking(
+    *,
+    user: AbstractBaseUser,
+    patient_name: str,
+    gender: str,
+    date_of_birth: date,
+    service_ids: Sequence[int],
+    payment_token: str,
+) -> Booking:
+    """Create the booking with a snapshot of its services and start the saga.
+
+    The saga runs to its end before this returns (its steps follow each other on
+    commit), so the booking handed back is confirmed or failed; reload it to see.
+    """
+    ids = list(dict.fromkeys(service_ids))
+    if len(ids) != len(service_ids):
+        raise ValidationError({"service_ids": "Each service may be chosen only once."})
+    if not 1 <= len(ids) <= MAX_SERVICES_PER_BOOKING:
+        raise ValidationError(
+            {"service_ids": f"Choose between 1 and {MAX_SERVICES_PER_BOOKING} services."}
+        )
+    if gender not in Gender.values:
+        raise ValidationError({"gender": f"Must be one of: {', '.join(Gender.values)}."})
+    services = {s.pk: s for s in MedicalService.objects.filter(pk__in=ids, active=True)}
+    missing = [i for i in ids if i not in services]
+    if missing:
+        raise ValidationError(
+            {"service_ids": f"No active service with id {', '.join(map(str, missing))}."}
+        )
+
+    with transaction.atomic():
+        booking = Booking.objects.create(
+            user=user,
+            patient_name=patient_name,
+            gender=gender,
+            date_of_birth=date_of_birth,
+            payment_token=payment_token,
+            clinic_day=clinic_today(),
+        )
+        BookingItem.objects.bulk_create(
+            BookingItem(
+                booking=booking, service=services[i], name=services[i].name, price=services[i].price
+            )
+            for i in ids
+        )
+        AuditLog.record(
+            actor=user.get_username(),
+            action="booking.requested",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            after={"status": booking.status, "services": ids},
+        )
+        events.emit(
+            events.BookingRequested,
+            correlation_id=booking.correlation_id,
+            booking_id=str(booking.pk),
+        )
+    return booking
+
+
+def fail_booking(*, correlation_id: UUID, reason: str) -> None:
+    """Mark a still-pending booking failed (bookings alone does this) and say so."""
+    with events.saga_step("bookings.fail", correlation_id):
+        booking = Booking.objects.only("pk").get(correlation_id=correlation_id)
+        changed = Booking.objects.filter(pk=booking.pk, status=BookingStatus.PENDING).update(
+            status=BookingStatus.FAILED, failure_reason=reason[:200], updated_at=timezone.now()
+        )
+        if not changed:
+            return  # already confirmed or failed: nothing of ours to undo
+        AuditLog.record(
+            actor="system:bookings",
+            action="booking.failed",
+            obj=booking,
+            correlation_id=correlation_id,
+            before={"status": BookingStatus.PENDING},
+            after={"status": BookingStatus.FAILED, "failure_reason": reason},
+        )
+        events.emit(events.BookingFailed, correlation_id=correlation_id, reason=reason)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ConfirmationsConfig(AppConfig):
+    name = "confirmations"
+    verbose_name = "Confirmations"
+
+    def ready(self) -> None:
+        from bookings import events
+        from confirmations import receivers
+
+        events.PaymentCompleted.signal.connect(
+            receivers.on_payment_completed, dispatch_uid="confirmations.on_payment_completed"
+        )

@@ -1,0 +1,80 @@
+"""The last step: a confirmation code, the booking confirmed, an e-mail to the patient."""
+
+import logging
+import secrets
+from functools import partial
+from uuid import UUID
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Exists
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from bookings import events
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
+
+logger = logging.getLogger("saga")
+
+# No 0/O, 1/I/L: a code read out over the phone at reception must not be misheard.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+def generate_confirmation_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def confirm_booking(*, correlation_id: UUID) -> None:
+    for _attempt in range(5):
+        try:
+            _confirm(correlation_id, code=generate_confirmation_code())
+            return
+        except IntegrityError as error:
+            if "confirmation_code" not in str(error):
+                raise
+            continue  # two bookings drew the same code: draw again
+    raise RuntimeError("could not draw a unique confirmation code")
+
+
+def _confirm(correlation_id: UUID, *, code: str) -> None:
+    with events.saga_step("confirmations", correlation_id):
+        booking = Booking.objects.only("pk").get(correlation_id=correlation_id)
+        compensating = SagaEvent.objects.filter(
+            correlation_id=correlation_id, event_type=events.CompensationTriggered.name
+        )
+        confirmable = Booking.objects.filter(pk=booking.pk, status=BookingStatus.PENDING).exclude(
+            Exists(compensating)
+        )
+        if not confirmable.update(
+            status=BookingStatus.CONFIRMED, confirmation_code=code, updated_at=timezone.now()
+        ):
+            return  # failed, or being compensated: it must not be confirmed now
+        AuditLog.record(
+            actor="system:confirmations",
+            action="booking.confirmed",
+            obj=booking,
+            correlation_id=correlation_id,
+            before={"status": BookingStatus.PENDING},
+            after={"status": BookingStatus.CONFIRMED, "confirmation_code": code},
+        )
+        events.emit(events.BookingConfirmed, correlation_id=correlation_id, confirmation_code=code)
+        # After commit, and robust: a mail server that is down must not undo a paid booking.
+        transaction.on_commit(partial(send_confirmation_email, booking_id=booking.pk), robust=True)
+
+
+def send_confirmation_email(*, booking_id: UUID) -> None:
+    booking = Booking.objects.select_related("user").prefetch_related("items").get(pk=booking_id)
+    if not booking.user.email:
+        return
+    context = {"booking": booking, "items": list(booking.items.all())}
+    try:
+        send_mail(
+            subject=f"Booking confirmed: {booking.confirmation_code}",
+            message=render_to_string("confirmations/email.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[booking.user.email],
+        )
+    except Exception:
+        logger.exception("confirmation e-mail failed correlation_id=%s", booking.correlation_id)

@@ -1,0 +1,119 @@
+"""The payment gateway interface, and the simulated gateway behind it.
+
+A real provider plugs in by implementing `PaymentGateway` and naming its class in
+the PAYMENT_GATEWAY setting. Every call carries an idempotency key, so asking
+twice never charges or refunds twice.
+"""
+
+import hashlib
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    captured: bool
+    reference: str
+    decline_reason: str = ""
+
+
+class PaymentGateway(Protocol):
+    def accepts(self, token: str) -> bool:
+        """Whether the token is one this gateway can try to charge."""
+
+    def charge(self, *, amount: Decimal, token: str, idempotency_key: str) -> ChargeResult:
+        """Charge once per idempotency key: the same key answers the first outcome."""
+
+    def lookup(self, *, idempotency_key: str, token: str) -> ChargeResult | None:
+        """The outcome of an earlier charge with this key, or None if there was none."""
+
+    def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
+        """Refund a captured charge; returns the refund's reference."""
+
+
+class SimulatedGateway:
+    """Outcomes by test token (see shared/API.md), kept in its own ledger table.
+
+    Charging twice with one idempotency key answers the first outcome and takes
+    no money twice; refunds are idempotent the same way.
+    """
+
+    CAPTURE = {"tok_visa", "tok_mastercard"}
+    DECLINE = {
+        "tok_chargeDeclined": "card_declined",
+        "tok_chargeDeclinedInsufficientFunds": "insufficient_funds",
+    }
+
+    def __init__(self, failure_rate: float | None = None) -> None:
+        rate = settings.PAYMENT_FAILURE_RATE if failure_rate is None else failure_rate
+        self.failure_rate = min(max(rate, 0.0), 1.0)
+
+    def accepts(self, token: str) -> bool:
+        return token in self.CAPTURE or token in self.DECLINE
+
+    def charge(self, *, amount: Decimal, token: str, idempotency_key: str) -> ChargeResult:
+        from payments.models import SimulatedGatewayCharge
+
+        outcome = self._decide(token, idempotency_key)
+        try:
+            # Called outside any transaction (a remote call must never hold our locks),
+            # so this insert commits on its own, like the provider's record would.
+            record = SimulatedGatewayCharge.objects.create(
+                idempotency_key=idempotency_key,
+                token=token,
+                amount=amount,
+                captured=outcome.captured,
+                reference=outcome.reference,
+                decline_reason=outcome.decline_reason,
+            )
+        except IntegrityError:  # charged before with this key: the first answer stands
+            record = SimulatedGatewayCharge.objects.get(idempotency_key=idempotency_key)
+        return ChargeResult(record.captured, record.reference, record.decline_reason)
+
+    def lookup(self, *, idempotency_key: str, token: str) -> ChargeResult | None:
+        from payments.models import SimulatedGatewayCharge
+
+        record = SimulatedGatewayCharge.objects.filter(idempotency_key=idempotency_key).first()
+        if record is None:
+            return None
+        return ChargeResult(record.captured, record.reference, record.decline_reason)
+
+    def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
+        from payments.models import SimulatedGatewayCharge
+
+        refund_reference = "sim_re_" + _digest(idempotency_key)
+        SimulatedGatewayCharge.objects.filter(reference=reference, captured=True).update(
+            refund_reference=refund_reference
+        )
+        return refund_reference
+
+    def _decide(self, token: str, key: str) -> ChargeResult:
+        reference = "sim_ch_" + _digest(key)
+        if token in self.DECLINE:
+            return ChargeResult(False, reference, self.DECLINE[token])
+        if token not in self.CAPTURE:
+            return ChargeResult(False, reference, "invalid_token")
+        # Seeded by the key, so a demo's random declines are reproducible.
+        if self.failure_rate and random.Random(key).random() < self.failure_rate:
+            return ChargeResult(False, reference, "card_declined")
+        return ChargeResult(True, reference)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+@cache
+def _gateway_class(path: str) -> type:
+    return import_string(path)
+
+
+def get_gateway() -> PaymentGateway:
+    return _gateway_class(settings.PAYMENT_GATEWAY)()

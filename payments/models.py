@@ -1,0 +1,67 @@
+from django.db import models
+from django.db.models import Q
+
+from bookings.models import MONEY
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending (outcome not yet known)"
+    CAPTURED = "captured", "Captured"
+    DECLINED = "declined", "Declined"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Payment(models.Model):
+    """The one charge of one booking, and its refund if the saga was compensated."""
+
+    booking = models.OneToOneField(
+        "bookings.Booking", on_delete=models.PROTECT, related_name="payment"
+    )
+    correlation_id = models.UUIDField(unique=True)  # also the gateway's idempotency key
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="INR")
+    status = models.CharField(
+        max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    gateway_reference = models.CharField(max_length=64, blank=True)
+    decline_reason = models.CharField(max_length=64, blank=True)
+    refund_reference = models.CharField(max_length=64, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=PaymentStatus.REFUNDED) | Q(refunded_at__isnull=False),
+                name="payment_refund_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"₹{self.amount} {self.status} ({self.gateway_reference or 'no reference'})"
+
+
+class SimulatedGatewayCharge(models.Model):
+    """The simulated gateway's own ledger: what a real provider keeps on its side.
+
+    Written outside the saga's transactions, so it survives a crash of ours, which
+    is what lets recovery ask "did this charge happen?" instead of charging again.
+    """
+
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    token = models.CharField(max_length=64)
+    amount = models.DecimalField(**MONEY)
+    captured = models.BooleanField()
+    reference = models.CharField(max_length=64, unique=True)
+    decline_reason = models.CharField(max_length=64, blank=True)
+    refund_reference = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.reference} ₹{self.amount} {'captured' if self.captured else 'declined'}"

@@ -1,0 +1,135 @@
+"""Charging a booking, and reversing the charge when the saga is compensated.
+
+The gateway is always called outside a database transaction: no lock is held
+while the network is in the way.
+"""
+
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from bookings import events
+from bookings.models import AuditLog, Booking, BookingStatus
+from payments.gateway import ChargeResult, get_gateway
+from payments.models import Payment, PaymentStatus
+
+
+def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
+    """Charge the final price once; emit PaymentCompleted, or PaymentFailed and compensate."""
+    amount = Decimal(final_price)
+    booking = Booking.objects.only("pk", "payment_token").get(correlation_id=correlation_id)
+    try:
+        payment = Payment.objects.create(
+            booking_id=booking.pk, correlation_id=correlation_id, amount=amount
+        )
+    except IntegrityError:  # delivered again: the payment exists, settle that one
+        payment = Payment.objects.get(correlation_id=correlation_id)
+        if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CAPTURED):
+            return
+
+    if amount == 0:
+        result = ChargeResult(True, "no_charge")  # a 100% discount: nothing to take
+    else:
+        result = get_gateway().charge(
+            amount=payment.amount, token=booking.payment_token, idempotency_key=str(correlation_id)
+        )
+    record_charge_outcome(payment=payment, result=result)
+
+
+def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
+    correlation_id = payment.correlation_id
+    with events.saga_step("payments.charge", correlation_id):
+        status = PaymentStatus.CAPTURED if result.captured else PaymentStatus.DECLINED
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+            status=status,
+            gateway_reference=result.reference,
+            decline_reason=result.decline_reason,
+            updated_at=timezone.now(),
+        )
+        AuditLog.record(
+            actor="system:payments",
+            action=f"payment.{status}",
+            obj=payment,
+            correlation_id=correlation_id,
+            after={
+                "status": status,
+                "amount": str(payment.amount),
+                "reason": result.decline_reason,
+            },
+        )
+        if result.captured:
+            events.emit(
+                events.PaymentCompleted,
+                correlation_id=correlation_id,
+                payment_id=payment.pk,
+                amount=str(payment.amount),
+            )
+        else:
+            events.emit(
+                events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason
+            )
+            events.emit(
+                events.CompensationTriggered,
+                correlation_id=correlation_id,
+                reason=result.decline_reason,
+                failed_step="payments",
+            )
+
+
+def reverse_payment(*, correlation_id: UUID) -> None:
+    """Refund this saga's charge if money was taken; settle an unknown outcome first."""
+    payment = (
+        Payment.objects.filter(correlation_id=correlation_id).select_related("booking").first()
+    )
+    if payment is None or payment.status in (PaymentStatus.DECLINED, PaymentStatus.REFUNDED):
+        return
+    if payment.booking.status == BookingStatus.CONFIRMED:
+        return  # confirmation won the race: the patient has what was paid for
+    gateway = get_gateway()
+    if payment.status == PaymentStatus.PENDING:
+        # The charge's outcome never got recorded: ask the gateway, never charge again.
+        known = gateway.lookup(
+            idempotency_key=str(correlation_id), token=payment.booking.payment_token
+        )
+        if known is None or not known.captured:
+            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                status=PaymentStatus.DECLINED,
+                decline_reason=(known.decline_reason if known else "not_charged"),
+                updated_at=timezone.now(),
+            )
+            return
+        payment.gateway_reference = known.reference
+    refund_reference = ""
+    if payment.amount > 0:
+        refund_reference = gateway.refund(
+            reference=payment.gateway_reference,
+            amount=payment.amount,
+            idempotency_key=f"refund-{correlation_id}",
+        )
+    with events.saga_step("payments.reverse", correlation_id):
+        if not Payment.objects.filter(
+            pk=payment.pk, status__in=(PaymentStatus.PENDING, PaymentStatus.CAPTURED)
+        ).update(
+            status=PaymentStatus.REFUNDED,
+            gateway_reference=payment.gateway_reference,
+            refund_reference=refund_reference,
+            refunded_at=timezone.now(),
+            updated_at=timezone.now(),
+        ):
+            return
+        AuditLog.record(
+            actor="system:payments",
+            action="payment.refunded",
+            obj=payment,
+            correlation_id=correlation_id,
+            before={"status": payment.status},
+            after={"status": PaymentStatus.REFUNDED, "amount": str(payment.amount)},
+        )
+        events.emit(
+            events.PaymentReversed,
+            correlation_id=correlation_id,
+            payment_id=payment.pk,
+            amount=str(payment.amount),
+        )

@@ -1,0 +1,10 @@
+from django.db import migrations
+
+
+def create(apps, schema_editor):
+    apps.get_model("pricing", "DiscountSettings").objects.get_or_create(pk=1)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("pricing", "0001_initial")]
+    operations = [migrations.RunPython(create, migrations.RunPython.noop)]

@@ -1,0 +1,38 @@
+from decimal import Decimal
+from uuid import UUID
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from bookings import events
+from bookings.models import Booking
+from pricing.models import DiscountSettings
+from pricing.rules import discount_eligibility
+
+
+def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
+    """Rule R1: the base price and whether the booking may have the discount."""
+    with events.saga_step("pricing", correlation_id):
+        booking = Booking.objects.annotate(items_total=Sum("items__price")).get(pk=booking_id)
+        base_price = booking.items_total or Decimal("0.00")
+        eligible, reason = discount_eligibility(
+            gender=booking.gender,
+            date_of_birth=booking.date_of_birth,
+            base_price=base_price,
+            today=booking.clinic_day,
+        )
+        Booking.objects.filter(pk=booking.pk).update(
+            base_price=base_price,
+            discount_eligible=eligible,
+            eligibility_reason=reason,
+            # The percentage in force when the booking was priced, kept with it.
+            discount_percent=DiscountSettings.current().discount_percent,
+            updated_at=timezone.now(),
+        )
+        events.emit(
+            events.PricingCalculated,
+            correlation_id=correlation_id,
+            base_price=str(base_price),
+            discount_eligible=eligible,
+            eligibility_reason=reason,
+        )

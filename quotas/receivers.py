@@ -1,0 +1,11 @@
+from quotas import services
+
+
+def on_pricing_calculated(*, correlation_id, base_price, discount_eligible, **_) -> None:
+    services.reserve_discount(
+        correlation_id=correlation_id, base_price=base_price, discount_eligible=discount_eligible
+    )
+
+
+def on_compensation_triggered(*, correlation_id, **_) -> None:
+    services.release_discount(correlation_id=correlation_id)

@@ -1,0 +1,132 @@
+"""Rule R2: at most N discounts per clinic day, reserved by one conditional UPDATE."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bookings import events
+from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.money import percent_of
+from quotas.models import ONE_RESERVATION_PER_SAGA, DiscountQuota, QuotaReservation, QuotaSettings
+
+
+def ensure_day(day: date) -> None:
+    """Create the day's row if missing: INSERT … ON CONFLICT DO NOTHING, race-free."""
+    DiscountQuota.objects.bulk_create(
+        [DiscountQuota(day=day, limit=QuotaSettings.current().default_daily_limit)],
+        ignore_conflicts=True,
+    )
+
+
+def reserve_discount(*, correlation_id: UUID, base_price: str, discount_eligible: bool) -> None:
+    """Take one of the day's discounts for an eligible booking, or go on at full price."""
+    booking = Booking.objects.only("pk", "clinic_day", "discount_percent").get(
+        correlation_id=correlation_id
+    )
+    base = Decimal(base_price)
+    with events.saga_step(
+        "quotas.reserve", correlation_id, once_per_saga=(ONE_RESERVATION_PER_SAGA,)
+    ):
+        reserved = discount_eligible and _take_one(booking.clinic_day)
+        if reserved:
+            QuotaReservation.objects.create(
+                correlation_id=correlation_id,
+                quota_id=booking.clinic_day,  # the day is the quota row's key
+                booking_id=booking.pk,
+            )
+        discount = percent_of(base, booking.discount_percent) if reserved else Decimal("0.00")
+        final_price = base - discount
+        quota_exhausted = discount_eligible and not reserved
+        Booking.objects.filter(pk=booking.pk).update(
+            discount_applied=reserved,
+            quota_exhausted=quota_exhausted,
+            discount_amount=discount,
+            final_price=final_price,
+            updated_at=timezone.now(),
+        )
+        events.emit(
+            events.DiscountQuotaReserved,
+            correlation_id=correlation_id,
+            discount_applied=reserved,
+            quota_exhausted=quota_exhausted,
+            discount_amount=str(discount),
+            final_price=str(final_price),
+        )
+
+
+def _take_one(day: date) -> bool:
+    """The one statement that decides R2. Its row lock lasts only this short step."""
+    take = DiscountQuota.objects.filter(day=day, used__lt=F("limit"))
+    if take.update(used=F("used") + 1):
+        return True
+    if DiscountQuota.objects.filter(day=day).exists():
+        return False  # the day's discounts are all taken
+    ensure_day(day)  # the day's first discount: create its row, then try again
+    return bool(take.update(used=F("used") + 1))
+
+
+def release_discount(*, correlation_id: UUID) -> None:
+    """Give back this saga's discount unit, if it holds one. Exact and idempotent."""
+    with events.saga_step("quotas.release", correlation_id):
+        if Booking.objects.filter(
+            correlation_id=correlation_id, status=BookingStatus.CONFIRMED
+        ).exists():
+            return  # confirmation won the race: the discount was rightly used
+        reservation = QuotaReservation.objects.filter(
+            correlation_id=correlation_id, released_at__isnull=True
+        ).first()
+        if reservation is None:
+            return
+        # Conditional on still being live, so two releases can never both count.
+        if not QuotaReservation.objects.filter(pk=reservation.pk, released_at__isnull=True).update(
+            released_at=timezone.now()
+        ):
+            return
+        DiscountQuota.objects.filter(pk=reservation.quota_id).update(used=F("used") - 1)
+        events.emit(
+            events.DiscountQuotaReleased,
+            correlation_id=correlation_id,
+            quota_day=reservation.quota_id.isoformat(),
+        )
+
+
+def set_daily_limit(*, day: date, limit: int, actor: str) -> DiscountQuota:
+    """Change one day's limit; never below the discounts it has already granted."""
+    if limit < 0:
+        raise ValidationError({"limit": "The limit cannot be negative."})
+    ensure_day(day)
+    with transaction.atomic():
+        quota = DiscountQuota.objects.select_for_update().get(day=day)
+        if limit < quota.used:
+            raise ValidationError(
+                {
+                    "limit": f"{quota.used} discounts are already granted on {day}; "
+                    f"the limit cannot be lower than that."
+                }
+            )
+        before = quota.limit
+        quota.limit = limit
+        quota.save(update_fields=["limit", "updated_at"])
+        AuditLog.record(
+            actor=actor,
+            action="quota.limit_changed",
+            obj=quota,
+            before={"day": day.isoformat(), "limit": before},
+            after={"day": day.isoformat(), "limit": limit},
+        )
+    return quota
+
+
+def quota_for_day(day: date) -> DiscountQuota:
+    ensure_day(day)
+    return DiscountQuota.objects.get(day=day)
+
+
+def day_resets_at(day: date) -> datetime:
+    """The moment the clinic day ends: next midnight in the clinic's zone."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))

@@ -1,0 +1,59 @@
+"""`manage.py check_saga_invariants` passes on a sound database and names each breach."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from bookings.models import Booking
+from payments.models import Payment
+from quotas.models import DiscountQuota, QuotaReservation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_passes_when_every_saga_ended_soundly(book, capsys):
+    book(prices=("2500.00",))
+    book(prices=("2500.00",), payment_token="tok_chargeDeclined")
+    call_command("check_saga_invariants")
+    assert "All saga invariants hold" in capsys.readouterr().out
+
+
+def test_reports_a_quota_count_that_disagrees_with_live_reservations(book):
+    booking = book(prices=("2500.00",))
+    DiscountQuota.objects.filter(day=booking.clinic_day).update(used=5)
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_saga_invariants")
+
+
+def test_reports_a_confirmed_booking_whose_payment_is_not_its_final_price(book):
+    booking = book(prices=("2500.00",))
+    Payment.objects.filter(booking=booking).update(amount="1.00")
+    with pytest.raises(CommandError):
+        call_command("check_saga_invariants")
+
+
+def test_reports_a_confirmed_booking_without_a_payment(book):
+    booking = book(prices=("500.00",))
+    Payment.objects.filter(booking=booking).delete()
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_saga_invariants")
+
+
+def test_reports_a_failed_booking_still_holding_money_or_a_discount(book):
+    booking = book(prices=("2500.00",), payment_token="tok_chargeDeclined")
+    Payment.objects.filter(booking=booking).update(status="captured")
+    QuotaReservation.objects.filter(booking=booking).update(released_at=None)
+    DiscountQuota.objects.filter(day=booking.clinic_day).update(used=1)
+    with pytest.raises(CommandError, match="2 invariant violation"):
+        call_command("check_saga_invariants")
+
+
+def test_reports_a_booking_pending_past_the_deadline(book):
+    booking = book(prices=("500.00",))
+    Booking.objects.filter(pk=booking.pk).update(
+        status="pending", confirmation_code=None, created_at=timezone.now() - timedelta(hours=1)
+    )
+    with pytest.raises(CommandError):
+        call_command("check_saga_invariants")

@@ -1,0 +1,41 @@
+"""The hot path's cost in SQL queries, bounded by what was measured."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bookings.services import initiate_booking
+from tests.factories import ADULT_BIRTHDAY
+
+# Measured on PostgreSQL: 36 statements for an eligible booking, BEGIN and COMMIT of
+# its six short transactions included, and the simulated gateway's ledger insert and
+# the confirmation e-mail's reads. Raise only with a reason.
+MAX_QUERIES_PER_BOOKING = 36
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("price", ["2500.00", "500.00"], ids=["with-discount", "no-discount"])
+def test_one_successful_booking_costs_a_bounded_number_of_queries(user, service_priced, price):
+    service = service_priced(price)
+    # The day's first booking creates its quota row; measure the steady state after it.
+    initiate_booking(
+        user=user,
+        patient_name="Warm Up",
+        gender="male",
+        date_of_birth=ADULT_BIRTHDAY,
+        service_ids=[service.pk],
+        payment_token="tok_visa",
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        booking = initiate_booking(
+            user=user,
+            patient_name="Asha Verma",
+            gender="male",
+            date_of_birth=ADULT_BIRTHDAY,
+            service_ids=[service.pk],
+            payment_token="tok_visa",
+        )
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    assert len(queries) <= MAX_QUERIES_PER_BOOKING, "\n".join(q["sql"] for q in queries)

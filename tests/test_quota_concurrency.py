@@ -1,0 +1,62 @@
+"""Many patients race for the last discounts at once, each on its own connection."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from bookings.management.commands.check_saga_invariants import find_violations
+from bookings.models import Booking, BookingStatus
+from bookings.services import initiate_booking
+from payments.models import Payment, PaymentStatus
+from quotas.models import DiscountQuota, QuotaReservation
+from tests.factories import ADULT_BIRTHDAY
+
+RACERS = 50
+LIMIT = 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_parallel_eligible_bookings_get_exactly_the_limit_of_discounts(
+    user, service_priced, set_default_limit
+):
+    set_default_limit(LIMIT)
+    mri = service_priced("2500.00")
+    start = threading.Barrier(RACERS)
+    errors: list[BaseException] = []
+
+    def race():
+        try:
+            start.wait()
+            initiate_booking(
+                user=user,
+                patient_name="Racer",
+                gender="male",
+                date_of_birth=ADULT_BIRTHDAY,
+                service_ids=[mri.pk],
+                payment_token="tok_visa",
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race) for _ in range(RACERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    bookings = Booking.objects.all()
+    assert bookings.count() == RACERS
+    assert bookings.filter(status=BookingStatus.CONFIRMED).count() == RACERS
+    assert bookings.filter(discount_applied=True).count() == LIMIT
+    assert bookings.filter(quota_exhausted=True).count() == RACERS - LIMIT
+    quota = DiscountQuota.objects.get()
+    assert (quota.used, quota.limit) == (LIMIT, LIMIT)
+    assert QuotaReservation.objects.filter(released_at__isnull=True).count() == LIMIT
+    assert Payment.objects.filter(status=PaymentStatus.CAPTURED).count() == RACERS
+    assert Payment.objects.filter(amount=Decimal("2200.00")).count() == LIMIT
+    assert find_violations() == []

@@ -35,6 +35,27 @@ class MedicalService(models.Model):
         return f"{self.name} (₹{self.price})"
 
 
+class PatientProfile(models.Model):
+    """The account holder's own details; bookings may be for someone else (a child, a parent)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="patient_profile"
+    )
+    full_name = models.CharField(max_length=120)
+    gender = models.CharField(max_length=10, choices=Gender.choices)
+    date_of_birth = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gender__in=Gender.values), name="profile_gender_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
 class BookingStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     CONFIRMED = "confirmed", "Confirmed"

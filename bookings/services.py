@@ -4,13 +4,23 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingItem, BookingStatus, Gender, MedicalService
+from bookings.models import (
+    AuditLog,
+    Booking,
+    BookingItem,
+    BookingStatus,
+    Gender,
+    MedicalService,
+    PatientProfile,
+)
+from payments.gateway import get_gateway
 
 MAX_SERVICES_PER_BOOKING = 10
 
@@ -18,6 +28,46 @@ MAX_SERVICES_PER_BOOKING = 10
 def clinic_today() -> date:
     """Today's date in the clinic's zone (Asia/Kolkata), never UTC's."""
     return timezone.localdate()
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def register_patient(
+    *,
+    username: str,
+    password: str,
+    email: str,
+    full_name: str,
+    gender: str,
+    date_of_birth: date,
+) -> AbstractBaseUser:
+    """Create a patient's account and profile. Django's password validators apply."""
+    user_model = get_user_model()
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "This username is taken; choose another."})
+    candidate = user_model(username=username, email=email)
+    password_validation.validate_password(password, user=candidate)
+    first, _, last = full_name.strip().partition(" ")
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(
+                username=username,
+                email=email,
+                password=password,
+                first_name=first[:150],
+                last_name=last[:150],
+            )
+            PatientProfile.objects.create(
+                user=user, full_name=full_name.strip(), gender=gender, date_of_birth=date_of_birth
+            )
+    except IntegrityError:  # the same username registered at the same moment
+        raise ValidationError({"username": "This username is taken; choose another."}) from None
+    return user
 
 
 def initiate_booking(
@@ -43,6 +93,16 @@ def initiate_booking(
         )
     if gender not in Gender.values:
         raise ValidationError({"gender": f"Must be one of: {', '.join(Gender.values)}."})
+    patient_name = patient_name.strip()
+    if not 1 <= len(patient_name) <= 120:
+        raise ValidationError({"patient_name": "Give the patient's name (1–120 characters)."})
+    today = clinic_today()
+    if not _years_before(today, 130) <= date_of_birth < today:
+        raise ValidationError({"date_of_birth": "Must be a past date, at most 130 years ago."})
+    # Input validation only (the gateway is asked nothing else here): an unknown token
+    # is the patient's mistake, to be told now, not a failed payment later.
+    if not get_gateway().accepts(payment_token):
+        raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
     services = {s.pk: s for s in MedicalService.objects.filter(pk__in=ids, active=True)}
     missing = [i for i in ids if i not in services]
     if missing:

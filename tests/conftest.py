@@ -64,3 +64,58 @@ def book(user, service_priced) -> Callable[..., Booking]:
         return booking
 
     return run
+
+
+# --- Browser tests: Playwright driving Debian's Chromium against live_server ----
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium from Debian's package (Playwright's own download is not used)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests
+    # make around it are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    """A fresh browser context per test; `shot(name)` saves a screenshot of the page."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shot(request):
+    """shot(page, "name") saves test-artifacts/screenshots/<test>-<name>.png (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> None:
+        page.screenshot(path=SCREENSHOTS / f"{request.node.name}-{name}.png", full_page=True)
+
+    return take

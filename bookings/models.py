@@ -62,6 +62,9 @@ class BookingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+ONE_BOOKING_PER_REQUEST_KEY = "booking_once_per_user_request_key"
+
+
 class Booking(models.Model):
     """One patient's request, and the summary of its saga kept current step by step.
 
@@ -79,6 +82,9 @@ class Booking(models.Model):
     gender = models.CharField(max_length=10, choices=Gender.choices)
     date_of_birth = models.DateField()
     payment_token = models.CharField(max_length=64)
+    # Set by a client that may send the same request twice (a double-clicked form):
+    # one booking per user and key, guarded by the database.
+    request_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(
         max_length=10, choices=BookingStatus.choices, default=BookingStatus.PENDING
     )
@@ -109,6 +115,9 @@ class Booking(models.Model):
             models.Index(fields=["status", "created_at"], name="booking_status_age"),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["user", "request_key"], name=ONE_BOOKING_PER_REQUEST_KEY
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=BookingStatus.values), name="booking_status_valid"
             ),

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from bookings import events
 from bookings.models import (
+    ONE_BOOKING_PER_REQUEST_KEY,
     AuditLog,
     Booking,
     BookingItem,
@@ -78,11 +79,14 @@ def initiate_booking(
     date_of_birth: date,
     service_ids: Sequence[int],
     payment_token: str,
+    request_key: str | None = None,
 ) -> Booking:
     """Create the booking with a snapshot of its services and start the saga.
 
     The saga runs to its end before this returns (its steps follow each other on
     commit), so the booking handed back is confirmed or failed; reload it to see.
+    With a `request_key`, the same user sending it again gets the first booking back
+    (possibly still pending if the first request is in flight), never a second one.
     """
     ids = list(dict.fromkeys(service_ids))
     if len(ids) != len(service_ids):
@@ -110,6 +114,35 @@ def initiate_booking(
             {"service_ids": f"No active service with id {', '.join(map(str, missing))}."}
         )
 
+    try:
+        return _create_and_start(
+            user=user,
+            patient_name=patient_name,
+            gender=gender,
+            date_of_birth=date_of_birth,
+            services=[services[i] for i in ids],
+            payment_token=payment_token,
+            request_key=request_key,
+        )
+    except IntegrityError as error:
+        duplicate = ONE_BOOKING_PER_REQUEST_KEY in str(error) or (
+            "bookings_booking.request_key" in str(error)  # SQLite names columns instead
+        )
+        if request_key is None or not duplicate:
+            raise
+        return Booking.objects.get(user=user, request_key=request_key)
+
+
+def _create_and_start(
+    *,
+    user: AbstractBaseUser,
+    patient_name: str,
+    gender: str,
+    date_of_birth: date,
+    services: list[MedicalService],
+    payment_token: str,
+    request_key: str | None,
+) -> Booking:
     with transaction.atomic():
         booking = Booking.objects.create(
             user=user,
@@ -117,20 +150,18 @@ def initiate_booking(
             gender=gender,
             date_of_birth=date_of_birth,
             payment_token=payment_token,
+            request_key=request_key,
             clinic_day=clinic_today(),
         )
         BookingItem.objects.bulk_create(
-            BookingItem(
-                booking=booking, service=services[i], name=services[i].name, price=services[i].price
-            )
-            for i in ids
+            BookingItem(booking=booking, service=s, name=s.name, price=s.price) for s in services
         )
         AuditLog.record(
             actor=user.get_username(),
             action="booking.requested",
             obj=booking,
             correlation_id=booking.correlation_id,
-            after={"status": booking.status, "services": ids},
+            after={"status": booking.status, "services": [s.pk for s in services]},
         )
         events.emit(
             events.BookingRequested,

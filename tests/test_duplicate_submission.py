@@ -1,0 +1,71 @@
+"""The same request sent twice (a double click) makes one booking and one charge."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from bookings.models import Booking
+from bookings.services import initiate_booking
+from payments.models import Payment, SimulatedGatewayCharge
+from tests.factories import ADULT_BIRTHDAY
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def submit(user, service, key):
+    return initiate_booking(
+        user=user,
+        patient_name="Asha Verma",
+        gender="female",
+        date_of_birth=ADULT_BIRTHDAY,
+        service_ids=[service.pk],
+        payment_token="tok_visa",
+        request_key=key,
+    )
+
+
+def test_a_repeated_request_key_returns_the_first_booking(user, service_priced):
+    service = service_priced("500.00")
+    first = submit(user, service, "form-123")
+    again = submit(user, service, "form-123")
+    assert again.pk == first.pk
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
+
+
+def test_the_same_key_from_another_user_is_another_booking(user, service_priced):
+    from tests.factories import UserFactory
+
+    service = service_priced("500.00")
+    mine = submit(user, service, "form-123")
+    theirs = submit(UserFactory(), service, "form-123")
+    assert mine.pk != theirs.pk
+
+
+def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_priced):
+    service = service_priced("2500.00")
+    start = threading.Barrier(8)
+    results, errors = [], []
+
+    def click():
+        try:
+            start.wait()
+            results.append(submit(user, service, "double-click").pk)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert len(set(results)) == 1
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert SimulatedGatewayCharge.objects.count() == 1
+    assert Booking.objects.get().status == "confirmed"

@@ -28,6 +28,15 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
         payment = Payment.objects.get(correlation_id=correlation_id)
         if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CAPTURED):
             return
+        if payment.status == PaymentStatus.PENDING and amount != 0:
+            # The earlier delivery may have died during the charge: its outcome is the
+            # gateway's to tell (by idempotency key). Record that, never charge again.
+            known = get_gateway().lookup(
+                idempotency_key=str(correlation_id), token=booking.payment_token
+            )
+            if known is not None:
+                record_charge_outcome(payment=payment, result=known)
+                return
 
     if amount == 0:
         result = ChargeResult(True, "no_charge")  # a 100% discount: nothing to take

@@ -1,0 +1,252 @@
+"""`manage.py resume_sagas`: stuck sagas are resumed, or compensated past the deadline."""
+
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from bookings import events
+from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.recovery import claim_stuck_bookings, resume_stuck_sagas
+from payments.gateway import get_gateway
+from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
+from tests.recovery_checks import assert_all_sound, assert_ended_soundly
+from tests.saga_hooks import CountingGateway, listeners_replaced
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ELIGIBLE = ("2500.00",)  # above ₹1000: takes one of the day's discounts
+
+
+@pytest.fixture
+def no_wait(settings):
+    """Recovery may act at once (the default waits SAGA_TIMEOUT_SECONDS)."""
+    settings.SAGA_TIMEOUT_SECONDS = 0
+    settings.SAGA_HARD_DEADLINE_SECONDS = 3600
+    return settings
+
+
+def stuck_after(book, event_name: str, *, token: str = "tok_visa", keep_apps=()) -> Booking:
+    """A booking whose saga stopped right after `event_name` was logged, as if it crashed."""
+    with listeners_replaced(events.CATALOG[event_name], keep_apps=keep_apps):
+        booking = book(prices=ELIGIBLE, payment_token=token)
+    assert booking.status == BookingStatus.PENDING
+    return booking
+
+
+def run_resume() -> str:
+    out = StringIO()
+    call_command("resume_sagas", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("event_name", "token", "ends"),
+    [
+        ("BookingRequested", "tok_visa", "confirmed"),
+        ("PricingCalculated", "tok_visa", "confirmed"),
+        ("DiscountQuotaReserved", "tok_visa", "confirmed"),
+        ("PaymentCompleted", "tok_visa", "confirmed"),
+        ("DiscountQuotaReserved", "tok_chargeDeclined", "failed"),
+        ("CompensationTriggered", "tok_chargeDeclined", "failed"),
+    ],
+)
+def test_a_saga_stuck_after_an_event_is_resumed_to_its_end(book, no_wait, event_name, token, ends):
+    booking = stuck_after(book, event_name, token=token)
+
+    output = run_resume()
+
+    booking.refresh_from_db()
+    assert booking.status == ends
+    assert "claimed=1 resumed=1" in output
+    assert_ended_soundly(booking)
+    assert_all_sound()
+
+
+def test_a_compensation_stopped_half_way_is_finished(book, no_wait):
+    # Quotas released the discount; payments and bookings never heard the event.
+    booking = stuck_after(
+        book, "CompensationTriggered", token="tok_chargeDeclined", keep_apps=("quotas",)
+    )
+    assert not booking.quota_reservations.filter(released_at__isnull=True).exists()
+
+    run_resume()
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.FAILED
+    assert booking.failure_reason == "card_declined"
+    assert_all_sound()
+
+
+def test_a_charge_taken_but_never_recorded_is_settled_from_the_gateway(book, no_wait, settings):
+    booking = stuck_after(book, "DiscountQuotaReserved")
+    # The process died after the gateway took the money, before our row said so.
+    payment = Payment.objects.create(
+        booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
+    )
+    get_gateway().charge(
+        amount=payment.amount, token="tok_visa", idempotency_key=str(booking.correlation_id)
+    )
+    settings.PAYMENT_GATEWAY = "tests.saga_hooks.CountingGateway"
+    CountingGateway.charges.clear()
+
+    run_resume()
+
+    assert CountingGateway.charges == {}  # asked (lookup), never charged again
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert_ended_soundly(booking)
+
+
+def test_a_charge_that_never_reached_the_gateway_is_made_once(book, no_wait, settings):
+    booking = stuck_after(book, "DiscountQuotaReserved")
+    Payment.objects.create(
+        booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
+    )
+    settings.PAYMENT_GATEWAY = "tests.saga_hooks.CountingGateway"
+    CountingGateway.charges.clear()
+
+    run_resume()
+
+    assert CountingGateway.charges == {str(booking.correlation_id): 1}
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert_ended_soundly(booking)
+
+
+@pytest.mark.parametrize(
+    "event_name",
+    ["BookingRequested", "PricingCalculated", "DiscountQuotaReserved", "PaymentCompleted"],
+)
+def test_past_the_hard_deadline_a_stuck_saga_is_compensated(book, no_wait, event_name):
+    booking = stuck_after(book, event_name)
+    no_wait.SAGA_HARD_DEADLINE_SECONDS = 0
+
+    output = run_resume()
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.FAILED
+    assert booking.failure_reason == "saga_deadline_passed"
+    assert "compensated=1" in output
+    assert_ended_soundly(booking)
+    assert_all_sound()
+    assert AuditLog.objects.filter(actor="system:recovery", action="saga.compensated").exists()
+
+
+def test_past_the_deadline_money_taken_but_never_recorded_is_refunded(book, no_wait):
+    booking = stuck_after(book, "DiscountQuotaReserved")
+    Payment.objects.create(
+        booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
+    )
+    get_gateway().charge(
+        amount=booking.final_price, token="tok_visa", idempotency_key=str(booking.correlation_id)
+    )
+    no_wait.SAGA_HARD_DEADLINE_SECONDS = 0
+
+    run_resume()
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.FAILED
+    assert Payment.objects.get(booking=booking).status == PaymentStatus.REFUNDED
+    assert SimulatedGatewayCharge.objects.get().refund_reference != ""
+    assert_all_sound()
+
+
+def test_a_young_pending_saga_is_left_alone(book, settings):
+    settings.SAGA_TIMEOUT_SECONDS = 60
+    booking = stuck_after(book, "PricingCalculated")
+
+    assert "claimed=0" in run_resume()
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.PENDING
+
+
+def test_ended_sagas_are_not_touched(book, no_wait):
+    book(prices=ELIGIBLE)
+    book(prices=ELIGIBLE, payment_token="tok_chargeDeclined")
+
+    assert "claimed=0" in run_resume()
+
+
+def test_a_claimed_saga_is_not_claimed_again_within_the_timeout(book, settings):
+    settings.SAGA_TIMEOUT_SECONDS = 60
+    booking = stuck_after(book, "PricingCalculated")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Booking.objects.filter(pk=booking.pk).update(created_at=an_hour_ago, updated_at=an_hour_ago)
+
+    now = timezone.now()
+    assert claim_stuck_bookings(now=now, limit=10) == [booking.pk]
+    assert claim_stuck_bookings(now=now, limit=10) == []  # another host finds nothing
+
+
+def test_a_saga_that_cannot_be_resumed_is_reported_and_the_command_fails(book, no_wait):
+    booking = stuck_after(book, "DiscountQuotaReserved")
+    good = stuck_after(book, "PaymentCompleted")
+
+    def gateway_down(**_):
+        raise ConnectionError("gateway unreachable")
+
+    with listeners_replaced(events.DiscountQuotaReserved, gateway_down, keep_apps=()):
+        with pytest.raises(CommandError, match="1 saga"):
+            call_command("resume_sagas", stdout=StringIO(), stderr=StringIO())
+
+    good.refresh_from_db()
+    assert good.status == BookingStatus.CONFIRMED  # the other stuck saga went on
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.FAILED  # the crash was compensated
+    assert_all_sound()
+
+
+def test_two_resumers_at_once_claim_each_saga_once_and_never_charge_twice(book, settings):
+    settings.SAGA_TIMEOUT_SECONDS = 60
+    settings.SAGA_HARD_DEADLINE_SECONDS = 10**6
+    settings.PAYMENT_GATEWAY = "tests.saga_hooks.CountingGateway"
+    stuck = [stuck_after(book, "DiscountQuotaReserved") for _ in range(6)]
+    stuck += [stuck_after(book, "PricingCalculated") for _ in range(4)]
+    stuck += [stuck_after(book, "PaymentCompleted") for _ in range(2)]
+    # Two whose charge went through at the gateway before the process died.
+    for booking in stuck[:2]:
+        Payment.objects.create(
+            booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
+        )
+        get_gateway().charge(
+            amount=booking.final_price,
+            token="tok_visa",
+            idempotency_key=str(booking.correlation_id),
+        )
+    CountingGateway.charges.clear()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Booking.objects.update(created_at=an_hour_ago, updated_at=an_hour_ago)
+
+    start = threading.Barrier(2)
+    summaries, errors = [], []
+
+    def resumer():
+        try:
+            start.wait()
+            summaries.append(resume_stuck_sagas(batch_size=3))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=resumer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert sum(s.claimed for s in summaries) == len(stuck)
+    assert sum(s.confirmed for s in summaries) == len(stuck)
+    assert all(s.errors == [] for s in summaries)
+    # Charged only where the gateway had never seen the booking, and once each.
+    assert set(CountingGateway.charges.values()) == {1}
+    assert sum(CountingGateway.charges.values()) == 6 + 4 - 2
+    assert SimulatedGatewayCharge.objects.count() == len(stuck)
+    assert_all_sound()

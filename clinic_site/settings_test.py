@@ -9,7 +9,20 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic")
 # Loud: a crashing receiver is compensated, then fails the test that caused it.
 os.environ.setdefault("SAGA_RERAISE_RECEIVER_ERRORS", "true")
+# The test client and live_server speak plain HTTP: no redirect to HTTPS, no
+# Secure-only cookies, no HSTS (production defaults are tested by test_deploy_checks).
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# No collectstatic before the tests: plain storage, the files served from the apps.
+os.environ.setdefault(
+    "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
 
 from clinic_site.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+# WhiteNoise as in development: the apps' static files found per request, no collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

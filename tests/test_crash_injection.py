@@ -5,18 +5,16 @@ dies at its crash point; the event log and the gateway's ledger are all that
 survive. Then resume_sagas runs in another process, as cron would run it.
 """
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from bookings.models import Booking, BookingStatus, SagaEvent
 from payments.models import SimulatedGatewayCharge
+from tests import servers
 from tests.recovery_checks import assert_all_sound
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,21 +39,9 @@ CRASH_POINTS = {
 }
 
 
-def env_for_test_database(**extra: str) -> dict[str, str]:
-    """The environment of a process that works on this test's database."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    url = f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="clinic_site.settings_test", DATABASE_URL=url)
-    env.update(extra)
-    return env
-
-
 def crash_children(user, service) -> dict[str, int]:
     """Run one child per crash point, a few at a time; return each one's exit code."""
-    env = env_for_test_database()
+    env = servers.child_env()
     codes: dict[str, int] = {}
     points = list(CRASH_POINTS)
     for start in range(0, len(points), PARALLEL_CHILDREN):
@@ -87,14 +73,7 @@ def crash_children(user, service) -> dict[str, int]:
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env_for_test_database(**env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return servers.manage(*args, env=servers.child_env(**env))
 
 
 def bookings_by_crash_point() -> dict[str, Booking]:

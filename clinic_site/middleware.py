@@ -1,0 +1,74 @@
+"""A database that cannot be reached answers 503, never a hang or a 500 with a trace."""
+
+import logging
+import sys
+from collections.abc import Callable
+
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger("clinic_site.database")
+
+RETRY_AFTER_SECONDS = "5"
+DETAIL = "The service is temporarily unavailable (database unreachable). Please retry shortly."
+JSON_PATHS = ("/api/", "/healthz")
+
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def _note_database_error(sender, request=None, **kwargs) -> None:
+    """Django turns an error in an inner middleware into a 500 before we see it; note why."""
+    error = sys.exc_info()[1]
+    if request is not None and isinstance(error, DATABASE_ERRORS):
+        request.database_error = error
+
+
+class DatabaseUnavailableMiddleware:
+    """Turn a lost or refused database connection into 503 + Retry-After.
+
+    JSON `{"detail": …}` for the API and the health check, a short page otherwise.
+    The broken connection is closed so the next request connects afresh.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        got_request_exception.connect(
+            _note_database_error, dispatch_uid="clinic_site.database_unavailable"
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        error = getattr(request, "database_error", None)
+        if response.status_code == 500 and error is not None:
+            return self.unavailable(request, error)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # Raised inside a view: answered here, before Django's 500 handler sees it.
+        if isinstance(exception, DATABASE_ERRORS):
+            return self.unavailable(request, exception)
+        return None
+
+    def unavailable(self, request: HttpRequest, error: Exception) -> HttpResponse:
+        logger.error(
+            "database unavailable method=%s path=%s error=%s",
+            request.method,
+            request.path,
+            type(error).__name__,
+        )
+        for connection in connections.all(initialized_only=True):
+            connection.close_if_unusable_or_obsolete()
+        if request.path.startswith(JSON_PATHS):
+            response: HttpResponse = JsonResponse({"detail": DETAIL}, status=503)
+        else:
+            response = HttpResponse(
+                render_to_string("503.html", {"detail": DETAIL}),
+                status=503,
+                content_type="text/html; charset=utf-8",
+            )
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+        response["Cache-Control"] = "no-store"
+        return response

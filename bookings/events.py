@@ -42,6 +42,7 @@ from django.db.models.functions import Coalesce
 from django.dispatch import Signal
 
 from bookings.models import SagaEvent
+from clinic_site.logging import saga_log_context
 
 logger = logging.getLogger("saga")
 
@@ -112,7 +113,12 @@ def emit(event: Event, *, correlation_id: UUID, **payload: Any) -> None:
         sequence=next_sequence + 1,
         payload=payload,
     )
-    logger.info("saga event=%s correlation_id=%s", event.name, correlation_id)
+    logger.info(
+        "saga event=%s correlation_id=%s",
+        event.name,
+        correlation_id,
+        extra={"event": event.name, "correlation_id": str(correlation_id)},
+    )
     transaction.on_commit(partial(deliver, event, correlation_id, payload))
 
 
@@ -125,13 +131,15 @@ def saga_step(
     A step that was done before trips a unique constraint, the event log's or one of
     the step's own rows (`once_per_saga`); it is rolled back and skipped quietly.
     """
-    try:
-        with transaction.atomic():
-            yield
-    except IntegrityError as error:
-        if not _is_repeat(error, (DUPLICATE_EVENT_CONSTRAINT, *once_per_saga)):
-            raise
-        logger.info("saga step=%s already done correlation_id=%s", name, correlation_id)
+    # Every log line of the step (its event's included) carries the step and saga ids.
+    with saga_log_context(step=name, correlation_id=correlation_id):
+        try:
+            with transaction.atomic():
+                yield
+        except IntegrityError as error:
+            if not _is_repeat(error, (DUPLICATE_EVENT_CONSTRAINT, *once_per_saga)):
+                raise
+            logger.info("saga step=%s already done correlation_id=%s", name, correlation_id)
 
 
 def _is_repeat(error: IntegrityError, constraints: tuple[str, ...]) -> bool:
@@ -160,6 +168,7 @@ def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None
             failed_step,
             correlation_id,
             exc_info=outcome,
+            extra={"event": event.name, "step": failed_step},
         )
         trigger_compensation(
             correlation_id=correlation_id,

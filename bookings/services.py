@@ -21,6 +21,7 @@ from bookings.models import (
     MedicalService,
     PatientProfile,
 )
+from clinic_site.logging import saga_log_context
 from payments.gateway import get_gateway
 
 MAX_SERVICES_PER_BOOKING = 10
@@ -143,7 +144,9 @@ def _create_and_start(
     payment_token: str,
     request_key: str | None,
 ) -> Booking:
-    with transaction.atomic():
+    # The saga runs when this transaction commits, inside the log context: every
+    # step's log line then names the booking (by id only).
+    with saga_log_context(step="bookings.request") as log_fields, transaction.atomic():
         booking = Booking.objects.create(
             user=user,
             patient_name=patient_name,
@@ -153,6 +156,7 @@ def _create_and_start(
             request_key=request_key,
             clinic_day=clinic_today(),
         )
+        log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         BookingItem.objects.bulk_create(
             BookingItem(booking=booking, service=s, name=s.name, price=s.price) for s in services
         )

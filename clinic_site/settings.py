@@ -157,12 +157,23 @@ SAGA_HARD_DEADLINE_SECONDS = env.int("SAGA_HARD_DEADLINE_SECONDS", default=600)
 # that caused it fails. In production it is only logged and compensated.
 SAGA_RERAISE_RECEIVER_ERRORS = env.bool("SAGA_RERAISE_RECEIVER_ERRORS", default=False)
 
+# One JSON object per line (clinic_site/logging.py): saga lines carry correlation_id,
+# event, step and booking_id; never personal data. LOG_FORMAT=plain for reading by eye.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"saga_context": {"()": "clinic_site.logging.SagaContextFilter"}},
     "formatters": {
+        "json": {"()": "clinic_site.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": ["saga_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -3,7 +3,9 @@
 The event log is durable before each signal is sent, so a process that dies
 between two steps leaves a pending booking whose last event was never acted on.
 Receivers are idempotent, so sending that event again resumes the saga where it
-stopped. Past the hard deadline the saga is compensated instead of resumed.
+stopped. Past the hard deadline the saga is compensated instead of resumed. A
+failed booking that still holds a discount or money (a compensation receiver
+crashed) has its compensation sent again.
 
 Safe on several hosts at once: a stuck booking is claimed in a short transaction
 with SELECT … FOR UPDATE SKIP LOCKED, and the claim touches its `updated_at`, so
@@ -18,11 +20,14 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from clinic_site.logging import saga_log_context
+from payments.models import Payment, PaymentStatus
+from quotas.models import QuotaReservation
 
 logger = logging.getLogger("saga.recovery")
 
@@ -53,20 +58,27 @@ class RecoverySummary:
 def claim_stuck_bookings(
     *, now: datetime, limit: int, exclude: set[UUID] | frozenset[UUID] = frozenset()
 ) -> list[UUID]:
-    """Claim up to `limit` pending bookings with no progress for SAGA_TIMEOUT_SECONDS.
+    """Claim up to `limit` unfinished sagas with no progress for SAGA_TIMEOUT_SECONDS.
+
+    Unfinished: pending, or failed while still holding a discount or money.
 
     One short transaction: rows another host holds are skipped, and the ones taken
     are touched so that no other host takes them again until the timeout has passed.
     """
     stuck_before = now - timedelta(seconds=settings.SAGA_TIMEOUT_SECONDS)
+    # A failed booking still holding a discount or money: a compensation receiver
+    # crashed (bookings marks the booking failed even so, as the last receiver).
+    holding = Q(pk__in=QuotaReservation.objects.filter(released_at__isnull=True).values("booking"))
+    holding |= Q(
+        pk__in=Payment.objects.filter(
+            status__in=(PaymentStatus.CAPTURED, PaymentStatus.PENDING)
+        ).values("booking")
+    )
+    unfinished = Q(status=BookingStatus.PENDING) | (Q(status=BookingStatus.FAILED) & holding)
     with transaction.atomic():
         ids = list(
             Booking.objects.select_for_update(skip_locked=True)
-            .filter(
-                status=BookingStatus.PENDING,
-                created_at__lte=stuck_before,
-                updated_at__lte=stuck_before,
-            )
+            .filter(unfinished, created_at__lte=stuck_before, updated_at__lte=stuck_before)
             .exclude(pk__in=exclude)
             .order_by("created_at")
             .values_list("pk", flat=True)[:limit]
@@ -84,7 +96,7 @@ def resume_saga(booking_id: UUID, *, now: datetime) -> str:
     booking = Booking.objects.only("pk", "status", "correlation_id", "created_at").get(
         pk=booking_id
     )
-    if booking.status != BookingStatus.PENDING:
+    if booking.status == BookingStatus.CONFIRMED:
         return ""
     correlation_id = booking.correlation_id
     log = list(SagaEvent.objects.filter(correlation_id=correlation_id).order_by("sequence"))
@@ -93,7 +105,8 @@ def resume_saga(booking_id: UUID, *, now: datetime) -> str:
     last = log[-1] if log else None
 
     if compensation is not None:
-        # Compensation had started: finish it (each participant undoes its part once).
+        # Compensation had started (a failed booking always has it): finish it, each
+        # participant undoing its own part once.
         action, sent = "resumed", compensation.event_type
     elif now >= deadline or last is None:
         action, sent = "compensated", events.CompensationTriggered.name
@@ -108,7 +121,7 @@ def resume_saga(booking_id: UUID, *, now: datetime) -> str:
         action=f"saga.{action}",
         obj=booking,
         correlation_id=correlation_id,
-        before={"status": BookingStatus.PENDING, "last_event": last.event_type if last else None},
+        before={"status": booking.status, "last_event": last.event_type if last else None},
         after={"sent": sent},
     )
     logger.info(

@@ -64,3 +64,25 @@ def test_service_comes_back_when_the_database_does(database_unreachable):
     response = client.get("/api/probe")
     assert response.status_code == 200
     assert response.json() == {"bookings": 0}
+
+
+@pytest.mark.urls("clinic_site.urls")
+def test_gunicorn_on_production_settings_answers_503_when_the_database_is_down(tmp_path):
+    closed = servers.free_port()
+    env = servers.production_env(
+        DATABASE_URL=servers.database_url(port=closed),
+        STATIC_ROOT=str(tmp_path),
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+    )
+    with servers.gunicorn(env, tmp_path, workers=1) as server:
+        # A signed-in visitor's session must be read from the database.
+        status, headers, body = server.request(
+            "GET",
+            "/admin/",
+            headers={"X-Forwarded-Proto": "https", "Cookie": "sessionid=" + "a" * 32},
+        )
+
+    assert status == 503
+    assert headers["content-type"].startswith("text/html")
+    assert headers["retry-after"] == "5"
+    assert b"right back" in body and b"Traceback" not in body

@@ -82,6 +82,26 @@ def test_a_compensation_stopped_half_way_is_finished(book, no_wait):
     assert_all_sound()
 
 
+def test_a_failed_booking_whose_release_crashed_gets_its_discount_back(book, no_wait):
+    no_wait.SAGA_RERAISE_RECEIVER_ERRORS = False  # as in production: logged, not raised
+
+    def release_crashes(**_):
+        raise ConnectionError("database connection lost")
+
+    compensation = events.CompensationTriggered
+    with listeners_replaced(compensation, release_crashes, keep_apps=("payments", "bookings")):
+        booking = book(prices=ELIGIBLE, payment_token="tok_chargeDeclined")
+    # Bookings, the last receiver, marked it failed although the discount is still held.
+    assert booking.status == BookingStatus.FAILED
+    assert booking.quota_reservations.filter(released_at__isnull=True).exists()
+
+    output = run_resume()
+
+    assert "claimed=1 resumed=1" in output
+    assert not booking.quota_reservations.filter(released_at__isnull=True).exists()
+    assert_all_sound()
+
+
 def test_a_charge_taken_but_never_recorded_is_settled_from_the_gateway(book, no_wait, settings):
     booking = stuck_after(book, "DiscountQuotaReserved")
     # The process died after the gateway took the money, before our row said so.

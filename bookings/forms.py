@@ -119,7 +119,13 @@ class PaymentForm(forms.Form):
         widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "cc-number"}),
     )
     # One key per rendering of this form: sent twice, it books once.
-    request_key = forms.UUIDField(widget=forms.HiddenInput)
+    request_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This payment form is incomplete; reload the page and pay again.",
+            "invalid": "This payment form is incomplete; reload the page and pay again.",
+        },
+    )
 
     def clean_card_number(self) -> str:
         digits = self.cleaned_data["card_number"].replace(" ", "")

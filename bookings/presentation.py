@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from bookings.models import Booking, SagaEvent
+from bookings.models import Booking, BookingStatus, SagaEvent
 from bookings.money import percent_of
 from bookings.templatetags.inr import inr
 from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discount_eligibility
@@ -37,12 +37,22 @@ def eligibility_in_words(reason: str) -> str:
     return ELIGIBILITY_REASONS.get(reason, reason.replace("_", " "))
 
 
+def percent_in_words(percent: Decimal) -> str:
+    """12.00 -> "12%", 12.50 -> "12.5%"."""
+    return f"{percent.normalize():f}%"
+
+
 def discount_in_words(booking: Booking) -> str:
     """The discount, or why there is none."""
+    if booking.discount_applied and booking.status == BookingStatus.FAILED:
+        return (
+            f"{inr(booking.discount_amount)} off was reserved, and given back to today's "
+            "discounts when the booking failed."
+        )
     if booking.discount_applied:
         return (
-            f"{inr(booking.discount_amount)} off ({booking.discount_percent:g}%), because "
-            f"{eligibility_in_words(booking.eligibility_reason)}."
+            f"{inr(booking.discount_amount)} off ({percent_in_words(booking.discount_percent)}), "
+            f"because {eligibility_in_words(booking.eligibility_reason)}."
         )
     if booking.quota_exhausted:
         return "Eligible, but today's discounts were all used up, so the full price applies."
@@ -87,7 +97,7 @@ def _describe(event_type: str, payload: dict) -> tuple[str, str]:
         case "CompensationTriggered":
             return (
                 "Compensation started",
-                "Undoing the earlier steps: " + failure_in_words(payload.get("reason")),
+                "Undoing the earlier steps. Why: " + failure_in_words(payload.get("reason")),
             )
         case "DiscountQuotaReleased":
             return "Discount given back", "The reserved discount returned to today's pool."

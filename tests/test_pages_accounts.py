@@ -87,7 +87,9 @@ def test_sign_up_with_missing_fields_marks_each_one(client):
         "password",
         "password_again",
     }
-    assert 'class="errors" id="id_username_errors"' in response.content.decode()
+    page = response.content.decode()
+    assert 'class="errors" id="id_username_error"' in page
+    assert 'aria-describedby="id_username_error"' in page  # read out with the field
 
 
 def test_logged_in_user_visiting_sign_up_goes_home(client):

@@ -49,7 +49,7 @@ def test_details_without_a_service_show_the_error_next_to_services(client, patie
     response = client.post("/book/", details())
     assert response.status_code == 200
     assert response.context["form"].errors["services"] == ["Choose at least one service."]
-    assert 'id="id_services_errors"' in response.content.decode()
+    assert 'id="id_services_error"' in response.content.decode()
 
 
 def test_details_with_bad_fields_keep_what_was_typed(client, patient, service_priced):
@@ -152,7 +152,7 @@ def test_an_unknown_card_is_a_field_error_and_books_nothing(client, patient, ser
     response = client.post("/book/review/", {"card_number": card, "request_key": key})
     assert response.status_code == 200
     assert "card_number" in response.context["form"].errors
-    assert 'id="id_card_number_errors"' in response.content.decode()
+    assert 'id="id_card_number_error"' in response.content.decode()
     assert request_key_from(response) == key  # the same form, still one key
     assert Booking.objects.count() == 0
 
@@ -161,6 +161,7 @@ def test_a_missing_request_key_is_refused(client, patient, service_priced):
     client.post("/book/", details(service_priced("400.00")))
     response = client.post("/book/review/", {"card_number": VISA, "request_key": "x"})
     assert "request_key" in response.context["form"].errors
+    assert "reload the page and pay again" in response.content.decode()
     assert Booking.objects.count() == 0
 
 

@@ -61,7 +61,7 @@ class SignUpForm(forms.Form):
         help_text="For password resets.", widget=forms.EmailInput({"autocomplete": "email"})
     )
     full_name = forms.CharField(max_length=120, widget=forms.TextInput({"autocomplete": "name"}))
-    gender = forms.ChoiceField(choices=Gender.choices)
+    gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
     date_of_birth = DateOfBirthField(widget=DateInput(attrs={"autocomplete": "bday"}))
     password = forms.CharField(
         strip=False,

@@ -146,7 +146,11 @@ def book_review(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_bookings(request: HttpRequest) -> HttpResponse:
-    bookings = Booking.objects.filter(user=request.user).order_by("-created_at", "-pk")
+    bookings = (
+        Booking.objects.filter(user=request.user)
+        .prefetch_related("items")
+        .order_by("-created_at", "-pk")
+    )
     page = Paginator(bookings, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "bookings/my_bookings.html", {"page": page})
 

@@ -236,3 +236,8 @@ def test_keyboard_users_can_skip_to_the_content(page: Page):
     skip = page.get_by_role("link", name="Skip to main content")
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
+    assert skip.evaluate("el => getComputedStyle(el).outlineStyle") == "solid"  # visible focus
+    skip.press("Enter")
+    page.keyboard.press("Tab")  # the next stop is inside the main content, past the menu
+    inside_main = page.evaluate("document.querySelector('main').contains(document.activeElement)")
+    assert inside_main

@@ -173,3 +173,29 @@ def test_password_reset_link_with_a_bad_token_says_it_no_longer_works(client):
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     page = client.get(f"/accounts/reset/{uid}/bad-token/").content.decode()
     assert "This link no longer works" in page
+
+
+def test_sign_up_asks_for_a_gender_rather_than_assuming_one(client):
+    page = client.get("/accounts/signup/").content.decode()
+    assert '<option value="" selected>Choose…</option>' in page
+
+
+def test_log_in_returns_to_the_page_that_asked_for_it(client):
+    user = UserFactory()
+    login_page = client.get("/book/", follow=True)
+    assert 'name="next" value="/book/"' in login_page.content.decode()
+    response = client.post(
+        "/accounts/login/?next=/book/",
+        {"username": user.username, "password": PASSWORD, "next": "/book/"},
+    )
+    assert response.url == "/book/"
+
+
+def test_a_form_sent_without_its_csrf_token_gets_a_friendly_403():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/accounts/login/", {"username": "a", "password": "b"}
+    )
+    assert response.status_code == 403
+    assert "reload the page" in response.content.decode()

@@ -123,3 +123,23 @@ def test_my_bookings_is_paginated_by_ten(client, user, book, service_priced):
 def test_my_bookings_when_empty_invites_to_book(client, user):
     client.force_login(user)
     assert "You have no bookings yet" in client.get("/bookings/").content.decode()
+
+
+def test_my_bookings_shows_services_and_codes_in_a_constant_number_of_queries(
+    client, user, book, service_priced
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    service = service_priced("100.00", name="Counted service")
+    client.force_login(user)
+    first = book(services=[service])
+    with CaptureQueriesContext(connection) as one:
+        page = client.get("/bookings/").content.decode()
+    for _ in range(4):
+        book(services=[service])
+    with CaptureQueriesContext(connection) as five:
+        client.get("/bookings/")
+    assert len(five) == len(one)
+    assert "Counted service" in page
+    assert first.confirmation_code in page

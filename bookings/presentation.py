@@ -16,7 +16,7 @@ FAILURE_REASONS = {
 }
 
 ELIGIBILITY_REASONS = {
-    REASON_BIRTHDAY: "it is the patient's birthday today",
+    REASON_BIRTHDAY: "it is the patient's birthday",
     REASON_PRICE: f"the base price is above {inr(PRICE_THRESHOLD)}",
 }
 
@@ -73,7 +73,11 @@ class TimelineEntry:
 
 
 def _describe(event_type: str, payload: dict) -> tuple[str, str]:
-    money = lambda key: inr(Decimal(payload[key])) if payload.get(key) else "—"  # noqa: E731
+    """(title, detail) in plain words for one logged event."""
+
+    def money(key: str) -> str:
+        return inr(payload.get(key))
+
     match event_type:
         case "BookingRequested":
             return "Booking requested", ""

@@ -59,7 +59,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _add_service_errors(form, error, default_field="password")
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user)
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("book")
     return render(request, "registration/signup.html", {"form": form})

@@ -15,20 +15,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery-staple"
 
 
-def log_in(page: Page, user) -> None:
+def log_in(page: Page, shot, user) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
+    shot(page, "login")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def choose_and_review(page: Page, *service_names: str) -> None:
+def choose_and_review(page: Page, shot, *service_names: str) -> None:
     page.goto("/book/")
     for name in service_names:
         page.get_by_label(name).check()
+    shot(page, "book")
     page.get_by_role("button", name="Continue to review").click()
     expect(page.get_by_role("heading", name="Review and pay")).to_be_visible()
+    shot(page, "review")
 
 
 @pytest.fixture
@@ -91,6 +94,7 @@ def test_sign_up_book_pay_and_see_the_confirmation(page: Page, shot, service_pri
     shot(page, "my-bookings")
     page.get_by_role("link", name="Meera Nair").click()
     expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    shot(page, "result-from-my-bookings")
 
 
 def test_a_declined_card_fails_with_compensation_and_no_discount_used(
@@ -98,8 +102,8 @@ def test_a_declined_card_fails_with_compensation_and_no_discount_used(
 ):
     service_priced("1500.00", name="Browser MRI")  # eligible: above ₹1000
     used_before = quota_for_day(clinic_today()).used
-    log_in(page, patient)
-    choose_and_review(page, "Browser MRI")
+    log_in(page, shot, patient)
+    choose_and_review(page, shot, "Browser MRI")
     expect(page.get_by_text("Eligible for the 12% discount")).to_be_visible()
     page.get_by_label("Card number").fill(DECLINED)
     page.get_by_role("button", name="Confirm & Pay").click()
@@ -116,6 +120,7 @@ def test_a_declined_card_fails_with_compensation_and_no_discount_used(
 
     page.get_by_role("link", name="Try again with another card").click()
     expect(page.get_by_role("heading", name="Review and pay")).to_be_visible()
+    shot(page, "retry-review")
 
 
 def test_validation_errors_show_inline_and_keep_what_was_typed(
@@ -129,7 +134,7 @@ def test_validation_errors_show_inline_and_keep_what_was_typed(
     shot(page, "signup-errors")
 
     service_priced("300.00", name="Browser ECG")
-    log_in(page, patient)
+    log_in(page, shot, patient)
     page.goto("/book/")
     page.get_by_label("Patient's full name").fill("")
     page.get_by_role("button", name="Continue to review").click()
@@ -138,7 +143,7 @@ def test_validation_errors_show_inline_and_keep_what_was_typed(
     expect(page.get_by_role("alert")).to_contain_text("2 problems")
     shot(page, "book-errors")
 
-    choose_and_review(page, "Browser ECG")
+    choose_and_review(page, shot, "Browser ECG")
     page.get_by_label("Card number").fill("1111 2222 3333 4444")
     page.get_by_role("button", name="Confirm & Pay").click()
     expect(page.locator("#id_card_number_error")).to_contain_text("This card is not accepted")
@@ -151,8 +156,8 @@ def test_double_click_on_confirm_and_pay_makes_one_booking(
     page: Page, shot, patient, service_priced
 ):
     service_priced("600.00", name="Browser X-ray")
-    log_in(page, patient)
-    choose_and_review(page, "Browser X-ray")
+    log_in(page, shot, patient)
+    choose_and_review(page, shot, "Browser X-ray")
     page.get_by_label("Card number").fill(VISA)
     page.get_by_role("button", name="Confirm & Pay").dblclick()
     # A pending answer refreshes itself until the saga has ended.
@@ -164,16 +169,17 @@ def test_double_click_on_confirm_and_pay_makes_one_booking(
     # Back: the finished draft is gone, so the browser lands on a fresh booking form.
     page.go_back()
     expect(page.get_by_role("heading", name="Choose services")).to_be_visible()
+    shot(page, "after-back")
     assert Booking.objects.count() == 1
 
 
 def test_the_same_payment_form_sent_twice_at_once_books_and_charges_once(
-    page: Page, patient, service_priced
+    page: Page, shot, patient, service_priced
 ):
     """Chromium may fold a double click into one navigation; this sends both for sure."""
     service_priced("1600.00", name="Browser CT")
-    log_in(page, patient)
-    choose_and_review(page, "Browser CT")
+    log_in(page, shot, patient)
+    choose_and_review(page, shot, "Browser CT")
     page.get_by_label("Card number").fill(VISA)
     landed = page.evaluate(
         """async () => {
@@ -189,6 +195,9 @@ def test_the_same_payment_form_sent_twice_at_once_books_and_charges_once(
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED
     assert quota_for_day(clinic_today()).used == 1  # one discount taken, not two
+    page.goto(landed[0])
+    expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    shot(page, "result")
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:
@@ -210,11 +219,11 @@ def test_pages_fit_a_360px_phone_screen(page: Page, shot, patient, service_price
         assert_no_horizontal_scroll(page)
         shot(page, f"phone-{name}")
 
-    log_in(page, patient)
+    log_in(page, shot, patient)
     page.goto("/book/")
     assert_no_horizontal_scroll(page)
     shot(page, "phone-book")
-    choose_and_review(page, "Browser full-body scan")
+    choose_and_review(page, shot, "Browser full-body scan")
     assert_no_horizontal_scroll(page)
     shot(page, "phone-review")
     page.get_by_label("Card number").fill(DECLINED)
@@ -230,13 +239,14 @@ def test_pages_fit_a_360px_phone_screen(page: Page, shot, patient, service_price
     shot(page, "phone-password-change")
 
 
-def test_keyboard_users_can_skip_to_the_content(page: Page):
+def test_keyboard_users_can_skip_to_the_content(page: Page, shot):
     page.goto("/")
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to main content")
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
     assert skip.evaluate("el => getComputedStyle(el).outlineStyle") == "solid"  # visible focus
+    shot(page, "skip-link-focused")
     skip.press("Enter")
     page.keyboard.press("Tab")  # the next stop is inside the main content, past the menu
     inside_main = page.evaluate("document.querySelector('main').contains(document.activeElement)")

@@ -143,3 +143,16 @@ def test_my_bookings_shows_services_and_codes_in_a_constant_number_of_queries(
     assert len(five) == len(one)
     assert "Counted service" in page
     assert first.confirmation_code in page
+
+
+def test_a_technical_failure_is_explained_without_jargon(client, user, book):
+    booking = book()
+    Booking.objects.filter(pk=booking.pk).update(
+        status=BookingStatus.FAILED,
+        confirmation_code=None,
+        failure_reason="internal_error in confirmations",
+    )
+    client.force_login(user)
+    page = client.get(f"/bookings/{booking.pk}/").content.decode()
+    assert "A technical problem on our side stopped the booking" in page
+    assert "internal_error" not in page

@@ -131,7 +131,7 @@ class PaymentForm(forms.Form):
         digits = self.cleaned_data["card_number"].replace(" ", "")
         if digits not in TEST_CARDS:
             raise ValidationError(
-                "This card is not accepted. Use one of the test cards listed below."
+                "This card is not accepted. Use one of the test cards listed above."
             )
         return digits
 

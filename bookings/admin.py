@@ -151,6 +151,7 @@ class BookingItemInline(ReadOnlyInline, admin.TabularInline):
 
 class PaymentInline(ReadOnlyInline, admin.StackedInline):
     model = Payment
+    verbose_name_plural = "payment"
     fields = (
         "status",
         "amount_display",
@@ -209,13 +210,13 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
                     "status",
                     "failure_reason",
                     "confirmation_code",
-                    "clinic_day",
+                    "clinic_day_display",
                     "created_display",
                     "updated_display",
                 )
             },
         ),
-        ("Patient", {"fields": ("patient_name", "gender", "date_of_birth", "user")}),
+        ("Patient", {"fields": ("patient_name", "gender", "date_of_birth_display", "user")}),
         (
             "Price",
             {
@@ -231,10 +232,10 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
                 )
             },
         ),
-        ("Saga events, in order", {"fields": ("event_timeline",)}),
-        ("Audit trail", {"fields": ("audit_trail",)}),
-    )
+    )  # then the items and the payment (inlines), then the saga's events and audit trail
     readonly_fields = (
+        "clinic_day_display",
+        "date_of_birth_display",
         "created_display",
         "updated_display",
         "base_price_display",
@@ -248,6 +249,21 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # One query for the services of the whole page, none per row.
         return super().get_queryset(request).prefetch_related("items")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Shown below the items and payment by admin/bookings/booking/change_form.html.
+        if obj is not None:
+            context["saga_timeline"] = self.event_timeline(obj)
+            context["audit_trail"] = self.audit_trail(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="clinic day")
+    def clinic_day_display(self, booking: Booking) -> str:
+        return booking.clinic_day.strftime("%d %b %Y")
+
+    @admin.display(description="date of birth")
+    def date_of_birth_display(self, booking: Booking) -> str:
+        return booking.date_of_birth.strftime("%d %b %Y")
 
     @admin.display(description="services")
     def services(self, booking: Booking) -> str:

@@ -32,9 +32,10 @@ class DiscountQuotaForm(forms.ModelForm):
         # The service checks again under a row lock; this gives the usual form error.
         used = DiscountQuota.objects.filter(pk=self.instance.pk).values_list("used", flat=True)
         if used and limit < used[0]:
+            granted = used[0]
             raise ValidationError(
-                f"{used[0]} discounts are already granted on {self.instance.day}; "
-                "the limit cannot be lower than that."
+                f"{granted} discount{'s are' if granted != 1 else ' is'} already granted on "
+                f"{self.instance.day:%d %b %Y}; the limit cannot be lower than that."
             )
         return limit
 

@@ -1,5 +1,7 @@
 """The admin's front page: today at a glance."""
 
+import html
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -32,6 +34,11 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
     assert "2 remaining today" in glance
     failed = glance[glance.index('id="glance-failed-payments"') :]
     assert '<p class="figure">1</p>' in failed
+    # Every figure links to the rows behind it (a bad filter would redirect with ?e=1).
+    links = re.findall(r'href="([^"]+)"', glance[: glance.index("</div>\n</div>")])
+    assert len(links) == 7
+    for link in links:
+        assert client.get(html.unescape(link)).status_code == 200, link
 
 
 @pytest.mark.django_db(transaction=True)

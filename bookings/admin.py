@@ -43,8 +43,8 @@ class MedicalServiceAdmin(admin.ModelAdmin):
     list_display = ("name", "price_display", "active", "times_booked", "updated_display")
     list_filter = ("active",)
     search_fields = ("name", "description")
-    fields = ("name", "description", "price", "active", "times_booked", "updated_display")
-    readonly_fields = ("times_booked", "updated_display")
+    fields = ("name", "description", "price", "active", "deletion_note", "updated_display")
+    readonly_fields = ("deletion_note", "updated_display")
     actions = ("deactivate", "activate")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -77,13 +77,18 @@ class MedicalServiceAdmin(admin.ModelAdmin):
         return inr(service.price)
 
     @admin.display(description="times booked", ordering="booking_count")
-    def times_booked(self, service: MedicalService) -> str:
-        count = getattr(service, "booking_count", None)
-        if count is None:
-            count = service.booking_items.count() if service.pk else 0
+    def times_booked(self, service: MedicalService) -> int:
+        return service.booking_count
+
+    @admin.display(description="deleting")
+    def deletion_note(self, service: MedicalService) -> str:
+        count = service.booking_items.count() if service.pk else 0
         if count:
-            return f"{count} (cannot be deleted; deactivate it to stop new bookings)"
-        return "0"
+            return (
+                f"Booked {count} time(s): it cannot be deleted. "
+                "Untick “active” to stop new bookings; old bookings keep their own copy."
+            )
+        return "Never booked: it may be deleted."
 
     @admin.display(description="last changed", ordering="updated_at")
     def updated_display(self, service: MedicalService) -> str:

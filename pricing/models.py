@@ -46,3 +46,6 @@ class ClinicSettings(DiscountSettings):
     class Meta:
         proxy = True
         verbose_name = verbose_name_plural = "discount and quota settings"
+
+    def __str__(self) -> str:
+        return "Discount and quota settings"

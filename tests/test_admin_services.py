@@ -113,3 +113,14 @@ def test_reception_sees_services_but_cannot_change_them(client, service_priced):
     assert client.post(url, service_form(price="1.00")).status_code == 403
     assert client.get(reverse("admin:bookings_medicalservice_add")).status_code == 403
     assert MedicalService.objects.get(pk=service.pk).price == Decimal("300.00")
+
+
+@pytest.mark.django_db
+def test_a_duplicate_service_name_is_refused_with_a_message(manager, service_priced):
+    service_priced("300.00", name="ECG (resting)")
+    response = manager.post(
+        reverse("admin:bookings_medicalservice_add"), service_form(name="ECG (resting)")
+    )
+    assert response.status_code == 200
+    assert "already exists" in str(response.context["adminform"].form.errors["name"])
+    assert MedicalService.objects.filter(name="ECG (resting)").count() == 1

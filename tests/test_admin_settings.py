@@ -101,3 +101,12 @@ def test_settings_cannot_be_added_or_deleted(manager):
     delete = reverse("admin:pricing_clinicsettings_delete", args=[1])
     assert manager.post(delete, {"post": "yes"}).status_code == 403
     assert DiscountSettings.objects.filter(pk=1).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_percentage_applies_to_the_next_booking_and_not_to_earlier_ones(manager, book):
+    earlier = book(prices=("2000.00",))
+    manager.post(URL, {"discount_percent": "20", "default_daily_limit": "100"})
+    later = book(prices=("2000.00",))
+    assert (earlier.discount_amount, earlier.final_price) == (Decimal("240.00"), Decimal("1760.00"))
+    assert (later.discount_amount, later.final_price) == (Decimal("400.00"), Decimal("1600.00"))

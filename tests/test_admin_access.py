@@ -158,3 +158,28 @@ def test_every_filter_and_search_renders_results_for_reception(client, one_of_ev
         assert response.status_code == 200, (name, query)
         # A bad filter makes the admin redirect with ?e=1; a match shows at least one row.
         assert "result_list" in response.text, (name, query)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("who", ["Clinic manager", "superuser"])
+def test_crafted_posts_to_payments_events_and_reservations_are_refused(
+    client, one_of_everything, who
+):
+    client.force_login(superuser() if who == "superuser" else staff_member(who))
+    confirmed, failed = one_of_everything
+    payment = Payment.objects.get(booking=confirmed)
+    event = SagaEvent.objects.filter(correlation_id=confirmed.correlation_id).first()
+    reservation = QuotaReservation.objects.get(booking=confirmed)
+    attempts = [
+        ("admin:payments_payment_change", payment.pk, {"amount": "1.00", "status": "refunded"}),
+        ("admin:bookings_sagaevent_change", event.pk, {"event_type": "BookingFailed"}),
+        ("admin:quotas_quotareservation_change", reservation.pk, {"released_at": "2026-01-01"}),
+    ]
+    for name, pk, data in attempts:
+        assert client.post(reverse(name, args=[pk]), data).status_code == 403, name
+        delete = reverse(name.replace("_change", "_delete"), args=[pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 403, name
+    payment_after = Payment.objects.get(pk=payment.pk)
+    assert (payment_after.amount, payment_after.status) == (payment.amount, payment.status)
+    assert SagaEvent.objects.get(pk=event.pk).event_type == event.event_type
+    assert QuotaReservation.objects.get(pk=reservation.pk).released_at is None

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from bookings.admin_display import NOT_YET
@@ -65,3 +66,9 @@ def pretty_json(value: Any) -> str:
         '<pre style="margin:0;white-space:pre-wrap">{}</pre>',
         json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True),
     )
+
+
+def booking_link(booking_id: Any) -> str:
+    """A link to a booking's page, short enough for a list column (full id on hover)."""
+    url = reverse("admin:bookings_booking_change", args=[booking_id])
+    return format_html('<a href="{}" title="{}">{}…</a>', url, booking_id, str(booking_id)[:8])

@@ -1,10 +1,8 @@
 """Payments and the simulated gateway's ledger: for reference, never edited by hand."""
 
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 
-from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin
+from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin, booking_link
 from bookings.admin_display import clinic_time, inr
 from payments.models import Payment, SimulatedGatewayCharge
 
@@ -41,8 +39,7 @@ class PaymentAdmin(UUIDSearchMixin, ReadOnlyAdmin):
 
     @admin.display(description="booking")
     def booking_link(self, payment: Payment) -> str:
-        url = reverse("admin:bookings_booking_change", args=[payment.booking_id])
-        return format_html('<a href="{}">{}</a>', url, payment.booking_id)
+        return booking_link(payment.booking_id)
 
     @admin.display(description="patient", ordering="booking__patient_name")
     def patient(self, payment: Payment) -> str:

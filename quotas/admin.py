@@ -6,19 +6,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
 from django.utils.html import format_html
 
-from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, UUIDSearchMixin
+from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, UUIDSearchMixin, booking_link
 from bookings.admin_display import NOT_YET, clinic_time
 from bookings.services import clinic_today
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day, set_daily_limit
-
-
-def booking_link(reservation: QuotaReservation) -> str:
-    url = reverse("admin:bookings_booking_change", args=[reservation.booking_id])
-    return format_html('<a href="{}">{}</a>', url, reservation.booking_id)
 
 
 class DiscountQuotaForm(forms.ModelForm):
@@ -49,7 +43,7 @@ class QuotaReservationInline(ReadOnlyInline, admin.TabularInline):
 
     @admin.display(description="booking")
     def booking_link(self, reservation: QuotaReservation) -> str:
-        return booking_link(reservation)
+        return booking_link(reservation.booking_id)
 
     @admin.display(description="reserved at (IST)")
     def created_display(self, reservation: QuotaReservation) -> str:
@@ -136,7 +130,7 @@ class QuotaReservationAdmin(UUIDSearchMixin, ReadOnlyAdmin):
 
     @admin.display(description="booking")
     def booking_link(self, reservation: QuotaReservation) -> str:
-        return booking_link(reservation)
+        return booking_link(reservation.booking_id)
 
     @admin.display(description="reserved at (IST)", ordering="created_at")
     def created_display(self, reservation: QuotaReservation) -> str:

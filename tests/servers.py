@@ -19,8 +19,8 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Set by clinic_site/settings_test.py for the test process; a "production" child
-# must not inherit them.
+# Set for the test process (clinic_site/settings_test.py, tests/conftest.py); a
+# "production" child must not inherit them.
 TEST_ONLY_VARIABLES = {
     "SECURE_SSL_REDIRECT",
     "SESSION_COOKIE_SECURE",
@@ -30,6 +30,7 @@ TEST_ONLY_VARIABLES = {
     "SAGA_RERAISE_RECEIVER_ERRORS",
     "DEBUG",
     "SECRET_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser fixture (tests/conftest.py)
 }
 
 

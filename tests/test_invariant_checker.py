@@ -57,3 +57,10 @@ def test_reports_a_booking_pending_past_the_deadline(book):
     )
     with pytest.raises(CommandError):
         call_command("check_saga_invariants")
+
+
+def test_reports_a_failed_booking_whose_payment_outcome_was_never_settled(book):
+    booking = book(prices=("500.00",), payment_token="tok_chargeDeclined")
+    Payment.objects.filter(booking=booking).update(status="pending")
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_saga_invariants")

@@ -36,6 +36,9 @@ def find_violations() -> list[str]:
         found.append(f"booking {booking.pk} failed but still holds a discount reservation")
     for booking in failed.filter(payment__status__in=[PaymentStatus.CAPTURED]):
         found.append(f"booking {booking.pk} failed but its payment is captured and not refunded")
+    for booking in failed.filter(payment__status=PaymentStatus.PENDING):
+        # The charge's outcome was never settled: the gateway may hold the money.
+        found.append(f"booking {booking.pk} failed but its payment's outcome is still unknown")
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     for booking in Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=deadline):
         found.append(f"booking {booking.pk} is still pending past the saga deadline")

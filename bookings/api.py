@@ -102,6 +102,39 @@ def _as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError({"non_field_errors": error.messages})
 
 
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1–255 visible ASCII characters. The same key and body again replays the first "
+        "answer; the same key with another body is a 422; while the first is in flight, 409."
+    ),
+)
+
+
+def _retry_after_header() -> OpenApiParameter:
+    return OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=[429],
+        description="Seconds to wait before trying again.",
+    )
+
+
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[201],
+    description="/api/booking/<id>/status, where the booking can be read.",
+)
+
+
 # --- Health ------------------------------------------------------------------
 
 
@@ -162,6 +195,7 @@ class RegisterView(APIView):
         tags=["accounts"],
         summary="Create a patient account; answers with its API token.",
         request=RegisterInputSerializer,
+        parameters=[_retry_after_header()],
         responses={201: RegisterOutputSerializer, **_errors(400, 401, 403, 415, 429)},
     )
     def post(self, request):
@@ -187,6 +221,7 @@ class TokenView(APIView):
         tags=["accounts"],
         summary="Exchange a username and password for the account's API token.",
         request=LoginInputSerializer,
+        parameters=[_retry_after_header()],
         responses={200: TokenOutputSerializer, **_errors(400, 401, 403, 415, 429)},
     )
     def post(self, request):
@@ -290,17 +325,6 @@ class AdminQuotaView(APIView):
 
 # --- Bookings ----------------------------------------------------------------
 
-IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "1–255 visible ASCII characters. The same key and body again replays the first "
-        "answer; the same key with another body is a 422; while the first is in flight, 409."
-    ),
-)
-
 
 def _bookings_with_items():
     return Booking.objects.prefetch_related(
@@ -353,7 +377,7 @@ class BookingListCreateView(GenericAPIView):
             "the saga ran; `failure_reason` says why."
         ),
         request=BookingInputSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_HEADER, LOCATION_HEADER, _retry_after_header()],
         responses={
             201: OpenApiResponse(
                 BookingOutputSerializer,

@@ -36,6 +36,10 @@ def assert_conforms(schema, response) -> None:
     assert documented is not None, (
         f"{method} {path} answered {response.status_code}, which its schema does not list"
     )
+    declared = operation.definition.raw["responses"].get(str(response.status_code), {})
+    for header, rules in declared.get("headers", {}).items():
+        if rules.get("required"):
+            assert response.has_header(header), f"{method} {path}: no {header} header"
     if response.content:
         assert response["Content-Type"] == "application/json", (
             f"{method} {path} answered {response['Content-Type']}, not JSON"

@@ -89,6 +89,23 @@ def test_the_conformance_check_rejects_an_undocumented_status(api, openapi_schem
         assert_conforms(openapi_schema, response)
 
 
+def test_the_conformance_check_rejects_a_missing_required_header(
+    patient_api, service_priced, openapi_schema
+):
+    service = service_priced("500.00")
+    body = {
+        "patient_name": "Asha Verma",
+        "gender": "male",
+        "date_of_birth": "1990-06-15",
+        "service_ids": [service.pk],
+    }
+    response = patient_api.post("/api/booking", body, format="json")
+    assert response.status_code == 201
+    del response["Location"]
+    with pytest.raises(AssertionError, match="no Location header"):
+        assert_conforms(openapi_schema, response)
+
+
 # --- /healthz ------------------------------------------------------------------------
 
 
@@ -176,3 +193,21 @@ def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
         )
 
     fuzz()
+
+
+def test_the_docs_render_in_a_browser_with_no_outside_requests(page, live_server, shot):
+    outside = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto("/api/docs/")
+    page.get_by_text("Clinic booking API").first.wait_for()
+    page.locator(".opblock-summary-path", has_text="/api/booking/{booking_id}/status").wait_for()
+    shot(page, "api-docs")
+    assert outside == []

@@ -9,7 +9,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import APIException, NotFound
@@ -20,6 +24,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings import idempotency
+from bookings.api_schema import (
+    BOOKING_EXAMPLES,
+    HEALTH_RESPONSES,
+    IDEMPOTENCY_KEY_HEADER,
+    LOCATION_HEADER,
+    errors,
+    retry_after_header,
+)
 from bookings.models import Booking, BookingItem, MedicalService
 from bookings.serializers import (
     CURRENCY,
@@ -27,7 +39,6 @@ from bookings.serializers import (
     BookingOutputSerializer,
     BookingStatusOutputSerializer,
     DiscountConfigOutputSerializer,
-    ErrorDetailSerializer,
     LoginInputSerializer,
     QuotaLimitInputSerializer,
     QuotaStatusOutputSerializer,
@@ -41,46 +52,6 @@ from bookings.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import day_resets_at, quota_for_day, set_daily_limit
-
-# --- Error answers, as the schema tells them ---------------------------------
-
-_FIELD_ERRORS_SCHEMA = {
-    "type": "object",
-    "minProperties": 1,
-    "additionalProperties": {},
-    "description": (
-        'Field errors, {"<field>": ["message", …]} ("non_field_errors" for the whole '
-        'body), or {"detail": "…"} for a body that is not valid JSON.'
-    ),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    described = {
-        400: OpenApiResponse(_FIELD_ERRORS_SCHEMA, description="Invalid input: what to fix."),
-        401: OpenApiResponse(
-            ErrorDetailSerializer,
-            description="No credentials where they are needed, or an invalid token.",
-        ),
-        403: OpenApiResponse(
-            ErrorDetailSerializer,
-            description="Not allowed: staff only, or a session request without its CSRF token.",
-        ),
-        404: OpenApiResponse(ErrorDetailSerializer, description="Not found, or not yours."),
-        409: OpenApiResponse(
-            ErrorDetailSerializer,
-            description="A request with this Idempotency-Key is still in flight: retry.",
-        ),
-        415: OpenApiResponse(ErrorDetailSerializer, description="The body is not JSON."),
-        422: OpenApiResponse(
-            ErrorDetailSerializer,
-            description="This Idempotency-Key was used with a different body.",
-        ),
-        429: OpenApiResponse(
-            ErrorDetailSerializer, description="Too many requests: see Retry-After."
-        ),
-    }
-    return {code: described[code] for code in codes}
 
 
 class IdempotencyConflict(APIException):
@@ -102,39 +73,6 @@ def _as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError({"non_field_errors": error.messages})
 
 
-IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "1–255 visible ASCII characters. The same key and body again replays the first "
-        "answer; the same key with another body is a 422; while the first is in flight, 409."
-    ),
-)
-
-
-def _retry_after_header() -> OpenApiParameter:
-    return OpenApiParameter(
-        "Retry-After",
-        OpenApiTypes.INT,
-        OpenApiParameter.HEADER,
-        required=True,
-        response=[429],
-        description="Seconds to wait before trying again.",
-    )
-
-
-LOCATION_HEADER = OpenApiParameter(
-    "Location",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    response=[201],
-    description="/api/booking/<id>/status, where the booking can be read.",
-)
-
-
 # --- Health ------------------------------------------------------------------
 
 
@@ -146,30 +84,7 @@ class HealthView(APIView):
         operation_id="healthz",
         tags=["health"],
         summary="Is the app up, and can it reach its database?",
-        responses={
-            200: OpenApiResponse(
-                {
-                    "type": "object",
-                    "properties": {
-                        "status": {"type": "string", "enum": ["ok"]},
-                        "database": {"type": "string", "enum": ["ok"]},
-                    },
-                    "required": ["status", "database"],
-                },
-                description="Up, database reachable.",
-            ),
-            503: OpenApiResponse(
-                {
-                    "type": "object",
-                    "properties": {
-                        "status": {"type": "string", "enum": ["error"]},
-                        "database": {"type": "string", "enum": ["unavailable"]},
-                    },
-                    "required": ["status", "database"],
-                },
-                description="The database cannot be reached.",
-            ),
-        },
+        responses=HEALTH_RESPONSES,
     )
     def get(self, request):
         try:
@@ -195,8 +110,8 @@ class RegisterView(APIView):
         tags=["accounts"],
         summary="Create a patient account; answers with its API token.",
         request=RegisterInputSerializer,
-        parameters=[_retry_after_header()],
-        responses={201: RegisterOutputSerializer, **_errors(400, 401, 403, 415, 429)},
+        parameters=[retry_after_header()],
+        responses={201: RegisterOutputSerializer, **errors(400, 401, 403, 415, 429)},
     )
     def post(self, request):
         given = RegisterInputSerializer(data=request.data)
@@ -221,8 +136,8 @@ class TokenView(APIView):
         tags=["accounts"],
         summary="Exchange a username and password for the account's API token.",
         request=LoginInputSerializer,
-        parameters=[_retry_after_header()],
-        responses={200: TokenOutputSerializer, **_errors(400, 401, 403, 415, 429)},
+        parameters=[retry_after_header()],
+        responses={200: TokenOutputSerializer, **errors(400, 401, 403, 415, 429)},
     )
     def post(self, request):
         given = LoginInputSerializer(data=request.data)
@@ -246,7 +161,7 @@ class ServiceListView(APIView):
         operation_id="services_list",
         tags=["catalogue"],
         summary="The active medical services, by name.",
-        responses={200: ServiceOutputSerializer(many=True), **_errors(401)},
+        responses={200: ServiceOutputSerializer(many=True), **errors(401)},
     )
     def get(self, request):
         services = MedicalService.objects.filter(active=True).order_by("name")
@@ -260,7 +175,7 @@ class DiscountConfigView(APIView):
         operation_id="config_discount",
         tags=["catalogue"],
         summary="Rule R1's numbers: the discount percentage and the price threshold.",
-        responses={200: DiscountConfigOutputSerializer, **_errors(401)},
+        responses={200: DiscountConfigOutputSerializer, **errors(401)},
     )
     def get(self, request):
         body = {
@@ -293,7 +208,7 @@ class QuotaStatusView(APIView):
         operation_id="quota_status",
         tags=["catalogue"],
         summary="Rule R2 today: the day's discount limit, how many are used, when it resets.",
-        responses={200: QuotaStatusOutputSerializer, **_errors(401)},
+        responses={200: QuotaStatusOutputSerializer, **errors(401)},
     )
     def get(self, request):
         return Response(_quota_status_body())
@@ -307,7 +222,7 @@ class AdminQuotaView(APIView):
         tags=["staff"],
         summary="Staff: set today's discount limit (never below the discounts already used).",
         request=QuotaLimitInputSerializer,
-        responses={200: QuotaStatusOutputSerializer, **_errors(400, 401, 403, 415)},
+        responses={200: QuotaStatusOutputSerializer, **errors(400, 401, 403, 415)},
     )
     def put(self, request):
         given = QuotaLimitInputSerializer(data=request.data)
@@ -360,7 +275,7 @@ class BookingListCreateView(GenericAPIView):
         summary="The user's own bookings, newest first, paginated.",
         responses={
             200: BookingOutputSerializer(many=True),
-            **_errors(401, 404),
+            **errors(401, 404),
         },
     )
     def get(self, request):
@@ -377,13 +292,14 @@ class BookingListCreateView(GenericAPIView):
             "the saga ran; `failure_reason` says why."
         ),
         request=BookingInputSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER, LOCATION_HEADER, _retry_after_header()],
+        parameters=[IDEMPOTENCY_KEY_HEADER, LOCATION_HEADER, retry_after_header()],
+        examples=BOOKING_EXAMPLES,
         responses={
             201: OpenApiResponse(
                 BookingOutputSerializer,
                 description="The booking; Location: /api/booking/<id>/status.",
             ),
-            **_errors(400, 401, 403, 409, 415, 422, 429),
+            **errors(400, 401, 403, 409, 415, 422, 429),
         },
     )
     def post(self, request):
@@ -393,7 +309,7 @@ class BookingListCreateView(GenericAPIView):
         if key is None:
             answer, _ = self._book(given.validated_data, request_key=None)
         else:
-            if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
+            if not (1 <= len(key) <= 255 and all("!" <= c <= "~" for c in key)):
                 raise serializers.ValidationError(
                     {"Idempotency-Key": ["Must be 1–255 visible ASCII characters."]}
                 )
@@ -434,7 +350,7 @@ class BookingStatusView(APIView):
         parameters=[
             OpenApiParameter("booking_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
         ],
-        responses={200: BookingStatusOutputSerializer, **_errors(401, 404)},
+        responses={200: BookingStatusOutputSerializer, **errors(401, 404)},
     )
     def get(self, request, booking_id: str):
         try:

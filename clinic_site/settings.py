@@ -133,6 +133,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "bookings.api_errors.api_exception_handler",
+    # Proxies in front of the app: 0 means the client's address is REMOTE_ADDR and a
+    # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
 # Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
 # (bookings/throttles.py) so a test or an operator can change them.

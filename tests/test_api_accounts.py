@@ -157,3 +157,21 @@ def test_login_is_throttled_with_retry_after(api, user, settings):
     )
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_login_throttle(api, user, settings):
+    settings.THROTTLE_LOGIN_RATE = "2/minute"
+    for n in range(2):
+        api.post(
+            TOKEN,
+            {"username": user.username, "password": "x"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+    response = api.post(
+        TOKEN,
+        {"username": user.username, "password": "x"},
+        format="json",
+        HTTP_X_FORWARDED_FOR="203.0.113.99",
+    )
+    assert response.status_code == 429

@@ -120,7 +120,7 @@ def test_without_a_key_each_post_is_a_new_booking(patient_api, service_priced):
     assert Booking.objects.count() == 2
 
 
-@pytest.mark.parametrize("key", ["", "k" * 256, "naïve-key", "tab\tkey"])
+@pytest.mark.parametrize("key", ["", "k" * 256, "naïve-key", "tab\tkey", "with space"])
 def test_a_malformed_key_is_400(patient_api, service_priced, key):
     response = post(patient_api, booking_body(service_priced("500.00")), key)
     assert response.status_code == 400

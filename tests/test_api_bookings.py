@@ -345,3 +345,22 @@ def test_the_list_costs_the_same_queries_for_2_or_12_bookings(patient_api, book,
 def test_one_booking_one_payment_per_post(patient_api, service_priced):
     patient_api.post(BOOKINGS, booking_body([service_priced("500.00")]), format="json")
     assert Payment.objects.count() == 1
+
+
+@saga
+def test_the_random_decline_rate_fails_good_cards_too(patient_api, service_priced, settings):
+    settings.PAYMENT_FAILURE_RATE = 1.0
+    response = patient_api.post(BOOKINGS, booking_body([service_priced("500.00")]), format="json")
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["failure_reason"]) == (
+        "failed",
+        "card_declined",
+    )
+
+
+def test_a_logged_in_browser_session_reads_its_bookings(client, user, book):
+    mine = book()
+    client.force_login(user)
+    response = client.get(BOOKINGS)
+    assert response.status_code == 200
+    assert [b["id"] for b in response.json()["results"]] == [str(mine.pk)]

@@ -5,6 +5,7 @@ import socket
 
 import hypothesis
 import pytest
+import requests
 import schemathesis
 from django.contrib.staticfiles import finders
 from django.core.handlers.wsgi import WSGIHandler
@@ -211,3 +212,27 @@ def test_the_docs_render_in_a_browser_with_no_outside_requests(page, live_server
     page.locator(".opblock-summary-path", has_text="/api/booking/{booking_id}/status").wait_for()
     shot(page, "api-docs")
     assert outside == []
+
+
+def test_the_documented_examples_match_the_schema(api, openapi_schema):
+    document = served_schema(api)
+    checked = 0
+    for path, methods in document["paths"].items():
+        for method, operation_doc in methods.items():
+            for code, answer in operation_doc["responses"].items():
+                examples = answer.get("content", {}).get("application/json", {}).get("examples")
+                for example in (examples or {}).values():
+                    headers = {"content-type": ["application/json"]}
+                    headers.update({h.lower(): ["x"] for h in answer.get("headers", {})})
+                    openapi_schema[path][method].validate_response(
+                        schemathesis.Response(
+                            status_code=int(code),
+                            headers=headers,
+                            content=json.dumps(example["value"]).encode(),
+                            request=requests.Request(method, f"http://testserver{path}").prepare(),
+                            elapsed=0.0,
+                            verify=False,
+                        )
+                    )
+                    checked += 1
+    assert checked >= 2

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint format check-deploy
+.PHONY: install run test lint format bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,8 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Starts gunicorn on PostgreSQL and a separate load process; writes bench/results/.
+bench: install
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	scripts/with-test-postgres.sh $(PY) bench/run_bench.py $(BENCH_ARGS)

@@ -7,4 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("bookings.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("bookings.urls")),
 ]

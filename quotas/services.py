@@ -123,8 +123,12 @@ def set_daily_limit(*, day: date, limit: int, actor: str) -> DiscountQuota:
 
 
 def quota_for_day(day: date) -> DiscountQuota:
-    ensure_day(day)
-    return DiscountQuota.objects.get(day=day)
+    """The day's quota as it stands; a day with no discount yet is shown unsaved (a read
+    must not write)."""
+    quota = DiscountQuota.objects.filter(day=day).first()
+    if quota is None:
+        quota = DiscountQuota(day=day, limit=QuotaSettings.current().default_daily_limit, used=0)
+    return quota
 
 
 def day_resets_at(day: date) -> datetime:

@@ -63,10 +63,11 @@ def test_quota_status_describes_todays_clinic_day(api, set_default_limit):
     }
 
 
-def test_quota_status_creates_the_day_with_the_default_limit(api, set_default_limit):
+def test_quota_status_of_a_day_with_no_discount_yet_shows_the_default_limit(api, set_default_limit):
     set_default_limit(7)
     body = api.get("/api/quota/status").json()
     assert (body["limit"], body["used"], body["remaining"]) == (7, 0, 7)
+    assert not DiscountQuota.objects.exists()  # reading writes nothing
 
 
 def test_staff_sets_todays_limit(staff_api):

@@ -118,3 +118,12 @@ def test_the_limit_cannot_go_below_what_is_used(book, set_default_limit):
         set_daily_limit(day=day, limit=2, actor="reception")
 
     assert set_daily_limit(day=day, limit=3, actor="reception").limit == 3
+
+
+def test_reading_a_day_with_no_discount_yet_writes_nothing(set_default_limit):
+    from quotas.services import quota_for_day
+
+    set_default_limit(9)
+    quota = quota_for_day(date(2031, 5, 5))
+    assert (quota.limit, quota.used, quota.remaining) == (9, 0, 9)
+    assert not DiscountQuota.objects.filter(day=date(2031, 5, 5)).exists()

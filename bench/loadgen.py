@@ -1,0 +1,105 @@
+"""The load-generating process: N client threads, each on its own keep-alive connection.
+
+Runs apart from the server (its own process), prints one JSON summary line.
+Usage: python bench/loadgen.py --url http://127.0.0.1:PORT --path /api/booking
+       --tokens tokens.txt --body '{...}' --concurrency 8 --seconds 10 --warmup 2
+"""
+
+import argparse
+import http.client
+import json
+import statistics
+import threading
+import time
+from urllib.parse import urlsplit
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--tokens", required=True, help="file with one API token a line")
+    parser.add_argument("--body", required=True)
+    parser.add_argument("--expect", default="", help="a substring of a good answer's body")
+    parser.add_argument("--method", default="POST", choices=["POST", "GET"])
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    args = parser.parse_args()
+
+    target = urlsplit(args.url)
+    tokens = [t.strip() for t in open(args.tokens) if t.strip()]
+    body = args.body.encode() if args.method == "POST" else None
+    start_at = time.monotonic() + 0.5
+    measure_from = start_at + args.warmup
+    stop_at = measure_from + args.seconds
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    good = 0
+
+    def client(n: int) -> None:
+        nonlocal good
+        token = tokens[n % len(tokens)]
+        headers = {"Content-Type": "application/json", "Authorization": f"Token {token}"}
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        while time.monotonic() < start_at:
+            time.sleep(0.001)
+        while True:
+            sent = time.monotonic()
+            if sent >= stop_at:
+                break
+            try:
+                conn.request(args.method, args.path, body=body, headers=headers)
+                response = conn.getresponse()
+                answer = response.read()
+                code = str(response.status)
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                answer, code = b"", type(exc).__name__
+            took = time.monotonic() - sent
+            if sent < measure_from:
+                continue  # warm-up
+            with lock:
+                latencies.append(took)
+                statuses[code] = statuses.get(code, 0) + 1
+                if code.startswith("2") and args.expect.encode() in answer:
+                    good += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    latencies.sort()
+    errors = sum(v for k, v in statuses.items() if not k.startswith("2"))
+    print(
+        json.dumps(
+            {
+                "concurrency": args.concurrency,
+                "requests": len(latencies),
+                "good": good,
+                "good_per_second": good / args.seconds,
+                "errors": errors,
+                "statuses": statuses,
+                "p50_ms": percentile(latencies, 50) * 1000,
+                "p95_ms": percentile(latencies, 95) * 1000,
+                "p99_ms": percentile(latencies, 99) * 1000,
+                "mean_ms": (statistics.fmean(latencies) * 1000) if latencies else float("nan"),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The benchmark's database-side work: users, bulk data, query counts, plans."""
+
+import json
+import re
+import tempfile
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from bookings.management.commands.check_saga_invariants import find_violations
+from bookings.models import Booking, MedicalService
+from bookings.services import clinic_today
+from quotas.models import DiscountQuota, QuotaReservation
+from quotas.services import set_daily_limit
+
+READER_BOOKINGS = 10
+
+
+def _birthday_that_is_not_today() -> str:
+    today = clinic_today()
+    return "1980-01-01" if (today.month, today.day) != (1, 1) else "1980-01-02"
+
+
+def _body(service: MedicalService) -> str:
+    return json.dumps(
+        {
+            "patient_name": "Bench Patient",
+            "gender": "male",
+            "date_of_birth": _birthday_that_is_not_today(),
+            "service_ids": [service.pk],
+            "payment_token": "tok_visa",
+        }
+    )
+
+
+def _tokens_file(users) -> str:
+    handle = tempfile.NamedTemporaryFile("w", suffix=".tokens", delete=False)
+    for user in users:
+        handle.write(Token.objects.get_or_create(user=user)[0].key + "\n")
+    handle.close()
+    return handle.name
+
+
+def prepare(clients: int) -> dict:
+    user_model = get_user_model()
+    users = [user_model.objects.create_user(f"bench{n}", password=None) for n in range(clients)]
+    reader = user_model.objects.create_user("reader", password=None)
+    cheap = MedicalService.objects.filter(active=True, price__lte=1000).order_by("price").first()
+    dear = MedicalService.objects.filter(active=True, price__gt=1000).order_by("-price").first()
+    client = Client()
+    token = Token.objects.get_or_create(user=reader)[0].key
+    for _ in range(READER_BOOKINGS):
+        answer = client.post(
+            "/api/booking",
+            _body(cheap),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {token}",
+        )
+        assert answer.status_code == 201, answer.content
+    return {
+        "tokens_file": _tokens_file(users),
+        "reader_tokens_file": _tokens_file([reader]),
+        "reader_token": token,
+        "reader_booking": str(Booking.objects.filter(user=reader).order_by("created_at")[5].pk),
+        "no_discount_body": _body(cheap),
+        "eligible_body": _body(dear),
+        "describe": (
+            f"no-discount: {cheap.name} ₹{cheap.price}; eligible: {dear.name} ₹{dear.price}"
+        ),
+    }
+
+
+def queries_per_booking(setup: dict) -> dict:
+    """Statements one successful booking costs through the API, in process."""
+    client = Client()
+    counts = {}
+    for label, body in (("no_discount", setup["no_discount_body"]),
+                        ("eligible", setup["eligible_body"])):  # fmt: skip
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.post(
+                "/api/booking",
+                body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Token {setup['reader_token']}",
+            )
+        assert answer.status_code == 201, answer.content
+        statements = [q["sql"] for q in queries]
+        control = [s for s in statements if s.split()[0] in {"BEGIN", "COMMIT", "SAVEPOINT",
+                                                            "RELEASE", "ROLLBACK"}]  # fmt: skip
+        counts[label] = {
+            "all": len(statements),
+            "without_transaction_control": len(statements) - len(control),
+        }
+    # Leave today's quota as the race expects to find it.
+    QuotaReservation.objects.all().delete()
+    DiscountQuota.objects.all().delete()
+    return counts
+
+
+def reset_today_quota(limit: int) -> None:
+    day = clinic_today()
+    set_daily_limit(day=day, limit=max(limit, DiscountQuota.objects.get_or_create(
+        day=day, defaults={"limit": limit})[0].used), actor="bench")  # fmt: skip
+    quota = DiscountQuota.objects.get(day=day)
+    if quota.used:
+        raise RuntimeError(f"today's quota already has {quota.used} discounts used")
+
+
+def race_outcome(limit: int) -> dict:
+    quota = DiscountQuota.objects.get(day=clinic_today())
+    return {
+        "limit": limit,
+        "discounts_granted": Booking.objects.filter(
+            discount_applied=True, status="confirmed"
+        ).count(),
+        "used": quota.used,
+        "invariant_violations": find_violations(),
+    }
+
+
+def bulk_load_to(size: int) -> None:
+    """Grow the booking table to `size` rows (each with one item and five events)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM bookings_booking")
+        have = cursor.fetchone()[0]
+        if have >= size:
+            return
+        start, end = have + 1, size
+        service = MedicalService.objects.filter(price__lte=1000).first()
+        # Ten bookings a patient: the table grows by more patients, as a clinic's does.
+        cursor.execute(
+            """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,
+                   email, is_staff, is_active, date_joined)
+               SELECT '!', false, 'bulk' || j, '', '', '', false, true, now()
+               FROM generate_series(%s, %s) j RETURNING id""",
+            [start // 10, end // 10 + 1],
+        )
+        first_user = min(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            """INSERT INTO bookings_booking (id, correlation_id, user_id, patient_name, gender,
+                   date_of_birth, payment_token, status, clinic_day, currency, base_price,
+                   discount_eligible, eligibility_reason, discount_percent, discount_applied,
+                   quota_exhausted, discount_amount, final_price, confirmation_code,
+                   created_at, updated_at)
+               SELECT md5('b' || i)::uuid, md5('c' || i)::uuid, %s + (i / 10) - (%s / 10),
+                   'Bulk Patient', 'male', DATE '1980-01-01', 'tok_visa', 'confirmed',
+                   DATE '2020-01-01' + (i %% 2000), 'INR', %s, false, '', 12.00, false, false,
+                   0.00, %s, 'B' || lpad(to_hex(i), 10, '0'),
+                   now() - make_interval(secs => i), now()
+               FROM generate_series(%s, %s) i""",
+            [first_user, start, service.price, service.price, start, end],
+        )
+        cursor.execute(
+            """INSERT INTO bookings_bookingitem (booking_id, service_id, name, price)
+               SELECT md5('b' || i)::uuid, %s, %s, %s FROM generate_series(%s, %s) i""",
+            [service.pk, service.name, service.price, start, end],
+        )
+        cursor.execute(
+            """INSERT INTO bookings_sagaevent (correlation_id, event_type, sequence, payload,
+                   created_at)
+               SELECT md5('c' || i)::uuid, e.type, e.seq, '{}'::jsonb, now()
+               FROM generate_series(%s, %s) i
+               CROSS JOIN (VALUES ('BookingRequested', 1), ('PricingCalculated', 2),
+                   ('DiscountQuotaReserved', 3), ('PaymentCompleted', 4),
+                   ('BookingConfirmed', 5)) AS e(type, seq)""",
+            [start, end],
+        )
+        cursor.execute("ANALYZE")
+
+
+def read_paths(setup: dict) -> dict:
+    return {
+        "status": f"/api/booking/{setup['reader_booking']}/status",
+        "list": "/api/booking",
+    }
+
+
+def indexes_used(setup: dict) -> dict:
+    """EXPLAIN every SELECT the two reads run; name the indexes the plans use."""
+    client = Client()
+    found: dict[str, list[str]] = {}
+    for label, path in read_paths(setup).items():
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path, HTTP_AUTHORIZATION=f"Token {setup['reader_token']}")
+        names: list[str] = []
+        with connection.cursor() as cursor:
+            for query in queries:
+                if not query["sql"].startswith("SELECT"):
+                    continue
+                cursor.execute("EXPLAIN " + query["sql"])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                for name in re.findall(r"Index (?:Only )?Scan (?:Backward )?using (\S+)", plan):
+                    names.append(name)
+                names += re.findall(r"Bitmap Index Scan on (\S+)", plan)
+                if "Seq Scan on bookings_" in plan:
+                    names.append("SEQ SCAN: " + re.search(r"Seq Scan on (\S+)", plan).group(1))
+        found[label] = sorted(set(names))
+    return found
+
+
+def today() -> date:
+    return clinic_today()

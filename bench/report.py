@@ -1,0 +1,117 @@
+"""Turn a benchmark run into a markdown table and a PNG chart in bench/results/."""
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+TARGETS = (
+    "Targets (reported, not asserted): booking throughput ≥ 40% of the baseline's; "
+    "p99 < 150 ms at 32 clients; ≤ 12 SQL statements per booking; status reads at 1M "
+    "bookings within 1.5× of 10k."
+)
+
+
+def _cpu() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return f"{os.cpu_count()} × {line.split(':', 1)[1].strip()}"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores"
+
+
+def write(report: dict, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    levels = report["levels"]
+    work = report["workloads"]
+    lines = [
+        f"# Benchmark {stamp}",
+        "",
+        f"Machine: {_cpu()}. Server: gunicorn (gthread) on PostgreSQL, load from a separate "
+        f"process on loopback. {report['setup']}.",
+        "",
+        TARGETS,
+        "",
+        "## Throughput and latency",
+        "",
+        "| workload | clients | good/s | ratio to baseline | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, rows in work.items():
+        for level, row in zip(levels, rows, strict=True):
+            base = work["baseline"][levels.index(level)]["good_per_second"] or float("nan")
+            lines.append(
+                f"| {name} | {level} | {row['good_per_second']:.1f} | "
+                f"{row['good_per_second'] / base:.0%} | {row['p50_ms']:.1f} | "
+                f"{row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
+            )
+    lines += [
+        "",
+        "## The hot row",
+        "",
+        "pgbench running the quota's conditional UPDATE alone (transactions/s):",
+        "",
+        "| clients | " + " | ".join(str(c) for c in levels) + " |",
+        "|---|" + "---:|" * len(levels),
+        "| tps | " + " | ".join(f"{report['pgbench'][c]:.0f}" for c in levels) + " |",
+        "",
+        f"Race outcome: {json.dumps(report['race'])}",
+        "",
+        "## SQL statements per successful booking (through the API)",
+        "",
+        "| booking | all statements | without BEGIN/COMMIT/SAVEPOINT |",
+        "|---|---:|---:|",
+    ]
+    for label, counts in report["queries"].items():
+        lines.append(f"| {label} | {counts['all']} | {counts['without_transaction_control']} |")
+    if report.get("scale"):
+        lines += [
+            "",
+            "## Reads as the table grows",
+            "",
+            "| bookings | read | p50 ms | p99 ms | indexes used |",
+            "|---:|---|---:|---:|---|",
+        ]
+        for entry in report["scale"]:
+            for label, row in entry["reads"].items():
+                indexes = ", ".join(entry["indexes"].get(label, []))
+                lines.append(
+                    f"| {entry['bookings']:,} | {label} | {row['p50_ms']:.1f} | "
+                    f"{row['p99_ms']:.1f} | {indexes} |"
+                )
+    text = "\n".join(lines) + "\n"
+    (folder / f"{stamp}.md").write_text(text)
+    (folder / "latest.md").write_text(text)
+    (folder / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
+    _chart(report, folder / f"{stamp}.png")
+    print(text)
+    return folder / f"{stamp}.md"
+
+
+def _chart(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = report["levels"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name, rows in report["workloads"].items():
+        left.plot(levels, [r["good_per_second"] for r in rows], marker="o", label=name)
+        right.plot(levels, [r["p99_ms"] for r in rows], marker="o", label=name)
+    left.set(title="Throughput", xlabel="concurrent clients", ylabel="good answers / s")
+    right.set(title="p99 latency", xlabel="concurrent clients", ylabel="ms")
+    right.axhline(150, color="grey", linestyle="--", linewidth=1, label="150 ms target")
+    for axis in (left, right):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(levels, [str(x) for x in levels])
+        axis.grid(alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    latest = path.parent / "latest.png"
+    latest.write_bytes(path.read_bytes())

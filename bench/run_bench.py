@@ -1,0 +1,192 @@
+"""`make bench`: the booking system measured the way its users feel it.
+
+Starts the production server (gunicorn) on a fresh PostgreSQL database, drives it
+from a separate load-generating process at several concurrency levels, and
+reports every figure beside a baseline measured in the same run:
+- baseline: an authenticated DRF POST that inserts one row (bench/views.py);
+- no-discount bookings, and all-eligible bookings racing for a small daily limit;
+- the hot-row ceiling: pgbench running the quota's conditional UPDATE;
+- SQL statements per booking; status and list read latency at 10k and 1M bookings.
+Writes bench/results/<stamp>.md (and latest.md) and a PNG chart beside it.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BENCH_DB = "clinic_bench"
+HOT_ROW_SQL = (
+    "UPDATE quotas_discountquota SET used = used + 1 WHERE day = DATE '2099-12-31' "
+    'AND used < "limit";\n'
+)
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def bench_database_url() -> str:
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        sys.exit("DATABASE_URL is not set (run through scripts/with-test-postgres.sh)")
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres", scheme="postgresql"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("the server did not come up")
+
+
+def run_load(url, path, tokens_file, body, expect, concurrency, seconds, warmup, method="POST"):
+    command = [
+        sys.executable, str(ROOT / "bench" / "loadgen.py"),
+        "--url", url, "--path", path, "--tokens", tokens_file, "--body", body,
+        "--expect", expect, "--concurrency", str(concurrency),
+        "--seconds", str(seconds), "--warmup", str(warmup), "--method", method,
+    ]  # fmt: skip
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def pgbench_tps(db_url: str, clients: int, seconds: int) -> float:
+    parts = urlsplit(db_url)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(HOT_ROW_SQL)
+    command = [
+        "pgbench", "-n", "-f", script.name, "-c", str(clients), "-j", str(min(clients, 2)),
+        "-T", str(seconds), "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
+        "-U", parts.username or "postgres", BENCH_DB,
+    ]  # fmt: skip
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--levels", default="1,8,32,64")
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--limit", type=int, default=20, help="daily discounts in the race")
+    parser.add_argument("--scale", default="10000,1000000", help="table sizes for reads; '' skips")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+
+    db_url = bench_database_url()
+    log(f"fresh database {BENCH_DB}")
+    recreate_database(db_url)
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings_bench"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from bench import measure
+
+    setup = measure.prepare(max(levels))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "clinic_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--log-level",
+            "warning",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ},
+    )
+    report: dict = {"levels": levels, "workloads": {}, "setup": setup["describe"]}
+    try:
+        wait_until_up(url)
+        log(f"gunicorn up on {url} ({args.workers} workers x {args.threads} threads)")
+        report["queries"] = measure.queries_per_booking(setup)
+        workloads = {
+            "baseline": ("/bench/baseline", json.dumps({"n": 1}), '"id"'),
+            "no_discount": ("/api/booking", setup["no_discount_body"], '"confirmed"'),
+            "eligible_race": ("/api/booking", setup["eligible_body"], '"confirmed"'),
+        }
+        for name, (path, body, expect) in workloads.items():
+            if name == "eligible_race":
+                measure.reset_today_quota(args.limit)
+            rows = []
+            for level in levels:
+                row = run_load(url, path, setup["tokens_file"], body, expect, level,
+                               args.seconds, args.warmup)  # fmt: skip
+                log(f"{name} c={level}: {row['good_per_second']:.1f}/s "
+                    f"p99={row['p99_ms']:.0f}ms errors={row['errors']}")  # fmt: skip
+                rows.append(row)
+            report["workloads"][name] = rows
+        report["race"] = measure.race_outcome(args.limit)
+        report["pgbench"] = {level: pgbench_tps(db_url, level, 5) for level in levels}
+        log(f"pgbench hot row: {report['pgbench']}")
+        report["scale"] = []
+        for size in [int(x) for x in args.scale.split(",") if x]:
+            measure.bulk_load_to(size)
+            reads = {}
+            for label, path in measure.read_paths(setup).items():
+                reads[label] = run_load(url, path, setup["reader_tokens_file"], "", "", 4,
+                                        args.seconds / 2, 1, method="GET")  # fmt: skip
+            report["scale"].append(
+                {"bookings": size, "reads": reads, "indexes": measure.indexes_used(setup)}
+            )
+            log(f"reads at {size}: " + ", ".join(
+                f"{k} p50={v['p50_ms']:.1f}ms" for k, v in reads.items()))  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    from bench import report as write_report
+
+    path = write_report.write(report, RESULTS)
+    log(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -130,7 +130,7 @@ REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with WWW-Authenticate, not 403.
     # Session auth (for the browser) keeps its CSRF check.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "bookings.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -138,6 +138,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["bookings.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # No OPTIONS self-description (405): the OpenAPI schema is the description.
+    "DEFAULT_METADATA_CLASS": None,
     "EXCEPTION_HANDLER": "bookings.api_errors.api_exception_handler",
     # Proxies in front of the app: 0 means the client's address is REMOTE_ADDR and a
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).

@@ -134,6 +134,16 @@ def test_an_invalid_token_is_401_even_on_a_public_endpoint(api):
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize(
+    "header", ["Token abc\x00def", "Token " + "g" * 40, "Token " + "A" * 40, "Token  ", "Token a b"]
+)
+def test_a_malformed_token_is_401(api, header):
+    api.credentials(HTTP_AUTHORIZATION=header)
+    response = api.get("/api/booking")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
 def test_registration_is_throttled_with_retry_after(api, settings):
     settings.THROTTLE_REGISTER_RATE = "2/hour"
     for n in range(2):

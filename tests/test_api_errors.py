@@ -149,6 +149,44 @@ def test_hostile_registration_fields_are_400(api, changes):
     assert set(response.json()) == set(changes)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/booking",
+        "/api/booking/3f1c6a52-0000-4000-8000-000000000000/status",
+        "/api/auth/register",
+        "/api/auth/token",
+        "/api/services",
+        "/api/config/discount",
+        "/api/quota/status",
+        "/api/admin/quota",
+        "/healthz",
+    ],
+)
+def test_options_is_405_everywhere(staff_api, path):
+    response = staff_api.options(path)
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("put", "/api/booking"),
+        ("patch", "/api/booking"),
+        ("delete", "/api/booking/3f1c6a52-0000-4000-8000-000000000000/status"),
+        ("get", "/api/auth/register"),
+        ("get", "/api/auth/token"),
+        ("post", "/api/services"),
+        ("delete", "/api/config/discount"),
+        ("post", "/api/quota/status"),
+        ("get", "/api/admin/quota"),
+        ("post", "/healthz"),
+    ],
+)
+def test_a_method_an_endpoint_lacks_is_405(staff_api, method, path):
+    assert getattr(staff_api, method)(path).status_code == 405
+
+
 def test_an_unknown_api_path_is_404(api):
     assert api.get("/api/nothing-here").status_code == 404
 

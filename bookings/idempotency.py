@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from bookings.models import Booking, IdempotencyKey, IdempotencyState
 
@@ -57,13 +58,17 @@ def answer_once(
 
     Raises KeyReusedForAnotherRequest (another body) or KeyStillInFlight. When
     `produce` raises (bad input: nothing was booked), the key is released so the
-    client may send a corrected request under the same key.
+    client may send a corrected request under the same key. A claim left in flight
+    past IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS (its process died) is taken over.
     """
     try:
         with transaction.atomic():
             claim = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
     except IntegrityError:
-        return _stored_answer(user=user, key=key, fingerprint=fingerprint)
+        existing = _answer_or_abandoned_claim(user=user, key=key, fingerprint=fingerprint)
+        if isinstance(existing, Answer):
+            return existing
+        claim = existing
     try:
         answer, booking = produce()
     except BaseException:
@@ -78,15 +83,29 @@ def answer_once(
     return answer
 
 
-def _stored_answer(*, user: AbstractBaseUser, key: str, fingerprint: str) -> Answer:
+def _answer_or_abandoned_claim(
+    *, user: AbstractBaseUser, key: str, fingerprint: str
+) -> Answer | IdempotencyKey:
     record = IdempotencyKey.objects.filter(user=user, key=key).first()
     if record is None:  # released or purged since our insert failed: the client retries
         raise KeyStillInFlight
     if record.fingerprint != fingerprint:
         raise KeyReusedForAnotherRequest
-    if record.state == IdempotencyState.IN_FLIGHT:
+    if record.state == IdempotencyState.DONE:
+        return Answer(status=record.response_status, body=record.response_body)
+    now = timezone.now()
+    timeout = timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS)
+    if record.claimed_at > now - timeout:
         raise KeyStillInFlight
-    return Answer(status=record.response_status, body=record.response_body)
+    # Abandoned by a process that died mid-request. One retry takes it over (the
+    # conditional UPDATE decides which); the booking's own request key then hands back
+    # the booking that process may already have written, never a second one.
+    taken = IdempotencyKey.objects.filter(
+        pk=record.pk, state=IdempotencyState.IN_FLIGHT, claimed_at=record.claimed_at
+    ).update(claimed_at=now)
+    if not taken:
+        raise KeyStillInFlight
+    return record
 
 
 def purge_expired_keys(*, now: datetime) -> int:

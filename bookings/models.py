@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -258,6 +259,9 @@ class IdempotencyKey(models.Model):
         Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When its current owner took it: an in-flight claim older than the timeout was
+    # abandoned (its process died) and a retry may take it over.
+    claimed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from bookings.idempotency import fingerprint_of
+from bookings.idempotency import booking_request_key, fingerprint_of
 from bookings.models import Booking, IdempotencyKey, IdempotencyState
 from bookings.serializers import BookingInputSerializer
+from bookings.services import initiate_booking
 from payments.models import Payment, SimulatedGatewayCharge
 from tests.api_support import ConformingAPIClient
 from tests.factories import ADULT_BIRTHDAY, UserFactory
@@ -91,6 +92,59 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409(patient_api, user, serv
     assert response.status_code == 409
     assert "retry" in response.json()["detail"]
     assert not Booking.objects.exists()
+
+
+def in_flight_claim(user, body, key, *, claimed_seconds_ago):
+    given = BookingInputSerializer(data=body)
+    given.is_valid(raise_exception=True)
+    return IdempotencyKey.objects.create(
+        user=user,
+        key=key,
+        fingerprint=fingerprint_of(given.validated_data),
+        claimed_at=timezone.now() - timedelta(seconds=claimed_seconds_ago),
+    )
+
+
+@saga
+def test_a_claim_abandoned_before_booking_is_taken_over_by_a_retry(
+    patient_api, user, service_priced
+):
+    body = booking_body(service_priced("500.00"))
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=301)
+    response = post(patient_api, body, "order-1")
+    assert response.status_code == 201
+    assert Booking.objects.count() == 1
+    record = IdempotencyKey.objects.get(user=user, key="order-1")
+    assert (record.state, str(record.booking_id)) == ("done", response.json()["id"])
+
+
+@saga
+def test_a_claim_abandoned_after_booking_hands_back_that_booking(patient_api, user, service_priced):
+    service = service_priced("500.00")
+    body = booking_body(service)
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=301)
+    # The process that claimed the key wrote (and ran) the booking, then died.
+    written = initiate_booking(
+        user=user,
+        patient_name="Asha Verma",
+        gender="female",
+        date_of_birth=ADULT_BIRTHDAY,
+        service_ids=[service.pk],
+        payment_token="tok_visa",
+        request_key=booking_request_key("order-1"),
+    )
+    response = post(patient_api, body, "order-1")
+    assert response.status_code == 201
+    assert response.json()["id"] == str(written.pk)
+    assert response.json()["status"] == "confirmed"
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
+
+
+def test_a_claim_younger_than_the_timeout_is_still_in_flight(patient_api, user, service_priced):
+    body = booking_body(service_priced("500.00"))
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=299)
+    assert post(patient_api, body, "order-1").status_code == 409
 
 
 @saga

@@ -177,21 +177,25 @@ FUZZ_RUNS = [(m, p, schemathesis.GenerationMode.POSITIVE) for m, p in sorted(API
 def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
     fuzzed_api, staff_token, method, path, mode
 ):
-    operation = fuzzed_api[path][method]
+    _fuzz(fuzzed_api[path][method], mode, {"Authorization": f"Token {staff_token}"}, 25)
 
+
+@pytest.mark.parametrize("method, path", sorted(API_OPERATIONS), ids=str)
+def test_fuzzing_without_credentials_finds_only_documented_answers(fuzzed_api, method, path):
+    _fuzz(fuzzed_api[path][method], schemathesis.GenerationMode.POSITIVE, {}, 8)
+
+
+def _fuzz(operation, mode, headers: dict[str, str], examples: int) -> None:
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     @hypothesis.settings(
-        max_examples=25,
+        max_examples=examples,
         deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     def fuzz(case):
-        case.call_and_validate(
-            headers={"Authorization": f"Token {staff_token}"},
-            excluded_checks=[positive_data_acceptance],
-        )
+        case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
     fuzz()
 

@@ -194,27 +194,8 @@ def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_price
 
     token = Token.objects.create(user=user).key
     body = booking_body(service_priced("2500.00"))
-    start = threading.Barrier(8)
-    answers, errors = [], []
+    answers = race(token, openapi_schema, body, "tap-tap-tap")
 
-    def send():
-        try:
-            client = ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token}")
-            start.wait()
-            response = post(client, body, "tap-tap-tap")
-            answers.append((response.status_code, response.json()))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
     assert {status for status, _ in answers} <= {201, 409}
     created = [body for status, body in answers if status == 201]
     assert created, "at least the request that claimed the key answers 201"
@@ -225,6 +206,47 @@ def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_price
     # After the race, a retry gets the stored answer.
     client = ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token}")
     assert post(client, body, "tap-tap-tap").json()["id"] == created[0]["id"]
+
+
+def race(token, openapi_schema, body, key, threads=8):
+    """Send the same request from `threads` threads at once, each on its own connection."""
+    start = threading.Barrier(threads)
+    answers, errors = [], []
+
+    def send():
+        try:
+            client = ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token}")
+            start.wait()
+            response = post(client, body, key)
+            answers.append((response.status_code, response.json()))
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=send) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    return answers
+
+
+@saga
+def test_parallel_retries_of_an_abandoned_claim_make_one_booking(
+    user, service_priced, openapi_schema
+):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=user).key
+    body = booking_body(service_priced("2500.00"))
+    in_flight_claim(user, body, "lost-request", claimed_seconds_ago=3600)
+    answers = race(token, openapi_schema, body, "lost-request")
+    assert {status for status, _ in answers} <= {201, 409}
+    assert len({b["id"] for status, b in answers if status == 201}) == 1
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
 
 
 @saga

@@ -205,7 +205,9 @@ class AuditLog(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}"
+        # The clinic's clock (IST), as everywhere staff read times; never UTC's.
+        at = f"{timezone.localtime(self.at):%Y-%m-%d %H:%M %Z}" if self.at else "(unsaved)"
+        return f"{at} {self.actor} {self.action} {self.object_type}"
 
     @classmethod
     def record(

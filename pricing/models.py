@@ -36,3 +36,16 @@ class DiscountSettings(models.Model):
     @classmethod
     def current(cls) -> "DiscountSettings":
         return cls.objects.get_or_create(pk=cls.SINGLETON_ID)[0]
+
+
+class ClinicSettings(DiscountSettings):
+    """The staff's one page for both discount rules: the percentage (R1) and the
+    default daily limit (R2, kept in quotas.QuotaSettings). A proxy, so the page
+    has its own name and its own permission; the data stays where it lives."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "discount and quota settings"
+
+    def __str__(self) -> str:
+        return "Discount and quota settings"

@@ -1,11 +1,13 @@
 from decimal import Decimal
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import Booking
+from bookings.models import AuditLog, Booking
 from pricing.models import DiscountSettings
 from pricing.rules import discount_eligibility
 
@@ -36,3 +38,26 @@ def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
             discount_eligible=eligible,
             eligibility_reason=reason,
         )
+
+
+def set_discount_percent(*, percent: Decimal, actor: str) -> DiscountSettings:
+    """Change the discount percentage (0–100) for bookings priced from now on; audited."""
+    if not Decimal(0) <= percent <= Decimal(100):
+        raise ValidationError({"discount_percent": "The percentage must be between 0 and 100."})
+    percent = percent.quantize(Decimal("0.01"))
+    DiscountSettings.current()  # the row exists before it is locked
+    with transaction.atomic():
+        current = DiscountSettings.objects.select_for_update().get(pk=DiscountSettings.SINGLETON_ID)
+        before = current.discount_percent
+        if before == percent:
+            return current
+        current.discount_percent = percent
+        current.save(update_fields=["discount_percent", "updated_at"])
+        AuditLog.record(
+            actor=actor,
+            action="discount.percent_changed",
+            obj=current,
+            before={"discount_percent": str(before)},
+            after={"discount_percent": str(percent)},
+        )
+    return current

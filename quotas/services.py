@@ -134,3 +134,25 @@ def quota_for_day(day: date) -> DiscountQuota:
 def day_resets_at(day: date) -> datetime:
     """The moment the clinic day ends: next midnight in the clinic's zone."""
     return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def set_default_daily_limit(*, limit: int, actor: str) -> QuotaSettings:
+    """Change the limit new clinic days start with (days already begun keep theirs); audited."""
+    if limit < 0:
+        raise ValidationError({"default_daily_limit": "The limit cannot be negative."})
+    QuotaSettings.current()  # the row exists before it is locked
+    with transaction.atomic():
+        current = QuotaSettings.objects.select_for_update().get(pk=QuotaSettings.SINGLETON_ID)
+        before = current.default_daily_limit
+        if before == limit:
+            return current
+        current.default_daily_limit = limit
+        current.save(update_fields=["default_daily_limit", "updated_at"])
+        AuditLog.record(
+            actor=actor,
+            action="quota.default_limit_changed",
+            obj=current,
+            before={"default_daily_limit": before},
+            after={"default_daily_limit": limit},
+        )
+    return current

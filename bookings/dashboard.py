@@ -1,0 +1,56 @@
+"""Today at a glance, for the admin's front page. Reads only; never creates a row."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+from payments.models import Payment, PaymentStatus
+from quotas.models import DiscountQuota, QuotaSettings
+
+
+@dataclass(frozen=True)
+class TodayAtAGlance:
+    day: date
+    bookings_by_status: dict[str, int]  # every status, zero included
+    revenue_collected: Decimal  # captured (and not refunded) payments taken today
+    discounts_granted: int
+    discount_limit: int
+    payments_failed: int
+
+    @property
+    def bookings_total(self) -> int:
+        return sum(self.bookings_by_status.values())
+
+    @property
+    def discounts_remaining(self) -> int:
+        return max(self.discount_limit - self.discounts_granted, 0)
+
+
+def today_at_a_glance(day: date) -> TodayAtAGlance:
+    counts = dict(
+        Booking.objects.filter(clinic_day=day)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    payments = Payment.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
+        revenue=Sum("amount", filter=Q(status=PaymentStatus.CAPTURED)),
+        failed=Count("pk", filter=Q(status=PaymentStatus.DECLINED)),
+    )
+    quota = DiscountQuota.objects.filter(day=day).values("used", "limit").first()
+    if quota is None:  # no discount asked for yet today: the day starts with the default
+        quota = {"used": 0, "limit": QuotaSettings.current().default_daily_limit}
+    return TodayAtAGlance(
+        day=day,
+        bookings_by_status={s: counts.get(s, 0) for s in BookingStatus.values},
+        revenue_collected=payments["revenue"] or Decimal("0.00"),
+        discounts_granted=quota["used"],
+        discount_limit=quota["limit"],
+        payments_failed=payments["failed"],
+    )

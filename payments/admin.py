@@ -1,0 +1,93 @@
+"""Payments and the simulated gateway's ledger: for reference, never edited by hand."""
+
+from django.contrib import admin
+
+from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin, booking_link
+from bookings.admin_display import clinic_time, inr
+from payments.models import Payment, SimulatedGatewayCharge
+
+
+@admin.register(Payment)
+class PaymentAdmin(UUIDSearchMixin, ReadOnlyAdmin):
+    list_display = (
+        "created_display",
+        "booking_link",
+        "patient",
+        "amount_display",
+        "status",
+        "gateway_reference",
+        "decline_reason",
+    )
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    list_select_related = ("booking",)
+    search_fields = ("=gateway_reference", "=refund_reference", "booking__patient_name")
+    search_help_text = "A gateway reference, a patient name, a booking id or a correlation id."
+    uuid_search_fields = ("correlation_id", "booking_id")
+    fields = (
+        "booking_link",
+        "correlation_id",
+        "amount_display",
+        "currency",
+        "status",
+        "gateway_reference",
+        "decline_reason",
+        "refund_reference",
+        "refunded_display",
+        "created_display",
+    )
+    readonly_fields = ("booking_link", "amount_display", "refunded_display", "created_display")
+
+    @admin.display(description="booking")
+    def booking_link(self, payment: Payment) -> str:
+        return booking_link(payment.booking_id)
+
+    @admin.display(description="patient", ordering="booking__patient_name")
+    def patient(self, payment: Payment) -> str:
+        return payment.booking.patient_name
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, payment: Payment) -> str:
+        return inr(payment.amount)
+
+    @admin.display(description="at (IST)", ordering="created_at")
+    def created_display(self, payment: Payment) -> str:
+        return clinic_time(payment.created_at)
+
+    @admin.display(description="refunded at (IST)")
+    def refunded_display(self, payment: Payment) -> str:
+        return clinic_time(payment.refunded_at)
+
+
+@admin.register(SimulatedGatewayCharge)
+class SimulatedGatewayChargeAdmin(ReadOnlyAdmin):
+    """What the (simulated) provider recorded on its side: compare with our payments."""
+
+    list_display = (
+        "created_display",
+        "reference",
+        "amount_display",
+        "captured",
+        "decline_reason",
+        "refund_reference",
+    )
+    list_filter = ("captured",)
+    search_fields = ("=reference", "=idempotency_key", "=refund_reference")
+    fields = (
+        "reference",
+        "idempotency_key",
+        "token",
+        "amount_display",
+        "captured",
+        "decline_reason",
+        "refund_reference",
+        "created_display",
+    )
+    readonly_fields = ("amount_display", "created_display")
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, charge: SimulatedGatewayCharge) -> str:
+        return inr(charge.amount)
+
+    @admin.display(description="at (IST)", ordering="created_at")
+    def created_display(self, charge: SimulatedGatewayCharge) -> str:
+        return clinic_time(charge.created_at)

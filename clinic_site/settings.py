@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
     # The saga's participants. Signal receivers run in connection order, which is
     # the order of these apps' ready(): on CompensationTriggered, quotas and payments
     # undo their own work before bookings marks the booking failed (the last word).
@@ -162,6 +165,50 @@ SAGA_HARD_DEADLINE_SECONDS = env.int("SAGA_HARD_DEADLINE_SECONDS", default=600)
 # Loud in tests: a crashing receiver is compensated and then re-raised so the test
 # that caused it fails. In production it is only logged and compensated.
 SAGA_RERAISE_RECEIVER_ERRORS = env.bool("SAGA_RERAISE_RECEIVER_ERRORS", default=False)
+
+# --- The HTTP API (shared/API.md) -------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: an anonymous request gets 401 with WWW-Authenticate, not 403.
+    # Session auth (for the browser) keeps its CSRF check.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "bookings.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: any other body is a 415.
+    "DEFAULT_PARSER_CLASSES": ["bookings.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # No OPTIONS self-description (405): the OpenAPI schema is the description.
+    "DEFAULT_METADATA_CLASS": None,
+    "EXCEPTION_HANDLER": "bookings.api_errors.api_exception_handler",
+    # Proxies in front of the app: 0 means the client's address is REMOTE_ADDR and a
+    # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+}
+# Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
+# (bookings/throttles.py) so a test or an operator can change them.
+THROTTLE_REGISTER_RATE = env.str("THROTTLE_REGISTER_RATE", default="30/hour")
+THROTTLE_LOGIN_RATE = env.str("THROTTLE_LOGIN_RATE", default="30/minute")
+THROTTLE_BOOKING_RATE = env.str("THROTTLE_BOOKING_RATE", default="60/minute")
+# Idempotency keys of POST /api/booking are kept at least this long, then purged
+# by `manage.py purge_idempotency_keys`.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# A request still "in flight" after this long died with its process: a retry takes it over.
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int(
+    "IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=300
+)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clinic booking API",
+    "DESCRIPTION": "The mobile-app API: accounts, catalogue, quota and bookings (the saga).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # One JSON object per line (clinic_site/logging.py): saga lines carry correlation_id,
 # event, step and booking_id; never personal data. LOG_FORMAT=plain for reading by eye.

@@ -119,3 +119,49 @@ def shot(request):
         page.screenshot(path=SCREENSHOTS / f"{request.node.name}-{name}.png", full_page=True)
 
     return take
+
+
+# --- API tests: a client whose every answer is checked against the OpenAPI schema ---
+
+
+@pytest.fixture(scope="session")
+def openapi_schema():
+    from tests.api_support import load_openapi_schema
+
+    return load_openapi_schema()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """Throttle counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api(db, openapi_schema):
+    """An anonymous API client."""
+    from tests.api_support import ConformingAPIClient
+
+    return ConformingAPIClient(openapi_schema)
+
+
+@pytest.fixture
+def token_client(db, openapi_schema):
+    """token_client(user) -> an API client sending that user's `Authorization: Token`."""
+    from rest_framework.authtoken.models import Token
+
+    from tests.api_support import ConformingAPIClient
+
+    def make(for_user):
+        token, _ = Token.objects.get_or_create(user=for_user)
+        return ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    return make
+
+
+@pytest.fixture
+def patient_api(token_client, user):
+    """The `user` fixture's API client, authenticated by token."""
+    return token_client(user)

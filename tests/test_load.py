@@ -153,7 +153,6 @@ def hostile_bodies(service_id: int, retired_id: int) -> list[tuple[str, dict]]:
             ("name of 121 characters", {"patient_name": "x" * 121}),
             ("name of 100 000 characters", {"patient_name": "x" * 100_000}),
             ("name with a NUL byte", {"patient_name": "Asha\x00Verma"}),
-            ("name as a number", {"patient_name": 12345}),
             ("name as an object", {"patient_name": {"first": "Asha"}}),
             ("name null", {"patient_name": None}),
             ("gender unknown", {"gender": "robot"}),
@@ -196,6 +195,7 @@ def test_hostile_input_is_always_a_4xx_with_a_message_and_writes_nothing(api_ser
         tried[name] = status
         assert 400 <= status < 500, (name, status, answer[:300])
         assert json.loads(answer), name  # says what to fix
+        assert not Booking.objects.exists(), name
 
     raw_requests = [
         ("body that is not JSON", b"{not json", {"Content-Type": "application/json"}),

@@ -1,0 +1,280 @@
+"""API.md, Idempotency-Key on POST /api/booking: replay, mismatch, in flight, races, purge."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from bookings.idempotency import booking_request_key, fingerprint_of
+from bookings.models import Booking, IdempotencyKey, IdempotencyState
+from bookings.serializers import BookingInputSerializer
+from bookings.services import initiate_booking
+from payments.models import Payment, SimulatedGatewayCharge
+from tests.api_support import ConformingAPIClient
+from tests.factories import ADULT_BIRTHDAY, UserFactory
+
+BOOKINGS = "/api/booking"
+saga = pytest.mark.django_db(transaction=True)
+
+
+def booking_body(service, **changes):
+    body = {
+        "patient_name": "Asha Verma",
+        "gender": "female",
+        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
+        "service_ids": [service.pk],
+    }
+    body.update(changes)
+    return body
+
+
+def post(client, body, key):
+    return client.post(BOOKINGS, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+@saga
+def test_the_same_key_and_body_replays_the_first_answer(patient_api, service_priced):
+    body = booking_body(service_priced("2500.00"))
+    first = post(patient_api, body, "order-1")
+    again = post(patient_api, body, "order-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Location"] == first["Location"]
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert SimulatedGatewayCharge.objects.count() == 1
+
+
+@saga
+def test_a_replayed_failed_booking_is_not_charged_again(patient_api, service_priced):
+    body = booking_body(service_priced("500.00"), payment_token="tok_chargeDeclined")
+    first = post(patient_api, body, "declined-1")
+    again = post(patient_api, body, "declined-1")
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.json()["failure_reason"] == "card_declined"
+    assert Booking.objects.count() == 1
+
+
+@saga
+def test_the_same_key_with_another_body_is_422(patient_api, service_priced):
+    service = service_priced("500.00")
+    assert post(patient_api, booking_body(service), "order-1").status_code == 201
+    response = post(patient_api, booking_body(service, patient_name="Someone Else"), "order-1")
+    assert response.status_code == 422
+    assert "different request body" in response.json()["detail"]
+    assert Booking.objects.count() == 1
+
+
+@saga
+def test_the_key_answers_the_same_body_in_another_key_order_as_a_replay(
+    patient_api, service_priced
+):
+    service = service_priced("500.00")
+    body = booking_body(service)
+    first = post(patient_api, body, "order-1")
+    reordered = dict(reversed(list(body.items())))
+    assert post(patient_api, reordered, "order-1").json() == first.json()
+
+
+def test_a_duplicate_while_the_first_is_in_flight_is_409(patient_api, user, service_priced):
+    body = booking_body(service_priced("500.00"))
+    given = BookingInputSerializer(data=body)
+    given.is_valid(raise_exception=True)
+    # The first request with this key has claimed it and is still running its saga.
+    IdempotencyKey.objects.create(
+        user=user, key="order-1", fingerprint=fingerprint_of(given.validated_data)
+    )
+    response = post(patient_api, body, "order-1")
+    assert response.status_code == 409
+    assert "retry" in response.json()["detail"]
+    assert not Booking.objects.exists()
+
+
+def in_flight_claim(user, body, key, *, claimed_seconds_ago):
+    given = BookingInputSerializer(data=body)
+    given.is_valid(raise_exception=True)
+    return IdempotencyKey.objects.create(
+        user=user,
+        key=key,
+        fingerprint=fingerprint_of(given.validated_data),
+        claimed_at=timezone.now() - timedelta(seconds=claimed_seconds_ago),
+    )
+
+
+@saga
+def test_a_claim_abandoned_before_booking_is_taken_over_by_a_retry(
+    patient_api, user, service_priced
+):
+    body = booking_body(service_priced("500.00"))
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=301)
+    response = post(patient_api, body, "order-1")
+    assert response.status_code == 201
+    assert Booking.objects.count() == 1
+    record = IdempotencyKey.objects.get(user=user, key="order-1")
+    assert (record.state, str(record.booking_id)) == ("done", response.json()["id"])
+
+
+@saga
+def test_a_claim_abandoned_after_booking_hands_back_that_booking(patient_api, user, service_priced):
+    service = service_priced("500.00")
+    body = booking_body(service)
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=301)
+    # The process that claimed the key wrote (and ran) the booking, then died.
+    written = initiate_booking(
+        user=user,
+        patient_name="Asha Verma",
+        gender="female",
+        date_of_birth=ADULT_BIRTHDAY,
+        service_ids=[service.pk],
+        payment_token="tok_visa",
+        request_key=booking_request_key("order-1"),
+    )
+    response = post(patient_api, body, "order-1")
+    assert response.status_code == 201
+    assert response.json()["id"] == str(written.pk)
+    assert response.json()["status"] == "confirmed"
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
+
+
+def test_a_claim_younger_than_the_timeout_is_still_in_flight(patient_api, user, service_priced):
+    body = booking_body(service_priced("500.00"))
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=299)
+    assert post(patient_api, body, "order-1").status_code == 409
+
+
+@saga
+def test_a_refused_request_releases_its_key_for_a_corrected_one(patient_api, service_priced):
+    service = service_priced("500.00")
+    refused = post(patient_api, booking_body(service, payment_token="tok_nope"), "order-1")
+    assert refused.status_code == 400
+    assert not IdempotencyKey.objects.exists()
+    accepted = post(patient_api, booking_body(service), "order-1")
+    assert accepted.status_code == 201
+
+
+@saga
+def test_keys_belong_to_their_user(token_client, service_priced):
+    body = booking_body(service_priced("500.00"))
+    mine = post(token_client(UserFactory()), body, "order-1")
+    theirs = post(token_client(UserFactory()), body, "order-1")
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert Booking.objects.count() == 2
+
+
+@saga
+def test_without_a_key_each_post_is_a_new_booking(patient_api, service_priced):
+    body = booking_body(service_priced("500.00"))
+    patient_api.post(BOOKINGS, body, format="json")
+    patient_api.post(BOOKINGS, body, format="json")
+    assert Booking.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, "naïve-key", "tab\tkey", "with space"])
+def test_a_malformed_key_is_400(patient_api, service_priced, key):
+    response = post(patient_api, booking_body(service_priced("500.00")), key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()
+    assert not Booking.objects.exists()
+
+
+@saga
+def test_a_key_of_255_characters_is_accepted(patient_api, service_priced):
+    response = post(patient_api, booking_body(service_priced("500.00")), "k" * 255)
+    assert response.status_code == 201
+
+
+@saga
+def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_priced, openapi_schema):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=user).key
+    body = booking_body(service_priced("2500.00"))
+    answers = race(token, openapi_schema, body, "tap-tap-tap")
+
+    assert {status for status, _ in answers} <= {201, 409}
+    created = [body for status, body in answers if status == 201]
+    assert created, "at least the request that claimed the key answers 201"
+    assert len({b["id"] for b in created}) == 1
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert SimulatedGatewayCharge.objects.count() == 1
+    # After the race, a retry gets the stored answer.
+    client = ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token}")
+    assert post(client, body, "tap-tap-tap").json()["id"] == created[0]["id"]
+
+
+def race(token, openapi_schema, body, key, threads=8):
+    """Send the same request from `threads` threads at once, each on its own connection."""
+    start = threading.Barrier(threads)
+    answers, errors = [], []
+
+    def send():
+        try:
+            client = ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token}")
+            start.wait()
+            response = post(client, body, key)
+            answers.append((response.status_code, response.json()))
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=send) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    return answers
+
+
+@saga
+def test_parallel_retries_of_an_abandoned_claim_make_one_booking(
+    user, service_priced, openapi_schema
+):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=user).key
+    body = booking_body(service_priced("2500.00"))
+    in_flight_claim(user, body, "lost-request", claimed_seconds_ago=3600)
+    answers = race(token, openapi_schema, body, "lost-request")
+    assert {status for status, _ in answers} <= {201, 409}
+    assert len({b["id"] for status, b in answers if status == 201}) == 1
+    assert Booking.objects.count() == 1
+    assert Payment.objects.count() == 1
+
+
+@saga
+def test_the_answer_is_stored_with_its_key(patient_api, user, service_priced):
+    response = post(patient_api, booking_body(service_priced("500.00")), "order-1")
+    record = IdempotencyKey.objects.get(user=user, key="order-1")
+    assert record.state == IdempotencyState.DONE
+    assert (record.response_status, record.response_body) == (201, response.json())
+    assert str(record.booking_id) == response.json()["id"]
+
+
+def test_the_purge_command_deletes_keys_older_than_24_hours(user, capsys):
+    old = IdempotencyKey.objects.create(user=user, key="old", fingerprint="f")
+    recent = IdempotencyKey.objects.create(user=user, key="recent", fingerprint="f")
+    IdempotencyKey.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(hours=24, minutes=1)
+    )
+    IdempotencyKey.objects.filter(pk=recent.pk).update(
+        created_at=timezone.now() - timedelta(hours=23, minutes=59)
+    )
+    call_command("purge_idempotency_keys")
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["recent"]
+    assert "Purged 1 idempotency keys" in capsys.readouterr().out
+
+
+def test_the_purge_age_is_a_setting(user, settings):
+    settings.IDEMPOTENCY_KEY_TTL_HOURS = 48
+    key = IdempotencyKey.objects.create(user=user, key="k", fingerprint="f")
+    IdempotencyKey.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(hours=30))
+    call_command("purge_idempotency_keys")
+    assert IdempotencyKey.objects.filter(pk=key.pk).exists()

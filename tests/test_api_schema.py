@@ -1,0 +1,242 @@
+"""The OpenAPI description (/api/schema/, /api/docs/), /healthz, and a fuzz pass over the API."""
+
+import json
+import socket
+
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from django.contrib.staticfiles import finders
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from drf_spectacular.validation import validate_schema
+from rest_framework.authtoken.models import Token
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from tests.api_support import assert_conforms
+from tests.factories import UserFactory
+
+API_OPERATIONS = {
+    ("post", "/api/auth/register"),
+    ("post", "/api/auth/token"),
+    ("get", "/api/services"),
+    ("get", "/api/config/discount"),
+    ("get", "/api/quota/status"),
+    ("put", "/api/admin/quota"),
+    ("post", "/api/booking"),
+    ("get", "/api/booking"),
+    ("get", "/api/booking/{booking_id}/status"),
+    ("get", "/healthz"),
+}
+
+
+def served_schema(api) -> dict:
+    response = api.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def test_the_schema_is_public_valid_openapi_3(api):
+    document = served_schema(api)
+    validate_schema(document)  # raises on any violation of the OpenAPI 3 meta-schema
+    assert document["openapi"].startswith("3.")
+
+
+def test_the_schema_describes_every_endpoint_of_api_md(api):
+    document = served_schema(api)
+    described = {(m, p) for p, methods in document["paths"].items() for m in methods}
+    assert described == API_OPERATIONS
+
+
+def test_every_endpoint_describes_its_error_answers(api):
+    document = served_schema(api)
+    responses = {
+        (m, p): set(op["responses"]) for p, ms in document["paths"].items() for m, op in ms.items()
+    }
+    assert {"400", "401", "403", "409", "415", "422", "429"} <= responses[("post", "/api/booking")]
+    assert {"400", "401", "403", "415"} <= responses[("put", "/api/admin/quota")]
+    assert {"400", "415", "429"} <= responses[("post", "/api/auth/register")]
+    assert {"400", "415", "429"} <= responses[("post", "/api/auth/token")]
+    assert {"401", "404"} <= responses[("get", "/api/booking/{booking_id}/status")]
+    assert {"200", "503"} == responses[("get", "/healthz")]
+
+
+def test_the_docs_page_is_public_and_serves_its_own_assets(client, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower() and "https://" not in page
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}")
+
+
+def test_the_conformance_check_rejects_an_answer_outside_the_schema(api, openapi_schema):
+    response = api.get("/api/config/discount")
+    response.content = json.dumps({"discount_percent": 12}).encode()  # a number, and fields gone
+    with pytest.raises(FailureGroup) as failures:
+        assert_conforms(openapi_schema, response)
+    assert all("violates schema" in str(f) for f in failures.value.exceptions)
+
+
+def test_the_conformance_check_rejects_an_undocumented_status(api, openapi_schema):
+    response = api.get("/api/config/discount")
+    response.status_code = 418
+    with pytest.raises(AssertionError, match="does not list"):
+        assert_conforms(openapi_schema, response)
+
+
+def test_the_conformance_check_rejects_a_missing_required_header(
+    patient_api, service_priced, openapi_schema
+):
+    service = service_priced("500.00")
+    body = {
+        "patient_name": "Asha Verma",
+        "gender": "male",
+        "date_of_birth": "1990-06-15",
+        "service_ids": [service.pk],
+    }
+    response = patient_api.post("/api/booking", body, format="json")
+    assert response.status_code == 201
+    del response["Location"]
+    with pytest.raises(AssertionError, match="no Location header"):
+        assert_conforms(openapi_schema, response)
+
+
+# --- /healthz ------------------------------------------------------------------------
+
+
+def test_healthz_is_ok_when_the_database_answers(api):
+    response = api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once the probe closes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_is_503_when_the_database_cannot_be_reached(api):
+    real = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(_closed_port()))
+    try:
+        response = api.get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict.update(HOST=real["HOST"], PORT=real["PORT"])
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "unavailable"}
+
+
+# --- Fuzzing: generated bodies, parameters and headers on every operation ------------
+
+
+@pytest.fixture
+def fuzzed_api(db, settings):
+    # Requests go straight to the WSGI handler; like Django's test client, keep its
+    # end-of-request hook from closing the connection that holds the test's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+    for rate in ("THROTTLE_REGISTER_RATE", "THROTTLE_LOGIN_RATE", "THROTTLE_BOOKING_RATE"):
+        setattr(settings, rate, "100000/minute")
+    yield schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def staff_token(db) -> str:
+    return Token.objects.create(user=UserFactory(is_staff=True)).key
+
+
+# Operations that take input (a body or parameters): the only ones with schema-breaking
+# requests to send.
+OPERATIONS_WITH_INPUT = sorted(
+    (m, p) for m, p in API_OPERATIONS if m in ("post", "put") or "{" in p or p == "/api/booking"
+)
+FUZZ_RUNS = [(m, p, schemathesis.GenerationMode.POSITIVE) for m, p in sorted(API_OPERATIONS)] + [
+    (m, p, schemathesis.GenerationMode.NEGATIVE) for m, p in OPERATIONS_WITH_INPUT
+]
+
+
+# Valid requests (positive) and requests that break the schema (negative), for each
+# operation, checked by schemathesis's default checks: no 5xx, a documented status code
+# and content type, a body matching the schema, schema-breaking data refused. Not
+# "valid data is accepted": the schema cannot tell a taken username, a weak password or
+# an inactive service id, which are rightly (and documentedly) 400s.
+@pytest.mark.parametrize("method, path, mode", FUZZ_RUNS, ids=str)
+def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
+    fuzzed_api, staff_token, method, path, mode
+):
+    _fuzz(fuzzed_api[path][method], mode, {"Authorization": f"Token {staff_token}"}, 25)
+
+
+@pytest.mark.parametrize("method, path", sorted(API_OPERATIONS), ids=str)
+def test_fuzzing_without_credentials_finds_only_documented_answers(fuzzed_api, method, path):
+    _fuzz(fuzzed_api[path][method], schemathesis.GenerationMode.POSITIVE, {}, 8)
+
+
+def _fuzz(operation, mode, headers: dict[str, str], examples: int) -> None:
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    @hypothesis.settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    def fuzz(case):
+        case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+
+    fuzz()
+
+
+def test_the_docs_render_in_a_browser_with_no_outside_requests(page, live_server, shot):
+    outside = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto("/api/docs/")
+    page.get_by_text("Clinic booking API").first.wait_for()
+    page.locator(".opblock-summary-path", has_text="/api/booking/{booking_id}/status").wait_for()
+    shot(page, "api-docs")
+    assert outside == []
+
+
+def test_the_documented_examples_match_the_schema(api, openapi_schema):
+    document = served_schema(api)
+    checked = 0
+    for path, methods in document["paths"].items():
+        for method, operation_doc in methods.items():
+            for code, answer in operation_doc["responses"].items():
+                examples = answer.get("content", {}).get("application/json", {}).get("examples")
+                for example in (examples or {}).values():
+                    headers = {"content-type": ["application/json"]}
+                    headers.update({h.lower(): ["x"] for h in answer.get("headers", {})})
+                    openapi_schema[path][method].validate_response(
+                        schemathesis.Response(
+                            status_code=int(code),
+                            headers=headers,
+                            content=json.dumps(example["value"]).encode(),
+                            request=requests.Request(method, f"http://testserver{path}").prepare(),
+                            elapsed=0.0,
+                            verify=False,
+                        )
+                    )
+                    checked += 1
+    assert checked >= 2

@@ -110,14 +110,18 @@ def reset_today_quota(limit: int) -> None:
         raise RuntimeError(f"today's quota already has {quota.used} discounts used")
 
 
-def race_outcome(limit: int) -> dict:
+def race_outcome(limit: int, since) -> dict:
     quota = DiscountQuota.objects.get(day=clinic_today())
     return {
         "limit": limit,
+        "bookings_in_race": Booking.objects.filter(created_at__gte=since).count(),
         "discounts_granted": Booking.objects.filter(
-            discount_applied=True, status="confirmed"
+            created_at__gte=since, discount_applied=True, status="confirmed"
         ).count(),
         "used": quota.used,
+        "live_reservations": QuotaReservation.objects.filter(
+            quota_id=quota.day, released_at__isnull=True
+        ).count(),
         "invariant_violations": find_violations(),
     }
 
@@ -135,9 +139,9 @@ def bulk_load_to(size: int) -> None:
         cursor.execute(
             """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,
                    email, is_staff, is_active, date_joined)
-               SELECT '!', false, 'bulk' || j, '', '', '', false, true, now()
-               FROM generate_series(%s, %s) j RETURNING id""",
-            [start // 10, end // 10 + 1],
+               SELECT '!', false, 'bulk' || %s || '_' || j, '', '', '', false, true, now()
+               FROM generate_series(0, %s) j RETURNING id""",
+            [start, (end - start) // 10],
         )
         first_user = min(row[0] for row in cursor.fetchall())
         cursor.execute(
@@ -146,7 +150,7 @@ def bulk_load_to(size: int) -> None:
                    discount_eligible, eligibility_reason, discount_percent, discount_applied,
                    quota_exhausted, discount_amount, final_price, confirmation_code,
                    created_at, updated_at)
-               SELECT md5('b' || i)::uuid, md5('c' || i)::uuid, %s + (i / 10) - (%s / 10),
+               SELECT md5('b' || i)::uuid, md5('c' || i)::uuid, %s + (i - %s) / 10,
                    'Bulk Patient', 'male', DATE '1980-01-01', 'tok_visa', 'confirmed',
                    DATE '2020-01-01' + (i %% 2000), 'INR', %s, false, '', 12.00, false, false,
                    0.00, %s, 'B' || lpad(to_hex(i), 10, '0'),

@@ -2,7 +2,7 @@
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 TARGETS = (
@@ -24,7 +24,7 @@ def _cpu() -> str:
 
 def write(report: dict, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
     levels = report["levels"]
     work = report["workloads"]
     lines = [

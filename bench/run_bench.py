@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,7 +34,7 @@ HOT_ROW_SQL = (
 
 
 def log(message: str) -> None:
-    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+    print(f"[bench {datetime.now(UTC):%H:%M:%S} UTC] {message}", flush=True)
 
 
 def bench_database_url() -> str:
@@ -156,6 +156,7 @@ def main() -> None:
         for name, (path, body, expect) in workloads.items():
             if name == "eligible_race":
                 measure.reset_today_quota(args.limit)
+                race_started = datetime.now(UTC)
             rows = []
             for level in levels:
                 row = run_load(url, path, setup["tokens_file"], body, expect, level,
@@ -164,7 +165,7 @@ def main() -> None:
                     f"p99={row['p99_ms']:.0f}ms errors={row['errors']}")  # fmt: skip
                 rows.append(row)
             report["workloads"][name] = rows
-        report["race"] = measure.race_outcome(args.limit)
+        report["race"] = measure.race_outcome(args.limit, race_started)
         report["pgbench"] = {level: pgbench_tps(db_url, level, 5) for level in levels}
         log(f"pgbench hot row: {report['pgbench']}")
         report["scale"] = []

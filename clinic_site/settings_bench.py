@@ -3,7 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment-0123456789")
-os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The benchmark measures the system, not the throttles.
 for scope in ("REGISTER", "LOGIN", "BOOKING"):

@@ -1,0 +1,116 @@
+"""Every endpoint and page, tried by an anonymous visitor, another patient, the owner
+and staff: each sees exactly what it should, and session writes need CSRF."""
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PUBLIC_API = [
+    "/api/services",
+    "/api/config/discount",
+    "/api/quota/status",
+    "/api/schema/",
+    "/api/docs/",
+    "/healthz",
+]
+PUBLIC_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password_reset/"]
+PATIENT_PAGES = ["/book/", "/bookings/", "/accounts/password_change/"]
+
+
+@pytest.fixture
+def people(book, user):
+    owner_booking = book(prices=("500.00",), by=user)
+    return {
+        "owner": user,
+        "other": UserFactory(),
+        "staff": UserFactory(is_staff=True),
+        "booking": owner_booking,
+    }
+
+
+def api_as(person) -> APIClient:
+    client = APIClient()
+    if person is not None:
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=person)[0]}"
+        )
+    return client
+
+
+def page_as(person) -> Client:
+    client = Client()
+    if person is not None:
+        client.force_login(person)
+    return client
+
+
+@pytest.mark.parametrize("path", PUBLIC_API)
+def test_public_api_answers_everyone(people, path):
+    for who in (None, people["other"], people["staff"]):
+        assert api_as(who).get(path).status_code == 200, (path, who)
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), [(None, 401), ("other", 404), ("owner", 200), ("staff", 200)]
+)
+def test_a_booking_status_is_for_its_owner_and_staff_only(people, who, expected):
+    path = f"/api/booking/{people['booking'].pk}/status"
+    assert api_as(people.get(who)).get(path).status_code == expected
+
+
+@pytest.mark.parametrize(("who", "count"), [("other", 0), ("owner", 1)])
+def test_the_booking_list_holds_only_ones_own(people, who, count):
+    assert api_as(people[who]).get("/api/booking").json()["count"] == count
+
+
+def test_anonymous_cannot_list_or_book(people):
+    assert api_as(None).get("/api/booking").status_code == 401
+    assert api_as(None).post("/api/booking", {}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(("who", "expected"), [(None, 401), ("other", 403), ("staff", 200)])
+def test_the_quota_limit_is_staff_only(people, who, expected):
+    answer = api_as(people.get(who)).put("/api/admin/quota", {"limit": 50}, format="json")
+    assert answer.status_code == expected
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_pages_answer_anonymous_visitors(people, path):
+    assert page_as(None).get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", PATIENT_PAGES)
+def test_patient_pages_send_anonymous_visitors_to_log_in(people, path):
+    answer = page_as(None).get(path)
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize(("who", "expected"), [("other", 404), ("owner", 200)])
+def test_a_booking_page_is_its_owners_alone(people, who, expected):
+    path = f"/bookings/{people['booking'].pk}/"
+    assert page_as(people[who]).get(path).status_code == expected
+
+
+@pytest.mark.parametrize(("who", "expected"), [(None, 302), ("other", 302), ("staff", 200)])
+def test_the_admin_is_for_staff(people, who, expected):
+    assert page_as(people.get(who)).get("/admin/").status_code == expected
+
+
+def test_session_authenticated_api_writes_need_the_csrf_token(people):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(people["staff"])
+    refused = client.put("/api/admin/quota", {"limit": 50}, format="json")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+
+
+def test_page_forms_refuse_a_post_without_the_csrf_token(people):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(people["owner"])
+    assert client.post("/book/", {"patient_name": "x"}).status_code == 403

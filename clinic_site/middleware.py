@@ -72,3 +72,21 @@ class DatabaseUnavailableMiddleware:
         response["Retry-After"] = RETRY_AFTER_SECONDS
         response["Cache-Control"] = "no-store"
         return response
+
+
+class IgnoreMalformedSessionCookie:
+    """A session cookie that cannot be a session key (Django's are short lowercase
+    letters and digits) is dropped before the session store queries with it: a forged
+    cookie with a NUL byte would otherwise be a database error, a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        name = settings.SESSION_COOKIE_NAME
+        key = request.COOKIES.get(name)
+        if key is not None and not (len(key) <= 64 and key.isascii() and key.isalnum()):
+            del request.COOKIES[name]
+        return self.get_response(request)

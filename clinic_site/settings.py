@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours: a database that cannot be reached is a 503, never a 500 trace.
     "clinic_site.middleware.DatabaseUnavailableMiddleware",
+    "clinic_site.middleware.IgnoreMalformedSessionCookie",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -8,6 +8,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -19,6 +20,7 @@ from bookings.forms import BookingDetailsForm, PaymentForm, SignUpForm
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.presentation import discount_in_words, failure_in_words, quote, timeline
 from bookings.services import clinic_today, initiate_booking, register_patient
+from bookings.throttles import LoginThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import quota_for_day
@@ -213,3 +215,16 @@ def _add_service_errors(form, error: ValidationError, *, default_field, fields=N
     for key, messages_ in error.message_dict.items():
         field = fields.get(key, key)
         form.add_error(field if field in form.fields else None, messages_)
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's login page, sharing the API login's rate limit (THROTTLE_LOGIN_RATE):
+    password guessing through the web form is slowed exactly as through the API."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        throttle = LoginThrottle()
+        if not throttle.allow_request(request, self):
+            response = render(request, "429.html", status=429)
+            response["Retry-After"] = str(int(throttle.wait() or 1))
+            return response
+        return super().post(request, *args, **kwargs)

@@ -13,20 +13,12 @@ from django.utils.html import format_html
 from bookings.admin_display import NOT_YET
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History and money are never edited by hand: view only, for everyone."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class ReadOnlyInline:
+    """History and money are never edited by hand: view only, for everyone.
+
+    A mixin for inlines; ReadOnlyAdmin applies it to whole model admins.
+    """
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -35,6 +27,10 @@ class ReadOnlyInline:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyInline, admin.ModelAdmin):
+    """A model admin whose rows are view only, for everyone."""
 
 
 class UUIDSearchMixin:

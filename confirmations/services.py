@@ -65,10 +65,10 @@ def _confirm(correlation_id: UUID, *, code: str) -> None:
 
 
 def send_confirmation_email(*, booking_id: UUID) -> None:
-    booking = Booking.objects.select_related("user").prefetch_related("items").get(pk=booking_id)
+    booking = Booking.objects.select_related("user").get(pk=booking_id)
     if not booking.user.email:
-        return
-    context = {"booking": booking, "items": list(booking.items.all())}
+        return  # nobody to write to: the items are not even loaded
+    context = {"booking": booking, "items": list(booking.items.order_by("id"))}
     try:
         send_mail(
             subject=f"Booking confirmed: {booking.confirmation_code}",

@@ -30,7 +30,8 @@ def write(report: dict, folder: Path) -> Path:
     lines = [
         f"# Benchmark {stamp}",
         "",
-        f"Machine: {_cpu()}. Server: gunicorn (gthread) on PostgreSQL, load from a separate "
+        f"Machine: {_cpu()}. Server: gunicorn with gunicorn.conf.py (sync workers: "
+        f"{report.get('workers', '?')}) on PostgreSQL, load from a separate "
         f"process on loopback. {report['setup']}.",
         "",
         TARGETS,

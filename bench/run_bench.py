@@ -96,6 +96,12 @@ def pgbench_tps(db_url: str, clients: int, seconds: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
+def _configured_workers() -> int:
+    config: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), config)
+    return config["workers"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--levels", default="1,8,32,64")
@@ -103,8 +109,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--limit", type=int, default=20, help="daily discounts in the race")
     parser.add_argument("--scale", default="10000,1000000", help="table sizes for reads; '' skips")
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers; 0 keeps gunicorn.conf.py's"
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
@@ -129,24 +136,25 @@ def main() -> None:
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "clinic_site.wsgi",
+            # The production configuration (sync workers), as deployed.
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
+            *(["--workers", str(args.workers)] if args.workers else []),
             "--log-level",
             "warning",
+            "--access-logfile",
+            "/dev/null",
         ],  # fmt: skip
         cwd=ROOT,
         env={**os.environ},
     )
     report: dict = {"levels": levels, "workloads": {}, "setup": setup["describe"]}
+    report["workers"] = args.workers or _configured_workers()
     try:
         wait_until_up(url)
-        log(f"gunicorn up on {url} ({args.workers} workers x {args.threads} threads)")
+        log(f"gunicorn up on {url} (gunicorn.conf.py, workers: {args.workers or 'its default'})")
         report["queries"] = measure.queries_per_booking(setup)
         workloads = {
             "baseline": ("/bench/baseline", json.dumps({"n": 1}), '"id"'),

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint format bench
+.PHONY: install run test lint format bench profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,8 @@ format: install
 bench: install
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	scripts/with-test-postgres.sh $(PY) bench/run_bench.py $(BENCH_ARGS)
+
+# Where a booking's CPU time goes: py-spy samples one busy gunicorn worker.
+profile: install
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	scripts/with-test-postgres.sh $(PY) bench/profile.py $(PROFILE_ARGS)

@@ -96,6 +96,47 @@ def pgbench_tps(db_url: str, clients: int, seconds: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
+def fresh_database(db_url: str, *, clients: int) -> dict:
+    """A new bench database, migrated, with `clients` API users; Django set up on it."""
+    log(f"fresh database {BENCH_DB}")
+    recreate_database(db_url)
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings_bench"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from bench import measure
+
+    return measure.prepare(clients)
+
+
+def start_server(*, workers: int) -> tuple[subprocess.Popen, str]:
+    """gunicorn with the production configuration (sync workers), as deployed."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "clinic_site.wsgi",
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            *(["--workers", str(workers)] if workers else []),
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            "/dev/null",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ},
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
 def _configured_workers() -> int:
     config: dict = {}
     exec((ROOT / "gunicorn.conf.py").read_text(), config)
@@ -116,40 +157,10 @@ def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
 
     db_url = bench_database_url()
-    log(f"fresh database {BENCH_DB}")
-    recreate_database(db_url)
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings_bench"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup = fresh_database(db_url, clients=max(levels))
     from bench import measure
 
-    setup = measure.prepare(max(levels))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "clinic_site.wsgi",
-            # The production configuration (sync workers), as deployed.
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            *(["--workers", str(args.workers)] if args.workers else []),
-            "--log-level",
-            "warning",
-            "--access-logfile",
-            "/dev/null",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env={**os.environ},
-    )
+    server, url = start_server(workers=args.workers)
     report: dict = {"levels": levels, "workloads": {}, "setup": setup["describe"]}
     report["workers"] = args.workers or _configured_workers()
     try:

@@ -22,6 +22,12 @@ def _cpu() -> str:
     return f"{os.cpu_count()} cores"
 
 
+def _cpu_shares(row: dict) -> str:
+    if "cpu" not in row:
+        return "–"
+    return " · ".join(f"{row['cpu'][part]:.0%}" for part in ("app", "database", "load"))
+
+
 def write(report: dict, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
@@ -38,8 +44,12 @@ def write(report: dict, folder: Path) -> Path:
         "",
         "## Throughput and latency",
         "",
-        "| workload | clients | good/s | ratio to baseline | p50 ms | p95 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "CPU: share of the machine's cores used by the app server, PostgreSQL and the load "
+        "process during the run.",
+        "",
+        "| workload | clients | good/s | ratio to baseline | p50 ms | p95 ms | p99 ms | errors "
+        "| CPU app · PostgreSQL · load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in work.items():
         for level, row in zip(levels, rows, strict=True):
@@ -47,7 +57,8 @@ def write(report: dict, folder: Path) -> Path:
             lines.append(
                 f"| {name} | {level} | {row['good_per_second']:.1f} | "
                 f"{row['good_per_second'] / base:.0%} | {row['p50_ms']:.1f} | "
-                f"{row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
+                f"{row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} | "
+                f"{_cpu_shares(row)} |"
             )
     lines += [
         "",

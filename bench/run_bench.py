@@ -25,6 +25,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import cpu  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 BENCH_DB = "clinic_bench"
 HOT_ROW_SQL = (
@@ -72,15 +76,20 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError("the server did not come up")
 
 
-def run_load(url, path, tokens_file, body, expect, concurrency, seconds, warmup, method="POST"):
+def run_load(url, path, tokens_file, body, expect, concurrency, seconds, warmup, method="POST",
+             server_pid=None):  # fmt: skip
     command = [
         sys.executable, str(ROOT / "bench" / "loadgen.py"),
         "--url", url, "--path", path, "--tokens", tokens_file, "--body", body,
         "--expect", expect, "--concurrency", str(concurrency),
         "--seconds", str(seconds), "--warmup", str(warmup), "--method", method,
     ]  # fmt: skip
+    before = cpu.sample(server_pid) if server_pid else None
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    row = json.loads(out.strip().splitlines()[-1])
+    if before:
+        row["cpu"] = cpu.shares(before, cpu.sample(server_pid), row["cpu_seconds"])
+    return row
 
 
 def pgbench_tps(db_url: str, clients: int, seconds: int) -> float:
@@ -102,7 +111,6 @@ def fresh_database(db_url: str, *, clients: int) -> dict:
     recreate_database(db_url)
     os.environ["DATABASE_URL"] = db_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "clinic_site.settings_bench"
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -179,7 +187,7 @@ def main() -> None:
             rows = []
             for level in levels:
                 row = run_load(url, path, setup["tokens_file"], body, expect, level,
-                               args.seconds, args.warmup)  # fmt: skip
+                               args.seconds, args.warmup, server_pid=server.pid)  # fmt: skip
                 log(f"{name} c={level}: {row['good_per_second']:.1f}/s "
                     f"p99={row['p99_ms']:.0f}ms errors={row['errors']}")  # fmt: skip
                 rows.append(row)

@@ -154,6 +154,9 @@ LOGOUT_REDIRECT_URL = "home"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# The confirmation e-mail goes out inside the booking request: a mail server that
+# stops answering must cost the patient seconds, not the worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <bookings@clinic.example>")
 
 # --- The saga -------------------------------------------------------------
@@ -187,6 +190,10 @@ REST_FRAMEWORK = {
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# The throttles count in the default cache. Local memory (the default) counts per
+# worker process. One count across all workers and hosts: CACHE_URL=dbcache://clinic_cache
+# (after `manage.py createcachetable`), or redis://… with the redis package installed.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
 # (bookings/throttles.py) so a test or an operator can change them.
 THROTTLE_REGISTER_RATE = env.str("THROTTLE_REGISTER_RATE", default="30/hour")

@@ -156,11 +156,14 @@ def _is_repeat(error: IntegrityError, constraints: tuple[str, ...]) -> bool:
 
 
 def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None:
-    """Send the signal. A receiver that raises is a failed step: compensate it."""
+    """Send the signal. A receiver that raises is tried once more; if it raises again,
+    its step has failed: compensate it."""
     responses = event.signal.send_robust(
         sender=event.name, correlation_id=correlation_id, **payload
     )
     for receiver, outcome in responses:
+        if isinstance(outcome, Exception) and not isinstance(outcome, ReceiverCrashed):
+            outcome = _call_again(receiver, event, correlation_id, payload, outcome)
         if not isinstance(outcome, Exception) or isinstance(outcome, ReceiverCrashed):
             if isinstance(outcome, ReceiverCrashed) and settings.SAGA_RERAISE_RECEIVER_ERRORS:
                 raise outcome
@@ -181,6 +184,32 @@ def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None
         )
         if settings.SAGA_RERAISE_RECEIVER_ERRORS:
             raise ReceiverCrashed(f"{failed_step} crashed on {event.name}") from outcome
+
+
+def _call_again(
+    receiver: Any, event: Event, correlation_id: UUID, payload: dict[str, Any], error: Exception
+) -> Exception | None:
+    """One more try, on a new database connection if the receiver's one died.
+
+    Receivers are idempotent, so this is safe; it keeps a dropped connection from
+    failing a patient's booking, and a compensation receiver's blip from leaving a
+    failed booking holding a discount or money until recovery runs.
+    """
+    logger.warning(
+        "saga receiver raised, trying once more event=%s receiver=%s correlation_id=%s",
+        event.name,
+        receiver.__module__,
+        correlation_id,
+        exc_info=error,
+        extra={"event": event.name},
+    )
+    if not connection.in_atomic_block:  # never inside a caller's transaction
+        connection.close_if_unusable_or_obsolete()
+    try:
+        receiver(signal=event.signal, sender=event.name, correlation_id=correlation_id, **payload)
+    except Exception as again:
+        return again
+    return None
 
 
 def trigger_compensation(*, correlation_id: UUID, reason: str, failed_step: str) -> None:

@@ -77,14 +77,19 @@ def book_in_a_thread(user, service, token: str) -> list[BaseException]:
     return raised
 
 
+# Pricing's first query runs inside its step's transaction (the cut rolls the step
+# back); quotas', payments' and confirmations' first reads run before theirs.
+@pytest.mark.parametrize(
+    "event_name",
+    ["BookingRequested", "PricingCalculated", "DiscountQuotaReserved", "PaymentCompleted"],
+)
 def test_a_connection_cut_when_a_step_starts_is_retried_on_a_new_one_and_the_booking_goes_on(
-    user, service_priced, settings
+    user, service_priced, settings, event_name
 ):
     settings.SAGA_RERAISE_RECEIVER_ERRORS = False  # as in production
     service = service_priced("2500.00")
-    # Pricing's first query runs inside its step's transaction: the cut rolls the step
-    # back, Django drops the dead connection, and pricing runs again on a new one.
-    with hook_runs_first(events.BookingRequested, cut_my_connection):
+    # The step fails on the dead connection; Django drops it, the step runs again.
+    with hook_runs_first(events.CATALOG[event_name], cut_my_connection):
         raised = book_in_a_thread(user, service, "tok_visa")
 
     assert raised == []

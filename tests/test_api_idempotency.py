@@ -1,11 +1,10 @@
 """API.md, Idempotency-Key on POST /api/booking: replay, mismatch, in flight, races, purge."""
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from bookings.idempotency import booking_request_key, fingerprint_of
@@ -15,6 +14,7 @@ from bookings.services import initiate_booking
 from payments.models import Payment, SimulatedGatewayCharge
 from tests.api_support import ConformingAPIClient
 from tests.factories import ADULT_BIRTHDAY, UserFactory
+from tests.racing import at_once
 
 BOOKINGS = "/api/booking"
 saga = pytest.mark.django_db(transaction=True)
@@ -210,27 +210,16 @@ def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_price
 
 def race(token, openapi_schema, body, key, threads=8):
     """Send the same request from `threads` threads at once, each on its own connection."""
-    start = threading.Barrier(threads)
-    answers, errors = [], []
 
-    def send():
-        try:
-            client = ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token}")
-            start.wait()
-            response = post(client, body, key)
-            answers.append((response.status_code, response.json()))
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
+    def send(client):
+        response = post(client, body, key)
+        return response.status_code, response.json()
 
-    workers = [threading.Thread(target=send) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert errors == []
-    return answers
+    clients = [
+        ConformingAPIClient(openapi_schema, HTTP_AUTHORIZATION=f"Token {token}")
+        for _ in range(threads)
+    ]
+    return at_once([partial(send, client) for client in clients])
 
 
 @saga

@@ -6,6 +6,7 @@ operator would cut it; the step in flight is rolled back by PostgreSQL, and
 """
 
 import threading
+from functools import partial
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ from bookings.services import initiate_booking
 from payments.models import SimulatedGatewayCharge
 from tests import servers
 from tests.factories import ADULT_BIRTHDAY, UserFactory
+from tests.racing import outcomes_at_once
 from tests.recovery_checks import assert_all_sound
 from tests.saga_hooks import hook_runs_first
 
@@ -52,29 +54,21 @@ def cut_my_connection_and_keep_the_database_away(**_) -> None:
     connection.settings_dict = {**connection.settings_dict, "PORT": servers.free_port()}
 
 
+def book(user, service, token: str):
+    return initiate_booking(
+        user=user,
+        patient_name="Fault Test",
+        gender="male",
+        date_of_birth=ADULT_BIRTHDAY,
+        service_ids=[service.pk],
+        payment_token=token,
+    )
+
+
 def book_in_a_thread(user, service, token: str) -> list[BaseException]:
     """One booking in its own thread and connection; what it raised, if anything."""
-    raised: list[BaseException] = []
-
-    def run():
-        try:
-            initiate_booking(
-                user=user,
-                patient_name="Fault Test",
-                gender="male",
-                date_of_birth=ADULT_BIRTHDAY,
-                service_ids=[service.pk],
-                payment_token=token,
-            )
-        except BaseException as exc:  # noqa: BLE001 - returned to the test
-            raised.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    return raised
+    (outcome,) = outcomes_at_once([partial(book, user, service, token)])
+    return [outcome] if isinstance(outcome, BaseException) else []
 
 
 # Pricing's first query runs inside its step's transaction (the cut rolls the step
@@ -157,34 +151,13 @@ def test_every_connection_cut_while_many_sagas_run_loses_nothing(service_priced,
                 (database,),
             )
 
-    start = threading.Barrier(BOOKERS)
-    interrupted: list[BaseException] = []
-
-    def booker(user, token):
-        try:
-            start.wait()
-            initiate_booking(
-                user=user,
-                patient_name="Fault Test",
-                gender="male",
-                date_of_birth=ADULT_BIRTHDAY,
-                service_ids=[service.pk],
-                payment_token=token,
-            )
-        except Exception as exc:  # noqa: BLE001 - counted below
-            interrupted.append(exc)
-        finally:
-            connection.close()
-
     tokens = ["tok_visa", "tok_visa", "tok_chargeDeclined"]
     with hook_runs_first(events.DiscountQuotaReserved, cut_everything_now_and_then):
-        threads = [
-            threading.Thread(target=booker, args=(u, tokens[i % 3])) for i, u in enumerate(users)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        outcomes = outcomes_at_once(
+            [partial(book, u, service, tokens[i % 3]) for i, u in enumerate(users)]
+        )
+    interrupted = [o for o in outcomes if isinstance(o, BaseException)]
+    assert all(isinstance(o, Exception) for o in interrupted)  # errors, never a crash
     connection.close()  # ours was cut too
 
     assert cut_count["backends"] >= CUTS  # each cut took at least the saga's own backend

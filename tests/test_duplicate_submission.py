@@ -1,14 +1,12 @@
 """The same request sent twice (a double click) makes one booking and one charge."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from bookings.models import Booking
 from bookings.services import initiate_booking
 from payments.models import Payment, SimulatedGatewayCharge
 from tests.factories import ADULT_BIRTHDAY
+from tests.racing import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,25 +43,8 @@ def test_the_same_key_from_another_user_is_another_booking(user, service_priced)
 
 def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_priced):
     service = service_priced("2500.00")
-    start = threading.Barrier(8)
-    results, errors = [], []
+    results = at_once([lambda: submit(user, service, "double-click").pk] * 8)
 
-    def click():
-        try:
-            start.wait()
-            results.append(submit(user, service, "double-click").pk)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
     assert len(set(results)) == 1
     assert Booking.objects.count() == 1
     assert Payment.objects.count() == 1

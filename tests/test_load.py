@@ -5,9 +5,9 @@ are threads in this process speaking plain HTTP, as a TLS-ending proxy would.
 """
 
 import json
-import threading
 import uuid
 from collections import Counter
+from functools import partial
 
 import psycopg
 import pytest
@@ -19,6 +19,7 @@ from bookings.models import Booking, BookingStatus, MedicalService, SagaEvent
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
 from quotas.models import DiscountQuota, QuotaSettings
 from tests import servers
+from tests.racing import at_once
 from tests.recovery_checks import assert_all_sound
 
 
@@ -100,12 +101,9 @@ def test_concurrent_eligible_bookings_get_exactly_the_limit_of_discounts(api_ser
     mri = MedicalService.objects.create(name="Load MRI", price="2500.00")
     tokens = [register(api_server, f"load{i}") for i in range(CLIENTS)]
     deadlocks_before = database_deadlocks()
-    start = threading.Barrier(CLIENTS)
-    answers: list[tuple[int, dict]] = []
-    lock = threading.Lock()
 
-    def client(token: str) -> None:
-        start.wait()
+    def client(token: str) -> list[tuple[int, dict]]:
+        answers = []
         for _ in range(BOOKINGS_PER_CLIENT):
             status, _, body = api_server.request(
                 "POST",
@@ -118,14 +116,11 @@ def test_concurrent_eligible_bookings_get_exactly_the_limit_of_discounts(api_ser
                 },
                 timeout=300,
             )
-            with lock:
-                answers.append((status, json.loads(body) if body else {}))
+            answers.append((status, json.loads(body) if body else {}))
+        return answers
 
-    threads = [threading.Thread(target=client, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    per_client = at_once([partial(client, token) for token in tokens])
+    answers = [answer for answers in per_client for answer in answers]
 
     total = CLIENTS * BOOKINGS_PER_CLIENT
     statuses = Counter(status for status, _ in answers)

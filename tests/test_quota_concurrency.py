@@ -1,10 +1,8 @@
 """Many patients race for the last discounts at once, each on its own connection."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from bookings.management.commands.check_saga_invariants import find_violations
 from bookings.models import Booking, BookingStatus
@@ -12,6 +10,7 @@ from bookings.services import initiate_booking
 from payments.models import Payment, PaymentStatus
 from quotas.models import DiscountQuota, QuotaReservation
 from tests.factories import ADULT_BIRTHDAY
+from tests.racing import at_once
 
 RACERS = 50
 LIMIT = 10
@@ -23,32 +22,19 @@ def test_fifty_parallel_eligible_bookings_get_exactly_the_limit_of_discounts(
 ):
     set_default_limit(LIMIT)
     mri = service_priced("2500.00")
-    start = threading.Barrier(RACERS)
-    errors: list[BaseException] = []
 
-    def race():
-        try:
-            start.wait()
-            initiate_booking(
-                user=user,
-                patient_name="Racer",
-                gender="male",
-                date_of_birth=ADULT_BIRTHDAY,
-                service_ids=[mri.pk],
-                payment_token="tok_visa",
-            )
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def book():
+        initiate_booking(
+            user=user,
+            patient_name="Racer",
+            gender="male",
+            date_of_birth=ADULT_BIRTHDAY,
+            service_ids=[mri.pk],
+            payment_token="tok_visa",
+        )
 
-    threads = [threading.Thread(target=race) for _ in range(RACERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once([book] * RACERS)
 
-    assert errors == []
     bookings = Booking.objects.all()
     assert bookings.count() == RACERS
     assert bookings.filter(status=BookingStatus.CONFIRMED).count() == RACERS

@@ -1,17 +1,16 @@
 """R2: at most N discounts per clinic day, reserved by a conditional UPDATE."""
 
-import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from bookings.models import Booking
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day, release_discount, set_daily_limit
+from tests.racing import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,25 +84,8 @@ def test_releasing_a_saga_without_a_reservation_changes_nothing(book, set_defaul
 def test_the_day_row_is_created_race_free(set_default_limit):
     set_default_limit(7)
     day = date(2030, 1, 1)
-    start = threading.Barrier(20)
-    errors: list[BaseException] = []
+    at_once([lambda: ensure_day(day)] * 20)
 
-    def create():
-        try:
-            start.wait()
-            ensure_day(day)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
     assert DiscountQuota.objects.filter(day=day).count() == 1
     assert DiscountQuota.objects.get(day=day).limit == 7
 

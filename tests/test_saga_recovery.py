@@ -1,12 +1,10 @@
 """`manage.py resume_sagas`: stuck sagas are resumed, or compensated past the deadline."""
 
-import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from bookings import events
@@ -14,6 +12,7 @@ from bookings.models import AuditLog, Booking, BookingStatus
 from bookings.recovery import claim_stuck_bookings, resume_stuck_sagas
 from payments.gateway import get_gateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
+from tests.racing import at_once
 from tests.recovery_checks import assert_all_sound, assert_ended_soundly
 from tests.saga_hooks import CountingGateway, listeners_replaced
 
@@ -243,25 +242,8 @@ def test_two_resumers_at_once_claim_each_saga_once_and_never_charge_twice(book, 
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Booking.objects.update(created_at=an_hour_ago, updated_at=an_hour_ago)
 
-    start = threading.Barrier(2)
-    summaries, errors = [], []
+    summaries = at_once([lambda: resume_stuck_sagas(batch_size=3)] * 2)
 
-    def resumer():
-        try:
-            start.wait()
-            summaries.append(resume_stuck_sagas(batch_size=3))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=resumer) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
     assert sum(s.claimed for s in summaries) == len(stuck)
     assert sum(s.confirmed for s in summaries) == len(stuck)
     assert all(s.errors == [] for s in summaries)

@@ -29,7 +29,13 @@ class PaymentGateway(Protocol):
         """Whether the token is one this gateway can try to charge."""
 
     def charge(self, *, amount: Decimal, token: str, idempotency_key: str) -> ChargeResult:
-        """Charge once per idempotency key: the same key answers the first outcome."""
+        """Charge once per idempotency key: the same key answers the first outcome.
+
+        A network gateway must give up within seconds (well inside gunicorn's
+        timeout, and far inside SAGA_HARD_DEADLINE_SECONDS): an outcome it never
+        heard is settled later by `lookup`, but a charge that lands after recovery
+        has compensated the booking would not be refunded.
+        """
 
     def lookup(self, *, idempotency_key: str, token: str) -> ChargeResult | None:
         """The outcome of an earlier charge with this key, or None if there was none."""

@@ -7,20 +7,35 @@ import pytest
 
 from tests import servers
 
+MAIL_SERVER = {"EMAIL_URL": "smtp+tls://clinic:secret@smtp.clinic.example.in:587"}
+
 
 def test_check_deploy_is_clean_with_production_settings():
     result = servers.manage(
-        "check", "--deploy", "--fail-level", "WARNING", env=servers.production_env()
+        "check", "--deploy", "--fail-level", "WARNING", env=servers.production_env(**MAIL_SERVER)
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
+def test_check_deploy_warns_when_confirmation_mails_would_go_to_the_logs():
+    result = servers.manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=servers.production_env()
+    )
+
+    assert result.returncode != 0
+    assert "confirmations.W001" in result.stderr
+
+
 def test_check_deploy_fails_when_debug_is_on_in_production():
     """The check can fail: it is not silenced wholesale."""
     result = servers.manage(
-        "check", "--deploy", "--fail-level", "WARNING", env=servers.production_env(DEBUG="true")
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env=servers.production_env(DEBUG="true", **MAIL_SERVER),
     )
 
     assert result.returncode != 0

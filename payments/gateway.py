@@ -31,10 +31,11 @@ class PaymentGateway(Protocol):
     def charge(self, *, amount: Decimal, token: str, idempotency_key: str) -> ChargeResult:
         """Charge once per idempotency key: the same key answers the first outcome.
 
-        A network gateway must give up within seconds (well inside gunicorn's
+        A network gateway should give up within seconds (well inside gunicorn's
         timeout, and far inside SAGA_HARD_DEADLINE_SECONDS): an outcome it never
-        heard is settled later by `lookup`, but a charge that lands after recovery
-        has compensated the booking would not be refunded.
+        heard is settled later by `lookup`, while a charge that lands after
+        recovery has compensated the booking is refunded at once, leaving the
+        patient a charge and a refund on the statement.
         """
 
     def lookup(self, *, idempotency_key: str, token: str) -> ChargeResult | None:

@@ -8,10 +8,11 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import IntegrityError
+from django.db.models import Exists
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from payments.gateway import ChargeResult, get_gateway
 from payments.models import Payment, PaymentStatus
 
@@ -49,42 +50,105 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
 
 def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
     correlation_id = payment.correlation_id
+    taken_too_late = False
     with events.saga_step("payments.charge", correlation_id):
         status = PaymentStatus.CAPTURED if result.captured else PaymentStatus.DECLINED
-        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
-            status=status,
-            gateway_reference=result.reference,
-            decline_reason=result.decline_reason,
-            updated_at=timezone.now(),
+        # Recorded only while pending and the saga is not being undone: recovery may have
+        # compensated the booking while this charge was still on its way.
+        recorded = (
+            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING)
+            .exclude(Exists(_compensation_logged(correlation_id)))
+            .update(
+                status=status,
+                gateway_reference=result.reference,
+                decline_reason=result.decline_reason,
+                updated_at=timezone.now(),
+            )
         )
+        if recorded:
+            _log_charge_outcome(payment=payment, status=status, result=result)
+        else:
+            taken_too_late = (
+                result.captured
+                and not Payment.objects.filter(
+                    pk=payment.pk, status=PaymentStatus.CAPTURED
+                ).exists()
+            )
+    if taken_too_late:
+        _refund_late_capture(payment=payment, result=result)
+
+
+def _compensation_logged(correlation_id: UUID):
+    return SagaEvent.objects.filter(
+        correlation_id=correlation_id, event_type=events.CompensationTriggered.name
+    )
+
+
+def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) -> None:
+    correlation_id = payment.correlation_id
+    AuditLog.record(
+        actor="system:payments",
+        action=f"payment.{status}",
+        obj=payment,
+        correlation_id=correlation_id,
+        after={"status": status, "amount": str(payment.amount), "reason": result.decline_reason},
+    )
+    if result.captured:
+        events.emit(
+            events.PaymentCompleted,
+            correlation_id=correlation_id,
+            payment_id=payment.pk,
+            amount=str(payment.amount),
+        )
+    else:
+        events.emit(
+            events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason
+        )
+        events.emit(
+            events.CompensationTriggered,
+            correlation_id=correlation_id,
+            reason=result.decline_reason,
+            failed_step="payments",
+        )
+
+
+def _refund_late_capture(*, payment: Payment, result: ChargeResult) -> None:
+    """Money taken after the booking was undone (the charge outlived the saga's deadline):
+    give it straight back. The refund's key is the compensation's own, so the two can
+    never both refund."""
+    correlation_id = payment.correlation_id
+    refund_reference = get_gateway().refund(
+        reference=result.reference,
+        amount=payment.amount,
+        idempotency_key=f"refund-{correlation_id}",
+    )
+    with events.saga_step("payments.refund_late", correlation_id):
+        if (
+            not Payment.objects.filter(pk=payment.pk)
+            .exclude(status=PaymentStatus.REFUNDED)
+            .update(
+                status=PaymentStatus.REFUNDED,
+                gateway_reference=result.reference,
+                refund_reference=refund_reference,
+                refunded_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+        ):
+            return
         AuditLog.record(
             actor="system:payments",
-            action=f"payment.{status}",
+            action="payment.refunded",
             obj=payment,
             correlation_id=correlation_id,
-            after={
-                "status": status,
-                "amount": str(payment.amount),
-                "reason": result.decline_reason,
-            },
+            before={"status": "captured after the booking was undone"},
+            after={"status": PaymentStatus.REFUNDED, "amount": str(payment.amount)},
         )
-        if result.captured:
-            events.emit(
-                events.PaymentCompleted,
-                correlation_id=correlation_id,
-                payment_id=payment.pk,
-                amount=str(payment.amount),
-            )
-        else:
-            events.emit(
-                events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason
-            )
-            events.emit(
-                events.CompensationTriggered,
-                correlation_id=correlation_id,
-                reason=result.decline_reason,
-                failed_step="payments",
-            )
+        events.emit(
+            events.PaymentReversed,
+            correlation_id=correlation_id,
+            payment_id=payment.pk,
+            amount=str(payment.amount),
+        )
 
 
 def reverse_payment(*, correlation_id: UUID) -> None:

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from bookings.models import Booking
-from payments.models import Payment
+from payments.models import Payment, SimulatedGatewayCharge
 from quotas.models import DiscountQuota, QuotaReservation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,11 +34,24 @@ def test_reports_a_confirmed_booking_whose_payment_is_not_its_final_price(book):
         call_command("check_saga_invariants")
 
 
-def test_reports_a_confirmed_booking_without_a_payment(book):
+def test_reports_a_confirmed_booking_without_a_payment(book, capsys):
     booking = book(prices=("500.00",))
     Payment.objects.filter(booking=booking).delete()
+    # Both sides of it: no payment for the booking, and money at the gateway unrecorded.
+    with pytest.raises(CommandError, match="2 invariant violation"):
+        call_command("check_saga_invariants")
+    assert "confirmed without one captured payment" in capsys.readouterr().err
+
+
+def test_reports_money_the_gateway_kept_that_no_payment_records(book, capsys):
+    booking = book(prices=("500.00",), payment_token="tok_chargeDeclined")
+    # The gateway's books say it took the money the clinic's books say was declined.
+    SimulatedGatewayCharge.objects.filter(idempotency_key=str(booking.correlation_id)).update(
+        captured=True
+    )
     with pytest.raises(CommandError, match="1 invariant violation"):
         call_command("check_saga_invariants")
+    assert "the gateway holds ₹500.00" in capsys.readouterr().err
 
 
 def test_reports_a_failed_booking_still_holding_money_or_a_discount(book):

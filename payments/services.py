@@ -117,11 +117,13 @@ def _refund_late_capture(*, payment: Payment, result: ChargeResult) -> None:
     give it straight back. The refund's key is the compensation's own, so the two can
     never both refund."""
     correlation_id = payment.correlation_id
-    refund_reference = get_gateway().refund(
-        reference=result.reference,
-        amount=payment.amount,
-        idempotency_key=f"refund-{correlation_id}",
-    )
+    refund_reference = ""
+    if payment.amount > 0:  # a 100% discount took nothing at the gateway
+        refund_reference = get_gateway().refund(
+            reference=result.reference,
+            amount=payment.amount,
+            idempotency_key=f"refund-{correlation_id}",
+        )
     with events.saga_step("payments.refund_late", correlation_id):
         if (
             not Payment.objects.filter(pk=payment.pk)

@@ -47,8 +47,12 @@ def _tokens_file(users) -> str:
 
 def prepare(clients: int) -> dict:
     user_model = get_user_model()
-    users = [user_model.objects.create_user(f"bench{n}", password=None) for n in range(clients)]
-    reader = user_model.objects.create_user("reader", password=None)
+    # With e-mail addresses, as registration requires: each booking sends its confirmation.
+    users = [
+        user_model.objects.create_user(f"bench{n}", f"bench{n}@example.in", password=None)
+        for n in range(clients)
+    ]
+    reader = user_model.objects.create_user("reader", "reader@example.in", password=None)
     cheap = MedicalService.objects.filter(active=True, price__lte=1000).order_by("price").first()
     dear = MedicalService.objects.filter(active=True, price__gt=1000).order_by("-price").first()
     client = Client()

@@ -114,43 +114,14 @@ def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) 
 
 def _refund_late_capture(*, payment: Payment, result: ChargeResult) -> None:
     """Money taken after the booking was undone (the charge outlived the saga's deadline):
-    give it straight back. The refund's key is the compensation's own, so the two can
-    never both refund."""
-    correlation_id = payment.correlation_id
-    refund_reference = ""
-    if payment.amount > 0:  # a 100% discount took nothing at the gateway
-        refund_reference = get_gateway().refund(
-            reference=result.reference,
-            amount=payment.amount,
-            idempotency_key=f"refund-{correlation_id}",
-        )
-    with events.saga_step("payments.refund_late", correlation_id):
-        if (
-            not Payment.objects.filter(pk=payment.pk)
-            .exclude(status=PaymentStatus.REFUNDED)
-            .update(
-                status=PaymentStatus.REFUNDED,
-                gateway_reference=result.reference,
-                refund_reference=refund_reference,
-                refunded_at=timezone.now(),
-                updated_at=timezone.now(),
-            )
-        ):
-            return
-        AuditLog.record(
-            actor="system:payments",
-            action="payment.refunded",
-            obj=payment,
-            correlation_id=correlation_id,
-            before={"status": "captured after the booking was undone"},
-            after={"status": PaymentStatus.REFUNDED, "amount": str(payment.amount)},
-        )
-        events.emit(
-            events.PaymentReversed,
-            correlation_id=correlation_id,
-            payment_id=payment.pk,
-            amount=str(payment.amount),
-        )
+    give it straight back."""
+    _refund(
+        payment=payment,
+        reference=result.reference,
+        refundable=(PaymentStatus.PENDING, PaymentStatus.DECLINED),
+        before_status="captured after the booking was undone",
+        step="payments.refund_late",
+    )
 
 
 def reverse_payment(*, correlation_id: UUID) -> None:
@@ -162,10 +133,9 @@ def reverse_payment(*, correlation_id: UUID) -> None:
         return
     if payment.booking.status == BookingStatus.CONFIRMED:
         return  # confirmation won the race: the patient has what was paid for
-    gateway = get_gateway()
     if payment.status == PaymentStatus.PENDING:
         # The charge's outcome never got recorded: ask the gateway, never charge again.
-        known = gateway.lookup(
+        known = get_gateway().lookup(
             idempotency_key=str(correlation_id), token=payment.booking.payment_token
         )
         if known is None or not known.captured:
@@ -176,19 +146,35 @@ def reverse_payment(*, correlation_id: UUID) -> None:
             )
             return
         payment.gateway_reference = known.reference
+    _refund(
+        payment=payment,
+        reference=payment.gateway_reference,
+        refundable=(PaymentStatus.PENDING, PaymentStatus.CAPTURED),
+        before_status=payment.status,
+        step="payments.reverse",
+    )
+
+
+def _refund(
+    *,
+    payment: Payment,
+    reference: str,
+    refundable: tuple[str, ...],
+    before_status: str,
+    step: str,
+) -> None:
+    """Refund at the gateway, then record it once: whoever refunds first (compensation or
+    a late capture) records it; the shared idempotency key makes the gateway refund once."""
+    correlation_id = payment.correlation_id
     refund_reference = ""
-    if payment.amount > 0:
-        refund_reference = gateway.refund(
-            reference=payment.gateway_reference,
-            amount=payment.amount,
-            idempotency_key=f"refund-{correlation_id}",
+    if payment.amount > 0:  # a 100% discount took nothing at the gateway
+        refund_reference = get_gateway().refund(
+            reference=reference, amount=payment.amount, idempotency_key=f"refund-{correlation_id}"
         )
-    with events.saga_step("payments.reverse", correlation_id):
-        if not Payment.objects.filter(
-            pk=payment.pk, status__in=(PaymentStatus.PENDING, PaymentStatus.CAPTURED)
-        ).update(
+    with events.saga_step(step, correlation_id):
+        if not Payment.objects.filter(pk=payment.pk, status__in=refundable).update(
             status=PaymentStatus.REFUNDED,
-            gateway_reference=payment.gateway_reference,
+            gateway_reference=reference,
             refund_reference=refund_reference,
             refunded_at=timezone.now(),
             updated_at=timezone.now(),
@@ -199,7 +185,7 @@ def reverse_payment(*, correlation_id: UUID) -> None:
             action="payment.refunded",
             obj=payment,
             correlation_id=correlation_id,
-            before={"status": payment.status},
+            before={"status": before_status},
             after={"status": PaymentStatus.REFUNDED, "amount": str(payment.amount)},
         )
         events.emit(

@@ -9,6 +9,4 @@ class BookingsConfig(AppConfig):
         # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events, receivers
 
-        events.CompensationTriggered.signal.connect(
-            receivers.on_compensation_triggered, dispatch_uid="bookings.on_compensation_triggered"
-        )
+        events.listen("bookings", receivers)

@@ -1,16 +1,20 @@
 """Starting a booking, and ending one that failed."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bookings import events
+from bookings.log_context import saga_log_context
 from bookings.models import (
     ONE_BOOKING_PER_REQUEST_KEY,
     AuditLog,
@@ -21,8 +25,7 @@ from bookings.models import (
     MedicalService,
     PatientProfile,
 )
-from clinic_site.logging import saga_log_context
-from payments.gateway import get_gateway
+from bookings.validators import validate_date_of_birth
 
 MAX_SERVICES_PER_BOOKING = 10
 
@@ -32,11 +35,43 @@ def clinic_today() -> date:
     return timezone.localdate()
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February in a year without one
-        return day.replace(year=day.year - years, day=28)
+def change_setting(
+    *,
+    row: QuerySet,
+    field: str,
+    value: Any,
+    actor: str,
+    action: str,
+    context: dict[str, Any] | None = None,
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    """How staff change one setting: lock its row, check, compare, save, audit.
+
+    `row` selects exactly one row; `check(locked_row)` may refuse the change with a
+    ValidationError while the row is locked; `context` is written into both sides
+    of the audit entry (e.g. which day). An unchanged value writes nothing.
+    """
+    with transaction.atomic():
+        locked = row.select_for_update().get()
+        if check is not None:
+            check(locked)
+        before = getattr(locked, field)
+        if before == value:
+            return locked
+        setattr(locked, field, value)
+        locked.save(update_fields=[field, "updated_at"])
+        AuditLog.record(
+            actor=actor,
+            action=action,
+            obj=locked,
+            before={**(context or {}), field: _as_json(before)},
+            after={**(context or {}), field: _as_json(value)},
+        )
+    return locked
+
+
+def _as_json(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def register_patient(
@@ -101,13 +136,10 @@ def initiate_booking(
     patient_name = patient_name.strip()
     if not 1 <= len(patient_name) <= 120:
         raise ValidationError({"patient_name": "Give the patient's name (1–120 characters)."})
-    today = clinic_today()
-    if not _years_before(today, 130) <= date_of_birth < today:
-        raise ValidationError({"date_of_birth": "Must be a past date, at most 130 years ago."})
-    # Input validation only (the gateway is asked nothing else here): an unknown token
-    # is the patient's mistake, to be told now, not a failed payment later.
-    if not get_gateway().accepts(payment_token):
-        raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
+    try:
+        validate_date_of_birth(date_of_birth, today=clinic_today())
+    except ValidationError as error:
+        raise ValidationError({"date_of_birth": error.messages}) from None
     services = {s.pk: s for s in MedicalService.objects.filter(pk__in=ids, active=True)}
     missing = [i for i in ids if i not in services]
     if missing:

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "payments",
     "confirmations",
     "bookings",
+    # The edges (pages, API, recovery): they read every participant, nobody reads them.
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -175,17 +177,17 @@ REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with WWW-Authenticate, not 403.
     # Session auth (for the browser) keeps its CSRF check.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "bookings.authentication.TokenAuthentication",
+        "portal.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: any other body is a 415.
-    "DEFAULT_PARSER_CLASSES": ["bookings.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # No OPTIONS self-description (405): the OpenAPI schema is the description.
     "DEFAULT_METADATA_CLASS": None,
-    "EXCEPTION_HANDLER": "bookings.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "portal.api_errors.api_exception_handler",
     # Proxies in front of the app: 0 means the client's address is REMOTE_ADDR and a
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
@@ -195,7 +197,7 @@ REST_FRAMEWORK = {
 # (after `manage.py createcachetable`), or redis://… with the redis package installed.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
-# (bookings/throttles.py) so a test or an operator can change them.
+# (portal/throttles.py) so a test or an operator can change them.
 THROTTLE_REGISTER_RATE = env.str("THROTTLE_REGISTER_RATE", default="30/hour")
 THROTTLE_LOGIN_RATE = env.str("THROTTLE_LOGIN_RATE", default="30/minute")
 THROTTLE_BOOKING_RATE = env.str("THROTTLE_BOOKING_RATE", default="60/minute")
@@ -218,15 +220,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# One JSON object per line (clinic_site/logging.py): saga lines carry correlation_id,
+# One JSON object per line (clinic_site/log_format.py): saga lines carry correlation_id,
 # event, step and booking_id; never personal data. LOG_FORMAT=plain for reading by eye.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"saga_context": {"()": "clinic_site.logging.SagaContextFilter"}},
+    "filters": {"saga_context": {"()": "clinic_site.log_format.SagaContextFilter"}},
     "formatters": {
-        "json": {"()": "clinic_site.logging.JsonFormatter"},
+        "json": {"()": "clinic_site.log_format.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {

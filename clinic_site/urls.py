@@ -1,15 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from bookings.api import HealthView
-from bookings.views import ThrottledLoginView
+from portal.api import HealthView
+from portal.views import ThrottledLoginView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("bookings.api_urls")),
+    path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
     # Before Django's auth URLs: the same login page, rate-limited.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("bookings.urls")),
+    path("", include("portal.urls")),
 ]

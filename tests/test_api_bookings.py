@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from bookings.models import Booking, SagaEvent
 from bookings.services import clinic_today
 from payments.models import Payment
-from tests.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 
 BOOKINGS = "/api/booking"
 saga = pytest.mark.django_db(transaction=True)  # the saga's steps follow each other on commit

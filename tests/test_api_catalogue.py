@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from bookings.services import clinic_today
 from pricing.models import DiscountSettings
 from quotas.models import DiscountQuota
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 QUOTA = "/api/admin/quota"
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bookings.models import Booking
-from tests.factories import ADULT_BIRTHDAY
+from tests.support.factories import ADULT_BIRTHDAY
 
 ENDPOINTS_WITH_BODIES = [
     ("post", "/api/auth/register"),
@@ -17,7 +17,7 @@ ENDPOINTS_WITH_BODIES = [
 
 @pytest.fixture
 def staff_api(token_client):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     return token_client(UserFactory(is_staff=True))
 

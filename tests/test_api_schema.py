@@ -16,8 +16,8 @@ from rest_framework.authtoken.models import Token
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.api_support import assert_conforms
-from tests.factories import UserFactory
+from tests.support.api_support import assert_conforms
+from tests.support.factories import UserFactory
 
 API_OPERATIONS = {
     ("post", "/api/auth/register"),

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 
 from bookings.events import ReceiverCrashed
-from bookings.management.commands.check_saga_invariants import find_violations
 from bookings.models import Booking, SagaEvent
 from payments.models import PaymentStatus, SimulatedGatewayCharge
+from portal.invariants import find_violations
 from quotas.models import DiscountQuota
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,0 +1,24 @@
+"""Input rules every door applies the same way (pages, API, services)."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+
+MAX_AGE_YEARS = 130
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def validate_date_of_birth(value: date, *, today: date) -> None:
+    """A past date, at most 130 years before the clinic's `today`."""
+    if value >= today:
+        raise ValidationError("The date of birth must be a past date.", code="future")
+    if value < years_before(today, MAX_AGE_YEARS):
+        raise ValidationError(
+            f"The date of birth must be at most {MAX_AGE_YEARS} years ago.", code="too_old"
+        )

@@ -91,6 +91,11 @@ class Booking(models.Model):
     )
     # The clinic date (Asia/Kolkata) of the request: "today" for R1, the quota day for R2.
     clinic_day = models.DateField()
+    # When the patient comes: a copy of the appointment's times taken with the request
+    # (scheduling owns the slot itself), or no times for a walk-in on `visit_date`.
+    visit_date = models.DateField()
+    appointment_start = models.DateTimeField(null=True, blank=True)
+    appointment_end = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="INR")
     # pricing
     base_price = models.DecimalField(**MONEY, null=True, blank=True)
@@ -130,6 +135,11 @@ class Booking(models.Model):
                 condition=Q(final_price__isnull=True)
                 | Q(final_price__gte=0, final_price__lte=F("base_price")),
                 name="booking_final_price_within_base",
+            ),
+            models.CheckConstraint(
+                condition=Q(appointment_start__isnull=True, appointment_end__isnull=True)
+                | Q(appointment_end__gt=F("appointment_start")),
+                name="booking_appointment_times_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(status=BookingStatus.CONFIRMED)

@@ -178,6 +178,7 @@ def _create_and_start(
 ) -> Booking:
     # The saga runs when this transaction commits, inside the log context: every
     # step's log line then names the booking (by id only).
+    today = clinic_today()
     with saga_log_context(step="bookings.request") as log_fields, transaction.atomic():
         booking = Booking.objects.create(
             user=user,
@@ -186,7 +187,8 @@ def _create_and_start(
             date_of_birth=date_of_birth,
             payment_token=payment_token,
             request_key=request_key,
-            clinic_day=clinic_today(),
+            clinic_day=today,
+            visit_date=today,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         BookingItem.objects.bulk_create(

@@ -2,9 +2,9 @@
 
 The catalog below is the whole flow, and also its wiring: each app's `ready()`
 calls `listen(app_label, receivers)`, which connects that app's `on_<event>`
-function for every event whose `heard_by` names the app, in catalog order. A
-wiring test checks the live receivers against `heard_by`, so this table cannot
-drift from what runs.
+function for every event whose `heard_by` names the app. Receivers are called in
+the order their apps start (INSTALLED_APPS); a wiring test holds the live
+receivers, and their order, to `heard_by`, so this table cannot drift from what runs.
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
 PaymentCompleted → BookingConfirmed. Any failure after that starts ends with

@@ -9,6 +9,9 @@ receivers, and their order, to `heard_by`, so this table cannot drift from what 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
 PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
 CompensationTriggered → (DiscountQuotaReleased) → (PaymentReversed) → BookingFailed.
+A cancellation of a confirmed booking has the same shape: CancellationRequested →
+(DiscountQuotaReleased, only on the clinic day it was granted) → (PaymentRefunded)
+→ BookingCancelled.
 
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
@@ -111,6 +114,25 @@ BookingFailed = Event(
     payload=("reason",),
     heard_by=(),
 )
+# A cancellation: the same shape as a compensation, on a confirmed booking.
+CancellationRequested = Event(
+    "CancellationRequested",
+    emitted_by="bookings",
+    payload=("actor", "reason", "by_staff", "refund_amount", "fee", "requested_on"),
+    heard_by=("quotas", "payments", "bookings"),
+)
+PaymentRefunded = Event(
+    "PaymentRefunded",
+    emitted_by="payments",
+    payload=("refund_id", "amount"),
+    heard_by=(),
+)
+BookingCancelled = Event(
+    "BookingCancelled",
+    emitted_by="bookings",
+    payload=("reason", "refund_amount"),
+    heard_by=(),
+)
 
 CATALOG: dict[str, Event] = {
     e.name: e
@@ -125,6 +147,9 @@ CATALOG: dict[str, Event] = {
         PaymentReversed,
         BookingConfirmed,
         BookingFailed,
+        CancellationRequested,
+        PaymentRefunded,
+        BookingCancelled,
     )
 }
 

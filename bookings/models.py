@@ -61,6 +61,7 @@ class BookingStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     CONFIRMED = "confirmed", "Confirmed"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ONE_BOOKING_PER_REQUEST_KEY = "booking_once_per_user_request_key"
@@ -107,6 +108,10 @@ class Booking(models.Model):
     quota_exhausted = models.BooleanField(null=True)
     discount_amount = models.DecimalField(**MONEY, null=True, blank=True)
     final_price = models.DecimalField(**MONEY, null=True, blank=True)
+    # pricing: the version of the cancellation policy the booking was sold under
+    cancellation_policy_version = models.PositiveIntegerField(null=True, blank=True)
+    # bookings: set once, by the one cancellation that wins (a conditional UPDATE)
+    cancellation_requested_at = models.DateTimeField(null=True, blank=True)
     # confirmations / bookings
     # NULL until set: unique among confirmed bookings, and `null` in the API until then.
     confirmation_code = models.CharField(max_length=16, null=True, blank=True, unique=True)  # noqa: DJ001

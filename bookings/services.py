@@ -227,3 +227,69 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
             after={"status": BookingStatus.FAILED, "failure_reason": reason},
         )
         events.emit(events.BookingFailed, correlation_id=correlation_id, reason=reason)
+
+
+class NotCancellable(Exception):
+    """The booking is not (or no longer) one that can be cancelled."""
+
+
+def request_cancellation(
+    *,
+    booking: Booking,
+    actor: str,
+    reason: str,
+    by_staff: bool,
+    refund_amount: Decimal,
+    fee: Decimal,
+) -> None:
+    """Start cancelling a confirmed booking, with the refund its policy gives.
+
+    One conditional UPDATE decides: of any number of cancellations (or a cancellation
+    and another change) racing for one booking, only the first wins; the others get
+    NotCancellable and change nothing.
+    """
+    now = timezone.now()
+    with events.saga_step("bookings.cancel_request", booking.correlation_id):
+        won = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.CONFIRMED, cancellation_requested_at__isnull=True
+        ).update(cancellation_requested_at=now, updated_at=now)
+        if not won:
+            raise NotCancellable("This booking is not confirmed, or is already being cancelled.")
+        after = {
+            "reason": reason,
+            "by_staff": by_staff,
+            "refund_amount": str(refund_amount),
+            "fee": str(fee),
+        }
+        AuditLog.record(
+            actor=actor,
+            action="booking.cancellation_requested",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            before={"status": BookingStatus.CONFIRMED},
+            after=after,
+        )
+        events.emit(
+            events.CancellationRequested,
+            correlation_id=booking.correlation_id,
+            actor=actor,
+            requested_on=clinic_today().isoformat(),
+            **after,
+        )
+
+
+def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: str) -> None:
+    """The cancellation's last step (bookings alone marks it): confirmed → cancelled."""
+    with events.saga_step("bookings.cancel", correlation_id):
+        if not Booking.objects.filter(
+            correlation_id=correlation_id,
+            status=BookingStatus.CONFIRMED,
+            cancellation_requested_at__isnull=False,
+        ).update(status=BookingStatus.CANCELLED, updated_at=timezone.now()):
+            return
+        events.emit(
+            events.BookingCancelled,
+            correlation_id=correlation_id,
+            reason=reason,
+            refund_amount=refund_amount,
+        )

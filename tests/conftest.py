@@ -39,6 +39,25 @@ def set_default_limit(db) -> Callable[[int], None]:
 
 
 @pytest.fixture
+def default_cancellation_policy(db):
+    """The policy the migration seeds (transactional tests flush seeded rows)."""
+    from importlib import import_module
+
+    from pricing.models import CancellationPolicy, CancellationTier
+
+    seed = import_module("pricing.migrations.0005_default_cancellation_policy")
+    if not CancellationPolicy.objects.exists():
+        policy = CancellationPolicy.objects.create(
+            reschedule_until_hours_before=4, max_reschedules=2
+        )
+        CancellationTier.objects.bulk_create(
+            CancellationTier(policy=policy, min_hours_before=h, refund_percent=p, fee=f)
+            for h, p, f in seed.TIERS
+        )
+    return CancellationPolicy.objects.order_by("-pk").first()
+
+
+@pytest.fixture
 def book(user, service_priced) -> Callable[..., Booking]:
     """Run a whole booking saga and return the booking as it ended."""
 

@@ -121,6 +121,7 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("cancel_booking", "Can cancel any booking, refunding everything")]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
             models.Index(fields=["status", "created_at"], name="booking_status_age"),

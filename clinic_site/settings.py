@@ -218,6 +218,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two fields named "status" with different choices: name each enum after its meaning.
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "bookings.models.BookingStatus",
+        "RefundStatusEnum": ["refunded", "pending", "none"],
+    },
 }
 
 # One JSON object per line (clinic_site/log_format.py): saga lines carry correlation_id,

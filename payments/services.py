@@ -267,3 +267,21 @@ def settle_pending_refunds(*, not_touched_since: datetime) -> int:
         settle_refund(correlation_id=cid) == RefundStatus.REFUNDED
         for cid in stale.values_list("correlation_id", flat=True)
     )
+
+
+def retry_refund(*, correlation_id: UUID, actor: str) -> str:
+    """Staff ask again for a refund the gateway refused or has not answered (audited)."""
+    reopened = Refund.objects.filter(
+        correlation_id=correlation_id, status=RefundStatus.FAILED
+    ).update(status=RefundStatus.PENDING, updated_at=timezone.now())
+    if reopened:
+        refund = Refund.objects.get(correlation_id=correlation_id)
+        AuditLog.record(
+            actor=actor,
+            action="refund.retried",
+            obj=refund,
+            correlation_id=correlation_id,
+            before={"status": RefundStatus.FAILED},
+            after={"status": RefundStatus.PENDING},
+        )
+    return settle_refund(correlation_id=correlation_id)

@@ -23,8 +23,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.models import Booking, BookingItem, MedicalService
-from bookings.services import clinic_today, register_patient
+from bookings.services import NotCancellable, clinic_today, register_patient
 from portal import idempotency
+from portal.api_errors import Conflict
 from portal.api_schema import (
     BOOKING_EXAMPLES,
     HEALTH_RESPONSES,
@@ -38,6 +39,10 @@ from portal.serializers import (
     BookingInputSerializer,
     BookingOutputSerializer,
     BookingStatusOutputSerializer,
+    CancelInputSerializer,
+    CancellationPolicyOutputSerializer,
+    CancellationQuoteOutputSerializer,
+    CancelledBookingOutputSerializer,
     DiscountConfigOutputSerializer,
     LoginInputSerializer,
     QuotaLimitInputSerializer,
@@ -47,10 +52,11 @@ from portal.serializers import (
     ServiceOutputSerializer,
     TokenOutputSerializer,
 )
-from portal.services import start_booking
+from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
 from portal.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
+from pricing.selectors import cancellation_policy
 from quotas.services import day_resets_at, quota_for_day, set_daily_limit
 
 
@@ -293,26 +299,14 @@ class BookingListCreateView(GenericAPIView):
         given = BookingInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key")
-        if key is None:
-            answer, _ = self._book(given.validated_data, request_key=None)
-        else:
-            if not (1 <= len(key) <= 255 and all("!" <= c <= "~" for c in key)):
-                raise serializers.ValidationError(
-                    {"Idempotency-Key": ["Must be 1–255 visible ASCII characters."]}
-                )
-            try:
-                answer = idempotency.answer_once(
-                    user=request.user,
-                    key=key,
-                    fingerprint=idempotency.fingerprint_of(given.validated_data),
-                    produce=lambda: self._book(
-                        given.validated_data, request_key=idempotency.booking_request_key(key)
-                    ),
-                )
-            except idempotency.KeyReusedForAnotherRequest:
-                raise IdempotencyMismatch from None
-            except idempotency.KeyStillInFlight:
-                raise IdempotencyConflict from None
+        answer = _once_per_key(
+            request,
+            fingerprint=given.validated_data,
+            produce=lambda: self._book(
+                given.validated_data,
+                request_key=None if key is None else idempotency.booking_request_key(key),
+            ),
+        )
         return Response(
             answer.body,
             status=answer.status,
@@ -348,3 +342,111 @@ class BookingStatusView(APIView):
         if booking is None:
             raise NotFound("No such booking.")
         return Response(BookingStatusOutputSerializer(booking).data)
+
+
+# --- Cancelling ----------------------------------------------------------------
+
+
+class CancellationPolicyView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="config_cancellation",
+        tags=["catalogue"],
+        summary="The clinic's cancellation policy: refund tiers and reschedule limits.",
+        responses={200: CancellationPolicyOutputSerializer, **errors(401)},
+    )
+    def get(self, request):
+        return Response(CancellationPolicyOutputSerializer(cancellation_policy()).data)
+
+
+def _cancellable_by(request, booking_id: str) -> tuple[Booking, bool]:
+    """The booking, and whether the caller acts for the clinic; 404 unless it is theirs
+    or they may cancel for the clinic."""
+    try:
+        pk = uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    for_the_clinic = request.user.has_perm("bookings.cancel_booking")
+    visible = _bookings_with_items()
+    if not for_the_clinic:
+        visible = visible.filter(user=request.user)
+    booking = visible.filter(pk=pk).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking, for_the_clinic
+
+
+BOOKING_ID = OpenApiParameter("booking_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class CancellationQuoteView(APIView):
+    @extend_schema(
+        operation_id="booking_cancellation_quote",
+        tags=["bookings"],
+        summary="What cancelling this booking now would give back.",
+        parameters=[BOOKING_ID],
+        responses={200: CancellationQuoteOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request, booking_id: str):
+        booking, for_the_clinic = _cancellable_by(request, booking_id)
+        quote = cancellation_quote(booking, by_staff=for_the_clinic)
+        return Response(CancellationQuoteOutputSerializer(quote).data)
+
+
+class CancelView(APIView):
+    @extend_schema(
+        operation_id="booking_cancel",
+        tags=["bookings"],
+        summary="Cancel a confirmed booking under the policy (staff: everything back).",
+        request=CancelInputSerializer,
+        parameters=[BOOKING_ID, IDEMPOTENCY_KEY_HEADER],
+        responses={200: CancelledBookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422)},
+    )
+    def post(self, request, booking_id: str):
+        booking, for_the_clinic = _cancellable_by(request, booking_id)
+        given = CancelInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+
+        def cancel() -> tuple[idempotency.Answer, Booking]:
+            try:
+                cancel_booking(
+                    booking=booking,
+                    actor=request.user.get_username(),
+                    by_staff=for_the_clinic,
+                    reason=given.validated_data["reason"],
+                )
+            except NotCancellable as refused:
+                raise Conflict(str(refused), code="not_cancellable") from None
+            cancelled = _bookings_with_items().get(pk=booking.pk)
+            cancelled.refund = refund_of(cancelled)
+            body = CancelledBookingOutputSerializer(cancelled).data
+            return idempotency.Answer(status=status.HTTP_200_OK, body=body), cancelled
+
+        answer = _once_per_key(
+            request, fingerprint={"cancel": booking_id, **given.validated_data}, produce=cancel
+        )
+        return Response(answer.body, status=answer.status)
+
+
+def _once_per_key(request, *, fingerprint: dict, produce) -> idempotency.Answer:
+    """Run `produce` under the request's Idempotency-Key, if it sent one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        answer, _ = produce()
+        return answer
+    if not (1 <= len(key) <= 255 and all("!" <= c <= "~" for c in key)):
+        raise serializers.ValidationError(
+            {"Idempotency-Key": ["Must be 1–255 visible ASCII characters."]}
+        )
+    try:
+        return idempotency.answer_once(
+            user=request.user,
+            key=key,
+            fingerprint=idempotency.fingerprint_of(fingerprint),
+            produce=produce,
+        )
+    except idempotency.KeyReusedForAnotherRequest:
+        raise IdempotencyMismatch from None
+    except idempotency.KeyStillInFlight:
+        raise IdempotencyConflict from None

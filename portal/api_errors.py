@@ -2,9 +2,20 @@
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework.exceptions import ParseError
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler
+
+
+class Conflict(APIException):
+    """A 409 whose body also names its reason for programs: {"detail", "code"}."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, detail: str, *, code: str) -> None:
+        super().__init__(detail, code)
+        self.public_code = code
 
 
 def api_exception_handler(exc, context):
@@ -16,4 +27,7 @@ def api_exception_handler(exc, context):
         exc = DRFValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, Conflict):
+        response.data["code"] = exc.public_code
+    return response

@@ -16,6 +16,15 @@ urlpatterns = [
         api.BookingStatusView.as_view(),
         name="api-booking-status",
     ),
+    path(
+        "config/cancellation", api.CancellationPolicyView.as_view(), name="api-config-cancellation"
+    ),
+    path(
+        "booking/<str:booking_id>/cancellation",
+        api.CancellationQuoteView.as_view(),
+        name="api-booking-cancellation",
+    ),
+    path("booking/<str:booking_id>/cancel", api.CancelView.as_view(), name="api-booking-cancel"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

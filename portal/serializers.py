@@ -188,3 +188,38 @@ class BookingStatusOutputSerializer(BookingOutputSerializer):
     def get_events(self, booking: Booking) -> list[dict[str, Any]]:
         events = saga_events(booking.correlation_id)
         return SagaEventOutputSerializer(events, many=True).data
+
+
+# --- Cancelling ----------------------------------------------------------------
+
+
+class CancellationPolicyTierOutputSerializer(serializers.Serializer):
+    min_hours_before = serializers.IntegerField()
+    refund_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+    fee = money_field()
+
+
+class CancellationPolicyOutputSerializer(serializers.Serializer):
+    tiers = CancellationPolicyTierOutputSerializer(many=True)
+    reschedule_until_hours_before = serializers.IntegerField()
+    max_reschedules = serializers.IntegerField()
+
+
+class CancellationQuoteOutputSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    refund_amount = money_field()
+    fee = money_field()
+    reason = serializers.CharField()
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    amount = money_field()
+    status = serializers.ChoiceField(choices=["refunded", "pending", "none"])
+
+
+class CancelledBookingOutputSerializer(BookingOutputSerializer):
+    refund = RefundOutputSerializer()

@@ -13,6 +13,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr
 from bookings.services import NotCancellable, initiate_booking, request_cancellation
 from payments.gateway import get_gateway
+from payments.models import Refund, RefundStatus
 from pricing.cancellation import refund_for
 from pricing.selectors import cancellation_policy
 
@@ -114,3 +115,13 @@ def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str)
         fee=quote.fee,
     )
     return Booking.objects.get(pk=booking.pk)
+
+
+def refund_of(booking: Booking) -> dict:
+    """A cancelled booking's refund as the patient sees it: refunded, on its way, or none."""
+    refund = Refund.objects.filter(correlation_id=booking.correlation_id).first()
+    if refund is None:
+        return {"amount": Decimal("0.00"), "status": "none"}
+    # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
+    shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"
+    return {"amount": refund.amount, "status": shown}

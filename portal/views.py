@@ -17,10 +17,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
-from bookings.services import clinic_today, register_patient
+from bookings.money import format_inr as inr
+from bookings.services import NotCancellable, clinic_today, register_patient
 from portal.forms import BookingDetailsForm, PaymentForm, SignUpForm
 from portal.presentation import discount_in_words, failure_in_words, quote, timeline
-from portal.services import start_booking
+from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
 from portal.throttles import LoginThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
@@ -172,8 +173,40 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
             "can_retry": booking.status == BookingStatus.FAILED and DRAFT in request.session,
+            "cancellation": cancellation_quote(booking, by_staff=False),
+            "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Show exactly what comes back before the patient confirms; then cancel."""
+    booking = get_object_or_404(Booking, pk=pk, user=request.user)
+    quote = cancellation_quote(booking, by_staff=False)
+    if request.method == "POST" and quote.allowed:
+        reason = request.POST.get("reason", "").strip()[:500]
+        try:
+            cancelled = cancel_booking(
+                booking=booking, actor=request.user.get_username(), by_staff=False, reason=reason
+            )
+        except NotCancellable as refused:
+            messages.error(request, str(refused))
+        else:
+            refund = refund_of(cancelled)
+            messages.success(
+                request,
+                f"Your booking is cancelled. {inr(refund['amount'])} "
+                + ("is back on your card." if refund["status"] == "refunded" else "is on its way.")
+                if refund["amount"]
+                else "Your booking is cancelled. Nothing was refunded.",
+            )
+        return redirect("booking_detail", pk=booking.pk)
+    if not quote.allowed:
+        messages.error(request, quote.reason)
+        return redirect("booking_detail", pk=booking.pk)
+    return render(request, "bookings/cancel.html", {"booking": booking, "quote": quote})
 
 
 def _booking_for_key(request: HttpRequest, key: str) -> Booking | None:

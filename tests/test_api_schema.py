@@ -29,6 +29,9 @@ API_OPERATIONS = {
     ("post", "/api/booking"),
     ("get", "/api/booking"),
     ("get", "/api/booking/{booking_id}/status"),
+    ("get", "/api/config/cancellation"),
+    ("get", "/api/booking/{booking_id}/cancellation"),
+    ("post", "/api/booking/{booking_id}/cancel"),
     ("get", "/healthz"),
 }
 

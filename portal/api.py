@@ -48,6 +48,7 @@ from portal.serializers import (
     TokenOutputSerializer,
 )
 from portal.services import start_booking
+from portal.tasks import worker_is_late
 from portal.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
@@ -88,7 +89,11 @@ class HealthView(APIView):
                 {"status": "error", "database": "unavailable"},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-        return Response({"status": "ok", "database": "ok"})
+        try:
+            late = worker_is_late(late_after_seconds=settings.WORKER_LATE_AFTER_SECONDS)
+        except DatabaseError:  # the heartbeat table missing or locked: say late, stay up
+            late = True
+        return Response({"status": "ok", "database": "ok", "worker": "late" if late else "ok"})
 
 
 # --- Accounts ----------------------------------------------------------------

@@ -17,6 +17,7 @@ At-least-once, never a double send in the common failure:
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,11 +59,20 @@ class SendSummary:
         return " ".join(f"{k}={v}" for k, v in self.__dict__.items())
 
 
-def send_due(*, now: datetime | None = None, batch: int = 50, rounds: int = 20) -> SendSummary:
-    """Send what is due, in batches, until nothing is left (or `rounds` batches)."""
+def send_due(
+    *, now: datetime | None = None, batch: int = 1, rounds: int = 1000, max_seconds: float = 60
+) -> SendSummary:
+    """Send what is due until nothing is left (or `rounds` claims).
+
+    One row per claim by default: a worker killed during a provider call then leaves
+    only the row it was sending in "sending", never a claimed batch it had not started.
+    """
     summary = SendSummary()
     summary.released = release_stuck(now=now or timezone.now())
+    started = time.monotonic()
     for _ in range(rounds):
+        if time.monotonic() - started > max_seconds:
+            break  # well inside the task timeout (Q_CLUSTER timeout); the next run goes on
         moment = now or timezone.now()
         claimed = claim_due(now=moment, limit=batch)
         if not claimed:

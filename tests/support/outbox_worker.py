@@ -34,7 +34,7 @@ def main(mode: str) -> None:
         return provider_id
 
     messages.deliver = deliver
-    summary = sender.send_due(batch=int(os.environ.get("BATCH", "10")), rounds=1000)
+    summary = sender.send_due()
     print(summary.as_line())
     sys.exit(0)
 

@@ -10,6 +10,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from bookings.validators import validate_indian_mobile
+
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
@@ -52,7 +54,7 @@ class PatientProfile(models.Model):
     gender = models.CharField(max_length=10, choices=Gender.choices)
     date_of_birth = models.DateField()
     # E.164 ("+919812345678"): where SMS reminders go. Blank: e-mail only.
-    phone = PhoneNumberField(blank=True)
+    phone = PhoneNumberField(blank=True, validators=[validate_indian_mobile])
     # The language of the patient's e-mails and SMS.
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
 

@@ -22,8 +22,8 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.models import Booking, BookingItem, MedicalService
-from bookings.services import clinic_today, register_patient
+from bookings.models import Booking, BookingItem, MedicalService, PatientProfile
+from bookings.services import clinic_today, register_patient, update_profile
 from portal import idempotency
 from portal.api_schema import (
     BOOKING_EXAMPLES,
@@ -40,6 +40,8 @@ from portal.serializers import (
     BookingStatusOutputSerializer,
     DiscountConfigOutputSerializer,
     LoginInputSerializer,
+    MeInputSerializer,
+    MeOutputSerializer,
     QuotaLimitInputSerializer,
     QuotaStatusOutputSerializer,
     RegisterInputSerializer,
@@ -97,6 +99,35 @@ class HealthView(APIView):
 
 
 # --- Accounts ----------------------------------------------------------------
+
+
+class MeView(APIView):
+    @extend_schema(
+        operation_id="me",
+        tags=["accounts"],
+        responses={200: MeOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request):
+        return Response(MeOutputSerializer(self._profile(request)).data)
+
+    @extend_schema(
+        operation_id="me_update",
+        tags=["accounts"],
+        request=MeInputSerializer,
+        responses={200: MeOutputSerializer, **errors(400, 401, 404, 415)},
+    )
+    def patch(self, request):
+        profile = self._profile(request)
+        given = MeInputSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        profile = update_profile(user=request.user, changes=given.validated_data)
+        return Response(MeOutputSerializer(profile).data)
+
+    def _profile(self, request) -> PatientProfile:
+        profile = PatientProfile.objects.select_related("user").filter(user=request.user).first()
+        if profile is None:  # a staff account without a patient profile
+            raise NotFound("This account has no patient profile.")
+        return profile
 
 
 class RegisterView(APIView):

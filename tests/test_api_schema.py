@@ -29,6 +29,8 @@ API_OPERATIONS = {
     ("post", "/api/booking"),
     ("get", "/api/booking"),
     ("get", "/api/booking/{booking_id}/status"),
+    ("get", "/api/me"),
+    ("patch", "/api/me"),
     ("get", "/healthz"),
 }
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('bookings', '0009_profile_phone_language'),
+        ('bookings', '0008_booking_visit'),
     ]
 
     operations = [

@@ -103,7 +103,7 @@ BookingConfirmed = Event(
     "BookingConfirmed",
     emitted_by="confirmations",
     payload=("confirmation_code",),
-    heard_by=(),
+    heard_by=("notifications",),
 )
 BookingFailed = Event(
     "BookingFailed",

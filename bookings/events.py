@@ -106,7 +106,7 @@ BookingConfirmed = Event(
     "BookingConfirmed",
     emitted_by="confirmations",
     payload=("confirmation_code",),
-    heard_by=(),
+    heard_by=("notifications",),
 )
 BookingFailed = Event(
     "BookingFailed",

@@ -8,6 +8,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from bookings.validators import validate_indian_mobile
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -36,6 +39,11 @@ class MedicalService(models.Model):
         return f"{self.name} (₹{self.price})"
 
 
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    HINDI = "hi", "हिन्दी (Hindi)"
+
+
 class PatientProfile(models.Model):
     """The account holder's own details; bookings may be for someone else (a child, a parent)."""
 
@@ -45,11 +53,18 @@ class PatientProfile(models.Model):
     full_name = models.CharField(max_length=120)
     gender = models.CharField(max_length=10, choices=Gender.choices)
     date_of_birth = models.DateField()
+    # E.164 ("+919812345678"): where SMS reminders go. Blank: e-mail only.
+    phone = PhoneNumberField(blank=True, validators=[validate_indian_mobile])
+    # The language of the patient's e-mails and SMS.
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(gender__in=Gender.values), name="profile_gender_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=Language.values), name="profile_language_valid"
             ),
         ]
 

@@ -22,6 +22,7 @@ from bookings.models import (
     BookingItem,
     BookingStatus,
     Gender,
+    Language,
     MedicalService,
     PatientProfile,
 )
@@ -82,6 +83,8 @@ def register_patient(
     full_name: str,
     gender: str,
     date_of_birth: date,
+    phone: str = "",
+    language: str = Language.ENGLISH,
 ) -> AbstractBaseUser:
     """Create a patient's account and profile. Django's password validators apply."""
     user_model = get_user_model()
@@ -100,7 +103,12 @@ def register_patient(
                 last_name=last[:150],
             )
             PatientProfile.objects.create(
-                user=user, full_name=full_name.strip(), gender=gender, date_of_birth=date_of_birth
+                user=user,
+                full_name=full_name.strip(),
+                gender=gender,
+                date_of_birth=date_of_birth,
+                phone=phone or "",
+                language=language or Language.ENGLISH,
             )
     except IntegrityError:  # the same username registered at the same moment
         raise ValidationError({"username": "This username is taken; choose another."}) from None
@@ -293,3 +301,17 @@ def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: str) -> 
             reason=reason,
             refund_amount=refund_amount,
         )
+
+
+def update_profile(*, user: AbstractBaseUser, changes: dict[str, Any]) -> PatientProfile:
+    """PATCH /api/me: any of full_name, email, phone, language (validated by the caller)."""
+    with transaction.atomic():
+        profile = PatientProfile.objects.select_for_update().get(user=user)
+        if "email" in changes:
+            user.email = changes["email"]
+            user.save(update_fields=["email"])
+        for field in ("full_name", "phone", "language"):
+            if field in changes:
+                setattr(profile, field, changes[field] or "")
+        profile.save()
+    return profile

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
+    "django_q",  # the background worker (manage.py qcluster), its queue in our database
+    "phonenumber_field",
     # The saga's participants. Signal receivers run in connection order, which is
     # the order of these apps' ready(): on CompensationTriggered, quotas and payments
     # undo their own work before bookings marks the booking failed (the last word).
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "quotas",
     "payments",
     "confirmations",
+    "notifications",
     "bookings",
     # The edges (pages, API, recovery): they read every participant, nobody reads them.
     "portal",
@@ -96,6 +99,13 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
     # An unreachable database fails fast (a 503), instead of holding a worker until it dies.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+    )
+elif "sqlite" in DATABASES["default"]["ENGINE"]:
+    # `make run`: the web server and the worker share one file. WAL lets reads go on
+    # during a write; IMMEDIATE transactions queue for the write lock (up to 20 s)
+    # instead of failing with "database is locked" halfway through.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -156,10 +166,47 @@ LOGOUT_REDIRECT_URL = "home"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
-# The confirmation e-mail goes out inside the booking request: a mail server that
-# stops answering must cost the patient seconds, not the worker.
+# A provider's API instead of SMTP: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend
+# and ANYMAIL={...} (django-anymail's settings) in the environment's settings module.
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+# E-mails go out from the worker: a mail server that stops answering costs one
+# worker seconds, then the row is retried later.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <bookings@clinic.example>")
+
+# --- Background work: django-q2's worker, its queue in our own database ---------
+# `manage.py qcluster` on one or more hosts (README "Production").
+Q_CLUSTER = {
+    "name": "clinic",
+    "orm": "default",  # the ORM broker: no Redis, same database as the app
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=120),  # a task running longer is killed
+    "retry": env.int("Q_RETRY", default=180),  # must exceed timeout
+    # Our tasks are periodic or retry themselves (the outbox): django-q never repeats one.
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,  # a worker that was down runs each schedule once, not once per miss
+    "poll": env.float("Q_POLL", default=0.5),
+    "save_limit": 1000,
+    "label": "Background tasks",
+}
+# Worker heartbeat: /healthz says "late" when not heard from for this long.
+WORKER_LATE_AFTER_SECONDS = env.int("WORKER_LATE_AFTER_SECONDS", default=120)
+
+# --- Notifications (the outbox) -----------------------------------------------
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_SECONDS = env.int("NOTIFICATION_RETRY_SECONDS", default=60)  # doubled each try
+# A row "sending" this long belongs to a dead worker (far above EMAIL_TIMEOUT/SMS_TIMEOUT).
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
+# Set true only for a mail provider that drops a repeated send with the same key.
+EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY = env.bool("EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY", default=False)
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleBackend")
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=10)
+MSG91_URL = env.str("MSG91_URL", default="https://control.msg91.com/api/v2/sendsms")
+MSG91_AUTH_KEY = env.str("MSG91_AUTH_KEY", default="")
+MSG91_SENDER_ID = env.str("MSG91_SENDER_ID", default="CLINIC")
+PHONENUMBER_DEFAULT_REGION = "IN"
 
 # --- The saga -------------------------------------------------------------
 # Simulated gateway: share of otherwise-good cards declined at random (0..1), for demos.

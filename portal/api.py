@@ -22,8 +22,8 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.models import Booking, BookingItem, MedicalService
-from bookings.services import NotCancellable, clinic_today, register_patient
+from bookings.models import Booking, BookingItem, MedicalService, PatientProfile
+from bookings.services import NotCancellable, clinic_today, register_patient, update_profile
 from portal import idempotency
 from portal.api_errors import Conflict
 from portal.api_schema import (
@@ -45,6 +45,8 @@ from portal.serializers import (
     CancelledBookingOutputSerializer,
     DiscountConfigOutputSerializer,
     LoginInputSerializer,
+    MeInputSerializer,
+    MeOutputSerializer,
     QuotaLimitInputSerializer,
     QuotaStatusOutputSerializer,
     RegisterInputSerializer,
@@ -53,6 +55,7 @@ from portal.serializers import (
     TokenOutputSerializer,
 )
 from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
+from portal.tasks import worker_is_late
 from portal.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
@@ -94,10 +97,43 @@ class HealthView(APIView):
                 {"status": "error", "database": "unavailable"},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-        return Response({"status": "ok", "database": "ok"})
+        try:
+            late = worker_is_late(late_after_seconds=settings.WORKER_LATE_AFTER_SECONDS)
+        except DatabaseError:  # the heartbeat table missing or locked: say late, stay up
+            late = True
+        return Response({"status": "ok", "database": "ok", "worker": "late" if late else "ok"})
 
 
 # --- Accounts ----------------------------------------------------------------
+
+
+class MeView(APIView):
+    @extend_schema(
+        operation_id="me",
+        tags=["accounts"],
+        responses={200: MeOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request):
+        return Response(MeOutputSerializer(self._profile(request)).data)
+
+    @extend_schema(
+        operation_id="me_update",
+        tags=["accounts"],
+        request=MeInputSerializer,
+        responses={200: MeOutputSerializer, **errors(400, 401, 404, 415)},
+    )
+    def patch(self, request):
+        profile = self._profile(request)
+        given = MeInputSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        profile = update_profile(user=request.user, changes=given.validated_data)
+        return Response(MeOutputSerializer(profile).data)
+
+    def _profile(self, request) -> PatientProfile:
+        profile = PatientProfile.objects.select_related("user").filter(user=request.user).first()
+        if profile is None:  # a staff account without a patient profile
+            raise NotFound("This account has no patient profile.")
+        return profile
 
 
 class RegisterView(APIView):

@@ -5,10 +5,11 @@ Forms check what a patient can fix on the page; the services they call check aga
 
 from django import forms
 from django.core.exceptions import ValidationError
+from phonenumber_field.formfields import PhoneNumberField
 
-from bookings.models import Gender, MedicalService
+from bookings.models import Gender, Language, MedicalService
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
-from bookings.validators import validate_date_of_birth
+from bookings.validators import validate_date_of_birth, validate_indian_mobile
 
 # The simulated gateway's test cards, mapped to its tokens on the server: a card
 # number never leaves this form, only the token does.
@@ -49,6 +50,19 @@ class SignUpForm(forms.Form):
     full_name = forms.CharField(max_length=120, widget=forms.TextInput({"autocomplete": "name"}))
     gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
     date_of_birth = DateOfBirthField(widget=DateInput(attrs={"autocomplete": "bday"}))
+    phone = PhoneNumberField(
+        required=False,
+        region="IN",
+        validators=[validate_indian_mobile],
+        help_text="Optional: an Indian mobile number for SMS reminders.",
+        widget=forms.TextInput({"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    language = forms.ChoiceField(
+        choices=Language.choices,
+        initial=Language.ENGLISH,
+        required=False,  # English unless chosen
+        label="Language of e-mails and SMS",
+    )
     password = forms.CharField(
         strip=False,
         widget=forms.PasswordInput({"autocomplete": "new-password"}),

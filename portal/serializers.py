@@ -13,12 +13,13 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from bookings.models import Booking, Gender
+from bookings.models import Booking, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
-from bookings.validators import validate_date_of_birth
+from bookings.validators import validate_date_of_birth, validate_indian_mobile
 
 CURRENCY = "INR"
 POSTGRES_MAX_INT = 2**31 - 1
@@ -53,6 +54,21 @@ class ErrorDetailSerializer(serializers.Serializer):
 # --- Accounts ----------------------------------------------------------------
 
 
+class IndianMobileField(PhoneNumberField):
+    """E.164 in and out ("+919812345678"); national forms ("98123 45678") accepted."""
+
+    def to_internal_value(self, data):
+        number = super().to_internal_value(data)
+        try:
+            validate_indian_mobile(number)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(list(error.messages)) from None
+        return number
+
+    def to_representation(self, value):
+        return str(value) if value else ""
+
+
 class RegisterInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
@@ -60,6 +76,8 @@ class RegisterInputSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=120)
     gender = serializers.ChoiceField(choices=Gender.choices)
     date_of_birth = serializers.DateField()
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)
@@ -72,6 +90,27 @@ class RegisterInputSerializer(serializers.Serializer):
         except DjangoValidationError as error:
             raise serializers.ValidationError({"password": list(error.messages)}) from None
         return attrs
+
+
+class MeInputSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=120, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+
+class MeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.pk")
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField()
+    email = serializers.EmailField(source="user.email")
+    phone = serializers.SerializerMethodField()
+    gender = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    language = serializers.CharField()
+
+    def get_phone(self, profile) -> str | None:
+        return str(profile.phone) if profile.phone else None
 
 
 class RegisterOutputSerializer(serializers.Serializer):

@@ -59,6 +59,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 full_name=data["full_name"],
                 gender=data["gender"],
                 date_of_birth=data["date_of_birth"],
+                phone=data["phone"] or "",
+                language=data["language"] or "en",
             )
         except ValidationError as error:
             _add_service_errors(form, error, default_field="password")

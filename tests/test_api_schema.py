@@ -32,6 +32,8 @@ API_OPERATIONS = {
     ("get", "/api/config/cancellation"),
     ("get", "/api/booking/{booking_id}/cancellation"),
     ("post", "/api/booking/{booking_id}/cancel"),
+    ("get", "/api/me"),
+    ("patch", "/api/me"),
     ("get", "/healthz"),
 }
 
@@ -116,7 +118,9 @@ def test_the_conformance_check_rejects_a_missing_required_header(
 def test_healthz_is_ok_when_the_database_answers(api):
     response = api.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    # No worker in this test: the web side still answers 200 (test_notification_outbox
+    # covers the heartbeat).
+    assert response.json() == {"status": "ok", "database": "ok", "worker": "late"}
 
 
 def _closed_port() -> int:

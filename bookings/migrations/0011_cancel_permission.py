@@ -27,7 +27,7 @@ def grant_to_the_desk(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0009_booking_cancellation'),
+        ('bookings', '0010_booking_cancellation'),
         ('payments', '0002_refunds'),
     ]
 

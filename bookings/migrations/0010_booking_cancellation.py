@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0008_booking_visit'),
+        ('bookings', '0009_profile_phone_language'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

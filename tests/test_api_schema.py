@@ -16,8 +16,8 @@ from rest_framework.authtoken.models import Token
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tests.admin_helpers import staff_member
 from tests.api_support import assert_conforms
-from tests.factories import UserFactory
 
 API_OPERATIONS = {
     ("post", "/api/auth/register"),
@@ -155,7 +155,7 @@ def fuzzed_api(db, settings):
 
 @pytest.fixture
 def staff_token(db) -> str:
-    return Token.objects.create(user=UserFactory(is_staff=True)).key
+    return Token.objects.create(user=staff_member("Reception")).key
 
 
 # Operations that take input (a body or parameters): the only ones with schema-breaking

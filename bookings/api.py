@@ -49,6 +49,7 @@ from bookings.serializers import (
 )
 from bookings.services import clinic_today, initiate_booking, register_patient
 from bookings.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
+from bookings.tokens import revoke_tokens
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import day_resets_at, quota_for_day, set_daily_limit
@@ -149,6 +150,19 @@ class TokenView(APIView):
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response(TokenOutputSerializer({"token": token.key}).data)
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        operation_id="auth_logout",
+        tags=["accounts"],
+        summary="Revoke the token this request was sent with (401 with it afterwards).",
+        request=None,
+        responses={204: None, **errors(401, 403)},
+    )
+    def post(self, request):
+        revoke_tokens(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Catalogue and rules -----------------------------------------------------

@@ -6,6 +6,7 @@ from bookings import api
 urlpatterns = [
     path("auth/register", api.RegisterView.as_view(), name="api-register"),
     path("auth/token", api.TokenView.as_view(), name="api-token"),
+    path("auth/logout", api.LogoutView.as_view(), name="api-logout"),
     path("services", api.ServiceListView.as_view(), name="api-services"),
     path("config/discount", api.DiscountConfigView.as_view(), name="api-config-discount"),
     path("quota/status", api.QuotaStatusView.as_view(), name="api-quota-status"),

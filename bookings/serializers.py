@@ -50,6 +50,15 @@ def money_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
+def gender_field() -> serializers.ChoiceField:
+    # DRF's own message echoes the value sent: a lone surrogate ("\\ud800", valid JSON)
+    # then cannot be encoded into the answer, a 500. This one names the choices instead.
+    return serializers.ChoiceField(
+        choices=Gender.choices,
+        error_messages={"invalid_choice": f"Must be one of: {', '.join(Gender.values)}."},
+    )
+
+
 # --- Errors (for the OpenAPI description) -----------------------------------
 
 
@@ -65,7 +74,7 @@ class RegisterInputSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
 
     def validate_date_of_birth(self, value: date) -> date:
@@ -134,7 +143,7 @@ class QuotaLimitInputSerializer(serializers.Serializer):
 
 class BookingInputSerializer(serializers.Serializer):
     patient_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
     service_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT),

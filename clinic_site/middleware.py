@@ -90,3 +90,34 @@ class IgnoreMalformedSessionCookie:
         if key is not None and not (len(key) <= 64 and key.isascii() and key.isalnum()):
             del request.COOKIES[name]
         return self.get_response(request)
+
+
+NUL_DETAIL = "The query string holds a NUL character."
+
+
+class RefuseNulInQueryString:
+    """A NUL in a query string is a 400, for every page at once.
+
+    PostgreSQL cannot store or compare text with a NUL byte: a NUL reaching a filter
+    (an admin list filter, its search, a date filter) raises DataError, a 500. No
+    legitimate link carries one, so it is refused here rather than in each view.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any("\x00" in name or "\x00" in "".join(values) for name, values in request.GET.lists()):
+            return bad_request(request, NUL_DETAIL)
+        return self.get_response(request)
+
+
+def bad_request(request: HttpRequest, detail: str) -> HttpResponse:
+    """400 as JSON `{"detail": …}` under /api/ and /healthz, a short page elsewhere."""
+    if request.path.startswith(JSON_PATHS):
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponse(
+        render_to_string("400.html", {"detail": detail}),
+        status=400,
+        content_type="text/html; charset=utf-8",
+    )

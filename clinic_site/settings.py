@@ -55,6 +55,8 @@ MIDDLEWARE = [
     # Outermost of ours: a database that cannot be reached is a 503, never a 500 trace.
     "clinic_site.middleware.DatabaseUnavailableMiddleware",
     "clinic_site.middleware.IgnoreMalformedSessionCookie",
+    # Before anything reads the query string: a NUL in it is a 400, not a database error.
+    "clinic_site.middleware.RefuseNulInQueryString",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -50,6 +50,8 @@ from bookings.serializers import (
 from bookings.services import clinic_today, initiate_booking, register_patient
 from bookings.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
 from bookings.tokens import revoke_tokens
+from clinic_site.middleware import DETAIL as UNAVAILABLE_DETAIL
+from clinic_site.middleware import RETRY_AFTER_SECONDS
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import day_resets_at, quota_for_day, set_daily_limit
@@ -93,8 +95,9 @@ class HealthView(APIView):
                 cursor.execute("SELECT 1")
         except DatabaseError:
             return Response(
-                {"status": "error", "database": "unavailable"},
+                {"status": "error", "database": "unavailable", "detail": UNAVAILABLE_DETAIL},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": RETRY_AFTER_SECONDS, "Cache-Control": "no-store"},
             )
         return Response({"status": "ok", "database": "ok"})
 

@@ -51,7 +51,7 @@ def money_field(**kwargs) -> serializers.DecimalField:
 
 
 def gender_field() -> serializers.ChoiceField:
-    # DRF's own message echoes the value sent: a lone surrogate ("\\ud800", valid JSON)
+    # DRF's own message echoes the value sent: a lone surrogate ("\ud800", valid JSON)
     # then cannot be encoded into the answer, a 500. This one names the choices instead.
     return serializers.ChoiceField(
         choices=Gender.choices,

@@ -7,6 +7,7 @@ production and the tests use PostgreSQL through DATABASE_URL.
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -50,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer (settings below; per-path in the class).
+    "clinic_site.middleware.ContentSecurityPolicy",
     # Static files straight from the app (gunicorn), compressed and cached forever by name.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours: a database that cannot be reached is a 503, never a 500 trace.
@@ -57,6 +61,8 @@ MIDDLEWARE = [
     "clinic_site.middleware.IgnoreMalformedSessionCookie",
     # Before anything reads the query string: a NUL in it is a 400, not a database error.
     "clinic_site.middleware.RefuseNulInQueryString",
+    # Inside the 503 handler: JSON 404s and no-store for everything under /api/.
+    "clinic_site.middleware.ApiResponseHeaders",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,6 +156,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images and fetches from this
+# origin only, no plugins, no framing, no <base> tricks. The patient pages need no
+# inline script or style; the admin and /api/docs/ may also use inline <style>
+# (clinic_site/middleware.py). Swagger UI's set-up is served as a file, not inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # Patient pages (Django's auth views under /accounts/).
 LOGIN_URL = "login"

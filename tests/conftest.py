@@ -106,8 +106,18 @@ def page(browser, live_server, request):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Every page a browser test visits must work under the Content-Security-Policy:
+    # Chromium reports each thing the policy blocked on the console.
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture

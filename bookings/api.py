@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, Throttled
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, BasePermission
@@ -48,8 +48,14 @@ from bookings.serializers import (
     TokenOutputSerializer,
 )
 from bookings.services import clinic_today, initiate_booking, register_patient
-from bookings.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
+from bookings.throttles import (
+    BookingThrottle,
+    LoginThrottle,
+    LoginUsernameThrottle,
+    RegisterThrottle,
+)
 from bookings.tokens import revoke_tokens
+from clinic_site.login_guard import LOCKED_OUT_DETAIL, lockout_seconds
 from clinic_site.middleware import DETAIL as UNAVAILABLE_DETAIL
 from clinic_site.middleware import RETRY_AFTER_SECONDS
 from pricing.models import DiscountSettings
@@ -133,7 +139,7 @@ class RegisterView(APIView):
 
 class TokenView(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    throttle_classes = [LoginThrottle, LoginUsernameThrottle]
 
     @extend_schema(
         operation_id="auth_token",
@@ -147,6 +153,10 @@ class TokenView(APIView):
         given = LoginInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         user = authenticate(request, **given.validated_data)
+        if user is None and getattr(request, "axes_locked_out", False):
+            # django-axes refused it (too many failures for this username or address, at
+            # any login door): API.md's 429 with Retry-After, not "wrong password".
+            raise Throttled(wait=lockout_seconds(), detail=LOCKED_OUT_DETAIL)
         if user is None:
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the username and password given."]}

@@ -4,6 +4,7 @@ The embedded default database is SQLite so `make run` works with only Python;
 production and the tests use PostgreSQL through DATABASE_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
+    "axes",  # login lockout across the API, web and admin login doors
     # The saga's participants. Signal receivers run in connection order, which is
     # the order of these apps' ready(): on CompensationTriggered, quotas and payments
     # undo their own work before bookings marks the booking failed (the last word).
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into a 429 (clinic_site/login_guard.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic_site.urls"
@@ -174,6 +178,26 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
+
+# --- Login lockout (django-axes) --------------------------------------------------
+# Every login door (POST /api/auth/token, /accounts/login/, /admin/login/) goes through
+# authenticate(); axes' backend refuses it once this client address OR this username has
+# AXES_FAILURE_LIMIT failures within the cool-off, counted in the database: one count
+# for every worker and host. A correct password does not clear the count (it would let
+# a guesser with an account of their own reset their address's count).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "clinic_site.login_guard.client_address"
+AXES_LOCKOUT_CALLABLE = "clinic_site.login_guard.lockout_response"
+# Per client address and per e-mail address, in the default cache (clinic_site/login_guard.py).
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
 
 # Patient pages (Django's auth views under /accounts/).
 LOGIN_URL = "login"

@@ -242,10 +242,17 @@ REST_FRAMEWORK = {
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
-# The throttles count in the default cache. Local memory (the default) counts per
-# worker process. One count across all workers and hosts: CACHE_URL=dbcache://clinic_cache
-# (after `manage.py createcachetable`), or redis://… with the redis package installed.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+
+def default_cache_url(*, debug: bool) -> str:
+    """The throttles, the sign-up and reset limits count in the default cache, which must
+    be one place for every worker and host: in production (DEBUG off) the database cache,
+    whose table `migrate` makes (clinic_site/cache_table.py). `make run` (DEBUG on) keeps
+    memory. CACHE_URL overrides either (redis://… with the redis package installed)."""
+    return "locmemcache://" if debug else "dbcache://clinic_cache"
+
+
+CACHES = {"default": env.cache_url("CACHE_URL", default=default_cache_url(debug=DEBUG))}
 # Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
 # (bookings/throttles.py) so a test or an operator can change them.
 THROTTLE_REGISTER_RATE = env.str("THROTTLE_REGISTER_RATE", default="30/hour")

@@ -26,3 +26,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed on
 # WhiteNoise as in development: the apps' static files found per request, no collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# In-process tests count throttles in memory (tests/conftest.py clears it before each
+# test, database or not); production's shared database cache is tested in real
+# processes (tests/test_shared_throttle_cache.py).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from bookings.models import Gender, MedicalService
-from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
+from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today, validate_username
 
 MAX_AGE_YEARS = 130
 
@@ -56,7 +56,11 @@ class ServiceChoiceField(forms.ModelMultipleChoiceField):
 
 
 class SignUpForm(forms.Form):
-    username = forms.CharField(max_length=150, widget=forms.TextInput({"autocomplete": "username"}))
+    username = forms.CharField(
+        max_length=150,
+        validators=[validate_username],  # the API's rule (bookings/services.py)
+        widget=forms.TextInput({"autocomplete": "username"}),
+    )
     email = forms.EmailField(
         help_text="For password resets.", widget=forms.EmailInput({"autocomplete": "email"})
     )

@@ -9,14 +9,13 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookings.models import Booking, Gender, SagaEvent
-from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
+from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today, validate_username
 
 CURRENCY = "INR"
 MAX_AGE_YEARS = 130
@@ -70,7 +69,7 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    username = serializers.CharField(max_length=150, validators=[validate_username])
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=120)

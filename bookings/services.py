@@ -6,6 +6,7 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,6 +26,12 @@ from clinic_site.logging import saga_log_context
 from payments.gateway import get_gateway
 
 MAX_SERVICES_PER_BOOKING = 10
+
+# One username rule for every way an account is made (web sign-up, API registration,
+# and this service under both): Django's own, letters, digits and @ . + - _ only, so no
+# spaces, no ':' ("system:payments"), nothing invisible or direction-changing (U+200B,
+# U+202E) that would let one name pass for another in the admin.
+validate_username = UnicodeUsernameValidator()
 
 
 def clinic_today() -> date:
@@ -49,6 +56,10 @@ def register_patient(
     date_of_birth: date,
 ) -> AbstractBaseUser:
     """Create a patient's account and profile. Django's password validators apply."""
+    try:
+        validate_username(username)
+    except ValidationError as error:
+        raise ValidationError({"username": error.messages}) from None
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "This username is taken; choose another."})

@@ -17,7 +17,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from bookings.forms import BookingDetailsForm, PaymentForm, SignUpForm
+from bookings.forms import (
+    BookingDetailsForm,
+    PaymentForm,
+    PrivatePasswordResetForm,
+    SignUpForm,
+)
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.presentation import discount_in_words, failure_in_words, quote, timeline
 from bookings.services import clinic_today, initiate_booking, register_patient
@@ -241,6 +246,8 @@ class ThrottledLoginView(auth_views.LoginView):
 class ThrottledPasswordResetView(auth_views.PasswordResetView):
     """Django's password reset, limited per address and per e-mail address
     (PASSWORD_RESET_RATE): nobody can flood an inbox or the mail server with reset mails."""
+
+    form_class = PrivatePasswordResetForm
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         refused = _too_many(

@@ -16,7 +16,9 @@ run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver 127.0.0.1:8000
 
+# The browser tests need Chromium: ensure-browser.sh finds one or installs Debian's.
 test: install
+	CHROMIUM="$$(scripts/ensure-browser.sh)" && export CHROMIUM && \
 	scripts/with-test-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

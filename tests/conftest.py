@@ -1,3 +1,5 @@
+import os
+import shutil
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -68,15 +70,14 @@ def book(user, service_priced) -> Callable[..., Booking]:
 
 # --- Browser tests: Playwright driving Debian's Chromium against live_server ----
 
-CHROMIUM = "/usr/bin/chromium"
+# The one `make test` found or installed (scripts/ensure-browser.sh), else Debian's.
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium from Debian's package (Playwright's own download is not used)."""
-    import os
-
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests

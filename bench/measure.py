@@ -11,9 +11,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from bookings.management.commands.check_saga_invariants import find_violations
 from bookings.models import Booking, MedicalService
 from bookings.services import clinic_today
+from portal.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import set_daily_limit
 

@@ -1,30 +1,11 @@
-"""How the admin shows money and times: ₹ with two decimals, clock time in the clinic's zone."""
+"""How the admin shows money and times: ₹ (bookings.money.format_inr), clock time in IST."""
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-NOT_YET = "—"
-
-
-def inr(amount: Decimal | None) -> str:
-    """₹ with two decimals and Indian digit grouping: ₹1,25,000.00 (— when not set yet)."""
-    if amount is None:
-        return NOT_YET
-    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    sign = "-" if value < 0 else ""
-    rupees, paise = f"{abs(value):.2f}".split(".")
-    # Indian grouping: the last three digits, then groups of two (lakh, crore).
-    head, tail = rupees[:-3], rupees[-3:]
-    groups = []
-    while len(head) > 2:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        groups.insert(0, head)
-    grouped = ",".join([*groups, tail])
-    return f"{sign}₹{grouped}.{paise}"
+from bookings.money import NOT_SET as NOT_YET
+from bookings.money import format_inr as inr  # noqa: F401 - the admin's name for it
 
 
 def clinic_time(moment: datetime | None) -> str:

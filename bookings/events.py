@@ -1,22 +1,10 @@
 """The saga's event catalog, and `emit`: the one way an event travels.
 
-The whole flow, read top to bottom (every payload also carries correlation_id):
-
-    event                  emitted by     payload                         heard by
-    BookingRequested       bookings       booking_id                      pricing
-    PricingCalculated      pricing        base_price, discount_eligible,  quotas
-                                          eligibility_reason
-    DiscountQuotaReserved  quotas         discount_applied,               payments
-                                          quota_exhausted,
-                                          discount_amount, final_price
-    PaymentCompleted       payments       payment_id, amount              confirmations
-    PaymentFailed          payments       reason                          (log only)
-    CompensationTriggered  failed step    reason, failed_step             quotas, payments,
-                                                                          bookings (in order)
-    DiscountQuotaReleased  quotas         quota_day                       (log only)
-    PaymentReversed        payments       payment_id, amount              (log only)
-    BookingConfirmed       confirmations  confirmation_code               (log only)
-    BookingFailed          bookings       reason                          (log only)
+The catalog below is the whole flow, and also its wiring: each app's `ready()`
+calls `listen(app_label, receivers)`, which connects that app's `on_<event>`
+function for every event whose `heard_by` names the app. Receivers are called in
+the order their apps start (INSTALLED_APPS); a wiring test holds the live
+receivers, and their order, to `heard_by`, so this table cannot drift from what runs.
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
 PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
@@ -28,10 +16,12 @@ acts on it. Receivers get `correlation_id` and the payload as keyword arguments.
 """
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
+from types import ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -40,8 +30,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 
+from bookings.log_context import saga_log_context
 from bookings.models import SagaEvent
-from clinic_site.logging import saga_log_context
 
 logger = logging.getLogger("saga")
 
@@ -49,20 +39,78 @@ logger = logging.getLogger("saga")
 @dataclass(frozen=True)
 class Event:
     name: str
-    signal: Signal
+    emitted_by: str
+    payload: tuple[str, ...]  # besides correlation_id, which every event carries
     heard_by: tuple[str, ...]  # app labels whose receivers listen, in call order
+    signal: Signal = field(default_factory=Signal, compare=False)
+
+    @property
+    def receiver_name(self) -> str:
+        """The function each listening app's receivers module defines: on_<event>."""
+        return "on_" + re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
 
 
-BookingRequested = Event("BookingRequested", Signal(), ("pricing",))
-PricingCalculated = Event("PricingCalculated", Signal(), ("quotas",))
-DiscountQuotaReserved = Event("DiscountQuotaReserved", Signal(), ("payments",))
-PaymentCompleted = Event("PaymentCompleted", Signal(), ("confirmations",))
-PaymentFailed = Event("PaymentFailed", Signal(), ())
-CompensationTriggered = Event("CompensationTriggered", Signal(), ("quotas", "payments", "bookings"))
-DiscountQuotaReleased = Event("DiscountQuotaReleased", Signal(), ())
-PaymentReversed = Event("PaymentReversed", Signal(), ())
-BookingConfirmed = Event("BookingConfirmed", Signal(), ())
-BookingFailed = Event("BookingFailed", Signal(), ())
+# The flow, in order. Every payload also carries correlation_id.
+BookingRequested = Event(
+    "BookingRequested",
+    emitted_by="bookings",
+    payload=("booking_id",),
+    heard_by=("pricing",),
+)
+PricingCalculated = Event(
+    "PricingCalculated",
+    emitted_by="pricing",
+    payload=("base_price", "discount_eligible", "eligibility_reason"),
+    heard_by=("quotas",),
+)
+DiscountQuotaReserved = Event(
+    "DiscountQuotaReserved",
+    emitted_by="quotas",
+    payload=("discount_applied", "quota_exhausted", "discount_amount", "final_price"),
+    heard_by=("payments",),
+)
+PaymentCompleted = Event(
+    "PaymentCompleted",
+    emitted_by="payments",
+    payload=("payment_id", "amount"),
+    heard_by=("confirmations",),
+)
+PaymentFailed = Event(
+    "PaymentFailed",
+    emitted_by="payments",
+    payload=("reason",),
+    heard_by=(),
+)
+CompensationTriggered = Event(
+    "CompensationTriggered",
+    emitted_by="the failed step",
+    payload=("reason", "failed_step"),
+    heard_by=("quotas", "payments", "bookings"),
+)
+DiscountQuotaReleased = Event(
+    "DiscountQuotaReleased",
+    emitted_by="quotas",
+    payload=("quota_day",),
+    heard_by=(),
+)
+PaymentReversed = Event(
+    "PaymentReversed",
+    emitted_by="payments",
+    payload=("payment_id", "amount"),
+    heard_by=(),
+)
+BookingConfirmed = Event(
+    "BookingConfirmed",
+    emitted_by="confirmations",
+    payload=("confirmation_code",),
+    heard_by=("notifications",),
+)
+BookingFailed = Event(
+    "BookingFailed",
+    emitted_by="bookings",
+    payload=("reason",),
+    heard_by=(),
+)
 
 CATALOG: dict[str, Event] = {
     e.name: e
@@ -81,6 +129,17 @@ CATALOG: dict[str, Event] = {
 }
 
 
+def listen(app_label: str, receivers: ModuleType) -> None:
+    """Connect `app_label`'s receivers to the events the catalog says it hears.
+
+    Called from the app's `ready()`; a missing `on_<event>` function fails start-up.
+    """
+    for event in CATALOG.values():
+        if app_label in event.heard_by:
+            receiver = getattr(receivers, event.receiver_name)
+            event.signal.connect(receiver, dispatch_uid=f"{app_label}.{event.receiver_name}")
+
+
 DUPLICATE_EVENT_CONSTRAINT = "saga_event_once_per_saga"
 
 
@@ -95,6 +154,8 @@ def emit(event: Event, *, correlation_id: UUID, **payload: Any) -> None:
     saga violates a unique constraint, which rolls back the whole step, so a step
     delivered twice changes nothing.
     """
+    if set(payload) != set(event.payload):  # the catalog is the payload's contract
+        raise TypeError(f"{event.name} carries {sorted(event.payload)}, not {sorted(payload)}")
     # No savepoint of its own: a duplicate breaks the caller's transaction, and
     # saga_step turns that into "already done" once the transaction is rolled back.
     SagaEvent.objects.create(

@@ -8,6 +8,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from bookings.validators import validate_indian_mobile
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -36,6 +39,11 @@ class MedicalService(models.Model):
         return f"{self.name} (₹{self.price})"
 
 
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    HINDI = "hi", "हिन्दी (Hindi)"
+
+
 class PatientProfile(models.Model):
     """The account holder's own details; bookings may be for someone else (a child, a parent)."""
 
@@ -45,11 +53,18 @@ class PatientProfile(models.Model):
     full_name = models.CharField(max_length=120)
     gender = models.CharField(max_length=10, choices=Gender.choices)
     date_of_birth = models.DateField()
+    # E.164 ("+919812345678"): where SMS reminders go. Blank: e-mail only.
+    phone = PhoneNumberField(blank=True, validators=[validate_indian_mobile])
+    # The language of the patient's e-mails and SMS.
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(gender__in=Gender.values), name="profile_gender_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=Language.values), name="profile_language_valid"
             ),
         ]
 
@@ -91,6 +106,11 @@ class Booking(models.Model):
     )
     # The clinic date (Asia/Kolkata) of the request: "today" for R1, the quota day for R2.
     clinic_day = models.DateField()
+    # When the patient comes: a copy of the appointment's times taken with the request
+    # (scheduling owns the slot itself), or no times for a walk-in on `visit_date`.
+    visit_date = models.DateField()
+    appointment_start = models.DateTimeField(null=True, blank=True)
+    appointment_end = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="INR")
     # pricing
     base_price = models.DecimalField(**MONEY, null=True, blank=True)
@@ -130,6 +150,11 @@ class Booking(models.Model):
                 condition=Q(final_price__isnull=True)
                 | Q(final_price__gte=0, final_price__lte=F("base_price")),
                 name="booking_final_price_within_base",
+            ),
+            models.CheckConstraint(
+                condition=Q(appointment_start__isnull=True, appointment_end__isnull=True)
+                | Q(appointment_end__gt=F("appointment_start")),
+                name="booking_appointment_times_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(status=BookingStatus.CONFIRMED)
@@ -229,54 +254,3 @@ class AuditLog(models.Model):
             before=before,
             after=after,
         )
-
-
-class IdempotencyState(models.TextChoices):
-    IN_FLIGHT = "in_flight", "In flight"
-    DONE = "done", "Done"
-
-
-ONE_ANSWER_PER_IDEMPOTENCY_KEY = "idempotency_key_once_per_user"
-
-
-class IdempotencyKey(models.Model):
-    """An API client's `Idempotency-Key`: who owns it, for which request, and its answer.
-
-    The row is inserted before the work starts: the unique constraint, not a prior
-    read, decides which of two simultaneous duplicates does the work.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
-    )
-    key = models.CharField(max_length=255)
-    # sha256 of the request's validated body: the same key with another body is refused.
-    fingerprint = models.CharField(max_length=64)
-    state = models.CharField(
-        max_length=10, choices=IdempotencyState.choices, default=IdempotencyState.IN_FLIGHT
-    )
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    booking = models.ForeignKey(
-        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # When its current owner took it: an in-flight claim older than the timeout was
-    # abandoned (its process died) and a retry may take it over.
-    claimed_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name=ONE_ANSWER_PER_IDEMPOTENCY_KEY),
-            models.CheckConstraint(
-                condition=Q(state__in=IdempotencyState.values), name="idempotency_state_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(state="in_flight")
-                | Q(response_status__isnull=False, response_body__isnull=False),
-                name="idempotency_done_has_answer",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.key} ({self.state})"

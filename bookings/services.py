@@ -1,17 +1,20 @@
 """Starting a booking, and ending one that failed."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bookings import events
+from bookings.log_context import saga_log_context
 from bookings.models import (
     ONE_BOOKING_PER_REQUEST_KEY,
     AuditLog,
@@ -19,19 +22,13 @@ from bookings.models import (
     BookingItem,
     BookingStatus,
     Gender,
+    Language,
     MedicalService,
     PatientProfile,
 )
-from clinic_site.logging import saga_log_context
-from payments.gateway import get_gateway
+from bookings.validators import validate_date_of_birth, validate_username
 
 MAX_SERVICES_PER_BOOKING = 10
-
-# One username rule for every way an account is made (web sign-up, API registration,
-# and this service under both): Django's own, letters, digits and @ . + - _ only, so no
-# spaces, no ':' ("system:payments"), nothing invisible or direction-changing (U+200B,
-# U+202E) that would let one name pass for another in the admin.
-validate_username = UnicodeUsernameValidator()
 
 
 def clinic_today() -> date:
@@ -39,11 +36,43 @@ def clinic_today() -> date:
     return timezone.localdate()
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February in a year without one
-        return day.replace(year=day.year - years, day=28)
+def change_setting(
+    *,
+    row: QuerySet,
+    field: str,
+    value: Any,
+    actor: str,
+    action: str,
+    context: dict[str, Any] | None = None,
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    """How staff change one setting: lock its row, check, compare, save, audit.
+
+    `row` selects exactly one row; `check(locked_row)` may refuse the change with a
+    ValidationError while the row is locked; `context` is written into both sides
+    of the audit entry (e.g. which day). An unchanged value writes nothing.
+    """
+    with transaction.atomic():
+        locked = row.select_for_update().get()
+        if check is not None:
+            check(locked)
+        before = getattr(locked, field)
+        if before == value:
+            return locked
+        setattr(locked, field, value)
+        locked.save(update_fields=[field, "updated_at"])
+        AuditLog.record(
+            actor=actor,
+            action=action,
+            obj=locked,
+            before={**(context or {}), field: _as_json(before)},
+            after={**(context or {}), field: _as_json(value)},
+        )
+    return locked
+
+
+def _as_json(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def register_patient(
@@ -54,6 +83,8 @@ def register_patient(
     full_name: str,
     gender: str,
     date_of_birth: date,
+    phone: str = "",
+    language: str = Language.ENGLISH,
 ) -> AbstractBaseUser:
     """Create a patient's account and profile. Django's password validators apply."""
     try:
@@ -76,7 +107,12 @@ def register_patient(
                 last_name=last[:150],
             )
             PatientProfile.objects.create(
-                user=user, full_name=full_name.strip(), gender=gender, date_of_birth=date_of_birth
+                user=user,
+                full_name=full_name.strip(),
+                gender=gender,
+                date_of_birth=date_of_birth,
+                phone=phone or "",
+                language=language or Language.ENGLISH,
             )
     except IntegrityError:  # the same username registered at the same moment
         raise ValidationError({"username": "This username is taken; choose another."}) from None
@@ -112,13 +148,10 @@ def initiate_booking(
     patient_name = patient_name.strip()
     if not 1 <= len(patient_name) <= 120:
         raise ValidationError({"patient_name": "Give the patient's name (1–120 characters)."})
-    today = clinic_today()
-    if not _years_before(today, 130) <= date_of_birth < today:
-        raise ValidationError({"date_of_birth": "Must be a past date, at most 130 years ago."})
-    # Input validation only (the gateway is asked nothing else here): an unknown token
-    # is the patient's mistake, to be told now, not a failed payment later.
-    if not get_gateway().accepts(payment_token):
-        raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
+    try:
+        validate_date_of_birth(date_of_birth, today=clinic_today())
+    except ValidationError as error:
+        raise ValidationError({"date_of_birth": error.messages}) from None
     services = {s.pk: s for s in MedicalService.objects.filter(pk__in=ids, active=True)}
     missing = [i for i in ids if i not in services]
     if missing:
@@ -157,6 +190,7 @@ def _create_and_start(
 ) -> Booking:
     # The saga runs when this transaction commits, inside the log context: every
     # step's log line then names the booking (by id only).
+    today = clinic_today()
     with saga_log_context(step="bookings.request") as log_fields, transaction.atomic():
         booking = Booking.objects.create(
             user=user,
@@ -165,7 +199,8 @@ def _create_and_start(
             date_of_birth=date_of_birth,
             payment_token=payment_token,
             request_key=request_key,
-            clinic_day=clinic_today(),
+            clinic_day=today,
+            visit_date=today,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         BookingItem.objects.bulk_create(
@@ -204,3 +239,17 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
             after={"status": BookingStatus.FAILED, "failure_reason": reason},
         )
         events.emit(events.BookingFailed, correlation_id=correlation_id, reason=reason)
+
+
+def update_profile(*, user: AbstractBaseUser, changes: dict[str, Any]) -> PatientProfile:
+    """PATCH /api/me: any of full_name, email, phone, language (validated by the caller)."""
+    with transaction.atomic():
+        profile = PatientProfile.objects.select_for_update().get(user=user)
+        if "email" in changes:
+            user.email = changes["email"]
+            user.save(update_fields=["email"])
+        for field in ("full_name", "phone", "language"):
+            if field in changes:
+                setattr(profile, field, changes[field] or "")
+        profile.save()
+    return profile

@@ -11,10 +11,10 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-logger = logging.getLogger("clinic_site.database")
+from portal.api_errors import RETRY_AFTER_SECONDS
+from portal.api_errors import UNAVAILABLE_DETAIL as DETAIL
 
-RETRY_AFTER_SECONDS = "5"
-DETAIL = "The service is temporarily unavailable (database unreachable). Please retry shortly."
+logger = logging.getLogger("clinic_site.database")
 JSON_PATHS = ("/api/", "/healthz")
 
 

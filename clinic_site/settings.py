@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
     "axes",  # login lockout across the API, web and admin login doors
+    "django_q",  # the background worker (manage.py qcluster), its queue in our database
+    "phonenumber_field",
     # The saga's participants. Signal receivers run in connection order, which is
     # the order of these apps' ready(): on CompensationTriggered, quotas and payments
     # undo their own work before bookings marks the booking failed (the last word).
@@ -49,7 +51,10 @@ INSTALLED_APPS = [
     "quotas",
     "payments",
     "confirmations",
+    "notifications",
     "bookings",
+    # The edges (pages, API, recovery): they read every participant, nobody reads them.
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -71,7 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: turns a login refused by the lockout into a 429 (clinic_site/login_guard.py).
+    # Last: turns a login refused by the lockout into a 429 (portal/login_guard.py).
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -106,6 +111,13 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
     # An unreachable database fails fast (a 503), instead of holding a worker until it dies.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+    )
+elif "sqlite" in DATABASES["default"]["ENGINE"]:
+    # `make run`: the web server and the worker share one file. WAL lets reads go on
+    # during a write; IMMEDIATE transactions queue for the write lock (up to 20 s)
+    # instead of failing with "database is locked" halfway through.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -193,9 +205,9 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = False
-AXES_CLIENT_IP_CALLABLE = "clinic_site.login_guard.client_address"
-AXES_LOCKOUT_CALLABLE = "clinic_site.login_guard.lockout_response"
-# Per client address and per e-mail address, in the default cache (clinic_site/login_guard.py).
+AXES_CLIENT_IP_CALLABLE = "portal.login_guard.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"
+# Per client address and per e-mail address, in the default cache (portal/login_guard.py).
 PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
 
@@ -206,10 +218,47 @@ LOGOUT_REDIRECT_URL = "home"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
-# The confirmation e-mail goes out inside the booking request: a mail server that
-# stops answering must cost the patient seconds, not the worker.
+# A provider's API instead of SMTP: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend
+# and ANYMAIL={...} (django-anymail's settings) in the environment's settings module.
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+# E-mails go out from the worker: a mail server that stops answering costs one
+# worker seconds, then the row is retried later.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <bookings@clinic.example>")
+
+# --- Background work: django-q2's worker, its queue in our own database ---------
+# `manage.py qcluster` on one or more hosts (README "Production").
+Q_CLUSTER = {
+    "name": "clinic",
+    "orm": "default",  # the ORM broker: no Redis, same database as the app
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=120),  # a task running longer is killed
+    "retry": env.int("Q_RETRY", default=180),  # must exceed timeout
+    # Our tasks are periodic or retry themselves (the outbox): django-q never repeats one.
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,  # a worker that was down runs each schedule once, not once per miss
+    "poll": env.float("Q_POLL", default=0.5),
+    "save_limit": 1000,
+    "label": "Background tasks",
+}
+# Worker heartbeat: /healthz says "late" when not heard from for this long.
+WORKER_LATE_AFTER_SECONDS = env.int("WORKER_LATE_AFTER_SECONDS", default=120)
+
+# --- Notifications (the outbox) -----------------------------------------------
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_SECONDS = env.int("NOTIFICATION_RETRY_SECONDS", default=60)  # doubled each try
+# A row "sending" this long belongs to a dead worker (far above EMAIL_TIMEOUT/SMS_TIMEOUT).
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
+# Set true only for a mail provider that drops a repeated send with the same key.
+EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY = env.bool("EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY", default=False)
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleBackend")
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=10)
+MSG91_URL = env.str("MSG91_URL", default="https://control.msg91.com/api/v2/sendsms")
+MSG91_AUTH_KEY = env.str("MSG91_AUTH_KEY", default="")
+MSG91_SENDER_ID = env.str("MSG91_SENDER_ID", default="CLINIC")
+PHONENUMBER_DEFAULT_REGION = "IN"
 
 # --- The saga -------------------------------------------------------------
 # Simulated gateway: share of otherwise-good cards declined at random (0..1), for demos.
@@ -227,17 +276,17 @@ REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with WWW-Authenticate, not 403.
     # Session auth (for the browser) keeps its CSRF check.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "bookings.authentication.TokenAuthentication",
+        "portal.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: any other body is a 415.
-    "DEFAULT_PARSER_CLASSES": ["bookings.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # No OPTIONS self-description (405): the OpenAPI schema is the description.
     "DEFAULT_METADATA_CLASS": None,
-    "EXCEPTION_HANDLER": "bookings.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "portal.api_errors.api_exception_handler",
     # Proxies in front of the app: 0 means the client's address is REMOTE_ADDR and a
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
@@ -247,14 +296,14 @@ REST_FRAMEWORK = {
 def default_cache_url(*, debug: bool) -> str:
     """The throttles, the sign-up and reset limits count in the default cache, which must
     be one place for every worker and host: in production (DEBUG off) the database cache,
-    whose table `migrate` makes (clinic_site/cache_table.py). `make run` (DEBUG on) keeps
+    whose table `migrate` makes (portal/cache_table.py). `make run` (DEBUG on) keeps
     memory. CACHE_URL overrides either (redis://… with the redis package installed)."""
     return "locmemcache://" if debug else "dbcache://clinic_cache"
 
 
 CACHES = {"default": env.cache_url("CACHE_URL", default=default_cache_url(debug=DEBUG))}
 # Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
-# (bookings/throttles.py) so a test or an operator can change them.
+# (portal/throttles.py) so a test or an operator can change them.
 THROTTLE_REGISTER_RATE = env.str("THROTTLE_REGISTER_RATE", default="30/hour")
 THROTTLE_LOGIN_RATE = env.str("THROTTLE_LOGIN_RATE", default="30/minute")
 THROTTLE_BOOKING_RATE = env.str("THROTTLE_BOOKING_RATE", default="60/minute")
@@ -277,15 +326,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# One JSON object per line (clinic_site/logging.py): saga lines carry correlation_id,
+# One JSON object per line (clinic_site/log_format.py): saga lines carry correlation_id,
 # event, step and booking_id; never personal data. LOG_FORMAT=plain for reading by eye.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"saga_context": {"()": "clinic_site.logging.SagaContextFilter"}},
+    "filters": {"saga_context": {"()": "clinic_site.log_format.SagaContextFilter"}},
     "formatters": {
-        "json": {"()": "clinic_site.logging.JsonFormatter"},
+        "json": {"()": "clinic_site.log_format.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {

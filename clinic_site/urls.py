@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from bookings.api import HealthView
-from bookings.views import ThrottledLoginView, ThrottledPasswordResetView
+from portal.api import HealthView
+from portal.views import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("bookings.api_urls")),
+    path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
     # Before Django's auth URLs: the same login page, rate-limited.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
@@ -16,5 +16,5 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("bookings.urls")),
+    path("", include("portal.urls")),
 ]

@@ -6,9 +6,8 @@ class ConfirmationsConfig(AppConfig):
     verbose_name = "Confirmations"
 
     def ready(self) -> None:
+        # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events
         from confirmations import checks, receivers  # noqa: F401 - checks register themselves
 
-        events.PaymentCompleted.signal.connect(
-            receivers.on_payment_completed, dispatch_uid="confirmations.on_payment_completed"
-        )
+        events.listen("confirmations", receivers)

@@ -6,12 +6,8 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
+        # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events
         from payments import receivers
 
-        events.DiscountQuotaReserved.signal.connect(
-            receivers.on_discount_quota_reserved, dispatch_uid="payments.on_discount_quota_reserved"
-        )
-        events.CompensationTriggered.signal.connect(
-            receivers.on_compensation_triggered, dispatch_uid="payments.on_compensation_triggered"
-        )
+        events.listen("payments", receivers)

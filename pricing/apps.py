@@ -6,9 +6,8 @@ class PricingConfig(AppConfig):
     verbose_name = "Pricing (rule R1)"
 
     def ready(self) -> None:
+        # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events
         from pricing import receivers
 
-        events.BookingRequested.signal.connect(
-            receivers.on_booking_requested, dispatch_uid="pricing.on_booking_requested"
-        )
+        events.listen("pricing", receivers)

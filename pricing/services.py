@@ -2,12 +2,12 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking
+from bookings.models import Booking
+from bookings.services import change_setting
 from pricing.models import DiscountSettings
 from pricing.rules import discount_eligibility
 
@@ -46,18 +46,10 @@ def set_discount_percent(*, percent: Decimal, actor: str) -> DiscountSettings:
         raise ValidationError({"discount_percent": "The percentage must be between 0 and 100."})
     percent = percent.quantize(Decimal("0.01"))
     DiscountSettings.current()  # the row exists before it is locked
-    with transaction.atomic():
-        current = DiscountSettings.objects.select_for_update().get(pk=DiscountSettings.SINGLETON_ID)
-        before = current.discount_percent
-        if before == percent:
-            return current
-        current.discount_percent = percent
-        current.save(update_fields=["discount_percent", "updated_at"])
-        AuditLog.record(
-            actor=actor,
-            action="discount.percent_changed",
-            obj=current,
-            before={"discount_percent": str(before)},
-            after={"discount_percent": str(percent)},
-        )
-    return current
+    return change_setting(
+        row=DiscountSettings.objects.filter(pk=DiscountSettings.SINGLETON_ID),
+        field="discount_percent",
+        value=percent,
+        actor=actor,
+        action="discount.percent_changed",
+    )

@@ -6,12 +6,8 @@ class QuotasConfig(AppConfig):
     verbose_name = "Discount quotas (rule R2)"
 
     def ready(self) -> None:
+        # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events
         from quotas import receivers
 
-        events.PricingCalculated.signal.connect(
-            receivers.on_pricing_calculated, dispatch_uid="quotas.on_pricing_calculated"
-        )
-        events.CompensationTriggered.signal.connect(
-            receivers.on_compensation_triggered, dispatch_uid="quotas.on_compensation_triggered"
-        )
+        events.listen("quotas", receivers)

@@ -5,13 +5,13 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.models import Booking, BookingStatus
 from bookings.money import percent_of
+from bookings.services import change_setting
 from quotas.models import ONE_RESERVATION_PER_SAGA, DiscountQuota, QuotaReservation, QuotaSettings
 
 
@@ -99,9 +99,8 @@ def set_daily_limit(*, day: date, limit: int, actor: str) -> DiscountQuota:
     """Change one day's limit; never below the discounts it has already granted."""
     if limit < 0:
         raise ValidationError({"limit": "The limit cannot be negative."})
-    ensure_day(day)
-    with transaction.atomic():
-        quota = DiscountQuota.objects.select_for_update().get(day=day)
+
+    def not_below_used(quota: DiscountQuota) -> None:
         if limit < quota.used:
             raise ValidationError(
                 {
@@ -109,17 +108,17 @@ def set_daily_limit(*, day: date, limit: int, actor: str) -> DiscountQuota:
                     f"the limit cannot be lower than that."
                 }
             )
-        before = quota.limit
-        quota.limit = limit
-        quota.save(update_fields=["limit", "updated_at"])
-        AuditLog.record(
-            actor=actor,
-            action="quota.limit_changed",
-            obj=quota,
-            before={"day": day.isoformat(), "limit": before},
-            after={"day": day.isoformat(), "limit": limit},
-        )
-    return quota
+
+    ensure_day(day)
+    return change_setting(
+        row=DiscountQuota.objects.filter(day=day),
+        field="limit",
+        value=limit,
+        actor=actor,
+        action="quota.limit_changed",
+        context={"day": day.isoformat()},
+        check=not_below_used,
+    )
 
 
 def quota_for_day(day: date) -> DiscountQuota:
@@ -141,18 +140,10 @@ def set_default_daily_limit(*, limit: int, actor: str) -> QuotaSettings:
     if limit < 0:
         raise ValidationError({"default_daily_limit": "The limit cannot be negative."})
     QuotaSettings.current()  # the row exists before it is locked
-    with transaction.atomic():
-        current = QuotaSettings.objects.select_for_update().get(pk=QuotaSettings.SINGLETON_ID)
-        before = current.default_daily_limit
-        if before == limit:
-            return current
-        current.default_daily_limit = limit
-        current.save(update_fields=["default_daily_limit", "updated_at"])
-        AuditLog.record(
-            actor=actor,
-            action="quota.default_limit_changed",
-            obj=current,
-            before={"default_daily_limit": before},
-            after={"default_daily_limit": limit},
-        )
-    return current
+    return change_setting(
+        row=QuotaSettings.objects.filter(pk=QuotaSettings.SINGLETON_ID),
+        field="default_daily_limit",
+        value=limit,
+        actor=actor,
+        action="quota.default_limit_changed",
+    )

@@ -5,6 +5,10 @@
 # The tests never run on SQLite.
 set -euo pipefail
 PY="${1:?usage: with-test-postgres.sh PYTHON ARGS...}"
+# Each checkout tests in databases of its own name (pytest-django adds "test_"), so
+# two checkouts, or a developer and CI, can test on one server at the same time.
+checkout=$(cd "$(dirname "$0")/.." && pwd -P)
+DB_NAME="clinic_$(printf '%s' "$checkout" | sha1sum | cut -c1-10)"
 
 can_connect() {
   "$PY" - "$1" <<'PYEOF' >/dev/null 2>&1
@@ -15,7 +19,7 @@ PYEOF
 
 if [ -z "${DATABASE_URL:-}" ]; then
   if can_connect "postgresql://postgres@127.0.0.1:5432/postgres"; then
-    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/clinic"
+    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_NAME"
   else
     bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
     [ -n "$bindir" ] || bindir=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
@@ -31,7 +35,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
     "${run_as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w \
       -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
     trap '"${run_as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null; rm -rf "$tmp"' EXIT
-    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/clinic"
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/$DB_NAME"
   fi
 fi
 echo "Tests use PostgreSQL at ${DATABASE_URL%%\?*}"

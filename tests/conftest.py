@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 
 from bookings.models import Booking
-from bookings.services import initiate_booking
+from portal.services import start_booking
 from quotas.models import QuotaSettings
-from tests.factories import ADULT_BIRTHDAY, MedicalServiceFactory, UserFactory
+from tests.support.factories import ADULT_BIRTHDAY, MedicalServiceFactory, UserFactory
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -54,7 +54,7 @@ def book(user, service_priced) -> Callable[..., Booking]:
         by=None,
     ) -> Booking:
         chosen = services or [service_priced(p) for p in prices]
-        booking = initiate_booking(
+        booking = start_booking(
             user=by or user,
             patient_name="Asha Verma",
             gender=gender,
@@ -137,7 +137,7 @@ def shot(request):
 
 @pytest.fixture(scope="session")
 def openapi_schema():
-    from tests.api_support import load_openapi_schema
+    from tests.support.api_support import load_openapi_schema
 
     return load_openapi_schema()
 
@@ -153,7 +153,7 @@ def _fresh_throttle_counts():
 @pytest.fixture
 def api(db, openapi_schema):
     """An anonymous API client."""
-    from tests.api_support import ConformingAPIClient
+    from tests.support.api_support import ConformingAPIClient
 
     return ConformingAPIClient(openapi_schema)
 
@@ -163,7 +163,7 @@ def token_client(db, openapi_schema):
     """token_client(user) -> an API client sending that user's `Authorization: Token`."""
     from rest_framework.authtoken.models import Token
 
-    from tests.api_support import ConformingAPIClient
+    from tests.support.api_support import ConformingAPIClient
 
     def make(for_user):
         token, _ = Token.objects.get_or_create(user=for_user)

@@ -10,8 +10,8 @@ from bookings.models import AuditLog, PatientProfile, SagaEvent
 from bookings.services import clinic_today
 from payments.models import Payment, SimulatedGatewayCharge
 from quotas.models import QuotaReservation
-from tests.admin_helpers import staff_member, superuser
-from tests.factories import UserFactory
+from tests.support.admin_helpers import staff_member, superuser
+from tests.support.factories import UserFactory
 
 LIST_PAGES = [
     "admin:index",

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import AuditLog
-from tests.admin_helpers import staff_member, superuser
+from tests.support.admin_helpers import staff_member, superuser
 
 CHANGELIST = "admin:bookings_auditlog_changelist"
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings.models import Booking, SagaEvent
-from tests.admin_helpers import staff_member, superuser
+from tests.support.admin_helpers import staff_member, superuser
 
 CHANGELIST = "admin:bookings_booking_changelist"
 

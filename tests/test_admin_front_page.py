@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from bookings.dashboard import today_at_a_glance
 from bookings.models import Booking
 from bookings.services import clinic_today
-from tests.admin_helpers import staff_member
+from portal.dashboard import today_at_a_glance
+from tests.support.admin_helpers import staff_member
 
 
 @pytest.mark.django_db(transaction=True)

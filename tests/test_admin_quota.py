@@ -9,7 +9,7 @@ from bookings.models import AuditLog
 from bookings.services import clinic_today
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day
-from tests.admin_helpers import staff_member
+from tests.support.admin_helpers import staff_member
 
 
 def change_url(day) -> str:
@@ -136,7 +136,7 @@ def test_used_cannot_be_changed_by_a_crafted_post(reception):
 
 @pytest.mark.django_db
 def test_quota_days_and_reservations_cannot_be_added_or_deleted(client):
-    from tests.admin_helpers import superuser
+    from tests.support.admin_helpers import superuser
 
     client.force_login(superuser())
     ensure_day(clinic_today())

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from bookings.models import AuditLog, BookingItem, MedicalService
-from tests.admin_helpers import staff_member, superuser
+from tests.support.admin_helpers import staff_member, superuser
 
 
 def service_form(**fields: str) -> dict[str, str]:

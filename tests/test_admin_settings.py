@@ -8,7 +8,7 @@ from django.urls import reverse
 from bookings.models import AuditLog
 from pricing.models import DiscountSettings
 from quotas.models import QuotaSettings
-from tests.admin_helpers import staff_member
+from tests.support.admin_helpers import staff_member
 
 URL = reverse("admin:pricing_clinicsettings_change", args=[1])
 

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from bookings.models import Booking, SagaEvent
 from bookings.services import clinic_today
 from payments.models import Payment
-from tests.admin_helpers import staff_member
-from tests.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.admin_helpers import staff_member
+from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 
 BOOKINGS = "/api/booking"
 saga = pytest.mark.django_db(transaction=True)  # the saga's steps follow each other on commit

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from bookings.services import clinic_today
 from pricing.models import DiscountSettings
 from quotas.models import DiscountQuota
-from tests.admin_helpers import staff_member
+from tests.support.admin_helpers import staff_member
 
 QUOTA = "/api/admin/quota"
 

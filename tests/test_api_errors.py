@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bookings.models import Booking
-from tests.factories import ADULT_BIRTHDAY
+from tests.support.factories import ADULT_BIRTHDAY
 
 ENDPOINTS_WITH_BODIES = [
     ("post", "/api/auth/register"),
@@ -17,7 +17,7 @@ ENDPOINTS_WITH_BODIES = [
 
 @pytest.fixture
 def staff_api(token_client):
-    from tests.admin_helpers import staff_member
+    from tests.support.admin_helpers import staff_member
 
     return token_client(staff_member("Reception"))
 

@@ -7,14 +7,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from bookings.idempotency import booking_request_key, fingerprint_of
-from bookings.models import Booking, IdempotencyKey, IdempotencyState
-from bookings.serializers import BookingInputSerializer
-from bookings.services import initiate_booking
+from bookings.models import Booking
 from payments.models import Payment, SimulatedGatewayCharge
-from tests.api_support import ConformingAPIClient
-from tests.factories import ADULT_BIRTHDAY, UserFactory
-from tests.racing import at_once
+from portal.idempotency import booking_request_key, fingerprint_of
+from portal.models import IdempotencyKey, IdempotencyState
+from portal.serializers import BookingInputSerializer
+from portal.services import start_booking
+from tests.support.api_support import ConformingAPIClient
+from tests.support.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.racing import at_once
 
 BOOKINGS = "/api/booking"
 saga = pytest.mark.django_db(transaction=True)
@@ -124,7 +125,7 @@ def test_a_claim_abandoned_after_booking_hands_back_that_booking(patient_api, us
     body = booking_body(service)
     in_flight_claim(user, body, "order-1", claimed_seconds_ago=301)
     # The process that claimed the key wrote (and ran) the booking, then died.
-    written = initiate_booking(
+    written = start_booking(
         user=user,
         patient_name="Asha Verma",
         gender="female",

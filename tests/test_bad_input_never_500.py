@@ -9,8 +9,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from bookings.models import Booking
-from tests.admin_helpers import superuser
-from tests.factories import ADULT_BIRTHDAY
+from tests.support.admin_helpers import superuser
+from tests.support.factories import ADULT_BIRTHDAY
 
 LONE_SURROGATE = '"\\ud800"'  # a JSON escape: valid JSON syntax, not a Unicode string
 

@@ -20,7 +20,7 @@ RAW = "\n".join(
     [
         # 6 samples in an ORM call made from emit, 3 in psycopg under AuditLog.record,
         # 1 in gunicorn outside our code.
-        "run (gunicorn/arbiter.py:10);post (bookings/api.py:310);emit (bookings/events.py:100);"
+        "run (gunicorn/arbiter.py:10);post (portal/api.py:310);emit (bookings/events.py:100);"
         "create (django/db/models/query.py:650) 6",
         "run (gunicorn/arbiter.py:10);record (bookings/models.py:223);"
         "execute (psycopg/cursor.py:117) 3",

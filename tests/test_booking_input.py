@@ -1,4 +1,4 @@
-"""initiate_booking refuses bad input before anything is written."""
+"""start_booking refuses bad input before anything is written."""
 
 from datetime import date, timedelta
 
@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from bookings.models import Booking, SagaEvent
-from bookings.services import initiate_booking, register_patient
-from tests.factories import ADULT_BIRTHDAY
+from bookings.services import register_patient
+from portal.services import start_booking
+from tests.support.factories import ADULT_BIRTHDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def valid(user, service_priced):
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_written(valid, field, value, message):
     with pytest.raises(ValidationError, match=message) as refused:
-        initiate_booking(**{**valid, field: value})
+        start_booking(**{**valid, field: value})
     assert field in refused.value.message_dict
     assert not Booking.objects.exists()
     assert not SagaEvent.objects.exists()
@@ -47,13 +48,13 @@ def test_bad_input_is_refused_with_a_message_and_nothing_written(valid, field, v
 
 def test_a_service_chosen_twice_is_refused(valid):
     with pytest.raises(ValidationError, match="only once"):
-        initiate_booking(**{**valid, "service_ids": valid["service_ids"] * 2})
+        start_booking(**{**valid, "service_ids": valid["service_ids"] * 2})
 
 
 def test_an_inactive_service_cannot_be_booked(valid, service_priced):
     retired = service_priced("500.00", active=False)
     with pytest.raises(ValidationError, match=f"No active service with id {retired.pk}"):
-        initiate_booking(**{**valid, "service_ids": [retired.pk]})
+        start_booking(**{**valid, "service_ids": [retired.pk]})
 
 
 def test_registering_a_patient_creates_the_profile():

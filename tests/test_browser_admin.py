@@ -8,9 +8,10 @@ from playwright.sync_api import expect
 from bookings.models import AuditLog, SagaEvent
 from bookings.services import clinic_today
 from quotas.models import DiscountQuota
-from tests.admin_helpers import STAFF_PASSWORD, staff_member
+from tests.support.admin_helpers import STAFF_PASSWORD, staff_member
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_staff_lowers_todays_limit_and_reads_a_bookings_event_timeline(
     page, shot, book, set_default_limit

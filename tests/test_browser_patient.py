@@ -7,10 +7,10 @@ from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from payments.models import Payment
 from quotas.services import quota_for_day
-from tests.factories import UserFactory
-from tests.pages_helpers import DECLINED, VISA, give_profile
+from tests.support.factories import UserFactory
+from tests.support.pages_helpers import DECLINED, VISA, give_profile
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -1,6 +1,6 @@
 """Real processes killed (SIGKILL) at every step boundary, then `resume_sagas`: nothing lost.
 
-Each child (tests/crash_child.py) runs one booking against the test database and
+Each child (tests/support/crash_child.py) runs one booking against the test database and
 dies at its crash point; the event log and the gateway's ledger are all that
 survive. Then resume_sagas runs in another process, as cron would run it.
 """
@@ -14,10 +14,10 @@ import pytest
 
 from bookings.models import Booking, BookingStatus, SagaEvent
 from payments.models import SimulatedGatewayCharge
-from tests import servers
-from tests.recovery_checks import assert_all_sound
+from tests.support import servers
+from tests.support.recovery_checks import assert_all_sound
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 PARALLEL_CHILDREN = 4
@@ -50,7 +50,7 @@ def crash_children(user, service) -> dict[str, int]:
                 [
                     sys.executable,
                     "-m",
-                    "tests.crash_child",
+                    "tests.support.crash_child",
                     point,
                     str(user.pk),
                     str(service.pk),

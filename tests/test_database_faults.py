@@ -14,16 +14,16 @@ from django.db import connection
 
 from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
-from bookings.recovery import resume_stuck_sagas
-from bookings.services import initiate_booking
 from payments.models import SimulatedGatewayCharge
-from tests import servers
-from tests.factories import ADULT_BIRTHDAY, UserFactory
-from tests.racing import outcomes_at_once
-from tests.recovery_checks import assert_all_sound
-from tests.saga_hooks import hook_runs_first
+from portal.recovery import resume_stuck_sagas
+from portal.services import start_booking
+from tests.support import servers
+from tests.support.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.racing import outcomes_at_once
+from tests.support.recovery_checks import assert_all_sound
+from tests.support.saga_hooks import hook_runs_first
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def terminate(pids_sql: str, params: tuple = ()) -> int:
@@ -55,7 +55,7 @@ def cut_my_connection_and_keep_the_database_away(**_) -> None:
 
 
 def book(user, service, token: str):
-    return initiate_booking(
+    return start_booking(
         user=user,
         patient_name="Fault Test",
         gender="male",

@@ -4,11 +4,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests import servers
+from tests.support import servers
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.db_probe_urls"),
+    pytest.mark.urls("tests.support.db_probe_urls"),
 ]
 
 
@@ -66,6 +66,7 @@ def test_service_comes_back_when_the_database_does(database_unreachable):
     assert response.json() == {"bookings": 0}
 
 
+@pytest.mark.slow
 @pytest.mark.urls("clinic_site.urls")
 def test_gunicorn_on_production_settings_answers_503_when_the_database_is_down(tmp_path):
     closed = servers.free_port()

@@ -3,16 +3,16 @@
 import pytest
 
 from bookings.models import Booking
-from bookings.services import initiate_booking
 from payments.models import Payment, SimulatedGatewayCharge
-from tests.factories import ADULT_BIRTHDAY
-from tests.racing import at_once
+from portal.services import start_booking
+from tests.support.factories import ADULT_BIRTHDAY
+from tests.support.racing import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def submit(user, service, key):
-    return initiate_booking(
+    return start_booking(
         user=user,
         patient_name="Asha Verma",
         gender="female",
@@ -33,7 +33,7 @@ def test_a_repeated_request_key_returns_the_first_booking(user, service_priced):
 
 
 def test_the_same_key_from_another_user_is_another_booking(user, service_priced):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     service = service_priced("500.00")
     mine = submit(user, service, "form-123")

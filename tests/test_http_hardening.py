@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin_helpers import superuser
+from tests.support.admin_helpers import superuser
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
@@ -44,7 +44,7 @@ def test_api_answers_with_personal_data_are_not_stored(patient_api, book, user, 
 
 
 def test_a_booking_answer_is_not_stored(patient_api, service_priced):
-    from tests.factories import ADULT_BIRTHDAY
+    from tests.support.factories import ADULT_BIRTHDAY
 
     response = patient_api.post(
         "/api/booking",

@@ -3,10 +3,10 @@
 import pytest
 
 from bookings.events import replay, trigger_compensation
-from bookings.management.commands.check_saga_invariants import find_violations
 from bookings.models import AuditLog, Booking, SagaEvent
 from confirmations.services import confirm_booking
 from payments.models import Payment, SimulatedGatewayCharge
+from portal.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 
 pytestmark = pytest.mark.django_db(transaction=True)

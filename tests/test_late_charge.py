@@ -8,7 +8,7 @@ from bookings import events
 from bookings.models import BookingStatus
 from payments.gateway import ChargeResult, SimulatedGateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
-from tests.recovery_checks import assert_all_sound, assert_ended_soundly
+from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

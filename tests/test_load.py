@@ -12,29 +12,16 @@ from functools import partial
 import psycopg
 import pytest
 from django.db import connection
-from django.urls import Resolver404, resolve
 
-from bookings.management.commands.check_saga_invariants import find_violations
 from bookings.models import Booking, BookingStatus, MedicalService, SagaEvent
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
+from portal.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaSettings
-from tests import servers
-from tests.racing import at_once
-from tests.recovery_checks import assert_all_sound
+from tests.support import servers
+from tests.support.racing import at_once
+from tests.support.recovery_checks import assert_all_sound
 
-
-def _api_is_installed() -> bool:
-    try:
-        resolve("/api/booking")
-    except Resolver404:
-        return False
-    return True
-
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not _api_is_installed(), reason="the JSON API is not merged yet"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 WORKERS = 4
 CLIENTS = 12

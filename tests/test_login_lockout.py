@@ -12,8 +12,8 @@ from django.core import mail
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.admin_helpers import STAFF_PASSWORD, staff_member
-from tests.factories import UserFactory
+from tests.support.admin_helpers import STAFF_PASSWORD, staff_member
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

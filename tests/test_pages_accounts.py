@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 
 from bookings.models import PatientProfile
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_sign_up_with_mismatched_passwords_is_refused(client):
 def test_sign_up_with_a_future_birth_date_is_refused(client):
     response = client.post("/accounts/signup/", signup_data(date_of_birth="2999-01-01"))
     assert response.context["form"].errors["date_of_birth"] == [
-        "The date of birth must be in the past."
+        "The date of birth must be a past date."
     ]
 
 

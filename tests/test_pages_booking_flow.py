@@ -8,7 +8,7 @@ import pytest
 from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from payments.models import Payment
-from tests.pages_helpers import (
+from tests.support.pages_helpers import (
     DECLINED,
     INSUFFICIENT,
     VISA,

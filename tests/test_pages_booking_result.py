@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, SagaEvent
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests import servers
+from tests.support import servers
 
 MAIL_SERVER = {"EMAIL_URL": "smtp+tls://clinic:secret@smtp.clinic.example.in:587"}
 
@@ -80,6 +80,7 @@ def production_server(django_db_setup, tmp_path_factory):
 HTTPS = {"X-Forwarded-Proto": "https", "Host": "clinic.example.in"}
 
 
+@pytest.mark.slow
 def test_plain_http_is_redirected_to_https(production_server):
     status, headers, _ = production_server.request(
         "GET", "/admin/login/", headers={"Host": "clinic.example.in"}
@@ -89,6 +90,7 @@ def test_plain_http_is_redirected_to_https(production_server):
     assert headers["location"] == "https://clinic.example.in/admin/login/"
 
 
+@pytest.mark.slow
 def test_https_pages_carry_the_security_headers_and_secure_cookies(production_server):
     status, headers, _ = production_server.request("GET", "/admin/login/", headers=HTTPS)
 
@@ -102,6 +104,7 @@ def test_https_pages_carry_the_security_headers_and_secure_cookies(production_se
     assert "Secure" in csrf_cookie
 
 
+@pytest.mark.slow
 def test_static_files_are_served_by_the_app_with_long_caching(production_server):
     status, headers, body = production_server.request(
         "GET", "/admin/login/", headers=HTTPS
@@ -120,6 +123,8 @@ def test_static_files_are_served_by_the_app_with_long_caching(production_server)
     assert b"body" in css
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_the_access_log_is_one_key_value_line_per_request_without_query_strings(
     production_server,
 ):

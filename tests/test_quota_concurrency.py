@@ -4,13 +4,13 @@ from decimal import Decimal
 
 import pytest
 
-from bookings.management.commands.check_saga_invariants import find_violations
 from bookings.models import Booking, BookingStatus
-from bookings.services import initiate_booking
 from payments.models import Payment, PaymentStatus
+from portal.invariants import find_violations
+from portal.services import start_booking
 from quotas.models import DiscountQuota, QuotaReservation
-from tests.factories import ADULT_BIRTHDAY
-from tests.racing import at_once
+from tests.support.factories import ADULT_BIRTHDAY
+from tests.support.racing import at_once
 
 RACERS = 50
 LIMIT = 10
@@ -24,7 +24,7 @@ def test_fifty_parallel_eligible_bookings_get_exactly_the_limit_of_discounts(
     mri = service_priced("2500.00")
 
     def book():
-        initiate_booking(
+        start_booking(
             user=user,
             patient_name="Racer",
             gender="male",

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from bookings.models import Booking
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day, release_discount, set_daily_limit
-from tests.racing import at_once
+from tests.support.racing import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ import confirmations.services
 import pricing.services
 from bookings.models import BookingStatus, SagaEvent
 from payments.models import SimulatedGatewayCharge
-from tests.recovery_checks import assert_all_sound, assert_ended_soundly
+from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@ backend, into the server's logs: no password reset link may be written there."""
 
 import pytest
 
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 
 @pytest.fixture

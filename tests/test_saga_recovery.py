@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus
-from bookings.recovery import claim_stuck_bookings, resume_stuck_sagas
 from payments.gateway import get_gateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
-from tests.racing import at_once
-from tests.recovery_checks import assert_all_sound, assert_ended_soundly
-from tests.saga_hooks import CountingGateway, listeners_replaced
+from portal.recovery import claim_stuck_bookings, resume_stuck_sagas
+from tests.support.racing import at_once
+from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
+from tests.support.saga_hooks import CountingGateway, listeners_replaced
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,7 +110,7 @@ def test_a_charge_taken_but_never_recorded_is_settled_from_the_gateway(book, no_
     get_gateway().charge(
         amount=payment.amount, token="tok_visa", idempotency_key=str(booking.correlation_id)
     )
-    settings.PAYMENT_GATEWAY = "tests.saga_hooks.CountingGateway"
+    settings.PAYMENT_GATEWAY = "tests.support.saga_hooks.CountingGateway"
     CountingGateway.charges.clear()
 
     run_resume()
@@ -126,7 +126,7 @@ def test_a_charge_that_never_reached_the_gateway_is_made_once(book, no_wait, set
     Payment.objects.create(
         booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
     )
-    settings.PAYMENT_GATEWAY = "tests.saga_hooks.CountingGateway"
+    settings.PAYMENT_GATEWAY = "tests.support.saga_hooks.CountingGateway"
     CountingGateway.charges.clear()
 
     run_resume()
@@ -224,7 +224,7 @@ def test_a_saga_that_cannot_be_resumed_is_reported_and_the_command_fails(book, n
 def test_two_resumers_at_once_claim_each_saga_once_and_never_charge_twice(book, settings):
     settings.SAGA_TIMEOUT_SECONDS = 60
     settings.SAGA_HARD_DEADLINE_SECONDS = 10**6
-    settings.PAYMENT_GATEWAY = "tests.saga_hooks.CountingGateway"
+    settings.PAYMENT_GATEWAY = "tests.support.saga_hooks.CountingGateway"
     stuck = [stuck_after(book, "DiscountQuotaReserved") for _ in range(6)]
     stuck += [stuck_after(book, "PricingCalculated") for _ in range(4)]
     stuck += [stuck_after(book, "PaymentCompleted") for _ in range(2)]

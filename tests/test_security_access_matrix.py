@@ -6,8 +6,8 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.admin_helpers import staff_member
-from tests.factories import UserFactory
+from tests.support.admin_helpers import staff_member
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

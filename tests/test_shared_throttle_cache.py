@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 from django.db import connection
 
-from tests import servers
+from tests.support import servers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 # A wrong login through the API, `n` times, from a fresh process (as a new gunicorn
 # worker would be): prints the answers' status codes.

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from tests.admin_helpers import staff_member
+from tests.support.admin_helpers import staff_member
 
 
 @pytest.mark.django_db

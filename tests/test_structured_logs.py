@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from bookings import events
 from bookings.models import Booking, SagaEvent
-from clinic_site.logging import JsonFormatter, SagaContextFilter
-from tests.saga_hooks import delivery_stopped
+from clinic_site.log_format import JsonFormatter, SagaContextFilter
+from tests.support.saga_hooks import delivery_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PATIENT_NAME = "Asha Verma"  # what the `book` fixture books for
-DATE_OF_BIRTH = "1990-06-15"  # tests.factories.ADULT_BIRTHDAY
+DATE_OF_BIRTH = "1990-06-15"  # tests.support.factories.ADULT_BIRTHDAY
 
 
 @pytest.fixture

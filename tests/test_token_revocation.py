@@ -8,8 +8,8 @@ from django.core import mail
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.admin_helpers import superuser
-from tests.factories import UserFactory
+from tests.support.admin_helpers import superuser
+from tests.support.factories import UserFactory
 
 LOGOUT = "/api/auth/logout"
 PASSWORD = "correct-horse-battery-staple"

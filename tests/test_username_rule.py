@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from bookings.services import register_patient
-from tests.factories import ADULT_BIRTHDAY
+from tests.support.factories import ADULT_BIRTHDAY
 
 REFUSED = [
     "zero\u200bwidth",  # zero-width space

@@ -1,0 +1,298 @@
+"""The staff's pages that join several participants: a booking with its payment,
+and the one settings page for both discount rules (R1's percentage, R2's default limit).
+
+A participant's own admin.py registers only its own models; what spans apps lives here.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, UUIDSearchMixin, pretty_json
+from bookings.admin_display import NOT_YET, clinic_time, inr
+from bookings.models import AuditLog, Booking, BookingItem
+from bookings.selectors import saga_events
+from payments.models import Payment
+from pricing.models import ClinicSettings
+from pricing.services import set_discount_percent
+from quotas.models import QuotaSettings
+from quotas.services import set_default_daily_limit
+
+# --- Bookings --------------------------------------------------------------------
+
+
+class BookingItemInline(ReadOnlyInline, admin.TabularInline):
+    model = BookingItem
+    fields = ("name", "price_display", "service")
+    readonly_fields = ("name", "price_display", "service")
+    verbose_name = "service as booked"
+    verbose_name_plural = "services as booked (name and price copied at booking time)"
+    extra = 0
+
+    @admin.display(description="price")
+    def price_display(self, item: BookingItem) -> str:
+        return inr(item.price)
+
+
+class PaymentInline(ReadOnlyInline, admin.StackedInline):
+    model = Payment
+    verbose_name_plural = "payment"
+    fields = (
+        "status",
+        "amount_display",
+        "gateway_reference",
+        "decline_reason",
+        "refund_reference",
+        "refunded_display",
+        "created_display",
+    )
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="amount")
+    def amount_display(self, payment: Payment) -> str:
+        return inr(payment.amount)
+
+    @admin.display(description="refunded at")
+    def refunded_display(self, payment: Payment) -> str:
+        return clinic_time(payment.refunded_at)
+
+    @admin.display(description="created at")
+    def created_display(self, payment: Payment) -> str:
+        return clinic_time(payment.created_at)
+
+
+@admin.register(Booking)
+class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
+    list_display = (
+        "patient_name",
+        "services",
+        "status",
+        "final_price_display",
+        "discount_display",
+        "confirmation_code",
+        "created_display",
+    )
+    list_filter = (
+        "status",
+        "discount_applied",
+        "quota_exhausted",
+        ("clinic_day", admin.DateFieldListFilter),
+    )
+    date_hierarchy = "clinic_day"
+    search_fields = ("patient_name", "=confirmation_code")
+    search_help_text = "Patient name, confirmation code, or a booking id or correlation id."
+    uuid_search_fields = ("id", "correlation_id")
+    list_per_page = 50
+    inlines = (BookingItemInline, PaymentInline)
+    fieldsets = (
+        (
+            "Booking",
+            {
+                "fields": (
+                    "id",
+                    "correlation_id",
+                    "status",
+                    "failure_reason",
+                    "confirmation_code",
+                    "clinic_day_display",
+                    "created_display",
+                    "updated_display",
+                )
+            },
+        ),
+        ("Patient", {"fields": ("patient_name", "gender", "date_of_birth_display", "user")}),
+        (
+            "Price",
+            {
+                "fields": (
+                    "base_price_display",
+                    "discount_eligible",
+                    "eligibility_reason",
+                    "discount_percent_display",
+                    "discount_applied",
+                    "quota_exhausted",
+                    "discount_amount_display",
+                    "final_price_display",
+                )
+            },
+        ),
+    )  # then the items and the payment (inlines), then the saga's events and audit trail
+    readonly_fields = (
+        "clinic_day_display",
+        "date_of_birth_display",
+        "created_display",
+        "updated_display",
+        "base_price_display",
+        "discount_percent_display",
+        "discount_amount_display",
+        "final_price_display",
+        "event_timeline",
+        "audit_trail",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # One query for the services of the whole page, none per row.
+        return super().get_queryset(request).prefetch_related("items")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Shown below the items and payment by admin/bookings/booking/change_form.html.
+        if obj is not None:
+            context["saga_timeline"] = self.event_timeline(obj)
+            context["audit_trail"] = self.audit_trail(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="clinic day")
+    def clinic_day_display(self, booking: Booking) -> str:
+        return booking.clinic_day.strftime("%d %b %Y")
+
+    @admin.display(description="date of birth")
+    def date_of_birth_display(self, booking: Booking) -> str:
+        return booking.date_of_birth.strftime("%d %b %Y")
+
+    @admin.display(description="services")
+    def services(self, booking: Booking) -> str:
+        return ", ".join(item.name for item in booking.items.all())
+
+    @admin.display(description="final price", ordering="final_price")
+    def final_price_display(self, booking: Booking) -> str:
+        return inr(booking.final_price)
+
+    @admin.display(description="base price")
+    def base_price_display(self, booking: Booking) -> str:
+        return inr(booking.base_price)
+
+    @admin.display(description="discount amount")
+    def discount_amount_display(self, booking: Booking) -> str:
+        return inr(booking.discount_amount)
+
+    @admin.display(description="discount percentage in force")
+    def discount_percent_display(self, booking: Booking) -> str:
+        return NOT_YET if booking.discount_percent is None else f"{booking.discount_percent}%"
+
+    @admin.display(description="discount", ordering="discount_amount")
+    def discount_display(self, booking: Booking) -> str:
+        if booking.discount_applied:
+            return f"{inr(booking.discount_amount)} ({booking.discount_percent}%)"
+        if booking.quota_exhausted:
+            return "none: quota exhausted"
+        if booking.discount_eligible is False:
+            return "none: not eligible"
+        return NOT_YET
+
+    @admin.display(description="booked at (IST)", ordering="created_at")
+    def created_display(self, booking: Booking) -> str:
+        return clinic_time(booking.created_at)
+
+    @admin.display(description="last updated")
+    def updated_display(self, booking: Booking) -> str:
+        return clinic_time(booking.updated_at)
+
+    @admin.display(description="events")
+    def event_timeline(self, booking: Booking) -> str:
+        events = saga_events(booking.correlation_id)
+        if not events:
+            return "No events recorded."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><strong>{}</strong></td><td>{}</td><td>{}</td></tr>",
+            (
+                (e.sequence, e.event_type, clinic_time(e.created_at), pretty_json(e.payload))
+                for e in events
+            ),
+        )
+        return format_html(
+            '<table class="saga-timeline"><thead><tr><th>#</th><th>event</th>'
+            "<th>at</th><th>payload</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="audit rows")
+    def audit_trail(self, booking: Booking) -> str:
+        url = reverse("admin:bookings_auditlog_changelist")
+        count = AuditLog.objects.filter(correlation_id=booking.correlation_id).count()
+        return format_html(
+            '<a href="{}?{}">{} audit row(s) for this booking</a>',
+            url,
+            urlencode({"q": str(booking.correlation_id)}),
+            count,
+        )
+
+
+# --- Discount and quota settings -------------------------------------------------
+
+
+class ClinicSettingsForm(forms.ModelForm):
+    default_daily_limit = forms.IntegerField(
+        min_value=0,
+        label="Default daily discount limit",
+        help_text=(
+            "Discounts a new clinic day may grant (from the next new day on). "
+            "Today's limit is changed on the discount quota page."
+        ),
+    )
+
+    class Meta:
+        model = ClinicSettings
+        fields = ("discount_percent", "default_daily_limit")
+        labels = {"discount_percent": "Discount percentage (%)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["default_daily_limit"].initial = QuotaSettings.current().default_daily_limit
+
+
+@admin.register(ClinicSettings)
+class ClinicSettingsAdmin(admin.ModelAdmin):
+    form = ClinicSettingsForm
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if self.has_change_permission(request, obj):
+            return ("discount_percent", "default_daily_limit", "updated_display")
+        return ("discount_percent_display", "default_daily_limit_display", "updated_display")
+
+    readonly_fields = ("discount_percent_display", "default_daily_limit_display", "updated_display")
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # A single row: the list is just the way in to its page.
+        settings = ClinicSettings.objects.get_or_create(pk=ClinicSettings.SINGLETON_ID)[0]
+        return HttpResponseRedirect(
+            reverse("admin:pricing_clinicsettings_change", args=[settings.pk])
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="discount percentage")
+    def discount_percent_display(self, obj: ClinicSettings) -> str:
+        return f"{obj.discount_percent}%"
+
+    @admin.display(description="default daily discount limit")
+    def default_daily_limit_display(self, obj: ClinicSettings) -> int:
+        return QuotaSettings.current().default_daily_limit
+
+    @admin.display(description="percentage last changed")
+    def updated_display(self, obj: ClinicSettings) -> str:
+        return clinic_time(obj.updated_at)
+
+    def save_model(self, request: HttpRequest, obj: ClinicSettings, form, change: bool) -> None:
+        actor = request.user.get_username()
+        # Both or neither; each service validates and writes its own audit row.
+        with transaction.atomic():
+            set_discount_percent(percent=form.cleaned_data["discount_percent"], actor=actor)
+            set_default_daily_limit(limit=form.cleaned_data["default_daily_limit"], actor=actor)
+        obj.refresh_from_db()
+
+    def response_change(self, request: HttpRequest, obj: ClinicSettings):
+        self.message_user(request, "The discount and quota settings were saved.")
+        return HttpResponseRedirect(request.path)

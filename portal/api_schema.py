@@ -1,0 +1,154 @@
+"""What the OpenAPI description says beyond the serializers: error answers, headers,
+examples. Kept apart so the views in portal/api.py stay short."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+
+from portal.serializers import ErrorDetailSerializer
+
+# --- Error answers, as the schema tells them ---------------------------------
+
+_FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": {},
+    "description": (
+        'Field errors, {"<field>": ["message", …]} ("non_field_errors" for the whole '
+        'body), or {"detail": "…"} for a body that is not valid JSON.'
+    ),
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    described = {
+        400: OpenApiResponse(_FIELD_ERRORS_SCHEMA, description="Invalid input: what to fix."),
+        401: OpenApiResponse(
+            ErrorDetailSerializer,
+            description="No credentials where they are needed, or an invalid token.",
+        ),
+        403: OpenApiResponse(
+            ErrorDetailSerializer,
+            description="Not allowed: staff only, or a session request without its CSRF token.",
+        ),
+        404: OpenApiResponse(ErrorDetailSerializer, description="Not found, or not yours."),
+        409: OpenApiResponse(
+            ErrorDetailSerializer,
+            description="A request with this Idempotency-Key is still in flight: retry.",
+        ),
+        415: OpenApiResponse(ErrorDetailSerializer, description="The body is not JSON."),
+        422: OpenApiResponse(
+            ErrorDetailSerializer,
+            description="This Idempotency-Key was used with a different body.",
+        ),
+        429: OpenApiResponse(
+            ErrorDetailSerializer, description="Too many requests: see Retry-After."
+        ),
+    }
+    return {code: described[code] for code in codes}
+
+
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1–255 visible ASCII characters. The same key and body again replays the first "
+        "answer; the same key with another body is a 422; while the first is in flight, 409."
+    ),
+)
+
+
+def retry_after_header() -> OpenApiParameter:
+    return OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=[429],
+        description="Seconds to wait before trying again.",
+    )
+
+
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[201],
+    description="/api/booking/<id>/status, where the booking can be read.",
+)
+
+
+HEALTH_RESPONSES = {
+    200: OpenApiResponse(
+        {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ok"]},
+                "database": {"type": "string", "enum": ["ok"]},
+                "worker": {"type": "string", "enum": ["ok", "late"]},
+            },
+            "required": ["status", "database", "worker"],
+        },
+        description="Up, database reachable; `worker` is late when the background worker "
+        "has not been heard from for two minutes.",
+    ),
+    503: OpenApiResponse(
+        {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["error"]},
+                "database": {"type": "string", "enum": ["unavailable"]},
+                "detail": {"type": "string"},
+            },
+            "required": ["status", "database", "detail"],
+        },
+        description="The database cannot be reached; retry after Retry-After seconds.",
+    ),
+}
+
+BOOKING_EXAMPLES = [
+    OpenApiExample(
+        "An MRI scan",
+        request_only=True,
+        value={
+            "patient_name": "Asha Verma",
+            "gender": "female",
+            "date_of_birth": "1990-11-24",
+            "service_ids": [3],
+            "payment_token": "tok_visa",
+        },
+    ),
+    OpenApiExample(
+        "Confirmed with the discount",
+        response_only=True,
+        status_codes=["201"],
+        value={
+            "id": "0b9c3f6e-8a8f-4b59-9a53-2f1c6f3f7a10",
+            "correlation_id": "5d2f7c1a-3e4b-4c8d-9f60-7a1b2c3d4e5f",
+            "status": "confirmed",
+            "patient_name": "Asha Verma",
+            "gender": "female",
+            "date_of_birth": "1990-11-24",
+            "services": [{"id": 3, "name": "MRI Scan", "price": "2500.00"}],
+            "currency": "INR",
+            "base_price": "2500.00",
+            "discount_eligible": True,
+            "discount_applied": True,
+            "quota_exhausted": False,
+            "discount_percent": "12.00",
+            "discount_amount": "300.00",
+            "final_price": "2200.00",
+            "confirmation_code": "K7QX2MPA",
+            "failure_reason": None,
+            "created_at": "2026-11-24T10:15:00+05:30",
+        },
+    ),
+    OpenApiExample(
+        "Refused input",
+        response_only=True,
+        status_codes=["400"],
+        value={"service_ids": ["No active service with id 99."]},
+    ),
+]

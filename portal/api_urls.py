@@ -1,0 +1,25 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from portal import api
+
+urlpatterns = [
+    path("auth/register", api.RegisterView.as_view(), name="api-register"),
+    path("auth/token", api.TokenView.as_view(), name="api-token"),
+    path("auth/logout", api.LogoutView.as_view(), name="api-logout"),
+    path("me", api.MeView.as_view(), name="api-me"),
+    path("services", api.ServiceListView.as_view(), name="api-services"),
+    path("config/discount", api.DiscountConfigView.as_view(), name="api-config-discount"),
+    path("quota/status", api.QuotaStatusView.as_view(), name="api-quota-status"),
+    path("admin/quota", api.AdminQuotaView.as_view(), name="api-admin-quota"),
+    path("booking", api.BookingListCreateView.as_view(), name="api-bookings"),
+    path(
+        "booking/<str:booking_id>/status",
+        api.BookingStatusView.as_view(),
+        name="api-booking-status",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves Swagger UI's set-up script as a file (?script): no inline
+    # script, so the Content-Security-Policy can refuse them all.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]

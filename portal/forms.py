@@ -1,0 +1,167 @@
+"""The patient pages' forms: sign-up, booking details and payment.
+
+Forms check what a patient can fix on the page; the services they call check again.
+"""
+
+import logging
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
+from phonenumber_field.formfields import PhoneNumberField
+
+from bookings.models import Gender, Language, MedicalService
+from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
+from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
+
+CONSOLE_MAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+logger = logging.getLogger("portal.accounts")
+
+# The simulated gateway's test cards, mapped to its tokens on the server: a card
+# number never leaves this form, only the token does.
+TEST_CARDS = {
+    "4242424242424242": "tok_visa",
+    "4000000000000002": "tok_chargeDeclined",
+    "4000000000009995": "tok_chargeDeclinedInsufficientFunds",
+}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateOfBirthField(forms.DateField):
+    widget = DateInput
+
+    def validate(self, value):
+        super().validate(value)
+        if value is None:
+            return
+        validate_date_of_birth(value, today=clinic_today())
+
+
+class ServiceChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: MedicalService) -> str:
+        return obj.name
+
+
+class SignUpForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        validators=[validate_username],  # the API's rule (bookings/services.py)
+        widget=forms.TextInput({"autocomplete": "username"}),
+    )
+    email = forms.EmailField(
+        help_text="For password resets.", widget=forms.EmailInput({"autocomplete": "email"})
+    )
+    full_name = forms.CharField(max_length=120, widget=forms.TextInput({"autocomplete": "name"}))
+    gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
+    date_of_birth = DateOfBirthField(widget=DateInput(attrs={"autocomplete": "bday"}))
+    phone = PhoneNumberField(
+        required=False,
+        region="IN",
+        validators=[validate_indian_mobile],
+        help_text="Optional: an Indian mobile number for SMS reminders.",
+        widget=forms.TextInput({"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    language = forms.ChoiceField(
+        choices=Language.choices,
+        initial=Language.ENGLISH,
+        required=False,  # English unless chosen
+        label="Language of e-mails and SMS",
+    )
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput({"autocomplete": "new-password"}),
+        help_text="At least 8 characters; not only digits, not a common password.",
+    )
+    password_again = forms.CharField(
+        label="Password (again)",
+        strip=False,
+        widget=forms.PasswordInput({"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        password, again = data.get("password"), data.get("password_again")
+        if password and again and password != again:
+            self.add_error("password_again", "The two passwords differ; type the same one twice.")
+        return data
+
+
+class BookingDetailsForm(forms.Form):
+    services = ServiceChoiceField(
+        queryset=MedicalService.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one service.",
+            "invalid_choice": "That service is no longer offered; choose again.",
+            "invalid_pk_value": "That service is no longer offered; choose again.",
+        },
+    )
+    patient_name = forms.CharField(
+        label="Patient's full name",
+        max_length=120,
+        help_text="You may book for a family member.",
+    )
+    gender = forms.ChoiceField(choices=Gender.choices, widget=forms.RadioSelect)
+    date_of_birth = DateOfBirthField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = MedicalService.objects.filter(active=True)
+
+    def clean_services(self):
+        services = self.cleaned_data["services"]
+        if len(services) > MAX_SERVICES_PER_BOOKING:
+            raise ValidationError(f"Choose at most {MAX_SERVICES_PER_BOOKING} services.")
+        return services
+
+
+class PaymentForm(forms.Form):
+    card_number = forms.CharField(
+        max_length=30,
+        help_text="Test cards: 4242 4242 4242 4242 (succeeds), "
+        "4000 0000 0000 0002 (declined), 4000 0000 0000 9995 (insufficient funds).",
+        widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "cc-number"}),
+    )
+    # One key per rendering of this form: sent twice, it books once.
+    request_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This payment form is incomplete; reload the page and pay again.",
+            "invalid": "This payment form is incomplete; reload the page and pay again.",
+        },
+    )
+
+    def clean_card_number(self) -> str:
+        digits = self.cleaned_data["card_number"].replace(" ", "")
+        if digits not in TEST_CARDS:
+            raise ValidationError(
+                "This card is not accepted. Use one of the test cards listed above."
+            )
+        return digits
+
+    @property
+    def payment_token(self) -> str:
+        return TEST_CARDS[self.cleaned_data["card_number"]]
+
+
+class PrivatePasswordResetForm(PasswordResetForm):
+    """Django's reset form, which will not write a reset link into the server's logs.
+
+    With DEBUG off and no EMAIL_URL the console backend would print the mail, link and
+    all, to stdout, which is the log (`check --deploy` fails on it too,
+    confirmations.E001). The patient sees the usual answer; the log says why no mail
+    went, without the address or the link."""
+
+    def send_mail(self, *args, **kwargs) -> None:
+        if settings.EMAIL_BACKEND == CONSOLE_MAIL_BACKEND and not settings.DEBUG:
+            logger.error("password reset mail not sent: EMAIL_URL is not set")
+            return
+        super().send_mail(*args, **kwargs)

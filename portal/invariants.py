@@ -1,0 +1,86 @@
+"""DESIGN.md's invariants, checked on the live database: used by `manage.py
+check_saga_invariants`, the tests and the bench."""
+
+from datetime import timedelta
+from itertools import islice
+from uuid import UUID
+
+from django.conf import settings
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
+from quotas.models import DiscountQuota
+
+
+def find_violations() -> list[str]:
+    found: list[str] = []
+    days = DiscountQuota.objects.annotate(
+        live=Count("reservations", filter=Q(reservations__released_at__isnull=True))
+    )
+    for quota in days.filter(~Q(used=F("live")) | Q(used__gt=F("limit"))):
+        found.append(
+            f"quota {quota.day}: used={quota.used}, live reservations={quota.live}, "
+            f"limit={quota.limit}"
+        )
+    confirmed = Booking.objects.filter(status=BookingStatus.CONFIRMED).select_related("payment")
+    for booking in confirmed.exclude(
+        payment__status=PaymentStatus.CAPTURED, payment__amount=F("final_price")
+    ):
+        found.append(
+            f"booking {booking.pk} is confirmed without one captured payment of its final price"
+        )
+    failed = Booking.objects.filter(status=BookingStatus.FAILED)
+    for booking in failed.filter(
+        quota_reservations__isnull=False, quota_reservations__released_at__isnull=True
+    ):
+        found.append(f"booking {booking.pk} failed but still holds a discount reservation")
+    for booking in failed.filter(payment__status__in=[PaymentStatus.CAPTURED]):
+        found.append(f"booking {booking.pk} failed but its payment is captured and not refunded")
+    for booking in failed.filter(payment__status=PaymentStatus.PENDING):
+        # The charge's outcome was never settled: the gateway may hold the money.
+        found.append(f"booking {booking.pk} failed but its payment's outcome is still unknown")
+    found += _money_the_gateway_holds_without_a_record()
+    deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
+    for booking in Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=deadline):
+        found.append(f"booking {booking.pk} is still pending past the saga deadline")
+    return found
+
+
+def _money_the_gateway_holds_without_a_record() -> list[str]:
+    """Every charge the (simulated) gateway kept is a captured payment of ours.
+
+    The simulator's ledger is the gateway's side of the books (its keys are our
+    correlation ids); with a real gateway this table is empty: nothing to compare.
+    """
+    kept = (
+        SimulatedGatewayCharge.objects.filter(captured=True, refund_reference="")
+        .only("idempotency_key", "amount", "reference")
+        .iterator(chunk_size=2000)
+    )
+    found = []
+    while chunk := list(islice(kept, 2000)):
+        recorded = {
+            str(key)
+            for key in Payment.objects.filter(
+                status=PaymentStatus.CAPTURED, correlation_id__in=_uuids(chunk)
+            ).values_list("correlation_id", flat=True)
+        }
+        found += [
+            f"the gateway holds ₹{charge.amount} ({charge.reference}) that no captured "
+            "payment records"
+            for charge in chunk
+            if charge.idempotency_key not in recorded
+        ]
+    return found
+
+
+def _uuids(charges: list[SimulatedGatewayCharge]) -> list[UUID]:
+    keys = []
+    for charge in charges:
+        try:
+            keys.append(UUID(charge.idempotency_key))
+        except ValueError:
+            continue  # not one of ours: reported as unrecorded
+    return keys

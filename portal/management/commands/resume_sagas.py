@@ -1,0 +1,31 @@
+"""Resume sagas a crash left pending; compensate those past the hard deadline.
+
+Run it every minute from cron or a systemd timer (README, "Recovery"); several
+hosts may run it at once: each stuck booking is claimed by one of them.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.recovery import resume_stuck_sagas
+
+
+class Command(BaseCommand):
+    help = (
+        "Resume pending sagas with no progress for SAGA_TIMEOUT_SECONDS by sending their "
+        "last event again; compensate those older than SAGA_HARD_DEADLINE_SECONDS."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--batch-size", type=int, default=50, help="Bookings claimed per transaction."
+        )
+
+    def handle(self, *args, batch_size: int, **options) -> None:
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        summary = resume_stuck_sagas(batch_size=batch_size)
+        for error in summary.errors:
+            self.stderr.write(f"error: {error}")
+        self.stdout.write(f"resume_sagas: {summary.as_line()}")
+        if summary.errors:
+            raise CommandError(f"{len(summary.errors)} saga(s) could not be resumed")

@@ -1,0 +1,237 @@
+"""The API's input serializers (validate a request) and output serializers (render an answer).
+
+Input serializers only check shapes and simple rules; the services decide the rest
+and their django ValidationErrors become 400s in the views. Output serializers render
+money as strings with two decimals and times in the clinic's zone (+05:30).
+"""
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from bookings.models import Booking, Gender, Language
+from bookings.selectors import saga_events
+from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
+from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
+
+CURRENCY = "INR"
+POSTGRES_MAX_INT = 2**31 - 1
+
+
+def _validate_birth_date(value: date) -> date:
+    try:
+        validate_date_of_birth(value, today=clinic_today())
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
+    return value
+
+
+class ClinicDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in the clinic's zone with its offset, to the second: 2026-11-24T10:15:00+05:30."""
+
+    def to_representation(self, value):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def money_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+def gender_field() -> serializers.ChoiceField:
+    # DRF's own message echoes the value sent: a lone surrogate ("\ud800", valid JSON)
+    # then cannot be encoded into the answer, a 500. This one names the choices instead.
+    return serializers.ChoiceField(
+        choices=Gender.choices,
+        error_messages={"invalid_choice": f"Must be one of: {', '.join(Gender.values)}."},
+    )
+
+
+# --- Errors (for the OpenAPI description) -----------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+# --- Accounts ----------------------------------------------------------------
+
+
+class IndianMobileField(PhoneNumberField):
+    """E.164 in and out ("+919812345678"); national forms ("98123 45678") accepted."""
+
+    def to_internal_value(self, data):
+        number = super().to_internal_value(data)
+        try:
+            validate_indian_mobile(number)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(list(error.messages)) from None
+        return number
+
+    def to_representation(self, value):
+        return str(value) if value else ""
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, validators=[validate_username])
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    email = serializers.EmailField(max_length=254)
+    full_name = serializers.CharField(max_length=120)
+    gender = gender_field()
+    date_of_birth = serializers.DateField()
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+    def validate_date_of_birth(self, value: date) -> date:
+        return _validate_birth_date(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Django's password validators, told the username and e-mail (similarity check).
+        candidate = get_user_model()(username=attrs["username"], email=attrs["email"])
+        try:
+            password_validation.validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"password": list(error.messages)}) from None
+        return attrs
+
+
+class MeInputSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=120, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+
+class MeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.pk")
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField()
+    email = serializers.EmailField(source="user.email")
+    phone = serializers.SerializerMethodField()
+    gender = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    language = serializers.CharField()
+
+    def get_phone(self, profile) -> str | None:
+        return str(profile.phone) if profile.phone else None
+
+
+class RegisterOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    token = serializers.CharField()
+
+
+class LoginInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+# --- Catalogue and rules -----------------------------------------------------
+
+
+class ServiceOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    price = money_field()
+    currency = serializers.SerializerMethodField()
+
+    def get_currency(self, service) -> str:
+        return CURRENCY
+
+
+class DiscountConfigOutputSerializer(serializers.Serializer):
+    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+    price_threshold = money_field()
+    currency = serializers.CharField()
+
+
+class QuotaStatusOutputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    time_zone = serializers.CharField()
+    limit = serializers.IntegerField(min_value=0)
+    used = serializers.IntegerField(min_value=0)
+    remaining = serializers.IntegerField(min_value=0)
+    resets_at = ClinicDateTimeField()
+
+
+class QuotaLimitInputSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=0, max_value=1_000_000)
+
+
+# --- Bookings ----------------------------------------------------------------
+
+
+class BookingInputSerializer(serializers.Serializer):
+    patient_name = serializers.CharField(max_length=120)
+    gender = gender_field()
+    date_of_birth = serializers.DateField()
+    service_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT),
+        min_length=1,
+        max_length=MAX_SERVICES_PER_BOOKING,
+    )
+    payment_token = serializers.CharField(max_length=64, default="tok_visa")
+
+    def validate_date_of_birth(self, value: date) -> date:
+        return _validate_birth_date(value)
+
+    def validate_service_ids(self, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each service may be chosen only once.")
+        return value
+
+
+class BookedServiceOutputSerializer(serializers.Serializer):
+    """A service as it was booked (the booking's own snapshot of name and price)."""
+
+    id = serializers.IntegerField(source="service_id")
+    name = serializers.CharField()
+    price = money_field()
+
+
+class BookingOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    correlation_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Booking._meta.get_field("status").choices)
+    patient_name = serializers.CharField()
+    gender = serializers.ChoiceField(choices=Gender.choices)
+    date_of_birth = serializers.DateField()
+    services = BookedServiceOutputSerializer(source="items", many=True)
+    currency = serializers.CharField()
+    base_price = money_field(allow_null=True)
+    discount_eligible = serializers.BooleanField(allow_null=True)
+    discount_applied = serializers.BooleanField(allow_null=True)
+    quota_exhausted = serializers.BooleanField(allow_null=True)
+    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    discount_amount = money_field(allow_null=True)
+    final_price = money_field(allow_null=True)
+    confirmation_code = serializers.CharField(allow_null=True)
+    failure_reason = serializers.CharField(allow_null=True)
+    created_at = ClinicDateTimeField()
+
+
+class SagaEventOutputSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    type = serializers.CharField(source="event_type")
+    at = ClinicDateTimeField(source="created_at")
+    payload = serializers.DictField()
+
+
+class BookingStatusOutputSerializer(BookingOutputSerializer):
+    events = serializers.SerializerMethodField()
+
+    @extend_schema_field(SagaEventOutputSerializer(many=True))
+    def get_events(self, booking: Booking) -> list[dict[str, Any]]:
+        events = saga_events(booking.correlation_id)
+        return SagaEventOutputSerializer(events, many=True).data

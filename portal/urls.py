@@ -1,0 +1,12 @@
+from django.urls import path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("book/", views.book, name="book"),
+    path("book/review/", views.book_review, name="book_review"),
+    path("bookings/", views.my_bookings, name="my_bookings"),
+    path("bookings/<uuid:pk>/", views.booking_detail, name="booking_detail"),
+]

@@ -17,7 +17,9 @@ run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} PY=$(PY) scripts/run-dev.sh  # web server + worker; Ctrl-C stops both
 
+# The browser tests need Chromium: ensure-browser.sh finds one or installs Debian's.
 test: install
+	CHROMIUM="$$(scripts/ensure-browser.sh)" && export CHROMIUM && \
 	scripts/with-test-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install lint-imports

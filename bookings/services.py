@@ -26,7 +26,7 @@ from bookings.models import (
     MedicalService,
     PatientProfile,
 )
-from bookings.validators import validate_date_of_birth
+from bookings.validators import validate_date_of_birth, validate_username
 
 MAX_SERVICES_PER_BOOKING = 10
 
@@ -87,6 +87,10 @@ def register_patient(
     language: str = Language.ENGLISH,
 ) -> AbstractBaseUser:
     """Create a patient's account and profile. Django's password validators apply."""
+    try:
+        validate_username(username)
+    except ValidationError as error:
+        raise ValidationError({"username": error.messages}) from None
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "This username is taken; choose another."})

@@ -2,9 +2,16 @@
 
 from datetime import date
 
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
 MAX_AGE_YEARS = 130
+
+# One username rule for every way an account is made (web sign-up, API registration,
+# and this service under both): Django's own, letters, digits and @ . + - _ only, so no
+# spaces, no ':' ("system:payments"), nothing invisible or direction-changing (U+200B,
+# U+202E) that would let one name pass for another in the admin.
+validate_username = UnicodeUsernameValidator()
 
 
 def years_before(day: date, years: int) -> date:

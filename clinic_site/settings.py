@@ -4,9 +4,11 @@ The embedded default database is SQLite so `make run` works with only Python;
 production and the tests use PostgreSQL through DATABASE_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,10 +36,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
+    "axes",  # login lockout across the API, web and admin login doors
     "django_q",  # the background worker (manage.py qcluster), its queue in our database
     "phonenumber_field",
     # The saga's participants. Signal receivers run in connection order, which is
@@ -55,17 +59,25 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer (settings below; per-path in the class).
+    "clinic_site.middleware.ContentSecurityPolicy",
     # Static files straight from the app (gunicorn), compressed and cached forever by name.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours: a database that cannot be reached is a 503, never a 500 trace.
     "clinic_site.middleware.DatabaseUnavailableMiddleware",
     "clinic_site.middleware.IgnoreMalformedSessionCookie",
+    # Before anything reads the query string: a NUL in it is a 400, not a database error.
+    "clinic_site.middleware.RefuseNulInQueryString",
+    # Inside the 503 handler: JSON 404s and no-store for everything under /api/.
+    "clinic_site.middleware.ApiResponseHeaders",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into a 429 (portal/login_guard.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic_site.urls"
@@ -115,6 +127,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its hook revokes the user's API tokens whenever a password is set.
+    {"NAME": "bookings.tokens.RevokeTokensOnPasswordChange"},
 ]
 
 LANGUAGE_CODE = "en-in"
@@ -158,6 +172,44 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images and fetches from this
+# origin only, no plugins, no framing, no <base> tricks. The patient pages need no
+# inline script or style; the admin and /api/docs/ may also use inline <style>
+# (clinic_site/middleware.py). Swagger UI's set-up is served as a file, not inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# --- Login lockout (django-axes) --------------------------------------------------
+# Every login door (POST /api/auth/token, /accounts/login/, /admin/login/) goes through
+# authenticate(); axes' backend refuses it once this client address OR this username has
+# AXES_FAILURE_LIMIT failures within the cool-off, counted in the database: one count
+# for every worker and host. A correct password does not clear the count (it would let
+# a guesser with an account of their own reset their address's count).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "portal.login_guard.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"
+# Per client address and per e-mail address, in the default cache (portal/login_guard.py).
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
 
 # Patient pages (Django's auth views under /accounts/).
 LOGIN_URL = "login"
@@ -239,10 +291,17 @@ REST_FRAMEWORK = {
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
-# The throttles count in the default cache. Local memory (the default) counts per
-# worker process. One count across all workers and hosts: CACHE_URL=dbcache://clinic_cache
-# (after `manage.py createcachetable`), or redis://… with the redis package installed.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+
+def default_cache_url(*, debug: bool) -> str:
+    """The throttles, the sign-up and reset limits count in the default cache, which must
+    be one place for every worker and host: in production (DEBUG off) the database cache,
+    whose table `migrate` makes (portal/cache_table.py). `make run` (DEBUG on) keeps
+    memory. CACHE_URL overrides either (redis://… with the redis package installed)."""
+    return "locmemcache://" if debug else "dbcache://clinic_cache"
+
+
+CACHES = {"default": env.cache_url("CACHE_URL", default=default_cache_url(debug=DEBUG))}
 # Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
 # (portal/throttles.py) so a test or an operator can change them.
 THROTTLE_REGISTER_RATE = env.str("THROTTLE_REGISTER_RATE", default="30/hour")

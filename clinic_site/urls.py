@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.api import HealthView
-from portal.views import ThrottledLoginView
+from portal.views import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     # Before Django's auth URLs: the same login page, rate-limited.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path(
+        "accounts/password_reset/",
+        ThrottledPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("portal.urls")),
 ]

@@ -15,17 +15,18 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, Throttled
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.models import Booking, BookingItem, MedicalService, PatientProfile
 from bookings.services import NotCancellable, clinic_today, register_patient, update_profile
+from bookings.tokens import revoke_tokens
 from portal import idempotency
-from portal.api_errors import Conflict
+from portal.api_errors import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL, Conflict
 from portal.api_schema import (
     BOOKING_EXAMPLES,
     HEALTH_RESPONSES,
@@ -34,6 +35,7 @@ from portal.api_schema import (
     errors,
     retry_after_header,
 )
+from portal.login_guard import LOCKED_OUT_DETAIL, lockout_seconds
 from portal.serializers import (
     CURRENCY,
     BookingInputSerializer,
@@ -56,7 +58,12 @@ from portal.serializers import (
 )
 from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
 from portal.tasks import worker_is_late
-from portal.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
+from portal.throttles import (
+    BookingThrottle,
+    LoginThrottle,
+    LoginUsernameThrottle,
+    RegisterThrottle,
+)
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from pricing.selectors import cancellation_policy
@@ -94,8 +101,9 @@ class HealthView(APIView):
                 cursor.execute("SELECT 1")
         except DatabaseError:
             return Response(
-                {"status": "error", "database": "unavailable"},
+                {"status": "error", "database": "unavailable", "detail": UNAVAILABLE_DETAIL},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": RETRY_AFTER_SECONDS, "Cache-Control": "no-store"},
             )
         try:
             late = worker_is_late(late_after_seconds=settings.WORKER_LATE_AFTER_SECONDS)
@@ -161,7 +169,7 @@ class RegisterView(APIView):
 
 class TokenView(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    throttle_classes = [LoginThrottle, LoginUsernameThrottle]
 
     @extend_schema(
         operation_id="auth_token",
@@ -175,12 +183,29 @@ class TokenView(APIView):
         given = LoginInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         user = authenticate(request, **given.validated_data)
+        if user is None and getattr(request, "axes_locked_out", False):
+            # django-axes refused it (too many failures for this username or address, at
+            # any login door): API.md's 429 with Retry-After, not "wrong password".
+            raise Throttled(wait=lockout_seconds(), detail=LOCKED_OUT_DETAIL)
         if user is None:
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the username and password given."]}
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response(TokenOutputSerializer({"token": token.key}).data)
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        operation_id="auth_logout",
+        tags=["accounts"],
+        summary="Revoke the token this request was sent with (401 with it afterwards).",
+        request=None,
+        responses={204: None, **errors(401, 403)},
+    )
+    def post(self, request):
+        revoke_tokens(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Catalogue and rules -----------------------------------------------------
@@ -246,8 +271,23 @@ class QuotaStatusView(APIView):
         return Response(_quota_status_body())
 
 
+# Staff endpoints check the model permission the admin's groups grant (migration 0005),
+# as the admin does: is_staff alone (a user put in no group) may do nothing.
+CHANGE_QUOTA_PERMISSION = "quotas.change_discountquota"
+VIEW_ANY_BOOKING_PERMISSION = "bookings.view_booking"
+
+
+def _staff_may(user, permission: str) -> bool:
+    return bool(user and user.is_active and user.is_staff and user.has_perm(permission))
+
+
+class CanChangeQuota(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return _staff_may(request.user, CHANGE_QUOTA_PERMISSION)
+
+
 class AdminQuotaView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanChangeQuota]
 
     @extend_schema(
         operation_id="admin_quota_update",
@@ -372,7 +412,7 @@ class BookingStatusView(APIView):
         except ValueError:
             raise NotFound("No such booking.") from None
         visible = _bookings_with_items()
-        if not request.user.is_staff:
+        if not _staff_may(request.user, VIEW_ANY_BOOKING_PERMISSION):
             visible = visible.filter(user=request.user)
         booking = visible.filter(pk=pk).first()
         if booking is None:

@@ -7,6 +7,13 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler
 
+# A database that cannot be reached: the 503's words and wait, for the middleware
+# (pages, the API) and /healthz alike.
+RETRY_AFTER_SECONDS = "5"
+UNAVAILABLE_DETAIL = (
+    "The service is temporarily unavailable (database unreachable). Please retry shortly."
+)
+
 
 class Conflict(APIException):
     """A 409 whose body also names its reason for programs: {"detail", "code"}."""

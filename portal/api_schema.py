@@ -100,10 +100,11 @@ HEALTH_RESPONSES = {
             "properties": {
                 "status": {"type": "string", "enum": ["error"]},
                 "database": {"type": "string", "enum": ["unavailable"]},
+                "detail": {"type": "string"},
             },
-            "required": ["status", "database"],
+            "required": ["status", "database", "detail"],
         },
-        description="The database cannot be reached.",
+        description="The database cannot be reached; retry after Retry-After seconds.",
     ),
 }
 

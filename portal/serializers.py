@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -19,7 +18,7 @@ from rest_framework import serializers
 from bookings.models import Booking, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
-from bookings.validators import validate_date_of_birth, validate_indian_mobile
+from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
 
 CURRENCY = "INR"
 POSTGRES_MAX_INT = 2**31 - 1
@@ -42,6 +41,15 @@ class ClinicDateTimeField(serializers.DateTimeField):
 
 def money_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+def gender_field() -> serializers.ChoiceField:
+    # DRF's own message echoes the value sent: a lone surrogate ("\ud800", valid JSON)
+    # then cannot be encoded into the answer, a 500. This one names the choices instead.
+    return serializers.ChoiceField(
+        choices=Gender.choices,
+        error_messages={"invalid_choice": f"Must be one of: {', '.join(Gender.values)}."},
+    )
 
 
 # --- Errors (for the OpenAPI description) -----------------------------------
@@ -70,11 +78,11 @@ class IndianMobileField(PhoneNumberField):
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    username = serializers.CharField(max_length=150, validators=[validate_username])
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
     phone = IndianMobileField(required=False, allow_blank=True)
     language = serializers.ChoiceField(choices=Language.choices, required=False)
@@ -166,7 +174,7 @@ class QuotaLimitInputSerializer(serializers.Serializer):
 
 class BookingInputSerializer(serializers.Serializer):
     patient_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
     service_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT),

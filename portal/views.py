@@ -6,6 +6,7 @@ step validates them again, since prices and services may change in between.
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -19,10 +20,11 @@ from django.views.decorators.http import require_http_methods
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable, clinic_today, register_patient
-from portal.forms import BookingDetailsForm, PaymentForm, SignUpForm
+from portal.forms import BookingDetailsForm, PaymentForm, PrivatePasswordResetForm, SignUpForm
+from portal.login_guard import client_address, seconds_until_allowed
 from portal.presentation import discount_in_words, failure_in_words, quote, timeline
 from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
-from portal.throttles import LoginThrottle
+from portal.throttles import LoginThrottle, LoginUsernameThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import quota_for_day
@@ -48,6 +50,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST":
+        refused = _too_many(request, scope="signup", rate=settings.SIGNUP_RATE, what="signing up")
+        if refused is not None:
+            return refused
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -65,7 +71,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _add_service_errors(form, error, default_field="password")
         else:
-            login(request, user)
+            # Named: with axes' backend listed first, Django cannot guess which one applies.
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("book")
     return render(request, "registration/signup.html", {"form": form})
@@ -254,13 +261,46 @@ def _add_service_errors(form, error: ValidationError, *, default_field, fields=N
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's login page, sharing the API login's rate limit (THROTTLE_LOGIN_RATE):
-    password guessing through the web form is slowed exactly as through the API."""
+    """Django's login page, sharing the API login's rate limits (THROTTLE_LOGIN_RATE, per
+    address and per username): password guessing through the web form is slowed exactly
+    as through the API. The lockout (django-axes) covers this door as well."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        throttle = LoginThrottle()
-        if not throttle.allow_request(request, self):
-            response = render(request, "429.html", status=429)
-            response["Retry-After"] = str(int(throttle.wait() or 1))
-            return response
+        for throttle in (LoginThrottle(), LoginUsernameThrottle()):
+            if not throttle.allow_request(request, self):
+                response = render(request, "429.html", {"paused": "logging in"}, status=429)
+                response["Retry-After"] = str(int(throttle.wait() or 1))
+                return response
         return super().post(request, *args, **kwargs)
+
+
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited per address and per e-mail address
+    (PASSWORD_RESET_RATE): nobody can flood an inbox or the mail server with reset mails."""
+
+    form_class = PrivatePasswordResetForm
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        refused = _too_many(
+            request,
+            scope="password-reset",
+            rate=settings.PASSWORD_RESET_RATE,
+            what="sending password reset e-mails",
+        )
+        if refused is not None:
+            return refused
+        return super().post(request, *args, **kwargs)
+
+
+def _too_many(request: HttpRequest, *, scope: str, rate: str, what: str) -> HttpResponse | None:
+    """A 429 page when this address or the e-mail address in the form is over `rate`."""
+    idents = [f"address:{client_address(request)}"]
+    email = request.POST.get("email", "").strip().casefold()
+    if email:
+        idents.append(f"email:{email}")
+    wait = seconds_until_allowed(scope=scope, idents=idents, rate=rate)
+    if not wait:
+        return None
+    response = render(request, "429.html", {"paused": what}, status=429)
+    response["Retry-After"] = str(wait)
+    return response

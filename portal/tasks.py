@@ -8,13 +8,16 @@ from django.utils import timezone
 
 from portal.idempotency import purge_expired_keys
 from portal.models import WorkerHeartbeat
-from portal.recovery import resume_stuck_sagas
+from portal.recovery import resume_stuck_cancellations, resume_stuck_sagas
 
 HEARTBEAT = "worker"
 
 
 def resume_sagas() -> str:
-    return resume_stuck_sagas().as_line()
+    """Every minute: stuck bookings, then stuck cancellations and pending refunds."""
+    sagas = resume_stuck_sagas().as_line()
+    resumed, refunded = resume_stuck_cancellations()
+    return f"{sagas} cancellations_resumed={resumed} refunds_made={refunded}"
 
 
 def purge_idempotency_keys() -> int:

@@ -245,3 +245,19 @@ def test_a_cancellation_a_crash_stopped_is_finished_by_recovery_with_one_refund(
     assert DiscountQuota.objects.get().used == 0
     assert trail(booking).count("PaymentRefunded") == 1
     assert find_violations() == []
+
+
+def test_the_workers_minute_job_finishes_a_stuck_cancellation(book):
+    from bookings import events
+    from portal import tasks
+
+    with time_machine.travel(MORNING, tick=True):
+        booking = book(prices=("500.00",))
+        with listeners_replaced(events.CancellationRequested, keep_apps=()):
+            cancel_booking(booking=booking, actor="asha", by_staff=False, reason="")
+    with time_machine.travel(MORNING + timedelta(minutes=5), tick=True):
+        line = tasks.resume_sagas()
+
+    assert "cancellations_resumed=1" in line
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
+    assert Refund.objects.get().status == RefundStatus.REFUNDED

@@ -131,7 +131,7 @@ BookingCancelled = Event(
     "BookingCancelled",
     emitted_by="bookings",
     payload=("reason", "refund_amount"),
-    heard_by=(),
+    heard_by=("notifications",),
 )
 
 CATALOG: dict[str, Event] = {

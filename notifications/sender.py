@@ -37,7 +37,7 @@ WANTED_STATUS = {
     Kind.CONFIRMATION: BookingStatus.CONFIRMED,
     Kind.REMINDER_24H: BookingStatus.CONFIRMED,
     Kind.REMINDER_2H: BookingStatus.CONFIRMED,
-    Kind.CANCELLATION: "cancelled",
+    Kind.CANCELLATION: BookingStatus.CANCELLED,
 }
 REMINDER_KINDS = (Kind.REMINDER_24H, Kind.REMINDER_2H)
 INTERRUPTED = (

@@ -57,6 +57,32 @@ def write_for_confirmed(*, correlation_id: UUID, now: datetime | None = None) ->
         transaction.on_commit(enqueue_sending, robust=True)
 
 
+def write_for_cancelled(*, correlation_id: UUID, now: datetime | None = None) -> None:
+    """On BookingCancelled: the pending confirmation and reminders are superseded and the
+    cancellation notice is written, in one step (idempotent like the confirmation's)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_related("user__patient_profile")
+        .filter(correlation_id=correlation_id, status=BookingStatus.CANCELLED)
+        .first()
+    )
+    if booking is None:
+        return
+    with events.saga_step("notifications.cancelled", correlation_id):
+        supersede_pending(
+            booking_id=booking.pk,
+            kinds=(Kind.CONFIRMATION, Kind.REMINDER_24H, Kind.REMINDER_2H),
+        )
+        Notification.objects.bulk_create(
+            [
+                Notification(booking=booking, kind=Kind.CANCELLATION, channel=channel, due_at=now)
+                for channel in channels_of(booking)
+            ],
+            ignore_conflicts=True,
+        )
+        transaction.on_commit(enqueue_sending, robust=True)
+
+
 def enqueue_sending() -> None:
     """Ask the worker to send now rather than at its next minute (speed only: the
     schedule would find the rows anyway)."""
@@ -86,6 +112,22 @@ def sweep_confirmed_without_notifications(*, now: datetime | None = None) -> int
     for correlation_id in missing:
         write_for_confirmed(correlation_id=correlation_id, now=now)
         logger.info("notifications sweep wrote the rows correlation_id=%s", correlation_id)
+        written += 1
+    cancelled_events = SagaEvent.objects.filter(
+        correlation_id=OuterRef("correlation_id"),
+        event_type=events.BookingCancelled.name,
+        created_at__gte=now - SWEEP_WINDOW,
+    )
+    unnoticed = (
+        Booking.objects.filter(Exists(cancelled_events), status=BookingStatus.CANCELLED)
+        .exclude(
+            Exists(Notification.objects.filter(booking=OuterRef("pk"), kind=Kind.CANCELLATION))
+        )
+        .values_list("correlation_id", flat=True)
+    )
+    for correlation_id in unnoticed:
+        write_for_cancelled(correlation_id=correlation_id, now=now)
+        logger.info("notifications sweep wrote the notice correlation_id=%s", correlation_id)
         written += 1
     return written
 

@@ -221,3 +221,47 @@ def test_the_worker_heartbeat_makes_healthz_say_ok_and_its_absence_late(client):
     WorkerHeartbeat.objects.update(beat_at=timezone.now() - timedelta(minutes=3))
     response = client.get("/healthz")
     assert (response.status_code, response.json()["worker"]) == (200, "late")
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_a_cancelled_booking_gets_its_notice_and_none_of_its_reminders(book):
+    from portal.services import cancel_booking
+
+    booking = with_appointment(book(prices=("2500.00",)), hours_ahead=72)
+    Notification.objects.filter(booking=booking).delete()
+    services.write_for_confirmed(correlation_id=booking.correlation_id)
+    assert sender.send_due().sent == 1  # the confirmation
+    mail.outbox.clear()
+
+    cancel_booking(booking=booking, actor="asha", by_staff=False, reason="")
+
+    statuses = dict(
+        Notification.objects.filter(booking=booking, channel=Channel.EMAIL).values_list(
+            "kind", "status"
+        )
+    )
+    assert statuses == {
+        Kind.CONFIRMATION: Status.SENT,
+        Kind.REMINDER_24H: Status.SUPERSEDED,
+        Kind.REMINDER_2H: Status.SUPERSEDED,
+        Kind.CANCELLATION: Status.PENDING,
+    }
+    assert sender.send_due(now=booking.appointment_start).sent == 1  # the notice alone
+    assert "is cancelled" in mail.outbox[0].body
+    assert "₹2,200.00 has been refunded to your card." in mail.outbox[0].body
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_the_sweep_writes_a_cancellation_notice_a_lost_signal_never_wrote(book):
+    from bookings import events
+    from portal.services import cancel_booking
+    from tests.support.saga_hooks import listeners_replaced
+
+    booking = book()
+    with listeners_replaced(events.BookingCancelled, keep_apps=()):
+        cancel_booking(booking=booking, actor="asha", by_staff=False, reason="")
+    assert not Notification.objects.filter(booking=booking, kind=Kind.CANCELLATION).exists()
+
+    assert services.sweep_confirmed_without_notifications() == 1
+    assert services.sweep_confirmed_without_notifications() == 0
+    assert Notification.objects.filter(booking=booking, kind=Kind.CANCELLATION).count() == 1

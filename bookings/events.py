@@ -8,7 +8,9 @@ drift from what runs.
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
 PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
-CompensationTriggered → (DiscountQuotaReleased) → (PaymentReversed) → BookingFailed.
+CompensationTriggered → (SlotReleased) → (DiscountQuotaReleased) → (PaymentReversed) →
+BookingFailed. (The slot itself is taken with the request, in BookingRequested's
+transaction: a full slot means no booking and no saga.)
 
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
@@ -85,7 +87,14 @@ CompensationTriggered = Event(
     "CompensationTriggered",
     emitted_by="the failed step",
     payload=("reason", "failed_step"),
-    heard_by=("quotas", "payments", "bookings"),
+    # Each participant undoes its own part, in INSTALLED_APPS order; bookings last.
+    heard_by=("scheduling", "quotas", "payments", "bookings"),
+)
+SlotReleased = Event(
+    "SlotReleased",
+    emitted_by="scheduling",
+    payload=("slot_id",),
+    heard_by=(),
 )
 DiscountQuotaReleased = Event(
     "DiscountQuotaReleased",
@@ -121,6 +130,7 @@ CATALOG: dict[str, Event] = {
         PaymentCompleted,
         PaymentFailed,
         CompensationTriggered,
+        SlotReleased,
         DiscountQuotaReleased,
         PaymentReversed,
         BookingConfirmed,

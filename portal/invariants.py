@@ -12,6 +12,7 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
 from quotas.models import DiscountQuota
+from scheduling.models import Slot
 
 
 def find_violations() -> list[str]:
@@ -23,6 +24,14 @@ def find_violations() -> list[str]:
         found.append(
             f"quota {quota.day}: used={quota.used}, live reservations={quota.live}, "
             f"limit={quota.limit}"
+        )
+    slots = Slot.objects.annotate(
+        live=Count("slot_bookings", filter=Q(slot_bookings__released_at__isnull=True))
+    ).filter(Q(booked__gt=0) | Q(live__gt=0))
+    for slot in slots.filter(~Q(booked=F("live")) | Q(booked__gt=F("capacity"))):
+        found.append(
+            f"slot {slot.pk}: booked={slot.booked}, live slot bookings={slot.live}, "
+            f"capacity={slot.capacity}"
         )
     confirmed = Booking.objects.filter(status=BookingStatus.CONFIRMED).select_related("payment")
     for booking in confirmed.exclude(
@@ -36,6 +45,10 @@ def find_violations() -> list[str]:
         quota_reservations__isnull=False, quota_reservations__released_at__isnull=True
     ):
         found.append(f"booking {booking.pk} failed but still holds a discount reservation")
+    for booking in failed.filter(
+        slot_bookings__isnull=False, slot_bookings__released_at__isnull=True
+    ):
+        found.append(f"booking {booking.pk} failed but still holds a place in a slot")
     for booking in failed.filter(payment__status__in=[PaymentStatus.CAPTURED]):
         found.append(f"booking {booking.pk} failed but its payment is captured and not refunded")
     for booking in failed.filter(payment__status=PaymentStatus.PENDING):

@@ -1,0 +1,5 @@
+from scheduling import services
+
+
+def on_compensation_triggered(*, correlation_id, **_) -> None:
+    services.release_slot(correlation_id=correlation_id)

@@ -57,6 +57,8 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
         "confirmation_code": booking.confirmation_code,
         "failure_reason": None,
         "created_at": body["created_at"],
+        "visit_date": clinic_today().isoformat(),
+        "appointment": None,
     }
     assert booking.user == user
     assert booking.confirmation_code

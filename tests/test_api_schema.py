@@ -23,12 +23,15 @@ API_OPERATIONS = {
     ("post", "/api/auth/register"),
     ("post", "/api/auth/token"),
     ("get", "/api/services"),
+    ("get", "/api/practitioners"),
+    ("get", "/api/slots"),
     ("get", "/api/config/discount"),
     ("get", "/api/quota/status"),
     ("put", "/api/admin/quota"),
     ("post", "/api/booking"),
     ("get", "/api/booking"),
     ("get", "/api/booking/{booking_id}/status"),
+    ("get", "/api/booking/{booking_id}/calendar.ics"),
     ("get", "/healthz"),
 }
 

@@ -109,6 +109,7 @@ class Slot(models.Model):
     class Meta:
         ordering = ["start", "practitioner"]
         indexes = [models.Index(fields=["start"], name="slot_start")]
+        permissions = [("use_front_desk", "Can check patients in and mark no-shows")]
         constraints = [
             models.UniqueConstraint(fields=["practitioner", "start"], name="slot_unique_start"),
             models.CheckConstraint(condition=Q(booked__gte=0), name="slot_booked_non_negative"),

@@ -94,7 +94,7 @@ def day_sheet(day: date, practitioner_ids: Sequence[int] | None = None) -> Query
             Prefetch(
                 "slot_bookings",
                 queryset=SlotBooking.objects.filter(released_at__isnull=True)
-                .select_related("booking")
+                .select_related("booking__user__patient_profile")
                 .order_by("created_at"),
                 to_attr="live_bookings",
             )

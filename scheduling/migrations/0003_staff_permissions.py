@@ -8,6 +8,7 @@ VIEW = [
     "view_scheduleexception",
     "view_slot",
     "view_slotbooking",
+    "use_front_desk",
 ]
 EDIT = [
     "add_practitioner",

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
+from rest_framework.test import APIClient
 
 from bookings.models import Booking, SagaEvent
 from bookings.services import clinic_today
@@ -297,8 +298,10 @@ def test_calendar_file_for_the_owner_only(patient_api, token_client, consult, do
         "id"
     ]
     url = f"/api/booking/{booking_id}/calendar.ics"
+    owner = APIClient()  # not the JSON-checking client: this answer is text/calendar
+    owner.force_authenticate(Booking.objects.get(pk=booking_id).user)
     with server_tz(tz):
-        answer = patient_api.get(url)
+        answer = owner.get(url)
     assert answer.status_code == 200
     assert answer["Content-Type"].startswith("text/calendar")
     event = Calendar.from_ical(answer.content).walk("VEVENT")[0]

@@ -1,4 +1,5 @@
-"""Reception views practitioners, schedules, leave and slots; the Clinic manager edits them."""
+"""Reception views practitioners, schedules, leave and slots; the Clinic manager edits them
+(no group deletes: an hour or a leave ends by setting its dates, keeping the history)."""
 
 from django.db import migrations
 
@@ -15,10 +16,8 @@ EDIT = [
     "change_practitioner",
     "add_weeklyschedule",
     "change_weeklyschedule",
-    "delete_weeklyschedule",
     "add_scheduleexception",
     "change_scheduleexception",
-    "delete_scheduleexception",
 ]
 GROUPS = {"Reception": VIEW, "Clinic manager": VIEW + EDIT}
 

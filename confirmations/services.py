@@ -1,15 +1,15 @@
-"""The last step: a confirmation code, the booking confirmed, an e-mail to the patient."""
+"""The last step: a confirmation code and the booking confirmed.
+
+It sends nothing itself: `notifications` hears BookingConfirmed and writes the
+e-mail and SMS into its outbox, which the worker sends.
+"""
 
 import logging
 import secrets
-from functools import partial
 from uuid import UUID
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Exists
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bookings import events
@@ -60,21 +60,3 @@ def _confirm(correlation_id: UUID, *, code: str) -> None:
             after={"status": BookingStatus.CONFIRMED, "confirmation_code": code},
         )
         events.emit(events.BookingConfirmed, correlation_id=correlation_id, confirmation_code=code)
-        # After commit, and robust: a mail server that is down must not undo a paid booking.
-        transaction.on_commit(partial(send_confirmation_email, booking_id=booking.pk), robust=True)
-
-
-def send_confirmation_email(*, booking_id: UUID) -> None:
-    booking = Booking.objects.select_related("user").get(pk=booking_id)
-    if not booking.user.email:
-        return  # nobody to write to: the items are not even loaded
-    context = {"booking": booking, "items": list(booking.items.order_by("id"))}
-    try:
-        send_mail(
-            subject=f"Booking confirmed: {booking.confirmation_code}",
-            message=render_to_string("confirmations/email.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[booking.user.email],
-        )
-    except Exception:
-        logger.exception("confirmation e-mail failed correlation_id=%s", booking.correlation_id)

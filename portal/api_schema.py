@@ -91,10 +91,12 @@ HEALTH_RESPONSES = {
             "properties": {
                 "status": {"type": "string", "enum": ["ok"]},
                 "database": {"type": "string", "enum": ["ok"]},
+                "worker": {"type": "string", "enum": ["ok", "late"]},
             },
-            "required": ["status", "database"],
+            "required": ["status", "database", "worker"],
         },
-        description="Up, database reachable.",
+        description="Up, database reachable; `worker` is late when the background worker "
+        "has not been heard from for two minutes.",
     ),
     503: OpenApiResponse(
         {
@@ -102,10 +104,11 @@ HEALTH_RESPONSES = {
             "properties": {
                 "status": {"type": "string", "enum": ["error"]},
                 "database": {"type": "string", "enum": ["unavailable"]},
+                "detail": {"type": "string"},
             },
-            "required": ["status", "database"],
+            "required": ["status", "database", "detail"],
         },
-        description="The database cannot be reached.",
+        description="The database cannot be reached; retry after Retry-After seconds.",
     ),
 }
 

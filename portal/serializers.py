@@ -9,16 +9,16 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from bookings.models import Booking, Gender
+from bookings.models import Booking, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
-from bookings.validators import validate_date_of_birth
+from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
 from portal.appointments import appointment_of
 from scheduling.services import horizon_days
 
@@ -45,6 +45,15 @@ def money_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
+def gender_field() -> serializers.ChoiceField:
+    # DRF's own message echoes the value sent: a lone surrogate ("\ud800", valid JSON)
+    # then cannot be encoded into the answer, a 500. This one names the choices instead.
+    return serializers.ChoiceField(
+        choices=Gender.choices,
+        error_messages={"invalid_choice": f"Must be one of: {', '.join(Gender.values)}."},
+    )
+
+
 # --- Errors (for the OpenAPI description) -----------------------------------
 
 
@@ -55,13 +64,30 @@ class ErrorDetailSerializer(serializers.Serializer):
 # --- Accounts ----------------------------------------------------------------
 
 
+class IndianMobileField(PhoneNumberField):
+    """E.164 in and out ("+919812345678"); national forms ("98123 45678") accepted."""
+
+    def to_internal_value(self, data):
+        number = super().to_internal_value(data)
+        try:
+            validate_indian_mobile(number)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(list(error.messages)) from None
+        return number
+
+    def to_representation(self, value):
+        return str(value) if value else ""
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    username = serializers.CharField(max_length=150, validators=[validate_username])
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)
@@ -74,6 +100,27 @@ class RegisterInputSerializer(serializers.Serializer):
         except DjangoValidationError as error:
             raise serializers.ValidationError({"password": list(error.messages)}) from None
         return attrs
+
+
+class MeInputSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=120, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+
+class MeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.pk")
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField()
+    email = serializers.EmailField(source="user.email")
+    phone = serializers.SerializerMethodField()
+    gender = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    language = serializers.CharField()
+
+    def get_phone(self, profile) -> str | None:
+        return str(profile.phone) if profile.phone else None
 
 
 class RegisterOutputSerializer(serializers.Serializer):
@@ -189,7 +236,7 @@ class QuotaLimitInputSerializer(serializers.Serializer):
 
 class BookingInputSerializer(serializers.Serializer):
     patient_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
     service_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT),
@@ -258,3 +305,38 @@ class BookingStatusOutputSerializer(BookingOutputSerializer):
     def get_events(self, booking: Booking) -> list[dict[str, Any]]:
         events = saga_events(booking.correlation_id)
         return SagaEventOutputSerializer(events, many=True).data
+
+
+# --- Cancelling ----------------------------------------------------------------
+
+
+class CancellationPolicyTierOutputSerializer(serializers.Serializer):
+    min_hours_before = serializers.IntegerField()
+    refund_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+    fee = money_field()
+
+
+class CancellationPolicyOutputSerializer(serializers.Serializer):
+    tiers = CancellationPolicyTierOutputSerializer(many=True)
+    reschedule_until_hours_before = serializers.IntegerField()
+    max_reschedules = serializers.IntegerField()
+
+
+class CancellationQuoteOutputSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    refund_amount = money_field()
+    fee = money_field()
+    reason = serializers.CharField()
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    amount = money_field()
+    status = serializers.ChoiceField(choices=["refunded", "pending", "none"])
+
+
+class CancelledBookingOutputSerializer(BookingOutputSerializer):
+    refund = RefundOutputSerializer()

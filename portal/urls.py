@@ -11,4 +11,5 @@ urlpatterns = [
     path("bookings/", views.my_bookings, name="my_bookings"),
     path("bookings/<uuid:pk>/", views.booking_detail, name="booking_detail"),
     path("bookings/<uuid:pk>/calendar.ics", views.booking_calendar, name="booking_calendar"),
+    path("bookings/<uuid:pk>/cancel/", views.cancel, name="booking_cancel"),
 ]

@@ -7,6 +7,7 @@ step validates them again, since prices and services may change in between.
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -20,12 +21,26 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
-from bookings.services import clinic_today, register_patient
+from bookings.money import format_inr as inr
+from bookings.services import NotCancellable, clinic_today, register_patient
 from portal.appointments import appointment_of, calendar_file, with_appointments
-from portal.forms import BookingDetailsForm, PaymentForm, SignUpForm, SlotDayForm
+from portal.forms import (
+    BookingDetailsForm,
+    PaymentForm,
+    PrivatePasswordResetForm,
+    SignUpForm,
+    SlotDayForm,
+)
+from portal.login_guard import client_address, seconds_until_allowed
 from portal.presentation import discount_in_words, failure_in_words, quote, timeline
-from portal.services import SlotUnavailable, start_booking
-from portal.throttles import LoginThrottle
+from portal.services import (
+    SlotUnavailable,
+    cancel_booking,
+    cancellation_quote,
+    refund_of,
+    start_booking,
+)
+from portal.throttles import LoginThrottle, LoginUsernameThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import quota_for_day
@@ -55,6 +70,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST":
+        refused = _too_many(request, scope="signup", rate=settings.SIGNUP_RATE, what="signing up")
+        if refused is not None:
+            return refused
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -66,11 +85,14 @@ def signup(request: HttpRequest) -> HttpResponse:
                 full_name=data["full_name"],
                 gender=data["gender"],
                 date_of_birth=data["date_of_birth"],
+                phone=data["phone"] or "",
+                language=data["language"] or "en",
             )
         except ValidationError as error:
             _add_service_errors(form, error, default_field="password")
         else:
-            login(request, user)
+            # Named: with axes' backend listed first, Django cannot guess which one applies.
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("book")
     return render(request, "registration/signup.html", {"form": form})
@@ -234,6 +256,8 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
             "can_retry": booking.status == BookingStatus.FAILED and DRAFT in request.session,
+            "cancellation": cancellation_quote(booking, by_staff=False),
+            "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
         },
     )
 
@@ -266,6 +290,36 @@ def _chosen_slot(draft: dict, needing: list[int]) -> Slot | None:
     if not needing or slot_id is None:
         return None
     return Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Show exactly what comes back before the patient confirms; then cancel."""
+    booking = get_object_or_404(Booking, pk=pk, user=request.user)
+    quote = cancellation_quote(booking, by_staff=False)
+    if request.method == "POST" and quote.allowed:
+        reason = request.POST.get("reason", "").strip()[:500]
+        try:
+            cancelled = cancel_booking(
+                booking=booking, actor=request.user.get_username(), by_staff=False, reason=reason
+            )
+        except NotCancellable as refused:
+            messages.error(request, str(refused))
+        else:
+            refund = refund_of(cancelled)
+            messages.success(
+                request,
+                f"Your booking is cancelled. {inr(refund['amount'])} "
+                + ("is back on your card." if refund["status"] == "refunded" else "is on its way.")
+                if refund["amount"]
+                else "Your booking is cancelled. Nothing was refunded.",
+            )
+        return redirect("booking_detail", pk=booking.pk)
+    if not quote.allowed:
+        messages.error(request, quote.reason)
+        return redirect("booking_detail", pk=booking.pk)
+    return render(request, "bookings/cancel.html", {"booking": booking, "quote": quote})
 
 
 def _booking_for_key(request: HttpRequest, key: str) -> Booking | None:
@@ -311,13 +365,46 @@ def _add_service_errors(form, error: ValidationError, *, default_field, fields=N
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's login page, sharing the API login's rate limit (THROTTLE_LOGIN_RATE):
-    password guessing through the web form is slowed exactly as through the API."""
+    """Django's login page, sharing the API login's rate limits (THROTTLE_LOGIN_RATE, per
+    address and per username): password guessing through the web form is slowed exactly
+    as through the API. The lockout (django-axes) covers this door as well."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        throttle = LoginThrottle()
-        if not throttle.allow_request(request, self):
-            response = render(request, "429.html", status=429)
-            response["Retry-After"] = str(int(throttle.wait() or 1))
-            return response
+        for throttle in (LoginThrottle(), LoginUsernameThrottle()):
+            if not throttle.allow_request(request, self):
+                response = render(request, "429.html", {"paused": "logging in"}, status=429)
+                response["Retry-After"] = str(int(throttle.wait() or 1))
+                return response
         return super().post(request, *args, **kwargs)
+
+
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited per address and per e-mail address
+    (PASSWORD_RESET_RATE): nobody can flood an inbox or the mail server with reset mails."""
+
+    form_class = PrivatePasswordResetForm
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        refused = _too_many(
+            request,
+            scope="password-reset",
+            rate=settings.PASSWORD_RESET_RATE,
+            what="sending password reset e-mails",
+        )
+        if refused is not None:
+            return refused
+        return super().post(request, *args, **kwargs)
+
+
+def _too_many(request: HttpRequest, *, scope: str, rate: str, what: str) -> HttpResponse | None:
+    """A 429 page when this address or the e-mail address in the form is over `rate`."""
+    idents = [f"address:{client_address(request)}"]
+    email = request.POST.get("email", "").strip().casefold()
+    if email:
+        idents.append(f"email:{email}")
+    wait = seconds_until_allowed(scope=scope, idents=idents, rate=rate)
+    if not wait:
+        return None
+    response = render(request, "429.html", {"paused": what}, status=429)
+    response["Retry-After"] = str(wait)
+    return response

@@ -177,20 +177,31 @@ def release_slot(*, correlation_id: UUID) -> None:
             correlation_id=correlation_id, status=BookingStatus.CONFIRMED
         ).exists():
             return  # confirmation won the race: the place is rightly used
-        held = (
-            SlotBooking.objects.filter(correlation_id=correlation_id, released_at__isnull=True)
-            .only("pk", "slot_id")
-            .first()
-        )
-        if held is None:
-            return
-        # Conditional on still being live, so two releases can never both count.
-        if not SlotBooking.objects.filter(pk=held.pk, released_at__isnull=True).update(
-            released_at=timezone.now()
-        ):
-            return
-        Slot.objects.filter(pk=held.slot_id).update(booked=F("booked") - 1)
-        events.emit(events.SlotReleased, correlation_id=correlation_id, slot_id=held.slot_id)
+        _give_back(correlation_id=correlation_id)
+
+
+def release_on_cancellation(*, correlation_id: UUID) -> None:
+    """A cancelled booking gives its place back at once (another patient may take it)."""
+    with events.saga_step("scheduling.release_on_cancel", correlation_id):
+        _give_back(correlation_id=correlation_id)
+
+
+def _give_back(*, correlation_id: UUID) -> None:
+    """Release this saga's live place, if it holds one. Exact and idempotent."""
+    held = (
+        SlotBooking.objects.filter(correlation_id=correlation_id, released_at__isnull=True)
+        .only("pk", "slot_id")
+        .first()
+    )
+    if held is None:
+        return
+    # Conditional on still being live, so two releases can never both count.
+    if not SlotBooking.objects.filter(pk=held.pk, released_at__isnull=True).update(
+        released_at=timezone.now()
+    ):
+        return
+    Slot.objects.filter(pk=held.slot_id).update(booked=F("booked") - 1)
+    events.emit(events.SlotReleased, correlation_id=correlation_id, slot_id=held.slot_id)
 
 
 def close_slots(*, practitioner_id: int | None, start: datetime, end: datetime) -> int:

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from bookings.models import Booking, SagaEvent
 from bookings.services import clinic_today
 from payments.models import Payment
+from tests.support.admin_helpers import staff_member
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 
 BOOKINGS = "/api/booking"
@@ -266,7 +267,7 @@ def test_another_users_booking_is_404(token_client, book):
 
 def test_staff_may_read_any_booking(token_client, book):
     booking = book()
-    staff = token_client(UserFactory(is_staff=True))
+    staff = token_client(staff_member("Reception"))
     response = staff.get(f"/api/booking/{booking.pk}/status")
     assert response.status_code == 200
     assert response.json()["id"] == str(booking.pk)

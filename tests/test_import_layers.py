@@ -16,6 +16,7 @@ PACKAGES = (
     "payments",
     "confirmations",
     "scheduling",
+    "notifications",
     "bookings",
 )
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('bookings', '0009_service_appointment_fields'),
+        ('bookings', '0012_service_appointment_fields'),
     ]
 
     operations = [

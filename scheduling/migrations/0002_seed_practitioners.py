@@ -76,6 +76,6 @@ def unseed(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("scheduling", "0001_initial"),
-        ("bookings", "0009_service_appointment_fields"),
+        ("bookings", "0012_service_appointment_fields"),
     ]
     operations = [migrations.RunPython(seed, unseed)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0008_booking_visit'),
+        ('bookings', '0011_cancel_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -29,11 +29,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='booking',
             name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('confirmed', 'Confirmed'), ('failed', 'Failed'), ('completed', 'Completed (checked in)'), ('no_show', 'No-show')], default='pending', max_length=10),
+            field=models.CharField(choices=[('pending', 'Pending'), ('confirmed', 'Confirmed'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('completed', 'Completed (checked in)'), ('no_show', 'No-show')], default='pending', max_length=10),
         ),
         migrations.AddConstraint(
             model_name='booking',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'confirmed', 'failed', 'completed', 'no_show'])), name='booking_status_valid'),
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'confirmed', 'failed', 'cancelled', 'completed', 'no_show'])), name='booking_status_valid'),
         ),
         migrations.AddConstraint(
             model_name='medicalservice',

@@ -8,10 +8,12 @@ receivers, and their order, to `heard_by`, so this table cannot drift from what 
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
 PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
-CompensationTriggered → (DiscountQuotaReleased) → (PaymentReversed) → BookingFailed.
+CompensationTriggered → (SlotReleased) → (DiscountQuotaReleased) → (PaymentReversed) →
+BookingFailed. (The slot itself is taken with the request, in BookingRequested's
+transaction: a full slot means no booking and no saga.)
 A cancellation of a confirmed booking has the same shape: CancellationRequested →
-(DiscountQuotaReleased, only on the clinic day it was granted) → (PaymentRefunded)
-→ BookingCancelled.
+(SlotReleased) → (DiscountQuotaReleased, only on the clinic day it was granted) →
+(PaymentRefunded) → BookingCancelled.
 
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
@@ -88,7 +90,14 @@ CompensationTriggered = Event(
     "CompensationTriggered",
     emitted_by="the failed step",
     payload=("reason", "failed_step"),
-    heard_by=("quotas", "payments", "bookings"),
+    # Each participant undoes its own part, in INSTALLED_APPS order; bookings last.
+    heard_by=("scheduling", "quotas", "payments", "bookings"),
+)
+SlotReleased = Event(
+    "SlotReleased",
+    emitted_by="scheduling",
+    payload=("slot_id",),
+    heard_by=(),
 )
 DiscountQuotaReleased = Event(
     "DiscountQuotaReleased",
@@ -119,7 +128,7 @@ CancellationRequested = Event(
     "CancellationRequested",
     emitted_by="bookings",
     payload=("actor", "reason", "by_staff", "refund_amount", "fee", "requested_on"),
-    heard_by=("quotas", "payments", "bookings"),
+    heard_by=("scheduling", "quotas", "payments", "bookings"),
 )
 PaymentRefunded = Event(
     "PaymentRefunded",
@@ -143,6 +152,7 @@ CATALOG: dict[str, Event] = {
         PaymentCompleted,
         PaymentFailed,
         CompensationTriggered,
+        SlotReleased,
         DiscountQuotaReleased,
         PaymentReversed,
         BookingConfirmed,

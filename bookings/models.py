@@ -26,6 +26,9 @@ class MedicalService(models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
     active = models.BooleanField(default=True)
+    # Consultations and imaging need a practitioner's slot; lab tests are walk-in.
+    requires_appointment = models.BooleanField(default=False)
+    duration_minutes = models.PositiveSmallIntegerField(default=15)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,6 +36,9 @@ class MedicalService(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="service_price_positive"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0), name="service_duration_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -77,6 +83,9 @@ class BookingStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # Set by the front desk on a confirmed booking's visit.
+    COMPLETED = "completed", "Completed (checked in)"
+    NO_SHOW = "no_show", "No-show"
 
 
 ONE_BOOKING_PER_REQUEST_KEY = "booking_once_per_user_request_key"

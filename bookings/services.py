@@ -241,6 +241,35 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
         events.emit(events.BookingFailed, correlation_id=correlation_id, reason=reason)
 
 
+def record_visit(*, booking_id: UUID, outcome: str, actor: str, today: date) -> bool:
+    """The front desk: a confirmed booking's patient came (`completed`) or did not
+    (`no_show`). One conditional UPDATE on the current status; audited. False when the
+    booking is not confirmed (already marked, failed) or its visit day is not due."""
+    if outcome not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
+        raise ValueError(outcome)
+    due = (
+        {"visit_date": today} if outcome == BookingStatus.COMPLETED else {"visit_date__lte": today}
+    )
+    with transaction.atomic():
+        changed = Booking.objects.filter(
+            pk=booking_id, status=BookingStatus.CONFIRMED, **due
+        ).update(status=outcome, updated_at=timezone.now())
+        if not changed:
+            return False
+        booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
+        AuditLog.record(
+            actor=actor,
+            action="booking.checked_in"
+            if outcome == BookingStatus.COMPLETED
+            else "booking.no_show",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            before={"status": BookingStatus.CONFIRMED},
+            after={"status": outcome},
+        )
+    return True
+
+
 class NotCancellable(Exception):
     """The booking is not (or no longer) one that can be cancelled."""
 

@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     # The saga's participants. Signal receivers run in connection order, which is
     # the order of these apps' ready(): on CompensationTriggered, quotas and payments
     # undo their own work before bookings marks the booking failed (the last word).
+    # scheduling first: it gives a slot back before the discount and the money (the
+    # order API.md gives a cancellation's events).
+    "scheduling",
     "pricing",
     "quotas",
     "payments",
@@ -351,3 +354,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Appointments: how many clinic days ahead patients may book a slot.
+BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=60)

@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.api import HealthView
+from portal.front_desk import front_desk
 from portal.views import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
+    # Before the admin's own URLs: a staff page of the admin site.
+    path("admin/front-desk/", admin.site.admin_view(front_desk), name="front_desk"),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),

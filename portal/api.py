@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -35,6 +36,7 @@ from portal.api_schema import (
     errors,
     retry_after_header,
 )
+from portal.appointments import appointment_of, calendar_file, with_appointments
 from portal.login_guard import LOCKED_OUT_DETAIL, lockout_seconds
 from portal.serializers import (
     CURRENCY,
@@ -49,11 +51,14 @@ from portal.serializers import (
     LoginInputSerializer,
     MeInputSerializer,
     MeOutputSerializer,
+    PractitionerOutputSerializer,
     QuotaLimitInputSerializer,
     QuotaStatusOutputSerializer,
     RegisterInputSerializer,
     RegisterOutputSerializer,
     ServiceOutputSerializer,
+    SlotOutputSerializer,
+    SlotQuerySerializer,
     TokenOutputSerializer,
 )
 from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
@@ -68,6 +73,7 @@ from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from pricing.selectors import cancellation_policy
 from quotas.services import day_resets_at, quota_for_day, set_daily_limit
+from scheduling.selectors import active_practitioners, bookable_slots
 
 
 class IdempotencyConflict(APIException):
@@ -225,6 +231,49 @@ class ServiceListView(APIView):
         return Response(ServiceOutputSerializer(services, many=True).data)
 
 
+class PractitionerListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="practitioners_list",
+        tags=["catalogue"],
+        summary="The active practitioners and the services each provides.",
+        responses={200: PractitionerOutputSerializer(many=True), **errors(401)},
+    )
+    def get(self, request):
+        return Response(PractitionerOutputSerializer(active_practitioners(), many=True).data)
+
+
+class SlotListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="slots_list",
+        tags=["catalogue"],
+        summary="A clinic day's bookable slots (future, with a free place), by start.",
+        parameters=[
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("practitioner_id", OpenApiTypes.INT),
+            OpenApiParameter(
+                "service_ids",
+                OpenApiTypes.STR,
+                description="Comma-separated: only practitioners providing all of them.",
+            ),
+        ],
+        responses={200: SlotOutputSerializer(many=True), **errors(400, 401)},
+    )
+    def get(self, request):
+        given = SlotQuerySerializer(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        query = given.validated_data
+        slots = bookable_slots(
+            day=query["date"],
+            practitioner_id=query.get("practitioner_id"),
+            service_ids=query.get("service_ids", ()),
+        )
+        return Response(SlotOutputSerializer(slots, many=True).data)
+
+
 class DiscountConfigView(APIView):
     permission_classes = [AllowAny]
 
@@ -311,8 +360,10 @@ class AdminQuotaView(APIView):
 
 
 def _bookings_with_items():
-    return Booking.objects.prefetch_related(
-        Prefetch("items", queryset=BookingItem.objects.order_by("id"))
+    return with_appointments(
+        Booking.objects.prefetch_related(
+            Prefetch("items", queryset=BookingItem.objects.order_by("id"))
+        )
     )
 
 
@@ -418,6 +469,35 @@ class BookingStatusView(APIView):
         if booking is None:
             raise NotFound("No such booking.")
         return Response(BookingStatusOutputSerializer(booking).data)
+
+
+class BookingCalendarView(APIView):
+    @extend_schema(
+        operation_id="booking_calendar",
+        tags=["bookings"],
+        summary="The appointment as an iCalendar event. The owner's only.",
+        parameters=[
+            OpenApiParameter("booking_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        ],
+        responses={
+            (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY),
+            **errors(401, 404),
+        },
+    )
+    def get(self, request, booking_id: str):
+        try:
+            pk = uuid.UUID(booking_id)
+        except ValueError:
+            raise NotFound("No such booking.") from None
+        booking = _bookings_with_items().filter(pk=pk, user=request.user).first()
+        appointment = None if booking is None else appointment_of(booking)
+        if appointment is None:
+            raise NotFound("No such booking with an appointment.")
+        response = HttpResponse(
+            calendar_file(booking, appointment), content_type="text/calendar; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
+        return response
 
 
 # --- Cancelling ----------------------------------------------------------------

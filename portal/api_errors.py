@@ -7,6 +7,8 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.views import exception_handler
 
+from scheduling.services import SlotUnavailable
+
 # A database that cannot be reached: the 503's words and wait, for the middleware
 # (pages, the API) and /healthz alike.
 RETRY_AFTER_SECONDS = "5"
@@ -26,7 +28,10 @@ class Conflict(APIException):
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, SlotUnavailable):
+        # Nothing was booked (the whole request rolled back); another slot may do.
+        exc = Conflict("This slot is no longer available; choose another.", code="slot_unavailable")
+    elif isinstance(exc, RequestDataTooBig):
         # Raised while reading the body; left alone it becomes Django's HTML 400 page.
         exc = ParseError("The request body is too large.")
     elif isinstance(exc, DjangoValidationError):

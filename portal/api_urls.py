@@ -9,6 +9,8 @@ urlpatterns = [
     path("auth/logout", api.LogoutView.as_view(), name="api-logout"),
     path("me", api.MeView.as_view(), name="api-me"),
     path("services", api.ServiceListView.as_view(), name="api-services"),
+    path("practitioners", api.PractitionerListView.as_view(), name="api-practitioners"),
+    path("slots", api.SlotListView.as_view(), name="api-slots"),
     path("config/discount", api.DiscountConfigView.as_view(), name="api-config-discount"),
     path("quota/status", api.QuotaStatusView.as_view(), name="api-quota-status"),
     path("admin/quota", api.AdminQuotaView.as_view(), name="api-admin-quota"),
@@ -17,6 +19,11 @@ urlpatterns = [
         "booking/<str:booking_id>/status",
         api.BookingStatusView.as_view(),
         name="api-booking-status",
+    ),
+    path(
+        "booking/<str:booking_id>/calendar.ics",
+        api.BookingCalendarView.as_view(),
+        name="api-booking-calendar",
     ),
     path(
         "config/cancellation", api.CancellationPolicyView.as_view(), name="api-config-cancellation"

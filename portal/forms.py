@@ -152,6 +152,25 @@ class PaymentForm(forms.Form):
         return TEST_CARDS[self.cleaned_data["card_number"]]
 
 
+class SlotDayForm(forms.Form):
+    """The slot step's day (a GET form): within today … today + the booking horizon."""
+
+    day = forms.DateField(input_formats=["%Y-%m-%d"], widget=DateInput())
+
+    def __init__(self, *args, first, last, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first, self.last = first, last
+        self.fields["day"].widget.attrs.update(min=first.isoformat(), max=last.isoformat())
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        if not self.first <= day <= self.last:
+            raise forms.ValidationError(
+                f"Choose a day from {self.first:%d %b %Y} to {self.last:%d %b %Y}."
+            )
+        return day
+
+
 class PrivatePasswordResetForm(PasswordResetForm):
     """Django's reset form, which will not write a reset link into the server's logs.
 

@@ -20,6 +20,7 @@ from payments.models import (
     SimulatedGatewayRefund,
 )
 from quotas.models import DiscountQuota
+from scheduling.models import Slot
 
 
 def find_violations() -> list[str]:
@@ -31,6 +32,14 @@ def find_violations() -> list[str]:
         found.append(
             f"quota {quota.day}: used={quota.used}, live reservations={quota.live}, "
             f"limit={quota.limit}"
+        )
+    slots = Slot.objects.annotate(
+        live=Count("slot_bookings", filter=Q(slot_bookings__released_at__isnull=True))
+    ).filter(Q(booked__gt=0) | Q(live__gt=0))
+    for slot in slots.filter(~Q(booked=F("live")) | Q(booked__gt=F("capacity"))):
+        found.append(
+            f"slot {slot.pk}: booked={slot.booked}, live slot bookings={slot.live}, "
+            f"capacity={slot.capacity}"
         )
     confirmed = Booking.objects.filter(status=BookingStatus.CONFIRMED).select_related("payment")
     for booking in confirmed.exclude(
@@ -44,6 +53,11 @@ def find_violations() -> list[str]:
         quota_reservations__isnull=False, quota_reservations__released_at__isnull=True
     ):
         found.append(f"booking {booking.pk} failed but still holds a discount reservation")
+    ended = Booking.objects.filter(status__in=[BookingStatus.FAILED, BookingStatus.CANCELLED])
+    for booking in ended.filter(
+        slot_bookings__isnull=False, slot_bookings__released_at__isnull=True
+    ):
+        found.append(f"booking {booking.pk} is {booking.status} but still holds a place in a slot")
     for booking in failed.filter(payment__status__in=[PaymentStatus.CAPTURED]):
         found.append(f"booking {booking.pk} failed but its payment is captured and not refunded")
     for booking in failed.filter(payment__status=PaymentStatus.PENDING):

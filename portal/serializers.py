@@ -19,6 +19,8 @@ from bookings.models import Booking, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
 from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
+from portal.appointments import appointment_of
+from scheduling.services import horizon_days
 
 CURRENCY = "INR"
 POSTGRES_MAX_INT = 2**31 - 1
@@ -145,9 +147,69 @@ class ServiceOutputSerializer(serializers.Serializer):
     description = serializers.CharField()
     price = money_field()
     currency = serializers.SerializerMethodField()
+    requires_appointment = serializers.BooleanField()
+    duration_minutes = serializers.IntegerField(min_value=1)
 
     def get_currency(self, service) -> str:
         return CURRENCY
+
+
+class PractitionerOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    specialty = serializers.CharField()
+    service_ids = serializers.SerializerMethodField()
+
+    def get_service_ids(self, practitioner) -> list[int]:
+        return sorted(s.pk for s in practitioner.services.all())  # prefetched
+
+
+class PractitionerBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    specialty = serializers.CharField()
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(input_formats=["%Y-%m-%d"])
+    practitioner_id = serializers.IntegerField(
+        min_value=1, max_value=POSTGRES_MAX_INT, required=False
+    )
+    service_ids = serializers.RegexField(
+        r"^[0-9]{1,10}(,[0-9]{1,10}){0,9}$",
+        required=False,
+        error_messages={"invalid": "Give service ids separated by commas, e.g. 1,2."},
+    )
+
+    def validate_date(self, value: date) -> date:
+        first, last = horizon_days()
+        if not first <= value <= last:
+            raise serializers.ValidationError(
+                f"Choose a clinic day from {first.isoformat()} to {last.isoformat()}."
+            )
+        return value
+
+    def validate_service_ids(self, value: str) -> list[int]:
+        ids = [int(i) for i in value.split(",")]
+        if any(not 1 <= i <= POSTGRES_MAX_INT for i in ids):
+            raise serializers.ValidationError("Unknown service id.")
+        return ids
+
+
+class SlotOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    practitioner = PractitionerBriefSerializer()
+    start = ClinicDateTimeField()
+    end = ClinicDateTimeField()
+    capacity = serializers.IntegerField(min_value=0)
+    available = serializers.IntegerField(min_value=0)
+
+
+class AppointmentOutputSerializer(serializers.Serializer):
+    slot_id = serializers.IntegerField()
+    practitioner = PractitionerBriefSerializer()
+    start = ClinicDateTimeField()
+    end = ClinicDateTimeField()
 
 
 class DiscountConfigOutputSerializer(serializers.Serializer):
@@ -182,6 +244,7 @@ class BookingInputSerializer(serializers.Serializer):
         max_length=MAX_SERVICES_PER_BOOKING,
     )
     payment_token = serializers.CharField(max_length=64, default="tok_visa")
+    slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT, required=False)
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)
@@ -219,6 +282,13 @@ class BookingOutputSerializer(serializers.Serializer):
     confirmation_code = serializers.CharField(allow_null=True)
     failure_reason = serializers.CharField(allow_null=True)
     created_at = ClinicDateTimeField()
+    visit_date = serializers.DateField()
+    appointment = serializers.SerializerMethodField()
+
+    @extend_schema_field(AppointmentOutputSerializer(allow_null=True))
+    def get_appointment(self, booking: Booking) -> dict[str, Any] | None:
+        found = appointment_of(booking)
+        return None if found is None else AppointmentOutputSerializer(found).data
 
 
 class SagaEventOutputSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ step validates them again, since prices and services may change in between.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,24 +14,43 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable, clinic_today, register_patient
-from portal.forms import BookingDetailsForm, PaymentForm, PrivatePasswordResetForm, SignUpForm
+from portal.appointments import appointment_of, calendar_file, with_appointments
+from portal.forms import (
+    BookingDetailsForm,
+    PaymentForm,
+    PrivatePasswordResetForm,
+    SignUpForm,
+    SlotDayForm,
+)
 from portal.login_guard import client_address, seconds_until_allowed
 from portal.presentation import discount_in_words, failure_in_words, quote, timeline
-from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
+from portal.services import (
+    SlotUnavailable,
+    cancel_booking,
+    cancellation_quote,
+    refund_of,
+    start_booking,
+)
 from portal.throttles import LoginThrottle, LoginUsernameThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import quota_for_day
+from scheduling.models import Slot
+from scheduling.selectors import bookable_slots, days_with_free_slots
+from scheduling.services import check_slot_serves, horizon_days
 
 DRAFT = "booking_draft"
 BOOKINGS_PER_PAGE = 10
+DAYS_SHOWN = 14  # the slot step lists the next fortnight's days that have free times
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -85,6 +105,8 @@ def book(request: HttpRequest) -> HttpResponse:
         form = BookingDetailsForm(request.POST)
         if form.is_valid():
             request.session[DRAFT] = _draft_from(form)
+            if _needing_slot(request.session[DRAFT]):
+                return redirect("book_slot")
             return redirect("book_review")
     elif DRAFT in request.session:
         # Coming back to change details: show them checked again, errors and all.
@@ -115,6 +137,12 @@ def book_review(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Some details need another look before you pay.")
         return redirect("book")
 
+    needing = _needing_slot(request.session[DRAFT])
+    chosen = _chosen_slot(request.session[DRAFT], needing)
+    if needing and chosen is None:
+        messages.info(request, "Choose a day and a time for your appointment.")
+        return redirect("book_slot")
+
     if request.method == "POST" and payment.is_valid():
         try:
             booking = start_booking(
@@ -125,7 +153,15 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 service_ids=[s.pk for s in details.cleaned_data["services"]],
                 payment_token=payment.payment_token,
                 request_key=str(payment.cleaned_data["request_key"]),
+                slot_id=chosen.pk if chosen else None,
             )
+        except SlotUnavailable:
+            messages.error(request, "That time was just taken. Please choose another.")
+            draft = request.session[DRAFT]
+            draft.pop("slot_id", None)
+            request.session[DRAFT] = draft
+            day = timezone.localtime(chosen.start).date().isoformat()
+            return redirect(f"{reverse('book_slot')}?day={day}")
         except ValidationError as error:
             _add_service_errors(
                 payment, error, default_field=None, fields={"payment_token": "card_number"}
@@ -153,13 +189,50 @@ def book_review(request: HttpRequest) -> HttpResponse:
             "quota": quota_for_day(today),
             "price_threshold": PRICE_THRESHOLD,
             "form": payment,
+            "slot": chosen,
         },
     )
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def book_slot(request: HttpRequest) -> HttpResponse:
+    """Pick a day (GET ?day=), then a practitioner's free time (POST slot)."""
+    draft = request.session.get(DRAFT)
+    if not draft:
+        messages.info(request, "Choose the services to book first.")
+        return redirect("book")
+    needing = _needing_slot(draft)
+    if not needing:
+        return redirect("book_review")
+    if request.method == "POST":
+        try:
+            slot_id = int(request.POST.get("slot", ""))
+            check_slot_serves(slot_id=slot_id, service_ids=needing)
+        except (ValueError, ValidationError, SlotUnavailable):
+            messages.error(request, "Choose one of the free times shown.")
+            return redirect("book_slot")
+        request.session[DRAFT] = {**draft, "slot_id": slot_id}
+        return redirect("book_review")
+
+    first, last = horizon_days()
+    day_form = SlotDayForm(request.GET or None, first=first, last=last)
+    day = day_form.cleaned_data["day"] if day_form.is_valid() else None
+    context = {"day_form": day_form, "day": day}
+    if day is None:
+        shown = min(last, first + timedelta(days=DAYS_SHOWN - 1))
+        context["days"] = days_with_free_slots(first=first, last=shown, service_ids=needing)
+    else:
+        by_practitioner: dict = {}
+        for slot in bookable_slots(day=day, service_ids=needing):
+            by_practitioner.setdefault(slot.practitioner, []).append(slot)
+        context["by_practitioner"] = list(by_practitioner.items())
+    return render(request, "bookings/book_slot.html", context)
+
+
+@login_required
 def my_bookings(request: HttpRequest) -> HttpResponse:
-    bookings = (
+    bookings = with_appointments(
         Booking.objects.filter(user=request.user)
         .prefetch_related("items")
         .order_by("-created_at", "-pk")
@@ -171,12 +244,13 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
 @login_required
 def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     # Another patient's booking does not exist, as far as this patient can tell.
-    booking = get_object_or_404(Booking, pk=pk, user=request.user)
+    booking = get_object_or_404(with_appointments(Booking.objects), pk=pk, user=request.user)
     return render(
         request,
         "bookings/booking_detail.html",
         {
             "booking": booking,
+            "appointment": appointment_of(booking),
             "items": booking.items.all(),
             "discount_words": discount_in_words(booking),
             "failure_words": failure_in_words(booking.failure_reason),
@@ -186,6 +260,36 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
         },
     )
+
+
+@login_required
+def booking_calendar(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """ "Add to calendar": the appointment's .ics, for its owner."""
+    booking = get_object_or_404(with_appointments(Booking.objects), pk=pk, user=request.user)
+    appointment = appointment_of(booking)
+    if appointment is None:
+        raise Http404("This booking has no appointment.")
+    response = HttpResponse(
+        calendar_file(booking, appointment), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
+    return response
+
+
+def _needing_slot(draft: dict) -> list[int]:
+    """The draft's services that need an appointment."""
+    return list(
+        MedicalService.objects.filter(
+            pk__in=draft.get("services", []), active=True, requires_appointment=True
+        ).values_list("pk", flat=True)
+    )
+
+
+def _chosen_slot(draft: dict, needing: list[int]) -> Slot | None:
+    slot_id = draft.get("slot_id")
+    if not needing or slot_id is None:
+        return None
+    return Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
 
 
 @login_required

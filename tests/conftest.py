@@ -71,6 +71,7 @@ def book(user, service_priced) -> Callable[..., Booking]:
         payment_token: str = "tok_visa",
         services=None,
         by=None,
+        slot=None,
     ) -> Booking:
         chosen = services or [service_priced(p) for p in prices]
         booking = start_booking(
@@ -80,6 +81,7 @@ def book(user, service_priced) -> Callable[..., Booking]:
             date_of_birth=date_of_birth,
             service_ids=[s.pk for s in chosen],
             payment_token=payment_token,
+            slot_id=None if slot is None else slot.pk,
         )
         booking.refresh_from_db()
         return booking

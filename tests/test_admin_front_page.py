@@ -48,7 +48,14 @@ def test_the_glance_counts_only_today(book):
     moved = book(prices=("700.00",))
     Booking.objects.filter(pk=moved.pk).update(clinic_day=clinic_today() - timedelta(days=1))
     glance = today_at_a_glance(clinic_today())
-    assert glance.bookings_by_status == {"pending": 0, "confirmed": 1, "failed": 0, "cancelled": 0}
+    assert glance.bookings_by_status == {
+        "pending": 0,
+        "confirmed": 1,
+        "failed": 0,
+        "cancelled": 0,
+        "completed": 0,
+        "no_show": 0,
+    }
     assert kept.status == "confirmed"
 
 

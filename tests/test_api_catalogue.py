@@ -31,6 +31,8 @@ def test_services_lists_active_services_with_prices_as_strings(api, service_pric
         "description": "Magnetic resonance imaging",
         "price": "2500.00",
         "currency": "INR",
+        "requires_appointment": False,
+        "duration_minutes": 15,
     }
     assert "Retired test" not in {s["name"] for s in response.json()}
 

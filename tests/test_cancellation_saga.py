@@ -261,3 +261,45 @@ def test_the_workers_minute_job_finishes_a_stuck_cancellation(book):
     assert "cancellations_resumed=1" in line
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
     assert Refund.objects.get().status == RefundStatus.REFUNDED
+
+
+def test_a_cancelled_appointment_gives_its_place_back_at_once(user, service_priced):
+    from portal.services import start_booking
+    from scheduling.models import Practitioner, Slot
+    from tests.support.factories import ADULT_BIRTHDAY
+
+    consultation = service_priced("800.00", requires_appointment=True)
+    doctor = Practitioner.objects.create(
+        name="Dr. Test", specialty="General physician", registration_number="T-1"
+    )
+    doctor.services.add(consultation)
+    with time_machine.travel(MORNING, tick=True):
+        slot = Slot.objects.create(
+            practitioner=doctor,
+            start=MORNING + timedelta(days=2),
+            end=MORNING + timedelta(days=2, minutes=15),
+            capacity=1,
+        )
+        booking = start_booking(
+            user=user,
+            patient_name="Asha Verma",
+            gender="female",
+            date_of_birth=ADULT_BIRTHDAY,
+            service_ids=[consultation.pk],
+            payment_token="tok_visa",
+            slot_id=slot.pk,
+        )
+        assert Slot.objects.get(pk=slot.pk).booked == 1
+        cancel_booking(
+            booking=Booking.objects.get(pk=booking.pk), actor="asha", by_staff=False, reason=""
+        )
+
+    assert trail(booking)[5:] == [
+        "CancellationRequested",
+        "SlotReleased",
+        "PaymentRefunded",
+        "BookingCancelled",
+    ]
+    assert Slot.objects.get(pk=slot.pk).booked == 0
+    assert Refund.objects.get().amount == Decimal("800.00")  # two days' notice: all of it
+    assert find_violations() == []

@@ -15,6 +15,7 @@ PACKAGES = (
     "quotas",
     "payments",
     "confirmations",
+    "scheduling",
     "notifications",
     "bookings",
 )

@@ -2,26 +2,14 @@
 
 from django.db import migrations
 
+from bookings import staff_permissions
+
 
 def grant_to_the_desk(apps, schema_editor):
     """Reception and the clinic manager may cancel for the clinic (a full refund) and
     see the refunds (and ask the gateway again for one it refused)."""
-    from django.contrib.auth.management import create_permissions
-
-    for label in ("bookings", "payments"):
-        config = apps.get_app_config(label)
-        config.models_module = True
-        create_permissions(config, apps=apps, verbosity=0)
-        config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    granted = [
-        Permission.objects.get(content_type__app_label="bookings", codename="cancel_booking"),
-        Permission.objects.get(content_type__app_label="payments", codename="view_refund"),
-    ]
-    for group in apps.get_model("auth", "Group").objects.filter(
-        name__in=["Reception", "Clinic manager"]
-    ):
-        group.permissions.add(*granted)
+    desk = {"bookings": ["cancel_booking"], "payments": ["view_refund"]}
+    staff_permissions.grant(apps, {"Reception": desk, "Clinic manager": desk})
 
 
 class Migration(migrations.Migration):

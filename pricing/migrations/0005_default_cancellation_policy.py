@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django.db import migrations
 
+from bookings import staff_permissions
+
 TIERS = [
     # notice (hours before the visit), refund %, fee (₹)
     (24, Decimal("100.00"), Decimal("0.00")),
@@ -27,20 +29,9 @@ def create(apps, schema_editor):
             Tier(policy=policy, min_hours_before=h, refund_percent=p, fee=f) for h, p, f in TIERS
         )
 
-    from django.contrib.auth.management import create_permissions
-
-    config = apps.get_app_config("pricing")
-    config.models_module = True
-    create_permissions(config, apps=apps, verbosity=0)
-    config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in (("Reception", RECEPTION), ("Clinic manager", CLINIC_MANAGER)):
-        group = Group.objects.filter(name=name).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.filter(content_type__app_label="pricing", codename__in=codenames)
-            )
+    staff_permissions.grant(
+        apps, {"Reception": {"pricing": RECEPTION}, "Clinic manager": {"pricing": CLINIC_MANAGER}}
+    )
 
 
 class Migration(migrations.Migration):

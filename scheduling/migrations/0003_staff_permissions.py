@@ -3,6 +3,8 @@
 
 from django.db import migrations
 
+from bookings import staff_permissions
+
 VIEW = [
     "view_practitioner",
     "view_weeklyschedule",
@@ -19,36 +21,15 @@ EDIT = [
     "add_scheduleexception",
     "change_scheduleexception",
 ]
-GROUPS = {"Reception": VIEW, "Clinic manager": VIEW + EDIT}
+GRANTS = {"Reception": {"scheduling": VIEW}, "Clinic manager": {"scheduling": VIEW + EDIT}}
 
 
 def grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    app_config = apps.get_app_config("scheduling")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUPS.items():
-        found = list(
-            Permission.objects.filter(content_type__app_label="scheduling", codename__in=codenames)
-        )
-        missing = set(codenames) - {p.codename for p in found}
-        if missing:
-            raise RuntimeError(f"Permissions not found for scheduling: {sorted(missing)}")
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*found)
+    staff_permissions.grant(apps, GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    for group in apps.get_model("auth", "Group").objects.filter(name__in=GROUPS):
-        group.permissions.remove(
-            *Permission.objects.filter(content_type__app_label="scheduling")
-        )
+    staff_permissions.revoke(apps, GRANTS)
 
 
 class Migration(migrations.Migration):

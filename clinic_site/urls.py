@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.api import HealthView
-from portal.front_desk import front_desk
+from portal.front_desk import desk_book, front_desk
 from portal.views import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     # Before the admin's own URLs: a staff page of the admin site.
     path("admin/front-desk/", admin.site.admin_view(front_desk), name="front_desk"),
+    path("admin/front-desk/book/", admin.site.admin_view(desk_book), name="front_desk_book"),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
 from bookings.models import Gender, Language, MedicalService
@@ -184,3 +185,50 @@ class PrivatePasswordResetForm(PasswordResetForm):
             logger.error("password reset mail not sent: EMAIL_URL is not set")
             return
         super().send_mail(*args, **kwargs)
+
+
+DESK_PAYMENTS = [
+    ("cash", "Cash received at the desk"),
+    ("tok_visa", "Card: Visa (tok_visa)"),
+    ("tok_mastercard", "Card: Mastercard (tok_mastercard)"),
+    ("tok_chargeDeclined", "Card: declined (tok_chargeDeclined)"),
+]
+
+
+class DeskBookingForm(forms.Form):
+    """The front desk books a walk-in or telephone patient on the day shown."""
+
+    patient_name = forms.CharField(max_length=120, label="Patient's name")
+    gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
+    date_of_birth = DateOfBirthField(widget=DateInput())
+    phone = PhoneNumberField(
+        region="IN",
+        validators=[validate_indian_mobile],
+        help_text="Indian mobile: the booking goes to the patient's account with this number.",
+        widget=forms.TextInput({"inputmode": "tel"}),
+    )
+    services = ServiceChoiceField(
+        queryset=MedicalService.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    slot = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+        help_text="Needed for consultations and imaging; none for lab tests (walk-in).",
+    )
+    payment = forms.ChoiceField(choices=DESK_PAYMENTS, initial="cash", widget=forms.RadioSelect)
+
+    def __init__(self, *args, slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = MedicalService.objects.filter(active=True).order_by(
+            "name"
+        )
+        self.fields["slot"].choices = [("", "No appointment (walk-in)")] + [
+            (
+                s.pk,
+                f"{timezone.localtime(s.start):%H:%M} · {s.practitioner.name} "
+                f"({s.practitioner.specialty})",
+            )
+            for s in slots
+        ]

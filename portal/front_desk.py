@@ -1,5 +1,6 @@
 """The front desk (an admin page): a clinic day's slots per practitioner, who is booked,
-and the receptionist's actions: check in, mark no-show. Each action is audited."""
+and the receptionist's actions: check in, mark no-show, find a patient's bookings by
+phone or name, book a walk-in or telephone patient (card or cash). Each action is audited."""
 
 import uuid
 from datetime import date
@@ -7,15 +8,20 @@ from itertools import groupby
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import BookingStatus, PatientProfile
+from bookings.money import format_inr
+from bookings.selectors import bookings_by_patient
 from bookings.services import clinic_today, record_visit
-from scheduling.selectors import day_sheet
+from portal.appointments import appointment_of, with_appointments
+from portal.forms import DeskBookingForm
+from portal.services import SlotUnavailable, book_at_front_desk
+from scheduling.selectors import bookable_slots, day_sheet
 
 PERMISSION = "scheduling.use_front_desk"
 SHOWS_PHONE = hasattr(PatientProfile, "phone")  # the phone arrives with the notify branch
@@ -40,8 +46,75 @@ def front_desk(request: HttpRequest) -> HttpResponse:
         "today": clinic_today(),
         "rows": rows,
         "shows_phone": SHOWS_PHONE,
+        **_search(request.GET.get("q", "")),
     }
     return render(request, "admin/clinic/front_desk.html", context)
+
+
+def _search(query: str) -> dict:
+    query = query.strip()[:100]
+    if not query:
+        return {"q": ""}
+    found = with_appointments(bookings_by_patient(query, from_day=clinic_today()))
+    return {"q": query, "found": [(b, appointment_of(b)) for b in found]}
+
+
+# Form fields named as start_booking names them, for its errors.
+_FIELDS = {"service_ids": "services", "slot_id": "slot", "payment_token": "payment"}
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERMISSION, raise_exception=True)
+def desk_book(request: HttpRequest) -> HttpResponse:
+    """Book a walk-in or telephone patient on the chosen day: card or cash at the desk."""
+    day = _day(request.GET.get("day"))
+    slots = list(bookable_slots(day=day)) if day >= clinic_today() else []
+    form = DeskBookingForm(request.POST or None, slots=slots)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            booking = book_at_front_desk(
+                receptionist=request.user.get_username(),
+                patient_name=data["patient_name"],
+                gender=data["gender"],
+                date_of_birth=data["date_of_birth"],
+                phone=str(data["phone"]),
+                service_ids=[s.pk for s in data["services"]],
+                payment_token=data["payment"],
+                day=day,
+                slot_id=data["slot"],
+            )
+        except SlotUnavailable:
+            form.add_error("slot", "This time was taken meanwhile: choose another.")
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(_FIELDS.get(field) if field in _FIELDS else None, problems)
+        else:
+            _tell_outcome(request, booking, cash=data["payment"] == "cash")
+            return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Book at the desk: {day:%A %d %B %Y}",
+        "day": day,
+        "form": form,
+    }
+    return render(request, "admin/clinic/desk_book.html", context)
+
+
+def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
+    if booking.status == BookingStatus.CONFIRMED:
+        collect = f" Collect {format_inr(booking.final_price)} in cash." if cash else ""
+        messages.success(
+            request,
+            f"Booked {booking.patient_name}: confirmation {booking.confirmation_code}, "
+            f"{format_inr(booking.final_price)}.{collect}",
+        )
+    else:
+        messages.error(
+            request,
+            f"The booking for {booking.patient_name} failed ({booking.failure_reason}); "
+            "nothing is owed.",
+        )
 
 
 def _act(request: HttpRequest, day: date) -> HttpResponse:

@@ -245,6 +245,8 @@ class BookingInputSerializer(serializers.Serializer):
     )
     payment_token = serializers.CharField(max_length=64, default="tok_visa")
     slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT, required=False)
+    # Optional: the clinic day the client showed; a slot of another day is a 400.
+    visit_date = serializers.DateField(required=False)
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)

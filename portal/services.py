@@ -12,16 +12,30 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.log_context import saga_log_context
-from bookings.models import Booking, BookingStatus, MedicalService
+from bookings.models import AuditLog, Booking, BookingStatus, MedicalService
 from bookings.money import format_inr
-from bookings.services import NotCancellable, initiate_booking, request_cancellation
+from bookings.services import (
+    NotCancellable,
+    clinic_today,
+    desk_patient_account,
+    initiate_booking,
+    request_cancellation,
+)
 from payments.gateway import get_gateway
-from payments.models import Refund, RefundStatus
+from payments.models import CASH_TOKEN, Refund, RefundStatus
+from payments.services import receive_cash
 from pricing.cancellation import refund_for
 from pricing.selectors import cancellation_policy
 from scheduling.services import SlotUnavailable, check_slot_serves, take_slot
 
-__all__ = ["SlotUnavailable", "cancel_booking", "cancellation_quote", "refund_of", "start_booking"]
+__all__ = [
+    "SlotUnavailable",
+    "book_at_front_desk",
+    "cancel_booking",
+    "cancellation_quote",
+    "refund_of",
+    "start_booking",
+]
 
 
 def start_booking(
@@ -34,16 +48,24 @@ def start_booking(
     payment_token: str,
     request_key: str | None = None,
     slot_id: int | None = None,
+    visit_date: date | None = None,
+    cash_received_by: str | None = None,
 ) -> Booking:
     """Check what only payments and scheduling can judge, then start the saga.
 
     The booking insert (with BookingRequested) and the slot's conditional UPDATE share
     one transaction: a full, past or unknown slot raises SlotUnavailable and leaves no
     booking behind. The saga runs when that transaction commits.
+
+    `visit_date`, when given, is the day the patient chose: a slot of another day is a
+    400 (walk-ins: it must be today). Cash (`payment_token="cash"`) only with
+    `cash_received_by`, the receptionist who took it (the front desk); payments records
+    it as captured without the card gateway, so the saga is the same for both.
     """
     # Input validation only (the gateway is asked nothing else here): an unknown token
     # is the patient's mistake, to be told now, not a failed payment later.
-    if not get_gateway().accepts(payment_token):
+    cash = payment_token == CASH_TOKEN and bool(cash_received_by)
+    if not cash and not get_gateway().accepts(payment_token):
         raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
     needing_slot = list(
         MedicalService.objects.filter(
@@ -60,7 +82,9 @@ def start_booking(
             {"slot_id": "None of these services takes an appointment: they are walk-in."}
         )
     if slot_id is not None:
-        check_slot_serves(slot_id=slot_id, service_ids=needing_slot)
+        check_slot_serves(slot_id=slot_id, service_ids=needing_slot, day=visit_date)
+    elif visit_date is not None and visit_date != clinic_today():
+        raise ValidationError({"visit_date": "A walk-in visit is on today's clinic day."})
     # The saga runs as this transaction commits, inside the log context, so every
     # step's log line names the booking (as bookings does for a walk-in alone).
     with saga_log_context(step="bookings.request") as log_fields, transaction.atomic():
@@ -76,6 +100,8 @@ def start_booking(
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         if slot_id is not None:
             take_slot(slot_id=slot_id, booking_id=booking.pk, correlation_id=booking.correlation_id)
+        if cash:
+            receive_cash(correlation_id=booking.correlation_id, received_by=cash_received_by)
     return booking
 
 
@@ -160,3 +186,53 @@ def refund_of(booking: Booking) -> dict:
     # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
     shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"
     return {"amount": refund.amount, "status": shown}
+
+
+def book_at_front_desk(
+    *,
+    receptionist: str,
+    patient_name: str,
+    gender: str,
+    date_of_birth: date,
+    phone: str,
+    service_ids: Sequence[int],
+    payment_token: str,
+    day: date,
+    slot_id: int | None = None,
+) -> Booking:
+    """A walk-in or telephone patient booked by the receptionist, through `start_booking`
+    like every other door. The booking belongs to the patient's account found (or made)
+    by phone; cash is recorded as received by the receptionist. The account, the booking
+    request and the desk's AuditLog row commit together; the saga runs on that commit,
+    so the booking handed back is confirmed or failed (reload it)."""
+    cash = payment_token == CASH_TOKEN
+    with transaction.atomic():
+        user, created = desk_patient_account(
+            phone=phone, full_name=patient_name, gender=gender, date_of_birth=date_of_birth
+        )
+        booking = start_booking(
+            user=user,
+            patient_name=patient_name,
+            gender=gender,
+            date_of_birth=date_of_birth,
+            service_ids=service_ids,
+            payment_token=payment_token,
+            slot_id=slot_id,
+            visit_date=day,
+            cash_received_by=receptionist if cash else None,
+        )
+        AuditLog.record(
+            actor=receptionist,
+            action="booking.front_desk",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            after={
+                "account": user.get_username(),
+                "account_created": created,
+                "phone": str(phone),
+                "payment": "cash" if cash else "card",
+                "slot_id": slot_id,
+                "services": list(service_ids),
+            },
+        )
+    return Booking.objects.get(pk=booking.pk)

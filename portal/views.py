@@ -5,7 +5,7 @@ step validates them again, since prices and services may change in between.
 """
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -206,12 +206,18 @@ def book_slot(request: HttpRequest) -> HttpResponse:
     if not needing:
         return redirect("book_review")
     if request.method == "POST":
+        # The form posts to the day's own address (?day=): a time of another day (a
+        # stale tab, a crafted form) is refused with that day's times shown again.
+        shown_day = _iso_day(request.GET.get("day"))
         try:
             slot_id = int(request.POST.get("slot", ""))
-            check_slot_serves(slot_id=slot_id, service_ids=needing)
-        except (ValueError, ValidationError, SlotUnavailable):
+            check_slot_serves(slot_id=slot_id, service_ids=needing, day=shown_day)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(_slot_step(shown_day))
+        except (ValueError, SlotUnavailable):
             messages.error(request, "Choose one of the free times shown.")
-            return redirect("book_slot")
+            return redirect(_slot_step(shown_day))
         request.session[DRAFT] = {**draft, "slot_id": slot_id}
         return redirect("book_review")
 
@@ -274,6 +280,17 @@ def booking_calendar(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
     return response
+
+
+def _iso_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _slot_step(day: date | None) -> str:
+    return reverse("book_slot") + (f"?day={day.isoformat()}" if day else "")
 
 
 def _needing_slot(draft: dict) -> list[int]:

@@ -123,12 +123,21 @@ def schedules_changed() -> None:
     SlotDay.objects.filter(day__gte=clinic_today()).delete()
 
 
-def check_slot_serves(*, slot_id: int, service_ids: Iterable[int]) -> None:
-    """Refuse (400) a slot whose practitioner does not provide every given service;
-    an unknown slot or one of an inactive practitioner is unavailable (409)."""
+def check_slot_serves(*, slot_id: int, service_ids: Iterable[int], day: date | None = None) -> None:
+    """Refuse (400) a slot whose practitioner does not provide every given service, or
+    (with `day`, the day the patient chose) a slot of another clinic day; an unknown
+    slot or one of an inactive practitioner is unavailable (409)."""
     slot = Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
     if slot is None or not slot.practitioner.active:
         raise SlotUnavailable(f"Slot {slot_id} does not exist.")
+    slot_day = timezone.localtime(slot.start, clinic_zone()).date()
+    if day is not None and slot_day != day:
+        raise ValidationError(
+            {
+                "slot_id": f"Slot {slot_id} is on {slot_day.isoformat()}, not on the chosen "
+                f"day {day.isoformat()}; choose one of that day's times."
+            }
+        )
     wanted = set(service_ids)
     provided = set(slot.practitioner.services.filter(pk__in=wanted).values_list("pk", flat=True))
     missing = sorted(wanted - provided)

@@ -66,7 +66,7 @@ class SignUpForm(forms.Form):
         widget=forms.TextInput({"autocomplete": "username"}),
     )
     email = forms.EmailField(
-        label=gettext_lazy("E-mail address"),
+        label=gettext_lazy("Email"),
         help_text=gettext_lazy("For password resets."),
         widget=forms.EmailInput({"autocomplete": "email"}),
     )

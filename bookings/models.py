@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from bookings.validators import validate_indian_mobile
@@ -16,9 +17,9 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class Gender(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
 
 
 class MedicalService(models.Model):
@@ -79,13 +80,13 @@ class PatientProfile(models.Model):
 
 
 class BookingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CONFIRMED = "confirmed", "Confirmed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
     # Set by the front desk on a confirmed booking's visit.
-    COMPLETED = "completed", "Completed (checked in)"
-    NO_SHOW = "no_show", "No-show"
+    COMPLETED = "completed", _("Completed (checked in)")
+    NO_SHOW = "no_show", _("No-show")
 
 
 ONE_BOOKING_PER_REQUEST_KEY = "booking_once_per_user_request_key"

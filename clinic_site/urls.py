@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
+    # The language switch: Django's set_language (a POST form, no JavaScript).
+    path("i18n/", include("django.conf.urls.i18n")),
     # Before Django's auth URLs: the same login page, rate-limited.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path(

@@ -6,6 +6,7 @@ step validates them again, since prices and services may change in between.
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,9 +19,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
+from bookings.models import Booking, BookingStatus, Gender, MedicalService, PatientProfile
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable, clinic_today, register_patient
 from portal.appointments import appointment_of, calendar_file, with_appointments
@@ -49,6 +51,7 @@ from scheduling.selectors import bookable_slots, days_with_free_slots
 from scheduling.services import check_slot_serves, horizon_days
 
 DRAFT = "booking_draft"
+LAST_BOOKING = "last_booking"  # where Back after paying lands
 BOOKINGS_PER_PAGE = 10
 DAYS_SHOWN = 14  # the slot step lists the next fortnight's days that have free times
 
@@ -93,7 +96,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             # Named: with axes' backend listed first, Django cannot guess which one applies.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome! Your account is ready.")
+            messages.success(request, _("Welcome! Your account is ready."))
             return redirect("book")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -101,6 +104,11 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and "update_total" in request.POST:
+        # "Update total" without JavaScript: the same page with the chosen services' sum,
+        # and no errors yet for fields the patient has not reached.
+        form = BookingDetailsForm(initial=_form_data(request.POST))
+        return _render_book(request, form, chosen=request.POST.getlist("services"))
     if request.method == "POST":
         form = BookingDetailsForm(request.POST)
         if form.is_valid():
@@ -114,7 +122,33 @@ def book(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     else:
         form = BookingDetailsForm(initial=_initial_from_profile(request.user))
-    return render(request, "bookings/book.html", {"form": form})
+    source = form.data if form.is_bound else form.initial
+    chosen = source.getlist("services") if hasattr(source, "getlist") else source.get("services")
+    return _render_book(request, form, chosen=chosen or [])
+
+
+def _render_book(request: HttpRequest, form: BookingDetailsForm, *, chosen) -> HttpResponse:
+    ids = [int(pk) for pk in chosen if str(pk).isdigit()]
+    prices = MedicalService.objects.filter(pk__in=ids, active=True).values_list("price", flat=True)
+    return render(
+        request,
+        "bookings/book.html",
+        {
+            "form": form,
+            "running_total": sum(prices, Decimal("0.00")),
+            "price_threshold": PRICE_THRESHOLD,
+            "discount_percent": DiscountSettings.current().discount_percent,
+        },
+    )
+
+
+def _form_data(post) -> dict:
+    return {
+        "services": post.getlist("services"),
+        "patient_name": post.get("patient_name", ""),
+        "gender": post.get("gender", ""),
+        "date_of_birth": post.get("date_of_birth", ""),
+    }
 
 
 @login_required
@@ -131,16 +165,20 @@ def book_review(request: HttpRequest) -> HttpResponse:
 
     details = BookingDetailsForm(request.session.get(DRAFT) or None)
     if not details.is_bound:
-        messages.info(request, "Choose the services to book first.")
+        last = request.session.get(LAST_BOOKING)
+        if last and Booking.objects.filter(pk=last, user=request.user).exists():
+            # Back after paying: the booking just made, not an empty form.
+            return redirect("booking_detail", pk=last)
+        messages.info(request, _("Choose the services to book first."))
         return redirect("book")
     if not details.is_valid():
-        messages.error(request, "Some details need another look before you pay.")
+        messages.error(request, _("Some details need another look before you pay."))
         return redirect("book")
 
     needing = _needing_slot(request.session[DRAFT])
     chosen = _chosen_slot(request.session[DRAFT], needing)
     if needing and chosen is None:
-        messages.info(request, "Choose a day and a time for your appointment.")
+        messages.info(request, _("Choose a day and a time for your appointment."))
         return redirect("book_slot")
 
     if request.method == "POST" and payment.is_valid():
@@ -156,7 +194,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 slot_id=chosen.pk if chosen else None,
             )
         except SlotUnavailable:
-            messages.error(request, "That time was just taken. Please choose another.")
+            messages.error(request, _("That time was just taken. Please choose another."))
             draft = request.session[DRAFT]
             draft.pop("slot_id", None)
             request.session[DRAFT] = draft
@@ -168,6 +206,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
             )
         else:
             booking.refresh_from_db()
+            request.session[LAST_BOOKING] = str(booking.pk)
             if booking.status == BookingStatus.CONFIRMED:
                 request.session.pop(DRAFT, None)
             return redirect("booking_detail", pk=booking.pk)
@@ -179,6 +218,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
         "bookings/review.html",
         {
             "details": data,
+            "gender_label": Gender(data["gender"]).label,
             "quote": quote(
                 services=data["services"],
                 gender=data["gender"],
@@ -200,7 +240,7 @@ def book_slot(request: HttpRequest) -> HttpResponse:
     """Pick a day (GET ?day=), then a practitioner's free time (POST slot)."""
     draft = request.session.get(DRAFT)
     if not draft:
-        messages.info(request, "Choose the services to book first.")
+        messages.info(request, _("Choose the services to book first."))
         return redirect("book")
     needing = _needing_slot(draft)
     if not needing:
@@ -216,7 +256,7 @@ def book_slot(request: HttpRequest) -> HttpResponse:
             messages.error(request, " ".join(error.messages))
             return redirect(_slot_step(shown_day))
         except (ValueError, SlotUnavailable):
-            messages.error(request, "Choose one of the free times shown.")
+            messages.error(request, _("Choose one of the free times shown."))
             return redirect(_slot_step(shown_day))
         request.session[DRAFT] = {**draft, "slot_id": slot_id}
         return redirect("book_review")
@@ -244,7 +284,22 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(bookings, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "bookings/my_bookings.html", {"page": page})
+    return render(
+        request, "bookings/my_bookings.html", {"page": page, "rows": _with_retries(list(page))}
+    )
+
+
+def _with_retries(bookings: list[Booking]) -> list[dict]:
+    """Newest first; a failed attempt for the same services as the row above it (the booking
+    finally made, or a later attempt) is folded under that row instead of a row of its own."""
+    rows: list[dict] = []
+    for booking in bookings:
+        services = frozenset(item.service_id for item in booking.items.all())
+        if booking.status == BookingStatus.FAILED and rows and rows[-1]["services"] == services:
+            rows[-1]["attempts"].append(booking)
+            continue
+        rows.append({"booking": booking, "services": services, "attempts": []})
+    return rows
 
 
 @login_required
@@ -261,11 +316,28 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "discount_words": discount_in_words(booking),
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
-            "can_retry": booking.status == BookingStatus.FAILED and DRAFT in request.session,
+            "can_retry": booking.status == BookingStatus.FAILED,
             "cancellation": cancellation_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
         },
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def booking_retry(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """ "Try again with another card": a new draft of this failed booking's own services and
+    patient (never the session's newest draft), then its review, or its time if it needs one."""
+    booking = get_object_or_404(Booking, pk=pk, user=request.user, status=BookingStatus.FAILED)
+    request.session[DRAFT] = {
+        "services": [str(pk) for pk in booking.items.values_list("service_id", flat=True)],
+        "patient_name": booking.patient_name,
+        "gender": booking.gender,
+        "date_of_birth": booking.date_of_birth.isoformat(),
+    }
+    if _needing_slot(request.session[DRAFT]):
+        return redirect("book_slot")
+    return redirect("book_review")
 
 
 @login_required
@@ -325,13 +397,13 @@ def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             messages.error(request, str(refused))
         else:
             refund = refund_of(cancelled)
-            messages.success(
-                request,
-                f"Your booking is cancelled. {inr(refund['amount'])} "
-                + ("is back on your card." if refund["status"] == "refunded" else "is on its way.")
-                if refund["amount"]
-                else "Your booking is cancelled. Nothing was refunded.",
-            )
+            if not refund["amount"]:
+                said = _("Your booking is cancelled. Nothing was refunded.")
+            elif refund["status"] == "refunded":
+                said = _("Your booking is cancelled. %(amount)s is back on your card.")
+            else:
+                said = _("Your booking is cancelled. %(amount)s is on its way.")
+            messages.success(request, said % {"amount": inr(refund["amount"])})
         return redirect("booking_detail", pk=booking.pk)
     if not quote.allowed:
         messages.error(request, quote.reason)

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.money import percent_of
@@ -121,6 +123,9 @@ def _describe(event_type: str, payload: dict) -> tuple[str, str]:
             return "Refund made", f"{money('amount')} refunded to the card."
         case "BookingCancelled":
             return "Booking cancelled", "The visit is cancelled."
+        case "BookingRescheduled":
+            start = datetime.fromisoformat(payload["appointment_start"])
+            return "Appointment moved", f"Now {timezone.localtime(start):%a %d %b %Y, %H:%M} IST."
     return event_type, ""
 
 

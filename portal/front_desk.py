@@ -1,5 +1,6 @@
 """The front desk (an admin page): a clinic day's slots per practitioner, who is booked,
-and the receptionist's actions: check in, mark no-show. Each action is audited."""
+and the receptionist's actions: check in, mark no-show, cancel (a full refund, with a
+reason), and a link to change the time. Each action is audited."""
 
 import uuid
 from datetime import date
@@ -13,8 +14,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from bookings.models import BookingStatus, PatientProfile
-from bookings.services import clinic_today, record_visit
+from bookings.models import Booking, BookingStatus, PatientProfile
+from bookings.money import format_inr
+from bookings.services import NotCancellable, clinic_today, record_visit
+from portal.services import cancel_booking
 from scheduling.selectors import day_sheet
 
 PERMISSION = "scheduling.use_front_desk"
@@ -45,11 +48,15 @@ def front_desk(request: HttpRequest) -> HttpResponse:
 
 
 def _act(request: HttpRequest, day: date) -> HttpResponse:
-    outcome = ACTIONS.get(request.POST.get("action", ""))
+    action = request.POST.get("action", "")
+    outcome = ACTIONS.get(action)
     try:
         booking_id = uuid.UUID(request.POST.get("booking", ""))
     except ValueError:
         booking_id = None
+    if action == "cancel" and booking_id is not None:
+        _cancel(request, booking_id)
+        return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     if outcome is None or booking_id is None:
         raise PermissionDenied("Unknown front desk action.")
     done = record_visit(
@@ -65,6 +72,29 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
             request, "Nothing changed: the booking is not confirmed, or its visit is not due."
         )
     return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+
+
+def _cancel(request: HttpRequest, booking_id: uuid.UUID) -> None:
+    """Cancel for the clinic (everything back), as from the booking's admin page."""
+    if not request.user.has_perm("bookings.cancel_booking"):
+        raise PermissionDenied
+    reason = request.POST.get("reason", "").strip()[:500]
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None or not reason:
+        messages.error(request, "Nothing changed: give the reason for cancelling.")
+        return
+    try:
+        cancelled = cancel_booking(
+            booking=booking, actor=request.user.get_username(), by_staff=True, reason=reason
+        )
+    except NotCancellable as refused:
+        messages.error(request, f"Nothing changed: {refused}")
+        return
+    messages.success(
+        request,
+        f"Cancelled {cancelled.patient_name}'s booking; "
+        f"{format_inr(cancelled.final_price)} goes back to the patient.",
+    )
 
 
 def _day(text: str | None) -> date:

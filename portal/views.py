@@ -349,13 +349,13 @@ def reschedule(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         return redirect("booking_reschedule", pk=booking.pk)
     appointment = appointment_of(booking)
     context = slot_choices(
-        request, _appointment_services(booking), excluding=appointment and appointment.slot_id
+        request, appointment_services(booking), excluding=appointment and appointment.slot_id
     )
     context.update(booking=booking, appointment=appointment, moving=moving)
     return render(request, "bookings/reschedule.html", context)
 
 
-def _appointment_services(booking: Booking) -> list[int]:
+def appointment_services(booking: Booking) -> list[int]:
     return list(
         booking.items.filter(service__requires_appointment=True).values_list(
             "service_id", flat=True

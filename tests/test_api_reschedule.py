@@ -231,3 +231,16 @@ def test_a_reminder_of_the_old_time_a_worker_already_claimed_is_not_sent(
     assert sender.send_one(reminder.pk) == "superseded"
     reminder.refresh_from_db()
     assert reminder.last_error == "superseded: booking moved"
+
+
+def test_the_sweep_writes_the_rows_of_a_move_whose_signal_was_lost(booked, patient_api, doctor):
+    from notifications.services import sweep_confirmed_without_notifications
+
+    assert move(patient_api, booked, slot(doctor, day=DAY, at=(15, 0))).status_code == 200
+    Notification.objects.filter(booking=booked, occurrence=1).delete()  # as if never heard
+
+    assert sweep_confirmed_without_notifications() == 1
+    assert set(
+        Notification.objects.filter(booking=booked, occurrence=1).values_list("kind", flat=True)
+    ) == {Kind.RESCHEDULED, Kind.REMINDER_24H, Kind.REMINDER_2H}
+    assert sweep_confirmed_without_notifications() == 0

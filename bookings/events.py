@@ -14,6 +14,8 @@ transaction: a full slot means no booking and no saga.)
 A cancellation of a confirmed booking has the same shape: CancellationRequested →
 (SlotReleased) → (DiscountQuotaReleased, only on the clinic day it was granted) →
 (PaymentRefunded) → BookingCancelled.
+A reschedule is one step of scheduling's (the new slot taken, the old one given back,
+in one transaction): BookingRescheduled, logged once per move (its `occurrence`).
 
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
@@ -143,6 +145,21 @@ BookingCancelled = Event(
     heard_by=("notifications",),
 )
 
+# One step of scheduling's; may happen again (logged with the move's number as occurrence).
+BookingRescheduled = Event(
+    "BookingRescheduled",
+    emitted_by="scheduling",
+    payload=(
+        "actor",
+        "number",
+        "from_slot_id",
+        "to_slot_id",
+        "appointment_start",
+        "appointment_end",
+    ),
+    heard_by=("notifications",),
+)
+
 CATALOG: dict[str, Event] = {
     e.name: e
     for e in (
@@ -160,6 +177,7 @@ CATALOG: dict[str, Event] = {
         CancellationRequested,
         PaymentRefunded,
         BookingCancelled,
+        BookingRescheduled,
     )
 }
 
@@ -182,12 +200,13 @@ class ReceiverCrashed(Exception):
     """Re-raised (in tests) after a crashing receiver has been compensated."""
 
 
-def emit(event: Event, *, correlation_id: UUID, **payload: Any) -> None:
+def emit(event: Event, *, correlation_id: UUID, occurrence: int = 1, **payload: Any) -> None:
     """Log `event` in the current transaction; send its signal once that commits.
 
-    Must run inside `saga_step`: a second emission of the same event for the same
-    saga violates a unique constraint, which rolls back the whole step, so a step
-    delivered twice changes nothing.
+    Must run inside `saga_step`: a second emission of the same event (and occurrence)
+    for the same saga violates a unique constraint, which rolls back the whole step, so
+    a step delivered twice changes nothing. An event that may rightly happen again
+    passes its number as `occurrence`.
     """
     if set(payload) != set(event.payload):  # the catalog is the payload's contract
         raise TypeError(f"{event.name} carries {sorted(event.payload)}, not {sorted(payload)}")
@@ -196,6 +215,7 @@ def emit(event: Event, *, correlation_id: UUID, **payload: Any) -> None:
     SagaEvent.objects.create(
         correlation_id=correlation_id,
         event_type=event.name,
+        occurrence=occurrence,
         sequence=_next_sequence(correlation_id),
         payload=payload,
     )

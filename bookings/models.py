@@ -135,6 +135,9 @@ class Booking(models.Model):
     final_price = models.DecimalField(**MONEY, null=True, blank=True)
     # pricing: the version of the cancellation policy the booking was sold under
     cancellation_policy_version = models.PositiveIntegerField(null=True, blank=True)
+    # scheduling: how many times the appointment was moved (a conditional UPDATE
+    # `reschedules < max_reschedules` counts each move; it also numbers its event)
+    reschedules = models.PositiveSmallIntegerField(default=0)
     # bookings: set once, by the one cancellation that wins (a conditional UPDATE)
     cancellation_requested_at = models.DateTimeField(null=True, blank=True)
     # confirmations / bookings
@@ -146,7 +149,10 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("cancel_booking", "Can cancel any booking, refunding everything")]
+        permissions = [
+            ("cancel_booking", "Can cancel any booking, refunding everything"),
+            ("reschedule_booking", "Can move any booking to another time"),
+        ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
             models.Index(fields=["status", "created_at"], name="booking_status_age"),
@@ -210,6 +216,9 @@ class SagaEvent(models.Model):
     correlation_id = models.UUIDField(db_index=True)
     event_type = models.CharField(max_length=40)
     sequence = models.PositiveIntegerField()
+    # 1 for an event that happens once in a saga; the n-th time for one that may rightly
+    # happen again (the n-th BookingRescheduled), so each is still logged exactly once.
+    occurrence = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -219,7 +228,8 @@ class SagaEvent(models.Model):
             # A second emission of the same step is a no-op: this is what makes
             # receivers idempotent when an event is delivered twice.
             models.UniqueConstraint(
-                fields=["correlation_id", "event_type"], name="saga_event_once_per_saga"
+                fields=["correlation_id", "event_type", "occurrence"],
+                name="saga_event_once_per_saga",
             ),
             models.UniqueConstraint(
                 fields=["correlation_id", "sequence"], name="saga_event_sequence_unique"

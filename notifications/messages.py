@@ -57,7 +57,7 @@ def _compose(notification: Notification, booking: Booking):
         headers={"Message-ID": make_msgid(idstring=f"notification-{notification.pk}")},
     )
     message.attach_alternative(_render(f"{kind}.html", language, context), "text/html")
-    if kind == Kind.CONFIRMATION and booking.appointment_start:
+    if kind in (Kind.CONFIRMATION, Kind.RESCHEDULED) and booking.appointment_start:
         message.attach("appointment.ics", ics_for(booking), "text/calendar")
     return message
 

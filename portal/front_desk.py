@@ -1,6 +1,7 @@
 """The front desk (an admin page): a clinic day's slots per practitioner, who is booked,
-and the receptionist's actions: check in, mark no-show, find a patient's bookings by
-phone or name, book a walk-in or telephone patient (card or cash). Each action is audited."""
+and the receptionist's actions: check in, mark no-show, cancel (a full refund, with a
+reason), a link to change the time, find a patient's bookings by phone or name, and book
+a walk-in or telephone patient (card or cash). Each action is audited."""
 
 import uuid
 from datetime import date
@@ -14,13 +15,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from bookings.models import BookingStatus, PatientProfile
+from bookings.models import Booking, BookingStatus, PatientProfile
 from bookings.money import format_inr
 from bookings.selectors import bookings_by_patient
-from bookings.services import clinic_today, record_visit
+from bookings.services import NotCancellable, clinic_today, record_visit
 from portal.appointments import appointment_of, with_appointments
 from portal.forms import DeskBookingForm
-from portal.services import SlotUnavailable, book_at_front_desk
+from portal.services import SlotUnavailable, book_at_front_desk, cancel_booking
 from scheduling.selectors import bookable_slots, day_sheet
 
 PERMISSION = "scheduling.use_front_desk"
@@ -118,11 +119,15 @@ def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
 
 
 def _act(request: HttpRequest, day: date) -> HttpResponse:
-    outcome = ACTIONS.get(request.POST.get("action", ""))
+    action = request.POST.get("action", "")
+    outcome = ACTIONS.get(action)
     try:
         booking_id = uuid.UUID(request.POST.get("booking", ""))
     except ValueError:
         booking_id = None
+    if action == "cancel" and booking_id is not None:
+        _cancel(request, booking_id)
+        return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     if outcome is None or booking_id is None:
         raise PermissionDenied("Unknown front desk action.")
     done = record_visit(
@@ -138,6 +143,29 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
             request, "Nothing changed: the booking is not confirmed, or its visit is not due."
         )
     return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+
+
+def _cancel(request: HttpRequest, booking_id: uuid.UUID) -> None:
+    """Cancel for the clinic (everything back), as from the booking's admin page."""
+    if not request.user.has_perm("bookings.cancel_booking"):
+        raise PermissionDenied
+    reason = request.POST.get("reason", "").strip()[:500]
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None or not reason:
+        messages.error(request, "Nothing changed: give the reason for cancelling.")
+        return
+    try:
+        cancelled = cancel_booking(
+            booking=booking, actor=request.user.get_username(), by_staff=True, reason=reason
+        )
+    except NotCancellable as refused:
+        messages.error(request, f"Nothing changed: {refused}")
+        return
+    messages.success(
+        request,
+        f"Cancelled {cancelled.patient_name}'s booking; "
+        f"{format_inr(cancelled.final_price)} goes back to the patient.",
+    )
 
 
 def _day(text: str | None) -> date:

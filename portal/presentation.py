@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -124,6 +126,11 @@ def _describe(event_type: str, payload: dict, booking: Booking) -> tuple[str, st
             }
         case "BookingCancelled":
             return _("Booking cancelled"), _("The visit is cancelled.")
+        case "BookingRescheduled":
+            start = timezone.localtime(datetime.fromisoformat(payload["appointment_start"]))
+            return _("Appointment moved"), _("Now %(when)s IST.") % {
+                "when": date_format(start, "D j M Y, H:i")
+            }
     return None
 
 

@@ -335,6 +335,10 @@ class CancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class RescheduleInputSerializer(serializers.Serializer):
+    slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT)
+
+
 class RefundOutputSerializer(serializers.Serializer):
     amount = money_field()
     status = serializers.ChoiceField(choices=["refunded", "pending", "none"])

@@ -1,5 +1,5 @@
 """What the edge does across participants: starting a booking (and taking its slot),
-cancelling one."""
+cancelling one, moving one to another time."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,14 +26,23 @@ from payments.models import CASH_TOKEN, Refund, RefundStatus
 from payments.services import receive_cash
 from pricing.cancellation import refund_for
 from pricing.selectors import cancellation_policy
-from scheduling.services import SlotUnavailable, check_slot_serves, take_slot
+from scheduling.services import (
+    NotReschedulable,
+    SlotUnavailable,
+    check_slot_serves,
+    reschedule,
+    take_slot,
+)
 
 __all__ = [
+    "NotReschedulable",
     "SlotUnavailable",
     "book_at_front_desk",
     "cancel_booking",
     "cancellation_quote",
     "refund_of",
+    "reschedule_booking",
+    "reschedule_quote",
     "start_booking",
 ]
 
@@ -235,4 +244,66 @@ def book_at_front_desk(
                 "services": list(service_ids),
             },
         )
+    return Booking.objects.get(pk=booking.pk)
+
+
+@dataclass(frozen=True)
+class RescheduleQuote:
+    allowed: bool
+    reason: str  # in words: why not, or the limits that apply
+    until: datetime | None  # the last moment it may be moved (None: no deadline)
+    moves_left: int | None  # None: no limit (staff)
+
+
+def reschedule_quote(
+    booking: Booking, *, by_staff: bool, now: datetime | None = None
+) -> RescheduleQuote:
+    """Whether `booking` may be moved now, under the policy it was sold under.
+
+    The policy binds patients; staff (moving patients off a practitioner's leave, say)
+    may move any confirmed appointment that has not begun. The step itself decides
+    again, race-free, with one conditional UPDATE.
+    """
+    now = now or timezone.now()
+    if booking.status != BookingStatus.CONFIRMED or booking.cancellation_requested_at:
+        return RescheduleQuote(False, "Only a confirmed booking can be moved.", None, 0)
+    if booking.appointment_start is None:
+        return RescheduleQuote(False, "A walk-in booking has no time to move.", None, 0)
+    if booking.appointment_start <= now:
+        return RescheduleQuote(False, "The appointment has already begun.", None, 0)
+    if by_staff:
+        return RescheduleQuote(True, "Staff may move it to any free time.", None, None)
+    policy = cancellation_policy(booking.cancellation_policy_version or 1)
+    until = booking.appointment_start - timedelta(hours=policy.reschedule_until_hours_before)
+    left = max(policy.max_reschedules - booking.reschedules, 0)
+    if not left:
+        return RescheduleQuote(
+            False, f"Already moved {booking.reschedules} time(s), the most allowed.", until, 0
+        )
+    if now > until:
+        return RescheduleQuote(
+            False,
+            f"Too late: the policy allows a move until {policy.reschedule_until_hours_before} "
+            "hours before the appointment.",
+            until,
+            left,
+        )
+    return RescheduleQuote(True, f"It may be moved {left} more time(s).", until, left)
+
+
+def reschedule_booking(*, booking: Booking, slot_id: int, actor: str, by_staff: bool) -> Booking:
+    """Move `booking` to `slot_id` (one step in scheduling); the policy's limits for a
+    patient, none for staff. Raises NotReschedulable, SlotUnavailable or ValidationError."""
+    if by_staff:
+        until_hours, most = None, None
+    else:
+        policy = cancellation_policy(booking.cancellation_policy_version or 1)
+        until_hours, most = policy.reschedule_until_hours_before, policy.max_reschedules
+    reschedule(
+        booking_id=booking.pk,
+        slot_id=slot_id,
+        actor=actor,
+        until_hours_before=until_hours,
+        max_reschedules=most,
+    )
     return Booking.objects.get(pk=booking.pk)

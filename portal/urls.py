@@ -13,4 +13,5 @@ urlpatterns = [
     path("bookings/<uuid:pk>/retry/", views.booking_retry, name="booking_retry"),
     path("bookings/<uuid:pk>/calendar.ics", views.booking_calendar, name="booking_calendar"),
     path("bookings/<uuid:pk>/cancel/", views.cancel, name="booking_cancel"),
+    path("bookings/<uuid:pk>/change-time/", views.reschedule, name="booking_reschedule"),
 ]

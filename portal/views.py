@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -36,10 +37,13 @@ from portal.forms import (
 from portal.login_guard import client_address, seconds_until_allowed
 from portal.presentation import discount_in_words, failure_in_words, quote, timeline
 from portal.services import (
+    NotReschedulable,
     SlotUnavailable,
     cancel_booking,
     cancellation_quote,
     refund_of,
+    reschedule_booking,
+    reschedule_quote,
     start_booking,
 )
 from portal.throttles import LoginThrottle, LoginUsernameThrottle
@@ -261,19 +265,27 @@ def book_slot(request: HttpRequest) -> HttpResponse:
         request.session[DRAFT] = {**draft, "slot_id": slot_id}
         return redirect("book_review")
 
+    context = slot_choices(request, needing)
+    return render(request, "bookings/book_slot.html", context)
+
+
+def slot_choices(request: HttpRequest, needing: list[int], *, excluding: int | None = None) -> dict:
+    """The slot step's context (also the "Change time" pages'): the next days with
+    free times, or, with ?day=, each practitioner's free times that day."""
     first, last = horizon_days()
     day_form = SlotDayForm(request.GET or None, first=first, last=last)
     day = day_form.cleaned_data["day"] if day_form.is_valid() else None
-    context = {"day_form": day_form, "day": day}
+    context = {"day_form": day_form, "day": day, "picker_url": request.path}
     if day is None:
         shown = min(last, first + timedelta(days=DAYS_SHOWN - 1))
         context["days"] = days_with_free_slots(first=first, last=shown, service_ids=needing)
     else:
         by_practitioner: dict = {}
         for slot in bookable_slots(day=day, service_ids=needing):
-            by_practitioner.setdefault(slot.practitioner, []).append(slot)
+            if slot.pk != excluding:
+                by_practitioner.setdefault(slot.practitioner, []).append(slot)
         context["by_practitioner"] = list(by_practitioner.items())
-    return render(request, "bookings/book_slot.html", context)
+    return context
 
 
 @login_required
@@ -318,6 +330,7 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "timeline": timeline(booking),
             "can_retry": booking.status == BookingStatus.FAILED,
             "cancellation": cancellation_quote(booking, by_staff=False),
+            "moving": reschedule_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
         },
     )
@@ -409,6 +422,56 @@ def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         messages.error(request, quote.reason)
         return redirect("booking_detail", pk=booking.pk)
     return render(request, "bookings/cancel.html", {"booking": booking, "quote": quote})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """ "Change time": the deadline first, then a day and a free time; POST moves it."""
+    booking = get_object_or_404(with_appointments(Booking.objects), pk=pk, user=request.user)
+    moving = reschedule_quote(booking, by_staff=False)
+    if not moving.allowed:
+        messages.error(request, moving.reason)
+        return redirect("booking_detail", pk=booking.pk)
+    if request.method == "POST":
+        if move_booking(request, booking, by_staff=False):
+            return redirect("booking_detail", pk=booking.pk)
+        return redirect("booking_reschedule", pk=booking.pk)
+    appointment = appointment_of(booking)
+    context = slot_choices(
+        request, appointment_services(booking), excluding=appointment and appointment.slot_id
+    )
+    context.update(booking=booking, appointment=appointment, moving=moving)
+    return render(request, "bookings/reschedule.html", context)
+
+
+def appointment_services(booking: Booking) -> list[int]:
+    return list(
+        booking.items.filter(service__requires_appointment=True).values_list(
+            "service_id", flat=True
+        )
+    )
+
+
+def move_booking(request: HttpRequest, booking: Booking, *, by_staff: bool) -> bool:
+    """POST slot: move the booking there, saying how it went (the patient's and the
+    staff's pages share it). True when it moved."""
+    try:
+        slot_id = int(request.POST.get("slot", ""))
+        moved = reschedule_booking(
+            booking=booking, slot_id=slot_id, actor=request.user.get_username(), by_staff=by_staff
+        )
+    except (ValueError, ValidationError, SlotUnavailable):
+        messages.error(
+            request, _("That time is no longer free; choose another of the times shown.")
+        )
+        return False
+    except NotReschedulable as refused:
+        messages.error(request, str(refused))
+        return False
+    when = date_format(timezone.localtime(moved.appointment_start), "l j F Y, H:i")
+    messages.success(request, _("Moved: the appointment is now %(when)s IST.") % {"when": when})
+    return True
 
 
 def _booking_for_key(request: HttpRequest, key: str) -> Booking | None:

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, UUIDSearchMixin, pretty_json
 from bookings.admin_display import NOT_YET, clinic_time, inr
-from bookings.models import AuditLog, Booking, BookingItem
+from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.selectors import saga_events
 from bookings.services import NotCancellable
 from payments.models import Payment
@@ -101,6 +101,25 @@ class PaymentInline(ReadOnlyInline, admin.StackedInline):
         return clinic_time(payment.created_at)
 
 
+class DiscountAppliedFilter(admin.SimpleListFilter):
+    """The discounts actually given: a failed attempt gave its discount back, so it is
+    not counted (as the front page's "Discounts granted" does not count it)."""
+
+    title = "discount applied"
+    parameter_name = "discount_applied__exact"  # the field filter's name, kept for links
+
+    def lookups(self, request, model_admin):
+        return (("1", "Yes"), ("0", "No"))
+
+    def queryset(self, request, queryset):
+        given = Q(discount_applied=True) & ~Q(status=BookingStatus.FAILED)
+        if self.value() == "1":
+            return queryset.filter(given)
+        if self.value() == "0":
+            return queryset.exclude(given)
+        return queryset
+
+
 @admin.register(Booking)
 class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     list_display = (
@@ -114,7 +133,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     )
     list_filter = (
         "status",
-        "discount_applied",
+        DiscountAppliedFilter,
         "quota_exhausted",
         ("clinic_day", admin.DateFieldListFilter),
     )

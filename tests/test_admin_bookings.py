@@ -45,7 +45,7 @@ def test_the_list_shows_patient_services_status_money_in_rupees_code_and_ist_tim
     assert "Asha Verma" in page
     assert discounted.items.get().name in page
     assert "₹2,200.00" in page  # 2500 less 12%
-    assert "₹300.00 (12.00%)" in page
+    assert "₹300.00 (12.00%)" in page  # under the price, in the same column
     assert "none: quota exhausted" in page
     assert "₹1,800.00" in page
     assert discounted.confirmation_code in page

@@ -68,3 +68,10 @@ def booking_link(booking_id: Any) -> str:
     """A link to a booking's page, short enough for a list column (full id on hover)."""
     url = reverse("admin:bookings_booking_change", args=[booking_id])
     return format_html('<a href="{}" title="{}">{}…</a>', url, booking_id, str(booking_id)[:8])
+
+
+def booking_words_link(booking: Any) -> str:
+    """A link to a booking's page named as staff know it: its code, or its status."""
+    url = reverse("admin:bookings_booking_change", args=[booking.pk])
+    label = booking.confirmation_code or booking.get_status_display().lower()
+    return format_html('<a href="{}">{}</a>', url, label)

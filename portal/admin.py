@@ -10,21 +10,23 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, UUIDSearchMixin, pretty_json
 from bookings.admin_display import NOT_YET, clinic_time, inr
-from bookings.models import AuditLog, Booking, BookingItem
+from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.selectors import saga_events
 from bookings.services import NotCancellable
 from payments.models import Payment
 from portal.appointments import appointment_of, with_appointments
+from portal.presentation import discount_in_words, failure_in_words, timeline
 from portal.services import cancel_booking, cancellation_quote, reschedule_quote
 from portal.views import appointment_services, move_booking, slot_choices
 from pricing.models import ClinicSettings
@@ -56,20 +58,35 @@ class BookingItemInline(ReadOnlyInline, admin.TabularInline):
         return inr(item.price)
 
 
+TECHNICAL = "bookings.view_sagaevent"  # the manager-level permission: ids, events, payloads
+
+
+def sees_technical_details(request: HttpRequest) -> bool:
+    return request.user.has_perm(TECHNICAL)
+
+
 class PaymentInline(ReadOnlyInline, admin.StackedInline):
     model = Payment
     verbose_name_plural = "payment"
     fields = (
         "status",
         "amount_display",
-        "gateway_reference",
-        "decline_reason",
-        "refund_reference",
+        "decline_in_words",
         "refunded_display",
         "created_display",
     )
-    readonly_fields = fields
+    technical_fields = ("gateway_reference", "decline_reason", "refund_reference")
+    readonly_fields = fields + technical_fields
     extra = 0
+
+    def get_fields(self, request: HttpRequest, obj: Any = None):
+        if sees_technical_details(request):
+            return self.fields + self.technical_fields
+        return self.fields
+
+    @admin.display(description="why it did not go through")
+    def decline_in_words(self, payment: Payment) -> str:
+        return failure_in_words(payment.decline_reason) or "-"
 
     @admin.display(description="amount")
     def amount_display(self, payment: Payment) -> str:
@@ -84,20 +101,40 @@ class PaymentInline(ReadOnlyInline, admin.StackedInline):
         return clinic_time(payment.created_at)
 
 
+class DiscountAppliedFilter(admin.SimpleListFilter):
+    """The discounts actually given: a failed attempt gave its discount back, so it is
+    not counted (as the front page's "Discounts granted" does not count it)."""
+
+    title = "discount applied"
+    parameter_name = "discount_applied__exact"  # the field filter's name, kept for links
+
+    def lookups(self, request, model_admin):
+        return (("1", "Yes"), ("0", "No"))
+
+    def queryset(self, request, queryset):
+        given = Q(discount_applied=True) & ~Q(status=BookingStatus.FAILED)
+        if self.value() == "1":
+            return queryset.filter(given)
+        if self.value() == "0":
+            return queryset.exclude(given)
+        return queryset
+
+
 @admin.register(Booking)
 class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
+    # Narrow enough for 1280 px with the sidebar open: price and discount share a column,
+    # the time of booking is short (the full one is on the booking's page).
     list_display = (
         "patient_name",
         "services",
         "status",
-        "final_price_display",
-        "discount_display",
-        "confirmation_code",
-        "created_display",
+        "price_and_discount",
+        "code",
+        "booked_at_short",
     )
     list_filter = (
         "status",
-        "discount_applied",
+        DiscountAppliedFilter,
         "quota_exhausted",
         ("clinic_day", admin.DateFieldListFilter),
     )
@@ -112,11 +149,10 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
             "Booking",
             {
                 "fields": (
-                    "id",
-                    "correlation_id",
                     "status",
-                    "failure_reason",
+                    "failure_in_words",
                     "confirmation_code",
+                    "appointment_display",
                     "clinic_day_display",
                     "created_display",
                     "updated_display",
@@ -129,18 +165,33 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
             {
                 "fields": (
                     "base_price_display",
-                    "discount_eligible",
-                    "eligibility_reason",
-                    "discount_percent_display",
-                    "discount_applied",
-                    "quota_exhausted",
+                    "discount_in_words",
                     "discount_amount_display",
                     "final_price_display",
                 )
             },
         ),
-    )  # then the items and the payment (inlines), then the saga's events and audit trail
+    )  # then the items and the payment (inlines), then (managers) the technical details
+    technical_fieldset = (
+        "Technical details",
+        {
+            "classes": ("collapse",),
+            "fields": (
+                "id",
+                "correlation_id",
+                "failure_reason",
+                "discount_eligible",
+                "eligibility_reason",
+                "discount_percent_display",
+                "discount_applied",
+                "quota_exhausted",
+            ),
+        },
+    )
     readonly_fields = (
+        "failure_in_words",
+        "appointment_display",
+        "discount_in_words",
         "clinic_day_display",
         "date_of_birth_display",
         "created_display",
@@ -157,11 +208,19 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         # One query for the services of the whole page, none per row.
         return super().get_queryset(request).prefetch_related("items")
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None):
+        if sees_technical_details(request):
+            return (*self.fieldsets, self.technical_fieldset)
+        return self.fieldsets
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        # Shown below the items and payment by admin/bookings/booking/change_form.html.
+        # Shown below the items and payment by admin/bookings/booking/change_form.html:
+        # the patient's story for everyone, the events and audit rows for managers only.
         if obj is not None:
-            context["saga_timeline"] = self.event_timeline(obj)
-            context["audit_trail"] = self.audit_trail(obj)
+            context["story"] = timeline(obj)
+            if sees_technical_details(request):
+                context["saga_timeline"] = self.event_timeline(obj)
+                context["audit_trail"] = self.audit_trail(obj)
             context["can_cancel"] = request.user.has_perm("bookings.cancel_booking") and (
                 cancellation_quote(obj, by_staff=True).allowed
             )
@@ -242,6 +301,22 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/bookings/booking/cancel.html", context)
 
+    @admin.display(description="why it did not go through")
+    def failure_in_words(self, booking: Booking) -> str:
+        return failure_in_words(booking.failure_reason) or "-"
+
+    @admin.display(description="discount")
+    def discount_in_words(self, booking: Booking) -> str:
+        return discount_in_words(booking)
+
+    @admin.display(description="appointment")
+    def appointment_display(self, booking: Booking) -> str:
+        appointment = appointment_of(booking)
+        if appointment is None:
+            return "Walk-in (no appointment)"
+        start = timezone.localtime(appointment.start)
+        return f"{start:%a %d %b %Y, %H:%M} IST with {appointment.practitioner}"
+
     @admin.display(description="clinic day")
     def clinic_day_display(self, booking: Booking) -> str:
         return booking.clinic_day.strftime("%d %b %Y")
@@ -270,8 +345,29 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     def discount_percent_display(self, booking: Booking) -> str:
         return NOT_YET if booking.discount_percent is None else f"{booking.discount_percent}%"
 
+    @admin.display(description="paid · discount", ordering="final_price")
+    def price_and_discount(self, booking: Booking) -> str:
+        return format_html(
+            '<span class="nowrap">{}</span><br><small>{}</small>',
+            inr(booking.final_price),
+            self.discount_display(booking),
+        )
+
+    @admin.display(description="code", ordering="confirmation_code")
+    def code(self, booking: Booking) -> str:
+        return booking.confirmation_code or "-"
+
+    @admin.display(description="booked (IST)", ordering="created_at")
+    def booked_at_short(self, booking: Booking) -> str:
+        return format_html(
+            '<span class="nowrap">{}</span>',
+            f"{timezone.localtime(booking.created_at):%d %b, %H:%M}",
+        )
+
     @admin.display(description="discount", ordering="discount_amount")
     def discount_display(self, booking: Booking) -> str:
+        if booking.status == BookingStatus.FAILED:
+            return "none: not charged"
         if booking.discount_applied:
             return f"{inr(booking.discount_amount)} ({booking.discount_percent}%)"
         if booking.quota_exhausted:

@@ -23,7 +23,12 @@ class TodayAtAGlance:
 
     @property
     def bookings_total(self) -> int:
-        return sum(self.bookings_by_status.values())
+        """Real bookings: a failed attempt charged nothing and is counted apart."""
+        return sum(n for s, n in self.bookings_by_status.items() if s != BookingStatus.FAILED)
+
+    @property
+    def attempts_not_charged(self) -> int:
+        return self.bookings_by_status[BookingStatus.FAILED]
 
     @property
     def discounts_remaining(self) -> int:

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class PricingConfig(AppConfig):
     name = "pricing"
-    verbose_name = "Pricing (rule R1)"
+    verbose_name = "Prices and refunds"
 
     def ready(self) -> None:
         # Explicit import: a broken receivers module must crash start-up, not be skipped.

@@ -8,8 +8,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html
 
-from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, UUIDSearchMixin, booking_link
-from bookings.admin_display import NOT_YET, clinic_time
+from bookings.admin_base import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    UUIDSearchMixin,
+    booking_link,
+    booking_words_link,
+)
+from bookings.admin_display import NOT_YET, clinic_time, inr
 from bookings.services import clinic_today
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day, set_daily_limit
@@ -36,22 +42,34 @@ class DiscountQuotaForm(forms.ModelForm):
 
 class QuotaReservationInline(ReadOnlyInline, admin.TabularInline):
     model = QuotaReservation
-    fields = ("booking_link", "correlation_id", "created_display", "released_display")
+    fields = ("patient", "booking_link", "amount", "created_display", "released_display")
     readonly_fields = fields
     extra = 0
-    verbose_name_plural = "reservations (one discount each; released when a booking failed)"
+    verbose_name = "discount given"
+    verbose_name_plural = "discounts given (one each; given back when a booking did not go through)"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("booking")
+
+    @admin.display(description="patient")
+    def patient(self, reservation: QuotaReservation) -> str:
+        return reservation.booking.patient_name
 
     @admin.display(description="booking")
     def booking_link(self, reservation: QuotaReservation) -> str:
-        return booking_link(reservation.booking_id)
+        return booking_words_link(reservation.booking)
 
-    @admin.display(description="reserved at (IST)")
+    @admin.display(description="discount")
+    def amount(self, reservation: QuotaReservation) -> str:
+        return inr(reservation.booking.discount_amount)
+
+    @admin.display(description="given at (IST)")
     def created_display(self, reservation: QuotaReservation) -> str:
         return clinic_time(reservation.created_at)
 
-    @admin.display(description="released at (IST)")
+    @admin.display(description="given back at (IST)")
     def released_display(self, reservation: QuotaReservation) -> str:
-        return clinic_time(reservation.released_at) if reservation.released_at else "live"
+        return clinic_time(reservation.released_at) if reservation.released_at else "kept"
 
 
 @admin.register(DiscountQuota)
@@ -62,6 +80,12 @@ class DiscountQuotaAdmin(admin.ModelAdmin):
     fields = ("day", "used", "limit", "remaining_display", "updated_display")
     readonly_fields = ("day", "used", "remaining_display", "updated_display")
     inlines = (QuotaReservationInline,)
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        quota = self.get_object(request, object_id)
+        if quota is not None:
+            extra_context = {**(extra_context or {}), "title": str(quota)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         ensure_day(clinic_today())  # today's row is always there to see and change

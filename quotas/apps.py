@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class QuotasConfig(AppConfig):
     name = "quotas"
-    verbose_name = "Discount quotas (rule R2)"
+    verbose_name = "Discounts per day"
 
     def ready(self) -> None:
         # Explicit import: a broken receivers module must crash start-up, not be skipped.

@@ -37,6 +37,8 @@ class DiscountQuota(models.Model):
 
     class Meta:
         ordering = ["-day"]
+        verbose_name = "day's discounts"
+        verbose_name_plural = "discounts by day"
         constraints = [
             models.CheckConstraint(condition=Q(used__gte=0), name="quota_used_non_negative"),
             models.CheckConstraint(
@@ -45,7 +47,9 @@ class DiscountQuota(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.day}: {self.used}/{self.limit}"
+        # Staff read this as the day page's title: words, not "2026-11-26: 8/8".
+        day = f"{self.day:%A} {self.day.day} {self.day:%B %Y}"
+        return f"{day}: {self.used} of {self.limit} discounts given"
 
     @property
     def remaining(self) -> int:
@@ -68,6 +72,8 @@ class QuotaReservation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "discount given"
+        verbose_name_plural = "discounts given"
         constraints = [
             models.UniqueConstraint(fields=["correlation_id"], name=ONE_RESERVATION_PER_SAGA),
         ]
@@ -78,5 +84,6 @@ class QuotaReservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "released" if self.released_at else "live"
-        return f"{self.quota.day} {self.correlation_id} ({state})"
+        # Shown above each row of a day's page: words, no ids (quota_id is the day).
+        state = "given back" if self.released_at else "kept"
+        return f"Discount of {self.quota_id:%d %b %Y} ({state})"

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class SchedulingConfig(AppConfig):
     name = "scheduling"
-    verbose_name = "Scheduling (practitioners and slots)"
+    verbose_name = "Practitioners and times"
 
     def ready(self) -> None:
         # Explicit import: a broken receivers module must crash start-up, not be skipped.

@@ -27,7 +27,11 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
     assert response.status_code == 200
     glance = response.text[response.text.index('id="today-at-a-glance"') :]
     assert "Confirmed</a>: <strong>2</strong>" in glance
-    assert "Failed</a>: <strong>1</strong>" in glance
+    # Real bookings only: the declined attempt is counted apart, as not charged.
+    bookings = glance[glance.index('id="glance-bookings"') :]
+    assert bookings[: bookings.index("</p>")].endswith('<p class="figure">2')
+    assert "Failed</a>: <strong>" not in glance
+    assert "Attempts not charged</a>: <strong>1</strong>" in glance
     assert "Pending</a>: <strong>0</strong>" in glance
     assert "₹2,700.00" in glance
     assert "1 of 3" in glance  # discounts granted out of the limit
@@ -36,8 +40,8 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
     assert '<p class="figure">1</p>' in failed
     # Every figure links to the rows behind it (a bad filter would redirect with ?e=1).
     links = re.findall(r'href="([^"]+)"', glance[: glance.index("</div>\n</div>")])
-    # all bookings, one per status, revenue, discounts, failed payments
-    assert len(links) == 1 + len(BookingStatus.values) + 3
+    # all bookings, one per status but failed, the attempts, revenue, discounts, failed payments
+    assert len(links) == 1 + (len(BookingStatus.values) - 1) + 1 + 3
     for link in links:
         assert client.get(html.unescape(link)).status_code == 200, link
 
@@ -68,3 +72,29 @@ def test_before_the_first_booking_the_glance_shows_zeros_and_the_default_limit(
     assert glance.bookings_total == 0
     assert glance.revenue_collected == Decimal("0.00")
     assert (glance.discounts_granted, glance.discount_limit, glance.payments_failed) == (0, 25, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bookings_today_and_the_discount_filter_agree_with_the_glance(
+    client, book, set_default_limit
+):
+    """Issue 17: "Bookings today" counted failed attempts, and the discount-applied
+    filter listed a failed booking whose discount had been given back."""
+    set_default_limit(5)
+    given = book(prices=("2500.00",))
+    book(prices=("500.00",))
+    attempt = book(prices=("1500.00",), payment_token="tok_chargeDeclined")
+    assert attempt.discount_applied and attempt.status == BookingStatus.FAILED
+
+    glance = today_at_a_glance(clinic_today())
+    assert (glance.bookings_total, glance.attempts_not_charged) == (2, 1)
+    assert glance.discounts_granted == 1
+
+    client.force_login(staff_member("Reception"))
+    changelist = reverse("admin:bookings_booking_changelist")
+    listed = client.get(changelist, {"discount_applied__exact": "1"}).text
+    ids = set(re.findall(r"/admin/bookings/booking/([0-9a-f-]{36})/change/", listed))
+    assert ids == {str(given.pk)}
+    assert len(ids) == glance.discounts_granted
+    others = client.get(changelist, {"discount_applied__exact": "0"}).text
+    assert str(attempt.pk) in others

@@ -106,9 +106,23 @@ def test_discounts_granted_after_the_form_was_checked_still_stop_the_change(
 def test_the_days_reservations_are_listed_on_its_page(reception, two_discounts_today):
     response = reception.get(change_url(clinic_today()))
     assert response.status_code == 200
-    for reservation in QuotaReservation.objects.all():
-        assert str(reservation.correlation_id) in response.text
-        assert str(reservation.booking_id) in response.text
+    for reservation in QuotaReservation.objects.select_related("booking"):
+        booking = reservation.booking
+        assert reverse("admin:bookings_booking_change", args=[booking.pk]) in response.text
+        assert f">{booking.confirmation_code}</a>" in response.text
+        cid = str(reservation.correlation_id)
+        assert cid not in response.text, response.text[response.text.index(cid) - 300 :][:400]
+    assert response.text.count("Asha Verma") >= 2  # the patient, not a cut-off id
+    assert "₹300.00" in response.text and "₹144.00" in response.text  # 12% of each
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_days_page_is_titled_in_words(reception, two_discounts_today):
+    today = clinic_today()
+    response = reception.get(change_url(today))
+    title = f"{today:%A} {today.day} {today:%B %Y}: 2 of 5 discounts given"
+    assert f"<h1>{title}</h1>" in response.text
+    assert f"{today.isoformat()}: 2/5" not in response.text
 
 
 @pytest.mark.django_db

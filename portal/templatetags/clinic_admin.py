@@ -37,7 +37,11 @@ def today_at_a_glance_panel(context) -> dict:
                 "url": _url(bookings, status__exact=value, clinic_day=day.isoformat()),
             }
             for value, label in BookingStatus.choices
+            if value != BookingStatus.FAILED
         ],
+        "attempts_url": _url(
+            bookings, status__exact=BookingStatus.FAILED, clinic_day=day.isoformat()
+        ),
         "bookings_url": _url(bookings, clinic_day=day.isoformat()),
         "revenue": inr(glance.revenue_collected),
         "payments_url": _url(

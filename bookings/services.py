@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bookings import events
 from bookings.log_context import saga_log_context
@@ -336,7 +337,7 @@ def request_cancellation(
             pk=booking.pk, status=BookingStatus.CONFIRMED, cancellation_requested_at__isnull=True
         ).update(cancellation_requested_at=now, updated_at=now)
         if not won:
-            raise NotCancellable("This booking is not confirmed, or is already being cancelled.")
+            raise NotCancellable(_("This booking is not confirmed, or is already being cancelled."))
         after = {
             "reason": reason,
             "by_staff": by_staff,

@@ -5,6 +5,7 @@ password is changed (the patient fears it leaked) the old token must stop workin
 """
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 
 
@@ -29,4 +30,4 @@ class RevokeTokensOnPasswordChange:
     def get_help_text(self) -> str:
         # Shown with the other password rules on the change and reset forms: true, and
         # worth knowing before one presses the button.
-        return "Setting a new password signs the mobile app out on every device."
+        return gettext("Setting a new password signs the mobile app out on every device.")

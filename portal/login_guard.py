@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from rest_framework.throttling import BaseThrottle
 
 LOCKED_OUT_DETAIL = "Too many failed logins for this account or from this address; try later."
@@ -33,7 +34,7 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse({"detail": LOCKED_OUT_DETAIL}, status=429)
     else:
-        response = render(request, "429.html", {"paused": "logging in"}, status=429)
+        response = render(request, "429.html", {"paused": _("logging in")}, status=429)
     response["Retry-After"] = str(lockout_seconds())
     return response
 

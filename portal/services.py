@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bookings.log_context import saga_log_context
 from bookings.models import AuditLog, Booking, BookingStatus, MedicalService
@@ -139,14 +140,14 @@ def cancellation_quote(
     nothing = Decimal("0.00")
     if booking.status != BookingStatus.CONFIRMED or booking.cancellation_requested_at:
         reason = {
-            BookingStatus.CANCELLED: "This booking is already cancelled.",
-            BookingStatus.PENDING: "This booking is not confirmed yet.",
-            BookingStatus.FAILED: "This booking failed; nothing was charged.",
-        }.get(booking.status, "This booking is being cancelled.")
+            BookingStatus.CANCELLED: _("This booking is already cancelled."),
+            BookingStatus.PENDING: _("This booking is not confirmed yet."),
+            BookingStatus.FAILED: _("This booking failed; nothing was charged."),
+        }.get(booking.status, _("This booking is being cancelled."))
         return CancellationQuote(False, nothing, nothing, reason, None)
     starts = visit_starts(booking)
     if now >= starts:
-        return CancellationQuote(False, nothing, nothing, "The visit has already begun.", None)
+        return CancellationQuote(False, nothing, nothing, _("The visit has already begun."), None)
     refund = refund_for(
         # Bookings sold before policies had versions fall under the first one.
         policy=cancellation_policy(booking.cancellation_policy_version or 1),
@@ -156,15 +157,25 @@ def cancellation_quote(
         by_staff=by_staff,
     )
     if by_staff:
-        reason = "Cancelled by the clinic: everything paid comes back."
+        reason = _("Cancelled by the clinic: everything paid comes back.")
     elif refund.tier is None:
-        reason = "Less notice than the policy's last tier: nothing comes back."
+        reason = _("Less notice than the policy's last tier: nothing comes back.")
     else:
         reason = (
-            f"At least {refund.tier.min_hours_before} hours before the visit: "
-            f"{refund.tier.refund_percent}% of {format_inr(booking.final_price)} comes back"
-            + (f", less a {format_inr(refund.fee)} fee." if refund.fee else ".")
-        )
+            _(
+                "At least %(hours)s hours before the visit: %(percent)s%% of %(paid)s "
+                "comes back, less a %(fee)s fee."
+            )
+            if refund.fee
+            else _(
+                "At least %(hours)s hours before the visit: %(percent)s%% of %(paid)s comes back."
+            )
+        ) % {
+            "hours": refund.tier.min_hours_before,
+            "percent": refund.tier.refund_percent,
+            "paid": format_inr(booking.final_price),
+            "fee": format_inr(refund.fee),
+        }
     return CancellationQuote(True, refund.amount, refund.fee, reason, refund.holds_until)
 
 
@@ -266,29 +277,34 @@ def reschedule_quote(
     """
     now = now or timezone.now()
     if booking.status != BookingStatus.CONFIRMED or booking.cancellation_requested_at:
-        return RescheduleQuote(False, "Only a confirmed booking can be moved.", None, 0)
+        return RescheduleQuote(False, _("Only a confirmed booking can be moved."), None, 0)
     if booking.appointment_start is None:
-        return RescheduleQuote(False, "A walk-in booking has no time to move.", None, 0)
+        return RescheduleQuote(False, _("A walk-in booking has no time to move."), None, 0)
     if booking.appointment_start <= now:
-        return RescheduleQuote(False, "The appointment has already begun.", None, 0)
+        return RescheduleQuote(False, _("The appointment has already begun."), None, 0)
     if by_staff:
-        return RescheduleQuote(True, "Staff may move it to any free time.", None, None)
+        return RescheduleQuote(True, _("Staff may move it to any free time."), None, None)
     policy = cancellation_policy(booking.cancellation_policy_version or 1)
     until = booking.appointment_start - timedelta(hours=policy.reschedule_until_hours_before)
     left = max(policy.max_reschedules - booking.reschedules, 0)
     if not left:
         return RescheduleQuote(
-            False, f"Already moved {booking.reschedules} time(s), the most allowed.", until, 0
+            False,
+            _("Already moved %(n)s time(s), the most allowed.") % {"n": booking.reschedules},
+            until,
+            0,
         )
     if now > until:
         return RescheduleQuote(
             False,
-            f"Too late: the policy allows a move until {policy.reschedule_until_hours_before} "
-            "hours before the appointment.",
+            _("Too late: the policy allows a move until %(hours)s hours before the appointment.")
+            % {"hours": policy.reschedule_until_hours_before},
             until,
             left,
         )
-    return RescheduleQuote(True, f"It may be moved {left} more time(s).", until, left)
+    return RescheduleQuote(
+        True, _("It may be moved %(n)s more time(s).") % {"n": left}, until, left
+    )
 
 
 def reschedule_booking(*, booking: Booking, slot_id: int, actor: str, by_staff: bool) -> Booking:

@@ -78,7 +78,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     if request.method == "POST":
-        refused = _too_many(request, scope="signup", rate=settings.SIGNUP_RATE, what="signing up")
+        refused = _too_many(
+            request, scope="signup", rate=settings.SIGNUP_RATE, what=_("signing up")
+        )
         if refused is not None:
             return refused
     form = SignUpForm(request.POST if request.method == "POST" else None)
@@ -524,7 +526,7 @@ class ThrottledLoginView(auth_views.LoginView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         for throttle in (LoginThrottle(), LoginUsernameThrottle()):
             if not throttle.allow_request(request, self):
-                response = render(request, "429.html", {"paused": "logging in"}, status=429)
+                response = render(request, "429.html", {"paused": _("logging in")}, status=429)
                 response["Retry-After"] = str(int(throttle.wait() or 1))
                 return response
         return super().post(request, *args, **kwargs)
@@ -541,7 +543,7 @@ class ThrottledPasswordResetView(auth_views.PasswordResetView):
             request,
             scope="password-reset",
             rate=settings.PASSWORD_RESET_RATE,
-            what="sending password reset e-mails",
+            what=_("sending password reset e-mails"),
         )
         if refused is not None:
             return refused

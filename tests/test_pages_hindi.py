@@ -87,6 +87,29 @@ def test_public_pages_in_hindi(hindi, service_priced):
         assert english_left(page, [service.name, service.description]) == [], path
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/password_reset/",
+        "/accounts/password_reset/done/",
+        "/accounts/reset/done/",
+        "/accounts/reset/MQ/not-a-token/",  # a link that no longer works
+        "/a-page-that-does-not-exist/",
+    ],
+)
+def test_account_and_error_pages_in_hindi(hindi, path):
+    page = hindi.get(path).content.decode()
+    assert 'lang="hi-IN"' in page
+    assert english_left(page, []) == [], path
+
+
+def test_the_password_change_pages_in_hindi(hindi, user):
+    hindi.force_login(user)
+    for path in ("/accounts/password_change/", "/accounts/password_change/done/"):
+        page = hindi.get(path).content.decode()
+        assert english_left(page, [user.get_username()]) == [], path
+
+
 def test_sign_up_errors_in_hindi(hindi):
     page = hindi.post("/accounts/signup/", {"username": "x"}).content.decode()
     assert "कृपया नीचे दी गई" in page

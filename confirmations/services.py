@@ -2,18 +2,16 @@
 
 import logging
 import secrets
-from functools import partial
 from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
+from bookings.models import AuditLog, Booking, BookingStatus
 
 logger = logging.getLogger("saga")
 
@@ -41,11 +39,11 @@ def confirm_booking(*, correlation_id: UUID) -> None:
 def _confirm(correlation_id: UUID, *, code: str) -> None:
     with events.saga_step("confirmations", correlation_id):
         booking = Booking.objects.only("pk").get(correlation_id=correlation_id)
-        compensating = SagaEvent.objects.filter(
-            correlation_id=correlation_id, event_type=events.CompensationTriggered.name
-        )
-        confirmable = Booking.objects.filter(pk=booking.pk, status=BookingStatus.PENDING).exclude(
-            Exists(compensating)
+        # One conditional UPDATE on the current state (DESIGN.md, terminal states are
+        # exclusive): a compensation marks the booking `compensating` by the mirror
+        # UPDATE, so whichever of the two commits second changes no row.
+        confirmable = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
         )
         if not confirmable.update(
             status=BookingStatus.CONFIRMED, confirmation_code=code, updated_at=timezone.now()
@@ -60,8 +58,16 @@ def _confirm(correlation_id: UUID, *, code: str) -> None:
             after={"status": BookingStatus.CONFIRMED, "confirmation_code": code},
         )
         events.emit(events.BookingConfirmed, correlation_id=correlation_id, confirmation_code=code)
-        # After commit, and robust: a mail server that is down must not undo a paid booking.
-        transaction.on_commit(partial(send_confirmation_email, booking_id=booking.pk), robust=True)
+        booking_id = booking.pk
+
+        # After commit, and robust: a mail server that is down must not undo a paid
+        # booking. A named function, not a functools.partial: Django logs a failing
+        # robust callback by its __qualname__, which a partial lacks (the logging
+        # itself would then raise and the failure be lost).
+        def send_confirmation_email_after_commit() -> None:
+            send_confirmation_email(booking_id=booking_id)
+
+        transaction.on_commit(send_confirmation_email_after_commit, robust=True)
 
 
 def send_confirmation_email(*, booking_id: UUID) -> None:

@@ -12,15 +12,30 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
+from bookings.models import AuditLog, Booking, BookingStatus
 from payments.gateway import ChargeResult, get_gateway
 from payments.models import Payment, PaymentStatus
 
+PRICE_CHANGED = "price_changed"
+
 
 def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
-    """Charge the final price once; emit PaymentCompleted, or PaymentFailed and compensate."""
+    """Charge the final price once; emit PaymentCompleted, or PaymentFailed and compensate.
+
+    Never more than the patient was shown: when the booking carries the amount they saw
+    (`expected_total`) and the final price is higher (the day's last discount went to
+    someone else in between), nothing is charged and the saga is compensated
+    (`price_changed`). Nothing is charged either once the saga is being undone.
+    """
     amount = Decimal(final_price)
-    booking = Booking.objects.only("pk", "payment_token").get(correlation_id=correlation_id)
+    booking = Booking.objects.only(
+        "pk", "payment_token", "expected_total", "status", "compensating"
+    ).get(correlation_id=correlation_id)
+    if booking.status != BookingStatus.PENDING or booking.compensating:
+        return  # ended, or being undone: compensation settles any payment there is
+    if booking.expected_total is not None and amount > booking.expected_total:
+        _refuse_higher_price(correlation_id=correlation_id, amount=amount, booking=booking)
+        return
     try:
         payment = Payment.objects.create(
             booking_id=booking.pk, correlation_id=correlation_id, amount=amount
@@ -48,6 +63,27 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
     record_charge_outcome(payment=payment, result=result)
 
 
+def _refuse_higher_price(*, correlation_id: UUID, amount: Decimal, booking: Booking) -> None:
+    """The price went up after the patient saw it: charge nothing, undo the saga."""
+    with events.saga_step("payments.charge", correlation_id):
+        if not events.mark_compensating(correlation_id):
+            return  # already being undone, or ended
+        AuditLog.record(
+            actor="system:payments",
+            action="payment.refused_price_changed",
+            obj=booking,
+            correlation_id=correlation_id,
+            after={"final_price": str(amount), "expected_total": str(booking.expected_total)},
+        )
+        events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=PRICE_CHANGED)
+        events.emit(
+            events.CompensationTriggered,
+            correlation_id=correlation_id,
+            reason=PRICE_CHANGED,
+            failed_step="payments",
+        )
+
+
 def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
     correlation_id = payment.correlation_id
     taken_too_late = False
@@ -55,9 +91,10 @@ def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
         status = PaymentStatus.CAPTURED if result.captured else PaymentStatus.DECLINED
         # Recorded only while pending and the saga is not being undone: recovery may have
         # compensated the booking while this charge was still on its way.
+        undone = Booking.objects.filter(correlation_id=correlation_id, compensating=True)
         recorded = (
             Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING)
-            .exclude(Exists(_compensation_logged(correlation_id)))
+            .exclude(Exists(undone))
             .update(
                 status=status,
                 gateway_reference=result.reference,
@@ -67,25 +104,24 @@ def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
         )
         if recorded:
             _log_charge_outcome(payment=payment, status=status, result=result)
-        else:
-            taken_too_late = (
-                result.captured
-                and not Payment.objects.filter(
-                    pk=payment.pk, status=PaymentStatus.CAPTURED
-                ).exists()
+        elif not result.captured:
+            # Declined while the saga was being undone: nothing was taken, say so.
+            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                status=status, decline_reason=result.decline_reason, updated_at=timezone.now()
             )
+        else:
+            taken_too_late = not Payment.objects.filter(
+                pk=payment.pk, status=PaymentStatus.CAPTURED
+            ).exists()
     if taken_too_late:
         _refund_late_capture(payment=payment, result=result)
 
 
-def _compensation_logged(correlation_id: UUID):
-    return SagaEvent.objects.filter(
-        correlation_id=correlation_id, event_type=events.CompensationTriggered.name
-    )
-
-
 def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) -> None:
     correlation_id = payment.correlation_id
+    # A decline undoes the saga: the booking row is marked before any event is logged
+    # (events.mark_compensating), the order every step keeps.
+    undo = not result.captured and events.mark_compensating(correlation_id)
     AuditLog.record(
         actor="system:payments",
         action=f"payment.{status}",
@@ -100,10 +136,9 @@ def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) 
             payment_id=payment.pk,
             amount=str(payment.amount),
         )
-    else:
-        events.emit(
-            events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason
-        )
+        return
+    events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason)
+    if undo:
         events.emit(
             events.CompensationTriggered,
             correlation_id=correlation_id,
@@ -131,7 +166,7 @@ def reverse_payment(*, correlation_id: UUID) -> None:
     )
     if payment is None or payment.status in (PaymentStatus.DECLINED, PaymentStatus.REFUNDED):
         return
-    if payment.booking.status == BookingStatus.CONFIRMED:
+    if not payment.booking.compensating:
         return  # confirmation won the race: the patient has what was paid for
     if payment.status == PaymentStatus.PENDING:
         # The charge's outcome never got recorded: ask the gateway, never charge again.

@@ -286,28 +286,31 @@ class BookingListCreateView(GenericAPIView):
                 BookingOutputSerializer,
                 description="The booking; Location: /api/booking/<id>/status.",
             ),
-            **errors(400, 401, 403, 409, 415, 422, 429),
+            **errors(400, 401, 403, 409, 415, 422, 429, 503),
         },
     )
     def post(self, request):
-        given = BookingInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            answer, _ = self._book(given.validated_data, request_key=None)
+            answer, _ = self._book(request.data, request_key=None)
         else:
             if not (1 <= len(key) <= 255 and all("!" <= c <= "~" for c in key)):
                 raise serializers.ValidationError(
                     {"Idempotency-Key": ["Must be 1–255 visible ASCII characters."]}
                 )
+            request_key = idempotency.booking_request_key(key)
             try:
+                # A replay is answered before the body is validated: the stored answer,
+                # whatever has changed since (a service withdrawn, a price edited).
                 answer = idempotency.answer_once(
                     user=request.user,
                     key=key,
-                    fingerprint=idempotency.fingerprint_of(given.validated_data),
-                    produce=lambda: self._book(
-                        given.validated_data, request_key=idempotency.booking_request_key(key)
-                    ),
+                    fingerprint=idempotency.fingerprint_of(request.data),
+                    produce=lambda: self._book(request.data, request_key=request_key),
+                    booking_made=lambda: Booking.objects.filter(
+                        user=request.user, request_key=request_key
+                    ).first(),
+                    answer_for=self._answer_for,
                 )
             except idempotency.KeyReusedForAnotherRequest:
                 raise IdempotencyMismatch from None
@@ -319,11 +322,19 @@ class BookingListCreateView(GenericAPIView):
             headers={"Location": _status_location(answer.body["id"])},
         )
 
-    def _book(self, data: dict, *, request_key: str | None):
-        booking = start_booking(user=self.request.user, request_key=request_key, **data)
+    def _book(self, data, *, request_key: str | None):
+        given = BookingInputSerializer(data=data)
+        given.is_valid(raise_exception=True)
+        booking = start_booking(
+            user=self.request.user, request_key=request_key, **given.validated_data
+        )
+        return self._answer_for(booking), booking
+
+    @staticmethod
+    def _answer_for(booking: Booking) -> idempotency.Answer:
         booking = _bookings_with_items().get(pk=booking.pk)  # as the saga left it
         body = BookingOutputSerializer(booking).data
-        return idempotency.Answer(status=status.HTTP_201_CREATED, body=body), booking
+        return idempotency.Answer(status=status.HTTP_201_CREATED, body=body)
 
 
 class BookingStatusView(APIView):

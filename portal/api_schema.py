@@ -43,6 +43,13 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         429: OpenApiResponse(
             ErrorDetailSerializer, description="Too many requests: see Retry-After."
         ),
+        503: OpenApiResponse(
+            ErrorDetailSerializer,
+            description=(
+                "The database could not be reached (see Retry-After). A booking may have "
+                "been made all the same: retry with the same Idempotency-Key to get it."
+            ),
+        ),
     }
     return {code: described[code] for code in codes}
 

@@ -6,6 +6,7 @@ money as strings with two decimals and times in the clinic's zone (+05:30).
 """
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
@@ -135,6 +136,10 @@ class BookingInputSerializer(serializers.Serializer):
         max_length=MAX_SERVICES_PER_BOOKING,
     )
     payment_token = serializers.CharField(max_length=64, default="tok_visa")
+    # The amount the patient was shown. If the final price would be higher (the day's
+    # last discount went to someone else meanwhile), nothing is charged and the booking
+    # fails with failure_reason "price_changed".
+    expected_total = money_field(required=False, min_value=Decimal("0.00"))
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ def start_booking(
     service_ids: Sequence[int],
     payment_token: str,
     request_key: str | None = None,
+    expected_total: Decimal | None = None,
 ) -> Booking:
     """Check what only payments can judge, then let bookings start the saga."""
     # Input validation only (the gateway is asked nothing else here): an unknown token
@@ -34,4 +36,5 @@ def start_booking(
         service_ids=service_ids,
         payment_token=payment_token,
         request_key=request_key,
+        expected_total=expected_total,
     )

@@ -19,7 +19,13 @@ from django.views.decorators.http import require_http_methods
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.services import clinic_today, register_patient
 from portal.forms import BookingDetailsForm, PaymentForm, SignUpForm
-from portal.presentation import discount_in_words, failure_in_words, quote, timeline
+from portal.presentation import (
+    PRICE_CHANGED,
+    discount_in_words,
+    failure_in_words,
+    quote,
+    timeline,
+)
 from portal.services import start_booking
 from portal.throttles import LoginThrottle
 from pricing.models import DiscountSettings
@@ -115,6 +121,8 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 service_ids=[s.pk for s in details.cleaned_data["services"]],
                 payment_token=payment.payment_token,
                 request_key=str(payment.cleaned_data["request_key"]),
+                # The price this page showed: never charge more than that.
+                expected_total=payment.cleaned_data["expected_total"],
             )
         except ValidationError as error:
             _add_service_errors(
@@ -128,19 +136,24 @@ def book_review(request: HttpRequest) -> HttpResponse:
 
     data = details.cleaned_data
     today = clinic_today()
+    quota = quota_for_day(today)
+    shown = quote(
+        services=data["services"],
+        gender=data["gender"],
+        date_of_birth=data["date_of_birth"],
+        today=today,
+        discount_percent=DiscountSettings.current().discount_percent,
+        discounts_left=quota.remaining,
+    )
+    # The form carries the price shown now, also when it comes back with an error.
+    payment.show_amount(shown.expected_final)
     return render(
         request,
         "bookings/review.html",
         {
             "details": data,
-            "quote": quote(
-                services=data["services"],
-                gender=data["gender"],
-                date_of_birth=data["date_of_birth"],
-                today=today,
-                discount_percent=DiscountSettings.current().discount_percent,
-            ),
-            "quota": quota_for_day(today),
+            "quote": shown,
+            "quota": quota,
             "price_threshold": PRICE_THRESHOLD,
             "form": payment,
         },
@@ -172,6 +185,7 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
             "can_retry": booking.status == BookingStatus.FAILED and DRAFT in request.session,
+            "price_changed": booking.failure_reason == PRICE_CHANGED,
         },
     )
 

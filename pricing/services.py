@@ -6,7 +6,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import Booking
+from bookings.models import Booking, BookingStatus
 from bookings.services import change_setting
 from pricing.models import DiscountSettings
 from pricing.rules import discount_eligibility
@@ -23,7 +23,9 @@ def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
             base_price=base_price,
             today=booking.clinic_day,
         )
-        Booking.objects.filter(pk=booking.pk).update(
+        going_on = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
+        ).update(
             base_price=base_price,
             discount_eligible=eligible,
             eligibility_reason=reason,
@@ -31,6 +33,8 @@ def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
             discount_percent=DiscountSettings.current().discount_percent,
             updated_at=timezone.now(),
         )
+        if not going_on:
+            return  # the saga is being undone: no step forward
         events.emit(
             events.PricingCalculated,
             correlation_id=correlation_id,

@@ -71,7 +71,7 @@ def test_sign_up_book_pay_and_see_the_confirmation(page: Page, shot, service_pri
 
     base_row = page.get_by_role("row", name="Base price")
     expect(base_row).to_contain_text("₹1,150.00")
-    expect(page.get_by_role("row", name="Expected to pay")).to_contain_text("₹1,012.00")
+    expect(page.get_by_role("row", name="To pay")).to_contain_text("₹1,012.00")
     expect(page.get_by_text("subject to today's remaining discounts")).to_be_visible()
     page.get_by_label("Card number").fill(VISA)
     shot(page, "review")

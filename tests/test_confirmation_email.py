@@ -72,3 +72,30 @@ def test_by_default_the_wait_for_the_mail_server_is_bounded():
     from django.conf import settings
 
     assert settings.EMAIL_TIMEOUT == 10
+
+
+def test_an_after_commit_callback_that_raises_is_logged_not_lost(book, caplog):
+    """Django 5.2 logs a failing robust on_commit callback by its __qualname__: with a
+    functools.partial (which has none) the logging itself raised and the failure was
+    lost. The database connection drops as the e-mail reads the booking: the error is
+    logged by name with its cause, and the booking stays confirmed."""
+    from django.db import OperationalError, connection
+
+    def connection_cut_at_the_mail_read(execute, sql, params, many, context):
+        if "auth_user" in sql and "bookings_booking" in sql:  # the e-mail's read only
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(connection_cut_at_the_mail_read):
+        booking = book(prices=("500.00",))
+
+    assert booking.status == "confirmed"
+    assert mail.outbox == []
+    logged = [r for r in caplog.records if "in on_commit()" in r.getMessage()]
+    assert len(logged) == 1, [r.getMessage() for r in caplog.records]
+    assert "send_confirmation_email_after_commit" in logged[0].getMessage()
+    assert isinstance(logged[0].exc_info[1], OperationalError)
+    assert not [
+        r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], AttributeError)
+    ]
+    assert "saga receiver raised" not in caplog.text  # the step itself never failed

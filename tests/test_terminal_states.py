@@ -18,7 +18,7 @@ from tests.support.saga_hooks import delivery_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-RACES = 300
+RACES = 200
 ELIGIBLE = ("2500.00",)  # holds one of the day's discounts, so a release has work to do
 FORWARD_ONLY = {"BookingConfirmed"}
 UNDO_ONLY = {"CompensationTriggered", "DiscountQuotaReleased", "PaymentReversed", "BookingFailed"}

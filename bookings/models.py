@@ -118,7 +118,7 @@ class Booking(models.Model):
     # that logs CompensationTriggered; never unset. Confirmation is a conditional UPDATE on
     # `pending and not compensating`: whichever of the two commits second changes no row,
     # so a booking is never both confirmed and undone (DESIGN.md, terminal states).
-    compensating = models.BooleanField(default=False)
+    compensating = models.BooleanField("compensation started", default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -100,6 +100,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
                     "id",
                     "correlation_id",
                     "status",
+                    "compensating",
                     "failure_reason",
                     "confirmation_code",
                     "clinic_day_display",
@@ -121,6 +122,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
                     "quota_exhausted",
                     "discount_amount_display",
                     "final_price_display",
+                    "expected_total_display",
                 )
             },
         ),
@@ -134,6 +136,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         "discount_percent_display",
         "discount_amount_display",
         "final_price_display",
+        "expected_total_display",
         "event_timeline",
         "audit_trail",
     )
@@ -164,6 +167,10 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     @admin.display(description="final price", ordering="final_price")
     def final_price_display(self, booking: Booking) -> str:
         return inr(booking.final_price)
+
+    @admin.display(description="amount shown to the patient")
+    def expected_total_display(self, booking: Booking) -> str:
+        return inr(booking.expected_total) if booking.expected_total is not None else "not sent"
 
     @admin.display(description="base price")
     def base_price_display(self, booking: Booking) -> str:

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="booking",
             name="compensating",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(default=False, verbose_name="compensation started"),
         ),
         migrations.AddField(
             model_name="booking",

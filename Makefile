@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make run` (the app on SQLite, seeded) and `make test`.
+# Two commands on a fresh machine: `make run` (the app and its worker on SQLite, seeded)
+# and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,9 +15,11 @@ install: $(VENV)/.installed
 
 run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=$${DEBUG:-true} PY=$(PY) scripts/run-dev.sh  # web server + worker; Ctrl-C stops both
 
+# The browser tests need Chromium: ensure-browser.sh finds one or installs Debian's.
 test: install
+	CHROMIUM="$$(scripts/ensure-browser.sh)" && export CHROMIUM && \
 	scripts/with-test-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install lint-imports

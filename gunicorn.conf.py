@@ -35,8 +35,13 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 
-# Only the proxy on this host may say which requests were HTTPS (X-Forwarded-Proto).
+# Which requests were HTTPS: only X-Forwarded-Proto, and only from the proxies listed in
+# FORWARDED_ALLOW_IPS (comma-separated; default the proxy on this host). gunicorn's own
+# default also trusts X-Forwarded-Ssl and X-Forwarded-Protocol, which a proxy that only
+# sets and strips X-Forwarded-Proto would let a client forge. Django reads the same
+# header (SECURE_PROXY_SSL_HEADER); see README, "Production".
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
 # Logs to stdout/stderr (the service manager collects them). The access line is
 # key=value, with the path but never the query string (it may carry personal data).

@@ -37,7 +37,16 @@ class MedicalServiceAdmin(admin.ModelAdmin):
     list_display = ("name", "price_display", "active", "times_booked", "updated_display")
     list_filter = ("active",)
     search_fields = ("name", "description")
-    fields = ("name", "description", "price", "active", "deletion_note", "updated_display")
+    fields = (
+        "name",
+        "description",
+        "price",
+        "requires_appointment",
+        "duration_minutes",
+        "active",
+        "deletion_note",
+        "updated_display",
+    )
     readonly_fields = ("deletion_note", "updated_display")
     actions = ("deactivate", "activate")
 

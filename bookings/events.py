@@ -2,13 +2,18 @@
 
 The catalog below is the whole flow, and also its wiring: each app's `ready()`
 calls `listen(app_label, receivers)`, which connects that app's `on_<event>`
-function for every event whose `heard_by` names the app, in catalog order. A
-wiring test checks the live receivers against `heard_by`, so this table cannot
-drift from what runs.
+function for every event whose `heard_by` names the app. Receivers are called in
+the order their apps start (INSTALLED_APPS); a wiring test holds the live
+receivers, and their order, to `heard_by`, so this table cannot drift from what runs.
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
 PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
-CompensationTriggered → (DiscountQuotaReleased) → (PaymentReversed) → BookingFailed.
+CompensationTriggered → (SlotReleased) → (DiscountQuotaReleased) → (PaymentReversed) →
+BookingFailed. (The slot itself is taken with the request, in BookingRequested's
+transaction: a full slot means no booking and no saga.)
+A cancellation of a confirmed booking has the same shape: CancellationRequested →
+(SlotReleased) → (DiscountQuotaReleased, only on the clinic day it was granted) →
+(PaymentRefunded) → BookingCancelled.
 
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
@@ -84,7 +89,14 @@ CompensationTriggered = Event(
     "CompensationTriggered",
     emitted_by="the failed step",
     payload=("reason", "failed_step"),
-    heard_by=("quotas", "payments", "bookings"),
+    # Each participant undoes its own part, in INSTALLED_APPS order; bookings last.
+    heard_by=("scheduling", "quotas", "payments", "bookings"),
+)
+SlotReleased = Event(
+    "SlotReleased",
+    emitted_by="scheduling",
+    payload=("slot_id",),
+    heard_by=(),
 )
 DiscountQuotaReleased = Event(
     "DiscountQuotaReleased",
@@ -102,13 +114,32 @@ BookingConfirmed = Event(
     "BookingConfirmed",
     emitted_by="confirmations",
     payload=("confirmation_code",),
-    heard_by=(),
+    heard_by=("notifications",),
 )
 BookingFailed = Event(
     "BookingFailed",
     emitted_by="bookings",
     payload=("reason",),
     heard_by=(),
+)
+# A cancellation: the same shape as a compensation, on a confirmed booking.
+CancellationRequested = Event(
+    "CancellationRequested",
+    emitted_by="bookings",
+    payload=("actor", "reason", "by_staff", "refund_amount", "fee", "requested_on"),
+    heard_by=("scheduling", "quotas", "payments", "bookings"),
+)
+PaymentRefunded = Event(
+    "PaymentRefunded",
+    emitted_by="payments",
+    payload=("refund_id", "amount"),
+    heard_by=(),
+)
+BookingCancelled = Event(
+    "BookingCancelled",
+    emitted_by="bookings",
+    payload=("reason", "refund_amount"),
+    heard_by=("notifications",),
 )
 
 CATALOG: dict[str, Event] = {
@@ -120,10 +151,14 @@ CATALOG: dict[str, Event] = {
         PaymentCompleted,
         PaymentFailed,
         CompensationTriggered,
+        SlotReleased,
         DiscountQuotaReleased,
         PaymentReversed,
         BookingConfirmed,
         BookingFailed,
+        CancellationRequested,
+        PaymentRefunded,
+        BookingCancelled,
     )
 }
 

@@ -8,6 +8,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from bookings.validators import validate_indian_mobile
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -23,6 +26,9 @@ class MedicalService(models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
     active = models.BooleanField(default=True)
+    # Consultations and imaging need a practitioner's slot; lab tests are walk-in.
+    requires_appointment = models.BooleanField(default=False)
+    duration_minutes = models.PositiveSmallIntegerField(default=15)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -30,10 +36,18 @@ class MedicalService(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="service_price_positive"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0), name="service_duration_positive"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} (₹{self.price})"
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    HINDI = "hi", "हिन्दी (Hindi)"
 
 
 class PatientProfile(models.Model):
@@ -45,11 +59,18 @@ class PatientProfile(models.Model):
     full_name = models.CharField(max_length=120)
     gender = models.CharField(max_length=10, choices=Gender.choices)
     date_of_birth = models.DateField()
+    # E.164 ("+919812345678"): where SMS reminders go. Blank: e-mail only.
+    phone = PhoneNumberField(blank=True, validators=[validate_indian_mobile])
+    # The language of the patient's e-mails and SMS.
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(gender__in=Gender.values), name="profile_gender_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=Language.values), name="profile_language_valid"
             ),
         ]
 
@@ -61,6 +82,10 @@ class BookingStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     CONFIRMED = "confirmed", "Confirmed"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    # Set by the front desk on a confirmed booking's visit.
+    COMPLETED = "completed", "Completed (checked in)"
+    NO_SHOW = "no_show", "No-show"
 
 
 ONE_BOOKING_PER_REQUEST_KEY = "booking_once_per_user_request_key"
@@ -110,6 +135,10 @@ class Booking(models.Model):
     quota_exhausted = models.BooleanField(null=True)
     discount_amount = models.DecimalField(**MONEY, null=True, blank=True)
     final_price = models.DecimalField(**MONEY, null=True, blank=True)
+    # pricing: the version of the cancellation policy the booking was sold under
+    cancellation_policy_version = models.PositiveIntegerField(null=True, blank=True)
+    # bookings: set once, by the one cancellation that wins (a conditional UPDATE)
+    cancellation_requested_at = models.DateTimeField(null=True, blank=True)
     # confirmations / bookings
     # NULL until set: unique among confirmed bookings, and `null` in the API until then.
     confirmation_code = models.CharField(max_length=16, null=True, blank=True, unique=True)  # noqa: DJ001
@@ -124,6 +153,7 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("cancel_booking", "Can cancel any booking, refunding everything")]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
             models.Index(fields=["status", "created_at"], name="booking_status_age"),

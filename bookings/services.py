@@ -22,10 +22,11 @@ from bookings.models import (
     BookingItem,
     BookingStatus,
     Gender,
+    Language,
     MedicalService,
     PatientProfile,
 )
-from bookings.validators import validate_date_of_birth
+from bookings.validators import validate_date_of_birth, validate_username
 
 MAX_SERVICES_PER_BOOKING = 10
 
@@ -82,8 +83,14 @@ def register_patient(
     full_name: str,
     gender: str,
     date_of_birth: date,
+    phone: str = "",
+    language: str = Language.ENGLISH,
 ) -> AbstractBaseUser:
     """Create a patient's account and profile. Django's password validators apply."""
+    try:
+        validate_username(username)
+    except ValidationError as error:
+        raise ValidationError({"username": error.messages}) from None
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "This username is taken; choose another."})
@@ -100,7 +107,12 @@ def register_patient(
                 last_name=last[:150],
             )
             PatientProfile.objects.create(
-                user=user, full_name=full_name.strip(), gender=gender, date_of_birth=date_of_birth
+                user=user,
+                full_name=full_name.strip(),
+                gender=gender,
+                date_of_birth=date_of_birth,
+                phone=phone or "",
+                language=language or Language.ENGLISH,
             )
     except IntegrityError:  # the same username registered at the same moment
         raise ValidationError({"username": "This username is taken; choose another."}) from None
@@ -240,3 +252,112 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
             after={"status": BookingStatus.FAILED, "failure_reason": reason},
         )
         events.emit(events.BookingFailed, correlation_id=correlation_id, reason=reason)
+
+
+def record_visit(*, booking_id: UUID, outcome: str, actor: str, today: date) -> bool:
+    """The front desk: a confirmed booking's patient came (`completed`) or did not
+    (`no_show`). One conditional UPDATE on the current status; audited. False when the
+    booking is not confirmed (already marked, failed) or its visit day is not due."""
+    if outcome not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
+        raise ValueError(outcome)
+    due = (
+        {"visit_date": today} if outcome == BookingStatus.COMPLETED else {"visit_date__lte": today}
+    )
+    with transaction.atomic():
+        changed = Booking.objects.filter(
+            pk=booking_id, status=BookingStatus.CONFIRMED, **due
+        ).update(status=outcome, updated_at=timezone.now())
+        if not changed:
+            return False
+        booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
+        AuditLog.record(
+            actor=actor,
+            action="booking.checked_in"
+            if outcome == BookingStatus.COMPLETED
+            else "booking.no_show",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            before={"status": BookingStatus.CONFIRMED},
+            after={"status": outcome},
+        )
+    return True
+
+
+class NotCancellable(Exception):
+    """The booking is not (or no longer) one that can be cancelled."""
+
+
+def request_cancellation(
+    *,
+    booking: Booking,
+    actor: str,
+    reason: str,
+    by_staff: bool,
+    refund_amount: Decimal,
+    fee: Decimal,
+) -> None:
+    """Start cancelling a confirmed booking, with the refund its policy gives.
+
+    One conditional UPDATE decides: of any number of cancellations (or a cancellation
+    and another change) racing for one booking, only the first wins; the others get
+    NotCancellable and change nothing.
+    """
+    now = timezone.now()
+    with events.saga_step("bookings.cancel_request", booking.correlation_id):
+        won = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.CONFIRMED, cancellation_requested_at__isnull=True
+        ).update(cancellation_requested_at=now, updated_at=now)
+        if not won:
+            raise NotCancellable("This booking is not confirmed, or is already being cancelled.")
+        after = {
+            "reason": reason,
+            "by_staff": by_staff,
+            "refund_amount": str(refund_amount),
+            "fee": str(fee),
+        }
+        AuditLog.record(
+            actor=actor,
+            action="booking.cancellation_requested",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            before={"status": BookingStatus.CONFIRMED},
+            after=after,
+        )
+        events.emit(
+            events.CancellationRequested,
+            correlation_id=booking.correlation_id,
+            actor=actor,
+            requested_on=clinic_today().isoformat(),
+            **after,
+        )
+
+
+def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: str) -> None:
+    """The cancellation's last step (bookings alone marks it): confirmed → cancelled."""
+    with events.saga_step("bookings.cancel", correlation_id):
+        if not Booking.objects.filter(
+            correlation_id=correlation_id,
+            status=BookingStatus.CONFIRMED,
+            cancellation_requested_at__isnull=False,
+        ).update(status=BookingStatus.CANCELLED, updated_at=timezone.now()):
+            return
+        events.emit(
+            events.BookingCancelled,
+            correlation_id=correlation_id,
+            reason=reason,
+            refund_amount=refund_amount,
+        )
+
+
+def update_profile(*, user: AbstractBaseUser, changes: dict[str, Any]) -> PatientProfile:
+    """PATCH /api/me: any of full_name, email, phone, language (validated by the caller)."""
+    with transaction.atomic():
+        profile = PatientProfile.objects.select_for_update().get(user=user)
+        if "email" in changes:
+            user.email = changes["email"]
+            user.save(update_fields=["email"])
+        for field in ("full_name", "phone", "language"):
+            if field in changes:
+                setattr(profile, field, changes[field] or "")
+        profile.save()
+    return profile

@@ -2,9 +2,16 @@
 
 from datetime import date
 
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
 MAX_AGE_YEARS = 130
+
+# One username rule for every way an account is made (web sign-up, API registration,
+# and this service under both): Django's own, letters, digits and @ . + - _ only, so no
+# spaces, no ':' ("system:payments"), nothing invisible or direction-changing (U+200B,
+# U+202E) that would let one name pass for another in the admin.
+validate_username = UnicodeUsernameValidator()
 
 
 def years_before(day: date, years: int) -> date:
@@ -21,4 +28,28 @@ def validate_date_of_birth(value: date, *, today: date) -> None:
     if value < years_before(today, MAX_AGE_YEARS):
         raise ValidationError(
             f"The date of birth must be at most {MAX_AGE_YEARS} years ago.", code="too_old"
+        )
+
+
+def validate_indian_mobile(value) -> None:
+    """An Indian mobile number (+91, a mobile range): where SMS reminders can go."""
+    import phonenumbers
+
+    number = value if isinstance(value, phonenumbers.PhoneNumber) else None
+    if number is None:
+        try:
+            number = phonenumbers.parse(str(value), "IN")
+        except phonenumbers.NumberParseException:
+            raise ValidationError("Enter a valid phone number.", code="invalid") from None
+    mobile = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    if (
+        number.country_code != 91
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) not in mobile
+    ):
+        raise ValidationError(
+            "Enter an Indian mobile number, e.g. +91 98123 45678.", code="not_indian_mobile"
         )

@@ -4,15 +4,17 @@ import logging
 import sys
 from collections.abc import Callable
 
+from csp.constants import UNSAFE_INLINE
+from csp.middleware import CSPMiddleware, PolicyParts
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-logger = logging.getLogger("clinic_site.database")
+from portal.api_errors import RETRY_AFTER_SECONDS
+from portal.api_errors import UNAVAILABLE_DETAIL as DETAIL
 
-RETRY_AFTER_SECONDS = "5"
-DETAIL = "The service is temporarily unavailable (database unreachable). Please retry shortly."
+logger = logging.getLogger("clinic_site.database")
 JSON_PATHS = ("/api/", "/healthz")
 
 
@@ -90,3 +92,76 @@ class IgnoreMalformedSessionCookie:
         if key is not None and not (len(key) <= 64 and key.isascii() and key.isalnum()):
             del request.COOKIES[name]
         return self.get_response(request)
+
+
+NUL_DETAIL = "The query string holds a NUL character."
+
+
+class RefuseNulInQueryString:
+    """A NUL in a query string is a 400, for every page at once.
+
+    PostgreSQL cannot store or compare text with a NUL byte: a NUL reaching a filter
+    (an admin list filter, its search, a date filter) raises DataError, a 500. No
+    legitimate link carries one, so it is refused here rather than in each view.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any("\x00" in name or "\x00" in "".join(values) for name, values in request.GET.lists()):
+            return bad_request(request, NUL_DETAIL)
+        return self.get_response(request)
+
+
+def bad_request(request: HttpRequest, detail: str) -> HttpResponse:
+    """400 as JSON `{"detail": …}` under /api/ and /healthz, a short page elsewhere."""
+    if request.path.startswith(JSON_PATHS):
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponse(
+        render_to_string("400.html", {"detail": detail}),
+        status=400,
+        content_type="text/html; charset=utf-8",
+    )
+
+
+API_PATHS = ("/api/",)
+
+
+class ApiResponseHeaders:
+    """What every answer under /api/ needs, whichever view (or none) made it.
+
+    - An unknown address is Django's HTML 404 page; an API client gets `{"detail"}`.
+    - `Cache-Control: no-store`: most API answers hold a patient's data (bookings, a
+      token, a profile), and a shared proxy or the phone's HTTP cache must keep none.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PATHS):
+            return response
+        if response.status_code == 404 and not response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            response = JsonResponse({"detail": "Not found."}, status=404)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+# The admin (its own change_list.html and ours) and Swagger UI carry <style> blocks;
+# inline styles cannot run code, inline scripts stay refused everywhere.
+INLINE_STYLE_PATHS = ("/admin/", "/api/docs/")
+
+
+class ContentSecurityPolicy(CSPMiddleware):
+    """django-csp's middleware with the one per-path allowance above."""
+
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if request.path.startswith(INLINE_STYLE_PATHS) and parts.update is None:
+            parts.update = {"style-src": [UNSAFE_INLINE]}
+        return parts

@@ -4,9 +4,11 @@ The embedded default database is SQLite so `make run` works with only Python;
 production and the tests use PostgreSQL through DATABASE_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,17 +36,25 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
+    "axes",  # login lockout across the API, web and admin login doors
+    "django_q",  # the background worker (manage.py qcluster), its queue in our database
+    "phonenumber_field",
     # The saga's participants. Signal receivers run in connection order, which is
     # the order of these apps' ready(): on CompensationTriggered, quotas and payments
     # undo their own work before bookings marks the booking failed (the last word).
+    # scheduling first: it gives a slot back before the discount and the money (the
+    # order API.md gives a cancellation's events).
+    "scheduling",
     "pricing",
     "quotas",
     "payments",
     "confirmations",
+    "notifications",
     "bookings",
     # The edges (pages, API, recovery): they read every participant, nobody reads them.
     "portal",
@@ -52,17 +62,25 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer (settings below; per-path in the class).
+    "clinic_site.middleware.ContentSecurityPolicy",
     # Static files straight from the app (gunicorn), compressed and cached forever by name.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours: a database that cannot be reached is a 503, never a 500 trace.
     "clinic_site.middleware.DatabaseUnavailableMiddleware",
     "clinic_site.middleware.IgnoreMalformedSessionCookie",
+    # Before anything reads the query string: a NUL in it is a 400, not a database error.
+    "clinic_site.middleware.RefuseNulInQueryString",
+    # Inside the 503 handler: JSON 404s and no-store for everything under /api/.
+    "clinic_site.middleware.ApiResponseHeaders",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into a 429 (portal/login_guard.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic_site.urls"
@@ -97,6 +115,13 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
     )
+elif "sqlite" in DATABASES["default"]["ENGINE"]:
+    # `make run`: the web server and the worker share one file. WAL lets reads go on
+    # during a write; IMMEDIATE transactions queue for the write lock (up to 20 s)
+    # instead of failing with "database is locked" halfway through.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -105,6 +130,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its hook revokes the user's API tokens whenever a password is set.
+    {"NAME": "bookings.tokens.RevokeTokensOnPasswordChange"},
 ]
 
 LANGUAGE_CODE = "en-in"
@@ -148,6 +175,44 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images and fetches from this
+# origin only, no plugins, no framing, no <base> tricks. The patient pages need no
+# inline script or style; the admin and /api/docs/ may also use inline <style>
+# (clinic_site/middleware.py). Swagger UI's set-up is served as a file, not inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# --- Login lockout (django-axes) --------------------------------------------------
+# Every login door (POST /api/auth/token, /accounts/login/, /admin/login/) goes through
+# authenticate(); axes' backend refuses it once this client address OR this username has
+# AXES_FAILURE_LIMIT failures within the cool-off, counted in the database: one count
+# for every worker and host. A correct password does not clear the count (it would let
+# a guesser with an account of their own reset their address's count).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "portal.login_guard.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"
+# Per client address and per e-mail address, in the default cache (portal/login_guard.py).
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
 
 # Patient pages (Django's auth views under /accounts/).
 LOGIN_URL = "login"
@@ -156,10 +221,47 @@ LOGOUT_REDIRECT_URL = "home"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
-# The confirmation e-mail goes out inside the booking request: a mail server that
-# stops answering must cost the patient seconds, not the worker.
+# A provider's API instead of SMTP: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend
+# and ANYMAIL={...} (django-anymail's settings) in the environment's settings module.
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+# E-mails go out from the worker: a mail server that stops answering costs one
+# worker seconds, then the row is retried later.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <bookings@clinic.example>")
+
+# --- Background work: django-q2's worker, its queue in our own database ---------
+# `manage.py qcluster` on one or more hosts (README "Production").
+Q_CLUSTER = {
+    "name": "clinic",
+    "orm": "default",  # the ORM broker: no Redis, same database as the app
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=120),  # a task running longer is killed
+    "retry": env.int("Q_RETRY", default=180),  # must exceed timeout
+    # Our tasks are periodic or retry themselves (the outbox): django-q never repeats one.
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,  # a worker that was down runs each schedule once, not once per miss
+    "poll": env.float("Q_POLL", default=0.5),
+    "save_limit": 1000,
+    "label": "Background tasks",
+}
+# Worker heartbeat: /healthz says "late" when not heard from for this long.
+WORKER_LATE_AFTER_SECONDS = env.int("WORKER_LATE_AFTER_SECONDS", default=120)
+
+# --- Notifications (the outbox) -----------------------------------------------
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_SECONDS = env.int("NOTIFICATION_RETRY_SECONDS", default=60)  # doubled each try
+# A row "sending" this long belongs to a dead worker (far above EMAIL_TIMEOUT/SMS_TIMEOUT).
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
+# Set true only for a mail provider that drops a repeated send with the same key.
+EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY = env.bool("EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY", default=False)
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleBackend")
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=10)
+MSG91_URL = env.str("MSG91_URL", default="https://control.msg91.com/api/v2/sendsms")
+MSG91_AUTH_KEY = env.str("MSG91_AUTH_KEY", default="")
+MSG91_SENDER_ID = env.str("MSG91_SENDER_ID", default="CLINIC")
+PHONENUMBER_DEFAULT_REGION = "IN"
 
 # --- The saga -------------------------------------------------------------
 # Simulated gateway: share of otherwise-good cards declined at random (0..1), for demos.
@@ -192,10 +294,17 @@ REST_FRAMEWORK = {
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
-# The throttles count in the default cache. Local memory (the default) counts per
-# worker process. One count across all workers and hosts: CACHE_URL=dbcache://clinic_cache
-# (after `manage.py createcachetable`), or redis://… with the redis package installed.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+
+def default_cache_url(*, debug: bool) -> str:
+    """The throttles, the sign-up and reset limits count in the default cache, which must
+    be one place for every worker and host: in production (DEBUG off) the database cache,
+    whose table `migrate` makes (portal/cache_table.py). `make run` (DEBUG on) keeps
+    memory. CACHE_URL overrides either (redis://… with the redis package installed)."""
+    return "locmemcache://" if debug else "dbcache://clinic_cache"
+
+
+CACHES = {"default": env.cache_url("CACHE_URL", default=default_cache_url(debug=DEBUG))}
 # Throttle rates in DRF's format ("N/second|minute|hour|day"), read on every request
 # (portal/throttles.py) so a test or an operator can change them.
 THROTTLE_REGISTER_RATE = env.str("THROTTLE_REGISTER_RATE", default="30/hour")
@@ -218,6 +327,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two fields named "status" with different choices: name each enum after its meaning.
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "bookings.models.BookingStatus",
+        "RefundStatusEnum": ["refunded", "pending", "none"],
+    },
 }
 
 # One JSON object per line (clinic_site/log_format.py): saga lines carry correlation_id,
@@ -240,3 +354,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Appointments: how many clinic days ahead patients may book a slot.
+BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=60)

@@ -26,3 +26,16 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed on
 # WhiteNoise as in development: the apps' static files found per request, no collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# In-process tests count throttles in memory (tests/conftest.py clears it before each
+# test, database or not); production's shared database cache is tested in real
+# processes (tests/test_shared_throttle_cache.py).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Unused in-process: its table is the production default's (dbcache://clinic_cache),
+    # which `migrate` thereby makes in the test database for the production processes
+    # the tests start (gunicorn, manage.py).
+    "production_default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "clinic_cache",
+    },
+}

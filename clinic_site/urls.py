@@ -2,14 +2,22 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.api import HealthView
-from portal.views import ThrottledLoginView
+from portal.front_desk import front_desk
+from portal.views import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
+    # Before the admin's own URLs: a staff page of the admin site.
+    path("admin/front-desk/", admin.site.admin_view(front_desk), name="front_desk"),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
     # Before Django's auth URLs: the same login page, rate-limited.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path(
+        "accounts/password_reset/",
+        ThrottledPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("portal.urls")),
 ]

@@ -1,13 +1,14 @@
-"""The last step: a confirmation code, the booking confirmed, an e-mail to the patient."""
+"""The last step: a confirmation code and the booking confirmed.
+
+It sends nothing itself: `notifications` hears BookingConfirmed and writes the
+e-mail and SMS into its outbox, which the worker sends.
+"""
 
 import logging
 import secrets
 from uuid import UUID
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.db import IntegrityError
 from django.utils import timezone
 
 from bookings import events
@@ -58,29 +59,3 @@ def _confirm(correlation_id: UUID, *, code: str) -> None:
             after={"status": BookingStatus.CONFIRMED, "confirmation_code": code},
         )
         events.emit(events.BookingConfirmed, correlation_id=correlation_id, confirmation_code=code)
-        booking_id = booking.pk
-
-        # After commit, and robust: a mail server that is down must not undo a paid
-        # booking. A named function, not a functools.partial: Django logs a failing
-        # robust callback by its __qualname__, which a partial lacks (the logging
-        # itself would then raise and the failure be lost).
-        def send_confirmation_email_after_commit() -> None:
-            send_confirmation_email(booking_id=booking_id)
-
-        transaction.on_commit(send_confirmation_email_after_commit, robust=True)
-
-
-def send_confirmation_email(*, booking_id: UUID) -> None:
-    booking = Booking.objects.select_related("user").get(pk=booking_id)
-    if not booking.user.email:
-        return  # nobody to write to: the items are not even loaded
-    context = {"booking": booking, "items": list(booking.items.order_by("id"))}
-    try:
-        send_mail(
-            subject=f"Booking confirmed: {booking.confirmation_code}",
-            message=render_to_string("confirmations/email.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[booking.user.email],
-        )
-    except Exception:
-        logger.exception("confirmation e-mail failed correlation_id=%s", booking.correlation_id)

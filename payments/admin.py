@@ -4,7 +4,8 @@ from django.contrib import admin
 
 from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin, booking_link
 from bookings.admin_display import clinic_time, inr
-from payments.models import Payment, SimulatedGatewayCharge
+from payments.models import Payment, Refund, RefundStatus, SimulatedGatewayCharge
+from payments.services import retry_refund
 
 
 @admin.register(Payment)
@@ -91,3 +92,52 @@ class SimulatedGatewayChargeAdmin(ReadOnlyAdmin):
     @admin.display(description="at (IST)", ordering="created_at")
     def created_display(self, charge: SimulatedGatewayCharge) -> str:
         return clinic_time(charge.created_at)
+
+
+@admin.register(Refund)
+class RefundAdmin(UUIDSearchMixin, ReadOnlyAdmin):
+    """Cancellation refunds; a failed one is the clinic's to settle (try again, or by hand)."""
+
+    list_display = (
+        "created_display",
+        "booking",
+        "amount_display",
+        "status",
+        "attempts",
+        "failure_reason",
+    )
+    list_filter = ("status",)
+    list_select_related = ("payment__booking",)
+    search_fields = ("payment__booking__patient_name", "=gateway_reference")
+    search_help_text = "A patient name, a gateway reference, or a correlation id."
+    uuid_search_fields = ("correlation_id",)
+    actions = ("try_again",)
+
+    @admin.display(description="booking")
+    def booking(self, refund: Refund) -> str:
+        return booking_link(refund.payment.booking_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, refund: Refund) -> str:
+        return inr(refund.amount)
+
+    @admin.display(description="asked for at (IST)", ordering="created_at")
+    def created_display(self, refund: Refund) -> str:
+        return clinic_time(refund.created_at)
+
+    @admin.action(
+        description="Ask the gateway again for the selected refunds", permissions=["view"]
+    )
+    def try_again(self, request, queryset) -> None:
+        outcomes = [
+            retry_refund(correlation_id=cid, actor=request.user.get_username())
+            for cid in queryset.exclude(status=RefundStatus.REFUNDED).values_list(
+                "correlation_id", flat=True
+            )
+        ]
+        self.message_user(
+            request,
+            f"{outcomes.count(RefundStatus.REFUNDED)} refunded, "
+            f"{outcomes.count(RefundStatus.PENDING)} still waiting for the gateway, "
+            f"{outcomes.count(RefundStatus.FAILED)} refused again.",
+        )

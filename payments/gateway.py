@@ -14,6 +14,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import Sum
 from django.utils.module_loading import import_string
 
 
@@ -22,6 +23,10 @@ class ChargeResult:
     captured: bool
     reference: str
     decline_reason: str = ""
+
+
+class RefundDeclined(Exception):
+    """The gateway answered and refused the refund (any other error: no answer yet)."""
 
 
 class PaymentGateway(Protocol):
@@ -42,7 +47,11 @@ class PaymentGateway(Protocol):
         """The outcome of an earlier charge with this key, or None if there was none."""
 
     def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
-        """Refund a captured charge; returns the refund's reference."""
+        """Refund all or part of a captured charge once per key; returns its reference.
+
+        Raises RefundDeclined when the gateway refuses; any other error means the
+        outcome is not known yet, and the same call is safe to make again.
+        """
 
 
 class SimulatedGateway:
@@ -93,12 +102,28 @@ class SimulatedGateway:
         return ChargeResult(record.captured, record.reference, record.decline_reason)
 
     def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
-        from payments.models import SimulatedGatewayCharge
+        from payments.models import SimulatedGatewayCharge, SimulatedGatewayRefund
 
+        charge = SimulatedGatewayCharge.objects.filter(reference=reference, captured=True).first()
+        if charge is None:
+            raise RefundDeclined("no captured charge with this reference")
         refund_reference = "sim_re_" + _digest(idempotency_key)
-        SimulatedGatewayCharge.objects.filter(reference=reference, captured=True).update(
-            refund_reference=refund_reference
-        )
+        try:
+            SimulatedGatewayRefund.objects.create(
+                idempotency_key=idempotency_key,
+                charge_reference=reference,
+                amount=amount,
+                reference=refund_reference,
+            )
+        except IntegrityError:  # refunded before with this key: the first answer stands
+            return refund_reference
+        refunded = SimulatedGatewayRefund.objects.filter(charge_reference=reference).aggregate(
+            total=Sum("amount")
+        )["total"]
+        if refunded >= charge.amount:  # nothing of the charge is kept any more
+            SimulatedGatewayCharge.objects.filter(pk=charge.pk).update(
+                refund_reference=refund_reference
+            )
         return refund_reference
 
     def _decide(self, token: str, key: str) -> ChargeResult:

@@ -47,6 +47,58 @@ class Payment(models.Model):
         return f"₹{self.amount} {self.status} ({self.gateway_reference or 'no reference'})"
 
 
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending (the gateway has not confirmed it yet)"
+    REFUNDED = "refunded", "Refunded"
+    FAILED = "failed", "Failed (the gateway refused it: staff must act)"
+
+
+ONE_REFUND_PER_SAGA = "refund_once_per_saga"
+
+
+class Refund(models.Model):
+    """Money given back on a cancellation: all or part of a captured payment.
+
+    One per booking's saga (its correlation id is also the gateway's idempotency key),
+    so a cancellation delivered twice never refunds twice. A refund the gateway has not
+    confirmed stays pending and is retried until it settles.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    correlation_id = models.UUIDField()
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    gateway_reference = models.CharField(max_length=64, blank=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["correlation_id"], name=ONE_REFUND_PER_SAGA),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=RefundStatus.values), name="refund_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RefundStatus.REFUNDED) | Q(refunded_at__isnull=False),
+                name="refund_refunded_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund ₹{self.amount} {self.status}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"cancel-{self.correlation_id}"
+
+
 class SimulatedGatewayCharge(models.Model):
     """The simulated gateway's own ledger: what a real provider keeps on its side.
 
@@ -65,3 +117,16 @@ class SimulatedGatewayCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ₹{self.amount} {'captured' if self.captured else 'declined'}"
+
+
+class SimulatedGatewayRefund(models.Model):
+    """The simulated gateway's ledger of refunds (whole or partial), one per key."""
+
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    charge_reference = models.CharField(max_length=64, db_index=True)
+    amount = models.DecimalField(**MONEY)
+    reference = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.reference} ₹{self.amount} of {self.charge_reference}"

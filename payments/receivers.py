@@ -7,3 +7,7 @@ def on_discount_quota_reserved(*, correlation_id, final_price, **_) -> None:
 
 def on_compensation_triggered(*, correlation_id, **_) -> None:
     services.reverse_payment(correlation_id=correlation_id)
+
+
+def on_cancellation_requested(*, correlation_id, refund_amount, **_) -> None:
+    services.refund_cancellation(correlation_id=correlation_id, refund_amount=refund_amount)

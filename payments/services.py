@@ -4,17 +4,21 @@ The gateway is always called outside a database transaction: no lock is held
 while the network is in the way.
 """
 
+import logging
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from django.db import IntegrityError
-from django.db.models import Exists
+from django.db.models import Exists, F
 from django.utils import timezone
 
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus
-from payments.gateway import ChargeResult, get_gateway
-from payments.models import Payment, PaymentStatus
+from payments.gateway import ChargeResult, RefundDeclined, get_gateway
+from payments.models import ONE_REFUND_PER_SAGA, Payment, PaymentStatus, Refund, RefundStatus
+
+logger = logging.getLogger("payments")
 
 PRICE_CHANGED = "price_changed"
 
@@ -229,3 +233,90 @@ def _refund(
             payment_id=payment.pk,
             amount=str(payment.amount),
         )
+
+
+def refund_cancellation(*, correlation_id: UUID, refund_amount: str) -> None:
+    """Give back what the cancellation policy gave (nothing to do for ₹0), once per saga."""
+    amount = Decimal(refund_amount)
+    if amount <= 0:
+        return
+    payment = Payment.objects.only("pk").get(
+        correlation_id=correlation_id, status=PaymentStatus.CAPTURED
+    )
+    # Recorded as pending before the gateway is asked: a crash in between leaves a
+    # pending refund that `settle_refund` retries with the same idempotency key.
+    with events.saga_step(
+        "payments.refund_requested", correlation_id, once_per_saga=(ONE_REFUND_PER_SAGA,)
+    ):
+        Refund.objects.create(payment=payment, correlation_id=correlation_id, amount=amount)
+    settle_refund(correlation_id=correlation_id)
+
+
+def settle_refund(*, correlation_id: UUID) -> str:
+    """Ask the gateway to make a pending refund; record its answer. Returns the status.
+
+    No answer (a timeout, an outage) leaves it pending for the next try; a refusal
+    marks it failed, for staff to see in the admin and settle by hand.
+    """
+    refund = Refund.objects.select_related("payment").get(correlation_id=correlation_id)
+    if refund.status != RefundStatus.PENDING:
+        return refund.status
+    Refund.objects.filter(pk=refund.pk).update(
+        attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    try:
+        reference = get_gateway().refund(
+            reference=refund.payment.gateway_reference,
+            amount=refund.amount,
+            idempotency_key=refund.idempotency_key,
+        )
+    except RefundDeclined as declined:
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
+            status=RefundStatus.FAILED, failure_reason=str(declined)[:200]
+        )
+        logger.error("refund declined correlation_id=%s", correlation_id)
+        return RefundStatus.FAILED
+    except Exception:
+        logger.warning("refund not answered, left pending correlation_id=%s", correlation_id)
+        return RefundStatus.PENDING
+    with events.saga_step("payments.refund", correlation_id):
+        if Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
+            status=RefundStatus.REFUNDED,
+            gateway_reference=reference,
+            refunded_at=timezone.now(),
+        ):
+            events.emit(
+                events.PaymentRefunded,
+                correlation_id=correlation_id,
+                refund_id=refund.pk,
+                amount=str(refund.amount),
+            )
+    return RefundStatus.REFUNDED
+
+
+def settle_pending_refunds(*, not_touched_since: datetime) -> int:
+    """Try again every refund still pending since before `not_touched_since` (the worker's
+    and resume_sagas' job). Returns how many are refunded now."""
+    stale = Refund.objects.filter(status=RefundStatus.PENDING, updated_at__lt=not_touched_since)
+    return sum(
+        settle_refund(correlation_id=cid) == RefundStatus.REFUNDED
+        for cid in stale.values_list("correlation_id", flat=True)
+    )
+
+
+def retry_refund(*, correlation_id: UUID, actor: str) -> str:
+    """Staff ask again for a refund the gateway refused or has not answered (audited)."""
+    reopened = Refund.objects.filter(
+        correlation_id=correlation_id, status=RefundStatus.FAILED
+    ).update(status=RefundStatus.PENDING, updated_at=timezone.now())
+    if reopened:
+        refund = Refund.objects.get(correlation_id=correlation_id)
+        AuditLog.record(
+            actor=actor,
+            action="refund.retried",
+            obj=refund,
+            correlation_id=correlation_id,
+            before={"status": RefundStatus.FAILED},
+            after={"status": RefundStatus.PENDING},
+        )
+    return settle_refund(correlation_id=correlation_id)

@@ -7,11 +7,14 @@ A participant's own admin.py registers only its own models; what spans apps live
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
@@ -19,13 +22,23 @@ from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, UUIDSearchMixin, 
 from bookings.admin_display import NOT_YET, clinic_time, inr
 from bookings.models import AuditLog, Booking, BookingItem
 from bookings.selectors import saga_events
+from bookings.services import NotCancellable
 from payments.models import Payment
+from portal.services import cancel_booking, cancellation_quote
 from pricing.models import ClinicSettings
 from pricing.services import set_discount_percent
 from quotas.models import QuotaSettings
 from quotas.services import set_default_daily_limit
 
 # --- Bookings --------------------------------------------------------------------
+
+
+class StaffCancellationForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Told to the patient and kept in the audit log.",
+    )
 
 
 class BookingItemInline(ReadOnlyInline, admin.TabularInline):
@@ -150,7 +163,50 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         if obj is not None:
             context["saga_timeline"] = self.event_timeline(obj)
             context["audit_trail"] = self.audit_trail(obj)
+            context["can_cancel"] = request.user.has_perm("bookings.cancel_booking") and (
+                cancellation_quote(obj, by_staff=True).allowed
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        cancel = path(
+            "<uuid:pk>/cancel/",
+            self.admin_site.admin_view(self.cancel_view),
+            name="bookings_booking_cancel",
+        )
+        return [cancel, *super().get_urls()]
+
+    def cancel_view(self, request: HttpRequest, pk) -> HttpResponse:
+        """Cancel for the clinic: everything paid comes back; a reason is required."""
+        if not request.user.has_perm("bookings.cancel_booking"):
+            raise PermissionDenied
+        booking = get_object_or_404(Booking, pk=pk)
+        quote = cancellation_quote(booking, by_staff=True)
+        form = StaffCancellationForm(request.POST or None)
+        if request.method == "POST" and form.is_valid() and quote.allowed:
+            try:
+                cancel_booking(
+                    booking=booking,
+                    actor=request.user.get_username(),
+                    by_staff=True,
+                    reason=form.cleaned_data["reason"],
+                )
+            except NotCancellable as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Cancelled; {inr(quote.refund_amount)} goes back to the patient."
+                )
+            return HttpResponseRedirect(reverse("admin:bookings_booking_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Cancel the booking of {booking.patient_name}",
+            "booking": booking,
+            "quote": quote,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/bookings/booking/cancel.html", context)
 
     @admin.display(description="clinic day")
     def clinic_day_display(self, booking: Booking) -> str:

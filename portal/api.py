@@ -2,11 +2,13 @@
 service acts, an output serializer renders. Every answer is described in the schema."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,16 +17,18 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, Throttled
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.models import Booking, BookingItem, MedicalService
-from bookings.services import clinic_today, register_patient
+from bookings.models import Booking, BookingItem, MedicalService, PatientProfile
+from bookings.services import NotCancellable, clinic_today, register_patient, update_profile
+from bookings.tokens import revoke_tokens
 from portal import idempotency
+from portal.api_errors import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL, Conflict
 from portal.api_schema import (
     BOOKING_EXAMPLES,
     HEALTH_RESPONSES,
@@ -33,25 +37,44 @@ from portal.api_schema import (
     errors,
     retry_after_header,
 )
+from portal.appointments import appointment_of, calendar_file, with_appointments
+from portal.login_guard import LOCKED_OUT_DETAIL, lockout_seconds
 from portal.serializers import (
     CURRENCY,
     BookingInputSerializer,
     BookingOutputSerializer,
     BookingStatusOutputSerializer,
+    CancelInputSerializer,
+    CancellationPolicyOutputSerializer,
+    CancellationQuoteOutputSerializer,
+    CancelledBookingOutputSerializer,
     DiscountConfigOutputSerializer,
     LoginInputSerializer,
+    MeInputSerializer,
+    MeOutputSerializer,
+    PractitionerOutputSerializer,
     QuotaLimitInputSerializer,
     QuotaStatusOutputSerializer,
     RegisterInputSerializer,
     RegisterOutputSerializer,
     ServiceOutputSerializer,
+    SlotOutputSerializer,
+    SlotQuerySerializer,
     TokenOutputSerializer,
 )
-from portal.services import start_booking
-from portal.throttles import BookingThrottle, LoginThrottle, RegisterThrottle
+from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
+from portal.tasks import worker_is_late
+from portal.throttles import (
+    BookingThrottle,
+    LoginThrottle,
+    LoginUsernameThrottle,
+    RegisterThrottle,
+)
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
+from pricing.selectors import cancellation_policy
 from quotas.services import day_resets_at, quota_for_day, set_daily_limit
+from scheduling.selectors import active_practitioners, bookable_slots
 
 
 class IdempotencyConflict(APIException):
@@ -85,13 +108,47 @@ class HealthView(APIView):
                 cursor.execute("SELECT 1")
         except DatabaseError:
             return Response(
-                {"status": "error", "database": "unavailable"},
+                {"status": "error", "database": "unavailable", "detail": UNAVAILABLE_DETAIL},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": RETRY_AFTER_SECONDS, "Cache-Control": "no-store"},
             )
-        return Response({"status": "ok", "database": "ok"})
+        try:
+            late = worker_is_late(late_after_seconds=settings.WORKER_LATE_AFTER_SECONDS)
+        except DatabaseError:  # the heartbeat table missing or locked: say late, stay up
+            late = True
+        return Response({"status": "ok", "database": "ok", "worker": "late" if late else "ok"})
 
 
 # --- Accounts ----------------------------------------------------------------
+
+
+class MeView(APIView):
+    @extend_schema(
+        operation_id="me",
+        tags=["accounts"],
+        responses={200: MeOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request):
+        return Response(MeOutputSerializer(self._profile(request)).data)
+
+    @extend_schema(
+        operation_id="me_update",
+        tags=["accounts"],
+        request=MeInputSerializer,
+        responses={200: MeOutputSerializer, **errors(400, 401, 404, 415)},
+    )
+    def patch(self, request):
+        profile = self._profile(request)
+        given = MeInputSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        profile = update_profile(user=request.user, changes=given.validated_data)
+        return Response(MeOutputSerializer(profile).data)
+
+    def _profile(self, request) -> PatientProfile:
+        profile = PatientProfile.objects.select_related("user").filter(user=request.user).first()
+        if profile is None:  # a staff account without a patient profile
+            raise NotFound("This account has no patient profile.")
+        return profile
 
 
 class RegisterView(APIView):
@@ -119,7 +176,7 @@ class RegisterView(APIView):
 
 class TokenView(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    throttle_classes = [LoginThrottle, LoginUsernameThrottle]
 
     @extend_schema(
         operation_id="auth_token",
@@ -133,12 +190,29 @@ class TokenView(APIView):
         given = LoginInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         user = authenticate(request, **given.validated_data)
+        if user is None and getattr(request, "axes_locked_out", False):
+            # django-axes refused it (too many failures for this username or address, at
+            # any login door): API.md's 429 with Retry-After, not "wrong password".
+            raise Throttled(wait=lockout_seconds(), detail=LOCKED_OUT_DETAIL)
         if user is None:
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the username and password given."]}
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response(TokenOutputSerializer({"token": token.key}).data)
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        operation_id="auth_logout",
+        tags=["accounts"],
+        summary="Revoke the token this request was sent with (401 with it afterwards).",
+        request=None,
+        responses={204: None, **errors(401, 403)},
+    )
+    def post(self, request):
+        revoke_tokens(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Catalogue and rules -----------------------------------------------------
@@ -156,6 +230,49 @@ class ServiceListView(APIView):
     def get(self, request):
         services = MedicalService.objects.filter(active=True).order_by("name")
         return Response(ServiceOutputSerializer(services, many=True).data)
+
+
+class PractitionerListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="practitioners_list",
+        tags=["catalogue"],
+        summary="The active practitioners and the services each provides.",
+        responses={200: PractitionerOutputSerializer(many=True), **errors(401)},
+    )
+    def get(self, request):
+        return Response(PractitionerOutputSerializer(active_practitioners(), many=True).data)
+
+
+class SlotListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="slots_list",
+        tags=["catalogue"],
+        summary="A clinic day's bookable slots (future, with a free place), by start.",
+        parameters=[
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("practitioner_id", OpenApiTypes.INT),
+            OpenApiParameter(
+                "service_ids",
+                OpenApiTypes.STR,
+                description="Comma-separated: only practitioners providing all of them.",
+            ),
+        ],
+        responses={200: SlotOutputSerializer(many=True), **errors(400, 401)},
+    )
+    def get(self, request):
+        given = SlotQuerySerializer(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        query = given.validated_data
+        slots = bookable_slots(
+            day=query["date"],
+            practitioner_id=query.get("practitioner_id"),
+            service_ids=query.get("service_ids", ()),
+        )
+        return Response(SlotOutputSerializer(slots, many=True).data)
 
 
 class DiscountConfigView(APIView):
@@ -204,8 +321,23 @@ class QuotaStatusView(APIView):
         return Response(_quota_status_body())
 
 
+# Staff endpoints check the model permission the admin's groups grant (migration 0005),
+# as the admin does: is_staff alone (a user put in no group) may do nothing.
+CHANGE_QUOTA_PERMISSION = "quotas.change_discountquota"
+VIEW_ANY_BOOKING_PERMISSION = "bookings.view_booking"
+
+
+def _staff_may(user, permission: str) -> bool:
+    return bool(user and user.is_active and user.is_staff and user.has_perm(permission))
+
+
+class CanChangeQuota(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return _staff_may(request.user, CHANGE_QUOTA_PERMISSION)
+
+
 class AdminQuotaView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanChangeQuota]
 
     @extend_schema(
         operation_id="admin_quota_update",
@@ -229,8 +361,10 @@ class AdminQuotaView(APIView):
 
 
 def _bookings_with_items():
-    return Booking.objects.prefetch_related(
-        Prefetch("items", queryset=BookingItem.objects.order_by("id"))
+    return with_appointments(
+        Booking.objects.prefetch_related(
+            Prefetch("items", queryset=BookingItem.objects.order_by("id"))
+        )
     )
 
 
@@ -291,31 +425,21 @@ class BookingListCreateView(GenericAPIView):
     )
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
-        if key is None:
-            answer, _ = self._book(request.data, request_key=None)
-        else:
-            if not (1 <= len(key) <= 255 and all("!" <= c <= "~" for c in key)):
-                raise serializers.ValidationError(
-                    {"Idempotency-Key": ["Must be 1–255 visible ASCII characters."]}
-                )
-            request_key = idempotency.booking_request_key(key)
-            try:
-                # A replay is answered before the body is validated: the stored answer,
-                # whatever has changed since (a service withdrawn, a price edited).
-                answer = idempotency.answer_once(
-                    user=request.user,
-                    key=key,
-                    fingerprint=idempotency.fingerprint_of(request.data),
-                    produce=lambda: self._book(request.data, request_key=request_key),
-                    booking_made=lambda: Booking.objects.filter(
-                        user=request.user, request_key=request_key
-                    ).first(),
-                    answer_for=self._answer_for,
-                )
-            except idempotency.KeyReusedForAnotherRequest:
-                raise IdempotencyMismatch from None
-            except idempotency.KeyStillInFlight:
-                raise IdempotencyConflict from None
+        request_key = None if key is None else idempotency.booking_request_key(key)
+        answer = _once_per_key(
+            request,
+            # The body as sent: a replay is answered before the body is validated, so it
+            # gets the stored answer whatever has changed since (a service withdrawn,
+            # a birth date now too long ago).
+            fingerprint=request.data,
+            produce=lambda: self._book(request.data, request_key=request_key),
+            # The booking made under this key (its request may have died after making
+            # it: a retry gets its answer once its saga has ended).
+            booking_made=lambda: Booking.objects.filter(
+                user=request.user, request_key=request_key
+            ).first(),
+            answer_for=self._answer_for,
+        )
         return Response(
             answer.body,
             status=answer.status,
@@ -353,9 +477,154 @@ class BookingStatusView(APIView):
         except ValueError:
             raise NotFound("No such booking.") from None
         visible = _bookings_with_items()
-        if not request.user.is_staff:
+        if not _staff_may(request.user, VIEW_ANY_BOOKING_PERMISSION):
             visible = visible.filter(user=request.user)
         booking = visible.filter(pk=pk).first()
         if booking is None:
             raise NotFound("No such booking.")
         return Response(BookingStatusOutputSerializer(booking).data)
+
+
+class BookingCalendarView(APIView):
+    @extend_schema(
+        operation_id="booking_calendar",
+        tags=["bookings"],
+        summary="The appointment as an iCalendar event. The owner's only.",
+        parameters=[
+            OpenApiParameter("booking_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        ],
+        responses={
+            (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY),
+            **errors(401, 404),
+        },
+    )
+    def get(self, request, booking_id: str):
+        try:
+            pk = uuid.UUID(booking_id)
+        except ValueError:
+            raise NotFound("No such booking.") from None
+        booking = _bookings_with_items().filter(pk=pk, user=request.user).first()
+        appointment = None if booking is None else appointment_of(booking)
+        if appointment is None:
+            raise NotFound("No such booking with an appointment.")
+        response = HttpResponse(
+            calendar_file(booking, appointment), content_type="text/calendar; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
+        return response
+
+
+# --- Cancelling ----------------------------------------------------------------
+
+
+class CancellationPolicyView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="config_cancellation",
+        tags=["catalogue"],
+        summary="The clinic's cancellation policy: refund tiers and reschedule limits.",
+        responses={200: CancellationPolicyOutputSerializer, **errors(401)},
+    )
+    def get(self, request):
+        return Response(CancellationPolicyOutputSerializer(cancellation_policy()).data)
+
+
+def _cancellable_by(request, booking_id: str) -> tuple[Booking, bool]:
+    """The booking, and whether the caller acts for the clinic; 404 unless it is theirs
+    or they may cancel for the clinic."""
+    try:
+        pk = uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    for_the_clinic = request.user.has_perm("bookings.cancel_booking")
+    visible = _bookings_with_items()
+    if not for_the_clinic:
+        visible = visible.filter(user=request.user)
+    booking = visible.filter(pk=pk).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking, for_the_clinic
+
+
+BOOKING_ID = OpenApiParameter("booking_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class CancellationQuoteView(APIView):
+    @extend_schema(
+        operation_id="booking_cancellation_quote",
+        tags=["bookings"],
+        summary="What cancelling this booking now would give back.",
+        parameters=[BOOKING_ID],
+        responses={200: CancellationQuoteOutputSerializer, **errors(401, 404)},
+    )
+    def get(self, request, booking_id: str):
+        booking, for_the_clinic = _cancellable_by(request, booking_id)
+        quote = cancellation_quote(booking, by_staff=for_the_clinic)
+        return Response(CancellationQuoteOutputSerializer(quote).data)
+
+
+class CancelView(APIView):
+    @extend_schema(
+        operation_id="booking_cancel",
+        tags=["bookings"],
+        summary="Cancel a confirmed booking under the policy (staff: everything back).",
+        request=CancelInputSerializer,
+        parameters=[BOOKING_ID, IDEMPOTENCY_KEY_HEADER],
+        responses={200: CancelledBookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422)},
+    )
+    def post(self, request, booking_id: str):
+        booking, for_the_clinic = _cancellable_by(request, booking_id)
+        given = CancelInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+
+        def cancel() -> tuple[idempotency.Answer, Booking]:
+            try:
+                cancel_booking(
+                    booking=booking,
+                    actor=request.user.get_username(),
+                    by_staff=for_the_clinic,
+                    reason=given.validated_data["reason"],
+                )
+            except NotCancellable as refused:
+                raise Conflict(str(refused), code="not_cancellable") from None
+            cancelled = _bookings_with_items().get(pk=booking.pk)
+            cancelled.refund = refund_of(cancelled)
+            body = CancelledBookingOutputSerializer(cancelled).data
+            return idempotency.Answer(status=status.HTTP_200_OK, body=body), cancelled
+
+        answer = _once_per_key(
+            request, fingerprint={"cancel": booking_id, **given.validated_data}, produce=cancel
+        )
+        return Response(answer.body, status=answer.status)
+
+
+def _once_per_key(
+    request, *, fingerprint: Any, produce, booking_made=None, answer_for=None
+) -> idempotency.Answer:
+    """Run `produce` under the request's Idempotency-Key, if it sent one.
+
+    `booking_made` and `answer_for` (see idempotency.answer_once) let a retry of a key
+    whose request died get the answer of the booking that request made.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        answer, _ = produce()
+        return answer
+    if not (1 <= len(key) <= 255 and all("!" <= c <= "~" for c in key)):
+        raise serializers.ValidationError(
+            {"Idempotency-Key": ["Must be 1–255 visible ASCII characters."]}
+        )
+    try:
+        return idempotency.answer_once(
+            user=request.user,
+            key=key,
+            fingerprint=idempotency.fingerprint_of(fingerprint),
+            produce=produce,
+            booking_made=booking_made,
+            answer_for=answer_for,
+        )
+    except idempotency.KeyReusedForAnotherRequest:
+        raise IdempotencyMismatch from None
+    except idempotency.KeyStillInFlight:
+        raise IdempotencyConflict from None

@@ -33,7 +33,11 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         404: OpenApiResponse(ErrorDetailSerializer, description="Not found, or not yours."),
         409: OpenApiResponse(
             ErrorDetailSerializer,
-            description="A request with this Idempotency-Key is still in flight: retry.",
+            description=(
+                "A request with this Idempotency-Key is still in flight: retry. Or, with "
+                '"code": "slot_unavailable", the slot is full, past or unknown: nothing '
+                "was booked."
+            ),
         ),
         415: OpenApiResponse(ErrorDetailSerializer, description="The body is not JSON."),
         422: OpenApiResponse(
@@ -94,10 +98,12 @@ HEALTH_RESPONSES = {
             "properties": {
                 "status": {"type": "string", "enum": ["ok"]},
                 "database": {"type": "string", "enum": ["ok"]},
+                "worker": {"type": "string", "enum": ["ok", "late"]},
             },
-            "required": ["status", "database"],
+            "required": ["status", "database", "worker"],
         },
-        description="Up, database reachable.",
+        description="Up, database reachable; `worker` is late when the background worker "
+        "has not been heard from for two minutes.",
     ),
     503: OpenApiResponse(
         {
@@ -105,10 +111,11 @@ HEALTH_RESPONSES = {
             "properties": {
                 "status": {"type": "string", "enum": ["error"]},
                 "database": {"type": "string", "enum": ["unavailable"]},
+                "detail": {"type": "string"},
             },
-            "required": ["status", "database"],
+            "required": ["status", "database", "detail"],
         },
-        description="The database cannot be reached.",
+        description="The database cannot be reached; retry after Retry-After seconds.",
     ),
 }
 
@@ -122,6 +129,7 @@ BOOKING_EXAMPLES = [
             "date_of_birth": "1990-11-24",
             "service_ids": [3],
             "payment_token": "tok_visa",
+            "slot_id": 412,
             "expected_total": "2200.00",
         },
     ),
@@ -148,6 +156,22 @@ BOOKING_EXAMPLES = [
             "confirmation_code": "K7QX2MPA",
             "failure_reason": None,
             "created_at": "2026-11-24T10:15:00+05:30",
+            "visit_date": "2026-11-26",
+            "appointment": {
+                "slot_id": 412,
+                "practitioner": {"id": 3, "name": "Dr. Meera Nair", "specialty": "Radiologist"},
+                "start": "2026-11-26T09:00:00+05:30",
+                "end": "2026-11-26T09:30:00+05:30",
+            },
+        },
+    ),
+    OpenApiExample(
+        "The slot was taken meanwhile",
+        response_only=True,
+        status_codes=["409"],
+        value={
+            "detail": "This slot is no longer available; choose another.",
+            "code": "slot_unavailable",
         },
     ),
     OpenApiExample(
@@ -173,6 +197,13 @@ BOOKING_EXAMPLES = [
             "confirmation_code": None,
             "failure_reason": "price_changed",
             "created_at": "2026-11-24T10:16:00+05:30",
+            "visit_date": "2026-11-26",
+            "appointment": {
+                "slot_id": 412,
+                "practitioner": {"id": 3, "name": "Dr. Meera Nair", "specialty": "Radiologist"},
+                "start": "2026-11-26T09:00:00+05:30",
+                "end": "2026-11-26T09:30:00+05:30",
+            },
         },
     ),
     OpenApiExample(

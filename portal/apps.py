@@ -1,6 +1,17 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Front desk and patients"
+
+    def ready(self) -> None:
+        from portal.cache_table import create_cache_tables
+        from portal.schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="portal.schedules")
+        # Once per `migrate`: the throttles' shared cache table (the production default).
+        post_migrate.connect(
+            create_cache_tables, sender=self, dispatch_uid="portal.create_cache_tables"
+        )

@@ -3,12 +3,21 @@
 Forms check what a patient can fix on the page; the services they call check again.
 """
 
-from django import forms
-from django.core.exceptions import ValidationError
+import logging
 
-from bookings.models import Gender, MedicalService
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
+from phonenumber_field.formfields import PhoneNumberField
+
+from bookings.models import Gender, Language, MedicalService
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
-from bookings.validators import validate_date_of_birth
+from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
+
+CONSOLE_MAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+logger = logging.getLogger("portal.accounts")
 
 # The simulated gateway's test cards, mapped to its tokens on the server: a card
 # number never leaves this form, only the token does.
@@ -42,13 +51,30 @@ class ServiceChoiceField(forms.ModelMultipleChoiceField):
 
 
 class SignUpForm(forms.Form):
-    username = forms.CharField(max_length=150, widget=forms.TextInput({"autocomplete": "username"}))
+    username = forms.CharField(
+        max_length=150,
+        validators=[validate_username],  # the API's rule (bookings/services.py)
+        widget=forms.TextInput({"autocomplete": "username"}),
+    )
     email = forms.EmailField(
         help_text="For password resets.", widget=forms.EmailInput({"autocomplete": "email"})
     )
     full_name = forms.CharField(max_length=120, widget=forms.TextInput({"autocomplete": "name"}))
     gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
     date_of_birth = DateOfBirthField(widget=DateInput(attrs={"autocomplete": "bday"}))
+    phone = PhoneNumberField(
+        required=False,
+        region="IN",
+        validators=[validate_indian_mobile],
+        help_text="Optional: an Indian mobile number for SMS reminders.",
+        widget=forms.TextInput({"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    language = forms.ChoiceField(
+        choices=Language.choices,
+        initial=Language.ENGLISH,
+        required=False,  # English unless chosen
+        label="Language of e-mails and SMS",
+    )
     password = forms.CharField(
         strip=False,
         widget=forms.PasswordInput({"autocomplete": "new-password"}),
@@ -146,3 +172,37 @@ class PaymentForm(forms.Form):
     @property
     def payment_token(self) -> str:
         return TEST_CARDS[self.cleaned_data["card_number"]]
+
+
+class SlotDayForm(forms.Form):
+    """The slot step's day (a GET form): within today … today + the booking horizon."""
+
+    day = forms.DateField(input_formats=["%Y-%m-%d"], widget=DateInput())
+
+    def __init__(self, *args, first, last, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first, self.last = first, last
+        self.fields["day"].widget.attrs.update(min=first.isoformat(), max=last.isoformat())
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        if not self.first <= day <= self.last:
+            raise forms.ValidationError(
+                f"Choose a day from {self.first:%d %b %Y} to {self.last:%d %b %Y}."
+            )
+        return day
+
+
+class PrivatePasswordResetForm(PasswordResetForm):
+    """Django's reset form, which will not write a reset link into the server's logs.
+
+    With DEBUG off and no EMAIL_URL the console backend would print the mail, link and
+    all, to stdout, which is the log (`check --deploy` fails on it too,
+    confirmations.E001). The patient sees the usual answer; the log says why no mail
+    went, without the address or the link."""
+
+    def send_mail(self, *args, **kwargs) -> None:
+        if settings.EMAIL_BACKEND == CONSOLE_MAIL_BACKEND and not settings.DEBUG:
+            logger.error("password reset mail not sent: EMAIL_URL is not set")
+            return
+        super().send_mail(*args, **kwargs)

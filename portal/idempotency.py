@@ -67,14 +67,15 @@ def answer_once(
     key: str,
     fingerprint: str,
     produce: Callable[[], tuple[Answer, Booking]],
-    booking_made: Callable[[], Booking | None],
-    answer_for: Callable[[Booking], Answer],
+    booking_made: Callable[[], Booking | None] | None = None,
+    answer_for: Callable[[Booking], Answer] | None = None,
 ) -> Answer:
     """Run `produce` once per (user, key); later calls get its stored answer.
 
     `produce` validates the body and books; it runs only when no answer is stored, so a
     replay never depends on today's data. `booking_made()` finds the booking made under
-    this key (None if none), `answer_for(booking)` builds the answer from it.
+    this key (None if none), `answer_for(booking)` builds the answer from it; without
+    them (a request that makes no booking) a key in flight waits for the timeout.
 
     Raises KeyReusedForAnotherRequest (another body) or KeyStillInFlight. When
     `produce` raises before a booking exists (bad input: nothing was booked), the key is
@@ -111,8 +112,8 @@ def _answer_or_abandoned_claim(
     user: AbstractBaseUser,
     key: str,
     fingerprint: str,
-    booking_made: Callable[[], Booking | None],
-    answer_for: Callable[[Booking], Answer],
+    booking_made: Callable[[], Booking | None] | None,
+    answer_for: Callable[[Booking], Answer] | None,
 ) -> Answer | IdempotencyKey:
     record = IdempotencyKey.objects.filter(user=user, key=key).first()
     if record is None:  # released or purged since our insert failed: the client retries
@@ -121,8 +122,8 @@ def _answer_or_abandoned_claim(
         raise KeyReusedForAnotherRequest
     if record.state == IdempotencyState.DONE:
         return _stored(record)
-    booking = booking_made()
-    if booking is not None:
+    booking = booking_made() if booking_made is not None else None
+    if booking is not None and answer_for is not None:
         # The first request wrote its booking; it may have died since (a 503). Its
         # answer is the booking as its saga ended: build and keep it, once it has ended.
         if booking.status == BookingStatus.PENDING:
@@ -162,12 +163,12 @@ def _stored(record: IdempotencyKey) -> Answer:
 
 
 def _release_unless_booked(
-    claim: IdempotencyKey, booking_made: Callable[[], Booking | None]
+    claim: IdempotencyKey, booking_made: Callable[[], Booking | None] | None
 ) -> None:
     """After `produce` raised: free the key if nothing was booked, else keep it in flight
     (a retry then gets the booking's answer). Never hides the original error."""
     try:
-        if booking_made() is None:
+        if booking_made is None or booking_made() is None:
             IdempotencyKey.objects.filter(pk=claim.pk, state=IdempotencyState.IN_FLIGHT).delete()
     except DatabaseError:
         logger.warning("idempotency key left in flight key_id=%s", claim.pk, exc_info=True)

@@ -2,6 +2,7 @@
 check_saga_invariants`, the tests and the bench."""
 
 from datetime import timedelta
+from decimal import Decimal
 from itertools import islice
 from uuid import UUID
 
@@ -9,9 +10,17 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus
-from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
+from bookings.models import Booking, BookingStatus, SagaEvent
+from payments.models import (
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    SimulatedGatewayCharge,
+    SimulatedGatewayRefund,
+)
 from quotas.models import DiscountQuota
+from scheduling.models import Slot
 
 
 def find_violations() -> list[str]:
@@ -23,6 +32,14 @@ def find_violations() -> list[str]:
         found.append(
             f"quota {quota.day}: used={quota.used}, live reservations={quota.live}, "
             f"limit={quota.limit}"
+        )
+    slots = Slot.objects.annotate(
+        live=Count("slot_bookings", filter=Q(slot_bookings__released_at__isnull=True))
+    ).filter(Q(booked__gt=0) | Q(live__gt=0))
+    for slot in slots.filter(~Q(booked=F("live")) | Q(booked__gt=F("capacity"))):
+        found.append(
+            f"slot {slot.pk}: booked={slot.booked}, live slot bookings={slot.live}, "
+            f"capacity={slot.capacity}"
         )
     confirmed = Booking.objects.filter(status=BookingStatus.CONFIRMED).select_related("payment")
     for booking in confirmed.exclude(
@@ -36,12 +53,18 @@ def find_violations() -> list[str]:
         quota_reservations__isnull=False, quota_reservations__released_at__isnull=True
     ):
         found.append(f"booking {booking.pk} failed but still holds a discount reservation")
+    ended = Booking.objects.filter(status__in=[BookingStatus.FAILED, BookingStatus.CANCELLED])
+    for booking in ended.filter(
+        slot_bookings__isnull=False, slot_bookings__released_at__isnull=True
+    ):
+        found.append(f"booking {booking.pk} is {booking.status} but still holds a place in a slot")
     for booking in failed.filter(payment__status__in=[PaymentStatus.CAPTURED]):
         found.append(f"booking {booking.pk} failed but its payment is captured and not refunded")
     for booking in failed.filter(payment__status=PaymentStatus.PENDING):
         # The charge's outcome was never settled: the gateway may hold the money.
         found.append(f"booking {booking.pk} failed but its payment's outcome is still unknown")
     found += _money_the_gateway_holds_without_a_record()
+    found += _cancellations_refunded_as_the_policy_gave()
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     for booking in Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=deadline):
         found.append(f"booking {booking.pk} is still pending past the saga deadline")
@@ -84,3 +107,43 @@ def _uuids(charges: list[SimulatedGatewayCharge]) -> list[UUID]:
         except ValueError:
             continue  # not one of ours: reported as unrecorded
     return keys
+
+
+def _cancellations_refunded_as_the_policy_gave() -> list[str]:
+    """A cancelled booking's refund is what its CancellationRequested promised, and the
+    gateway's ledger holds exactly our refunds. A refund still pending is on its way
+    (retried by recovery) unless it is past the saga deadline; a failed one needs staff."""
+    found = []
+    deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
+    promised = {
+        row.correlation_id: Decimal(row.payload["refund_amount"])
+        for row in SagaEvent.objects.filter(
+            event_type="CancellationRequested",
+            correlation_id__in=Booking.objects.filter(status=BookingStatus.CANCELLED).values(
+                "correlation_id"
+            ),
+        )
+    }
+    refunds = {r.correlation_id: r for r in Refund.objects.filter(correlation_id__in=promised)}
+    for correlation_id, amount in promised.items():
+        refund = refunds.get(correlation_id)
+        if refund is None:
+            if amount:
+                found.append(f"cancellation {correlation_id} promised ₹{amount}, no refund")
+        elif refund.amount != amount:
+            found.append(
+                f"cancellation {correlation_id} promised ₹{amount}, refund ₹{refund.amount}"
+            )
+        elif refund.status == RefundStatus.FAILED:
+            found.append(f"cancellation {correlation_id}: the gateway refused its refund")
+        elif refund.status == RefundStatus.PENDING and refund.created_at < deadline:
+            found.append(f"cancellation {correlation_id}: refund still pending past the deadline")
+    ours = {
+        r.idempotency_key: r.amount for r in Refund.objects.filter(status=RefundStatus.REFUNDED)
+    }
+    for kept in SimulatedGatewayRefund.objects.filter(idempotency_key__startswith="cancel-"):
+        if ours.get(kept.idempotency_key) != kept.amount:
+            found.append(
+                f"the gateway refunded ₹{kept.amount} ({kept.reference}) we never recorded"
+            )
+    return found

@@ -59,3 +59,13 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.key} ({self.state})"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per name, touched by the worker's every-minute task: /healthz reads it."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

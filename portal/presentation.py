@@ -118,6 +118,15 @@ def _describe(event_type: str, payload: dict) -> tuple[str, str]:
             return "Booking confirmed", f"Confirmation code {payload.get('confirmation_code')}."
         case "BookingFailed":
             return "Booking failed", failure_in_words(payload.get("reason"))
+        case "CancellationRequested":
+            return "Cancellation asked for", (
+                f"{money('refund_amount')} to come back"
+                + (f" (fee {money('fee')})." if Decimal(payload.get("fee", "0")) else ".")
+            )
+        case "PaymentRefunded":
+            return "Refund made", f"{money('amount')} refunded to the card."
+        case "BookingCancelled":
+            return "Booking cancelled", "The visit is cancelled."
     return event_type, ""
 
 

@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from bookings import events
 from bookings.log_context import saga_log_context
-from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from bookings.selectors import saga_events
 from payments.models import Payment, PaymentStatus
+from payments.services import settle_pending_refunds
 from quotas.models import QuotaReservation
 
 logger = logging.getLogger("saga.recovery")
@@ -190,3 +191,28 @@ def _resume_one(booking_id: UUID, *, now: datetime, summary: RecoverySummary) ->
         summary.failed += 1
     else:
         summary.still_pending += 1
+
+
+def resume_stuck_cancellations(*, now: datetime | None = None) -> tuple[int, int]:
+    """Finish cancellations a crash left half-way, and retry refunds not yet made.
+
+    A cancellation requested (its event logged) but not ended after SAGA_TIMEOUT_SECONDS
+    has its CancellationRequested sent again: every receiver is idempotent (one refund
+    per saga, by a unique key and the gateway's idempotency key), so a host that runs
+    this twice, or beside another, refunds nothing twice. Returns (resumed, refunded).
+    """
+    now = now or timezone.now()
+    quiet_since = now - timedelta(seconds=settings.SAGA_TIMEOUT_SECONDS)
+    stuck = Booking.objects.filter(
+        status=BookingStatus.CONFIRMED, cancellation_requested_at__lt=quiet_since
+    ).values_list("correlation_id", flat=True)
+    logged = SagaEvent.objects.filter(
+        correlation_id__in=list(stuck), event_type=events.CancellationRequested.name
+    )
+    resumed = 0
+    for event_row in logged:
+        with saga_log_context(correlation_id=event_row.correlation_id, step="recovery"):
+            events.replay(event_row)
+        resumed += 1
+    refunded = settle_pending_refunds(not_touched_since=quiet_since)
+    return resumed, refunded

@@ -10,16 +10,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from bookings.models import Booking, Gender
+from bookings.models import Booking, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
-from bookings.validators import validate_date_of_birth
+from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
+from portal.appointments import appointment_of
+from scheduling.services import horizon_days
 
 CURRENCY = "INR"
 POSTGRES_MAX_INT = 2**31 - 1
@@ -44,6 +46,15 @@ def money_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
+def gender_field() -> serializers.ChoiceField:
+    # DRF's own message echoes the value sent: a lone surrogate ("\ud800", valid JSON)
+    # then cannot be encoded into the answer, a 500. This one names the choices instead.
+    return serializers.ChoiceField(
+        choices=Gender.choices,
+        error_messages={"invalid_choice": f"Must be one of: {', '.join(Gender.values)}."},
+    )
+
+
 # --- Errors (for the OpenAPI description) -----------------------------------
 
 
@@ -54,13 +65,30 @@ class ErrorDetailSerializer(serializers.Serializer):
 # --- Accounts ----------------------------------------------------------------
 
 
+class IndianMobileField(PhoneNumberField):
+    """E.164 in and out ("+919812345678"); national forms ("98123 45678") accepted."""
+
+    def to_internal_value(self, data):
+        number = super().to_internal_value(data)
+        try:
+            validate_indian_mobile(number)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(list(error.messages)) from None
+        return number
+
+    def to_representation(self, value):
+        return str(value) if value else ""
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    username = serializers.CharField(max_length=150, validators=[validate_username])
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)
@@ -73,6 +101,27 @@ class RegisterInputSerializer(serializers.Serializer):
         except DjangoValidationError as error:
             raise serializers.ValidationError({"password": list(error.messages)}) from None
         return attrs
+
+
+class MeInputSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=120, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    phone = IndianMobileField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+
+class MeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.pk")
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField()
+    email = serializers.EmailField(source="user.email")
+    phone = serializers.SerializerMethodField()
+    gender = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    language = serializers.CharField()
+
+    def get_phone(self, profile) -> str | None:
+        return str(profile.phone) if profile.phone else None
 
 
 class RegisterOutputSerializer(serializers.Serializer):
@@ -99,9 +148,69 @@ class ServiceOutputSerializer(serializers.Serializer):
     description = serializers.CharField()
     price = money_field()
     currency = serializers.SerializerMethodField()
+    requires_appointment = serializers.BooleanField()
+    duration_minutes = serializers.IntegerField(min_value=1)
 
     def get_currency(self, service) -> str:
         return CURRENCY
+
+
+class PractitionerOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    specialty = serializers.CharField()
+    service_ids = serializers.SerializerMethodField()
+
+    def get_service_ids(self, practitioner) -> list[int]:
+        return sorted(s.pk for s in practitioner.services.all())  # prefetched
+
+
+class PractitionerBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    specialty = serializers.CharField()
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(input_formats=["%Y-%m-%d"])
+    practitioner_id = serializers.IntegerField(
+        min_value=1, max_value=POSTGRES_MAX_INT, required=False
+    )
+    service_ids = serializers.RegexField(
+        r"^[0-9]{1,10}(,[0-9]{1,10}){0,9}$",
+        required=False,
+        error_messages={"invalid": "Give service ids separated by commas, e.g. 1,2."},
+    )
+
+    def validate_date(self, value: date) -> date:
+        first, last = horizon_days()
+        if not first <= value <= last:
+            raise serializers.ValidationError(
+                f"Choose a clinic day from {first.isoformat()} to {last.isoformat()}."
+            )
+        return value
+
+    def validate_service_ids(self, value: str) -> list[int]:
+        ids = [int(i) for i in value.split(",")]
+        if any(not 1 <= i <= POSTGRES_MAX_INT for i in ids):
+            raise serializers.ValidationError("Unknown service id.")
+        return ids
+
+
+class SlotOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    practitioner = PractitionerBriefSerializer()
+    start = ClinicDateTimeField()
+    end = ClinicDateTimeField()
+    capacity = serializers.IntegerField(min_value=0)
+    available = serializers.IntegerField(min_value=0)
+
+
+class AppointmentOutputSerializer(serializers.Serializer):
+    slot_id = serializers.IntegerField()
+    practitioner = PractitionerBriefSerializer()
+    start = ClinicDateTimeField()
+    end = ClinicDateTimeField()
 
 
 class DiscountConfigOutputSerializer(serializers.Serializer):
@@ -128,7 +237,7 @@ class QuotaLimitInputSerializer(serializers.Serializer):
 
 class BookingInputSerializer(serializers.Serializer):
     patient_name = serializers.CharField(max_length=120)
-    gender = serializers.ChoiceField(choices=Gender.choices)
+    gender = gender_field()
     date_of_birth = serializers.DateField()
     service_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT),
@@ -136,6 +245,7 @@ class BookingInputSerializer(serializers.Serializer):
         max_length=MAX_SERVICES_PER_BOOKING,
     )
     payment_token = serializers.CharField(max_length=64, default="tok_visa")
+    slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT, required=False)
     # The amount the patient was shown. If the final price would be higher (the day's
     # last discount went to someone else meanwhile), nothing is charged and the booking
     # fails with failure_reason "price_changed".
@@ -177,6 +287,13 @@ class BookingOutputSerializer(serializers.Serializer):
     confirmation_code = serializers.CharField(allow_null=True)
     failure_reason = serializers.CharField(allow_null=True)
     created_at = ClinicDateTimeField()
+    visit_date = serializers.DateField()
+    appointment = serializers.SerializerMethodField()
+
+    @extend_schema_field(AppointmentOutputSerializer(allow_null=True))
+    def get_appointment(self, booking: Booking) -> dict[str, Any] | None:
+        found = appointment_of(booking)
+        return None if found is None else AppointmentOutputSerializer(found).data
 
 
 class SagaEventOutputSerializer(serializers.Serializer):
@@ -193,3 +310,38 @@ class BookingStatusOutputSerializer(BookingOutputSerializer):
     def get_events(self, booking: Booking) -> list[dict[str, Any]]:
         events = saga_events(booking.correlation_id)
         return SagaEventOutputSerializer(events, many=True).data
+
+
+# --- Cancelling ----------------------------------------------------------------
+
+
+class CancellationPolicyTierOutputSerializer(serializers.Serializer):
+    min_hours_before = serializers.IntegerField()
+    refund_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+    fee = money_field()
+
+
+class CancellationPolicyOutputSerializer(serializers.Serializer):
+    tiers = CancellationPolicyTierOutputSerializer(many=True)
+    reschedule_until_hours_before = serializers.IntegerField()
+    max_reschedules = serializers.IntegerField()
+
+
+class CancellationQuoteOutputSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    refund_amount = money_field()
+    fee = money_field()
+    reason = serializers.CharField()
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    amount = money_field()
+    status = serializers.ChoiceField(choices=["refunded", "pending", "none"])
+
+
+class CancelledBookingOutputSerializer(BookingOutputSerializer):
+    refund = RefundOutputSerializer()

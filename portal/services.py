@@ -1,15 +1,27 @@
-"""What the edge does across participants: starting a booking."""
+"""What the edge does across participants: starting a booking (and taking its slot),
+cancelling one."""
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
-from bookings.models import Booking
-from bookings.services import initiate_booking
+from bookings.log_context import saga_log_context
+from bookings.models import Booking, BookingStatus, MedicalService
+from bookings.money import format_inr
+from bookings.services import NotCancellable, initiate_booking, request_cancellation
 from payments.gateway import get_gateway
+from payments.models import Refund, RefundStatus
+from pricing.cancellation import refund_for
+from pricing.selectors import cancellation_policy
+from scheduling.services import SlotUnavailable, check_slot_serves, take_slot
+
+__all__ = ["SlotUnavailable", "cancel_booking", "cancellation_quote", "refund_of", "start_booking"]
 
 
 def start_booking(
@@ -21,20 +33,135 @@ def start_booking(
     service_ids: Sequence[int],
     payment_token: str,
     request_key: str | None = None,
+    slot_id: int | None = None,
     expected_total: Decimal | None = None,
 ) -> Booking:
-    """Check what only payments can judge, then let bookings start the saga."""
+    """Check what only payments and scheduling can judge, then start the saga.
+
+    `expected_total` is the amount the patient was shown: payments charges nothing if
+    the final price turns out higher (the booking fails with `price_changed`).
+
+    The booking insert (with BookingRequested) and the slot's conditional UPDATE share
+    one transaction: a full, past or unknown slot raises SlotUnavailable and leaves no
+    booking behind. The saga runs when that transaction commits.
+    """
     # Input validation only (the gateway is asked nothing else here): an unknown token
     # is the patient's mistake, to be told now, not a failed payment later.
     if not get_gateway().accepts(payment_token):
         raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
-    return initiate_booking(
-        user=user,
-        patient_name=patient_name,
-        gender=gender,
-        date_of_birth=date_of_birth,
-        service_ids=service_ids,
-        payment_token=payment_token,
-        request_key=request_key,
-        expected_total=expected_total,
+    needing_slot = list(
+        MedicalService.objects.filter(
+            pk__in=list(service_ids), active=True, requires_appointment=True
+        ).values_list("pk", flat=True)
     )
+    if needing_slot and slot_id is None:
+        raise ValidationError(
+            {"slot_id": "These services need an appointment: choose a slot (GET /api/slots)."}
+        )
+    if not needing_slot and slot_id is not None:
+        # Refused rather than ignored: a client sending a time believes it booked one.
+        raise ValidationError(
+            {"slot_id": "None of these services takes an appointment: they are walk-in."}
+        )
+    if slot_id is not None:
+        check_slot_serves(slot_id=slot_id, service_ids=needing_slot)
+    # The saga runs as this transaction commits, inside the log context, so every
+    # step's log line names the booking (as bookings does for a walk-in alone).
+    with saga_log_context(step="bookings.request") as log_fields, transaction.atomic():
+        booking = initiate_booking(
+            user=user,
+            patient_name=patient_name,
+            gender=gender,
+            date_of_birth=date_of_birth,
+            service_ids=service_ids,
+            payment_token=payment_token,
+            request_key=request_key,
+            expected_total=expected_total,
+        )
+        log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
+        if slot_id is not None:
+            take_slot(slot_id=slot_id, booking_id=booking.pk, correlation_id=booking.correlation_id)
+    return booking
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    allowed: bool
+    refund_amount: Decimal
+    fee: Decimal
+    reason: str  # in words, for the patient or the API client
+    holds_until: datetime | None  # this refund holds until then (None: no deadline)
+
+
+def visit_starts(booking: Booking) -> datetime:
+    """When the visit begins, for the policy: the appointment, or for a walk-in the end
+    of its clinic day (a walk-in may come any time that day)."""
+    if booking.appointment_start is not None:
+        return booking.appointment_start
+    return timezone.make_aware(datetime.combine(booking.visit_date + timedelta(days=1), time.min))
+
+
+def cancellation_quote(
+    booking: Booking, *, by_staff: bool, now: datetime | None = None
+) -> CancellationQuote:
+    """What cancelling `booking` now would give back, under the policy it was sold under."""
+    now = now or timezone.now()
+    nothing = Decimal("0.00")
+    if booking.status != BookingStatus.CONFIRMED or booking.cancellation_requested_at:
+        reason = {
+            BookingStatus.CANCELLED: "This booking is already cancelled.",
+            BookingStatus.PENDING: "This booking is not confirmed yet.",
+            BookingStatus.FAILED: "This booking failed; nothing was charged.",
+        }.get(booking.status, "This booking is being cancelled.")
+        return CancellationQuote(False, nothing, nothing, reason, None)
+    starts = visit_starts(booking)
+    if now >= starts:
+        return CancellationQuote(False, nothing, nothing, "The visit has already begun.", None)
+    refund = refund_for(
+        # Bookings sold before policies had versions fall under the first one.
+        policy=cancellation_policy(booking.cancellation_policy_version or 1),
+        paid=booking.final_price,
+        visit_starts=starts,
+        now=now,
+        by_staff=by_staff,
+    )
+    if by_staff:
+        reason = "Cancelled by the clinic: everything paid comes back."
+    elif refund.tier is None:
+        reason = "Less notice than the policy's last tier: nothing comes back."
+    else:
+        reason = (
+            f"At least {refund.tier.min_hours_before} hours before the visit: "
+            f"{refund.tier.refund_percent}% of {format_inr(booking.final_price)} comes back"
+            + (f", less a {format_inr(refund.fee)} fee." if refund.fee else ".")
+        )
+    return CancellationQuote(True, refund.amount, refund.fee, reason, refund.holds_until)
+
+
+def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str) -> Booking:
+    """Cancel under the policy (staff: everything back); the saga runs before this returns.
+
+    Raises NotCancellable when the booking cannot be cancelled (any more).
+    """
+    quote = cancellation_quote(booking, by_staff=by_staff)
+    if not quote.allowed:
+        raise NotCancellable(quote.reason)
+    request_cancellation(
+        booking=booking,
+        actor=actor,
+        reason=reason,
+        by_staff=by_staff,
+        refund_amount=quote.refund_amount,
+        fee=quote.fee,
+    )
+    return Booking.objects.get(pk=booking.pk)
+
+
+def refund_of(booking: Booking) -> dict:
+    """A cancelled booking's refund as the patient sees it: refunded, on its way, or none."""
+    refund = Refund.objects.filter(correlation_id=booking.correlation_id).first()
+    if refund is None:
+        return {"amount": Decimal("0.00"), "status": "none"}
+    # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
+    shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"
+    return {"amount": refund.amount, "status": shown}

@@ -5,20 +5,33 @@ step validates them again, since prices and services may change in between.
 """
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
-from bookings.services import clinic_today, register_patient
-from portal.forms import BookingDetailsForm, PaymentForm, SignUpForm
+from bookings.money import format_inr as inr
+from bookings.services import NotCancellable, clinic_today, register_patient
+from portal.appointments import appointment_of, calendar_file, with_appointments
+from portal.forms import (
+    BookingDetailsForm,
+    PaymentForm,
+    PrivatePasswordResetForm,
+    SignUpForm,
+    SlotDayForm,
+)
+from portal.login_guard import client_address, seconds_until_allowed
 from portal.presentation import (
     PRICE_CHANGED,
     discount_in_words,
@@ -26,14 +39,24 @@ from portal.presentation import (
     quote,
     timeline,
 )
-from portal.services import start_booking
-from portal.throttles import LoginThrottle
+from portal.services import (
+    SlotUnavailable,
+    cancel_booking,
+    cancellation_quote,
+    refund_of,
+    start_booking,
+)
+from portal.throttles import LoginThrottle, LoginUsernameThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import quota_for_day
+from scheduling.models import Slot
+from scheduling.selectors import bookable_slots, days_with_free_slots
+from scheduling.services import check_slot_serves, horizon_days
 
 DRAFT = "booking_draft"
 BOOKINGS_PER_PAGE = 10
+DAYS_SHOWN = 14  # the slot step lists the next fortnight's days that have free times
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -53,6 +76,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST":
+        refused = _too_many(request, scope="signup", rate=settings.SIGNUP_RATE, what="signing up")
+        if refused is not None:
+            return refused
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -64,11 +91,14 @@ def signup(request: HttpRequest) -> HttpResponse:
                 full_name=data["full_name"],
                 gender=data["gender"],
                 date_of_birth=data["date_of_birth"],
+                phone=data["phone"] or "",
+                language=data["language"] or "en",
             )
         except ValidationError as error:
             _add_service_errors(form, error, default_field="password")
         else:
-            login(request, user)
+            # Named: with axes' backend listed first, Django cannot guess which one applies.
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("book")
     return render(request, "registration/signup.html", {"form": form})
@@ -81,6 +111,8 @@ def book(request: HttpRequest) -> HttpResponse:
         form = BookingDetailsForm(request.POST)
         if form.is_valid():
             request.session[DRAFT] = _draft_from(form)
+            if _needing_slot(request.session[DRAFT]):
+                return redirect("book_slot")
             return redirect("book_review")
     elif DRAFT in request.session:
         # Coming back to change details: show them checked again, errors and all.
@@ -111,6 +143,12 @@ def book_review(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Some details need another look before you pay.")
         return redirect("book")
 
+    needing = _needing_slot(request.session[DRAFT])
+    chosen = _chosen_slot(request.session[DRAFT], needing)
+    if needing and chosen is None:
+        messages.info(request, "Choose a day and a time for your appointment.")
+        return redirect("book_slot")
+
     if request.method == "POST" and payment.is_valid():
         try:
             booking = start_booking(
@@ -121,9 +159,17 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 service_ids=[s.pk for s in details.cleaned_data["services"]],
                 payment_token=payment.payment_token,
                 request_key=str(payment.cleaned_data["request_key"]),
+                slot_id=chosen.pk if chosen else None,
                 # The price this page showed: never charge more than that.
                 expected_total=payment.cleaned_data["expected_total"],
             )
+        except SlotUnavailable:
+            messages.error(request, "That time was just taken. Please choose another.")
+            draft = request.session[DRAFT]
+            draft.pop("slot_id", None)
+            request.session[DRAFT] = draft
+            day = timezone.localtime(chosen.start).date().isoformat()
+            return redirect(f"{reverse('book_slot')}?day={day}")
         except ValidationError as error:
             _add_service_errors(
                 payment, error, default_field=None, fields={"payment_token": "card_number"}
@@ -156,13 +202,50 @@ def book_review(request: HttpRequest) -> HttpResponse:
             "quota": quota,
             "price_threshold": PRICE_THRESHOLD,
             "form": payment,
+            "slot": chosen,
         },
     )
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def book_slot(request: HttpRequest) -> HttpResponse:
+    """Pick a day (GET ?day=), then a practitioner's free time (POST slot)."""
+    draft = request.session.get(DRAFT)
+    if not draft:
+        messages.info(request, "Choose the services to book first.")
+        return redirect("book")
+    needing = _needing_slot(draft)
+    if not needing:
+        return redirect("book_review")
+    if request.method == "POST":
+        try:
+            slot_id = int(request.POST.get("slot", ""))
+            check_slot_serves(slot_id=slot_id, service_ids=needing)
+        except (ValueError, ValidationError, SlotUnavailable):
+            messages.error(request, "Choose one of the free times shown.")
+            return redirect("book_slot")
+        request.session[DRAFT] = {**draft, "slot_id": slot_id}
+        return redirect("book_review")
+
+    first, last = horizon_days()
+    day_form = SlotDayForm(request.GET or None, first=first, last=last)
+    day = day_form.cleaned_data["day"] if day_form.is_valid() else None
+    context = {"day_form": day_form, "day": day}
+    if day is None:
+        shown = min(last, first + timedelta(days=DAYS_SHOWN - 1))
+        context["days"] = days_with_free_slots(first=first, last=shown, service_ids=needing)
+    else:
+        by_practitioner: dict = {}
+        for slot in bookable_slots(day=day, service_ids=needing):
+            by_practitioner.setdefault(slot.practitioner, []).append(slot)
+        context["by_practitioner"] = list(by_practitioner.items())
+    return render(request, "bookings/book_slot.html", context)
+
+
+@login_required
 def my_bookings(request: HttpRequest) -> HttpResponse:
-    bookings = (
+    bookings = with_appointments(
         Booking.objects.filter(user=request.user)
         .prefetch_related("items")
         .order_by("-created_at", "-pk")
@@ -174,20 +257,83 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
 @login_required
 def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     # Another patient's booking does not exist, as far as this patient can tell.
-    booking = get_object_or_404(Booking, pk=pk, user=request.user)
+    booking = get_object_or_404(with_appointments(Booking.objects), pk=pk, user=request.user)
     return render(
         request,
         "bookings/booking_detail.html",
         {
             "booking": booking,
+            "appointment": appointment_of(booking),
             "items": booking.items.all(),
             "discount_words": discount_in_words(booking),
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
             "can_retry": booking.status == BookingStatus.FAILED and DRAFT in request.session,
             "price_changed": booking.failure_reason == PRICE_CHANGED,
+            "cancellation": cancellation_quote(booking, by_staff=False),
+            "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
         },
     )
+
+
+@login_required
+def booking_calendar(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """ "Add to calendar": the appointment's .ics, for its owner."""
+    booking = get_object_or_404(with_appointments(Booking.objects), pk=pk, user=request.user)
+    appointment = appointment_of(booking)
+    if appointment is None:
+        raise Http404("This booking has no appointment.")
+    response = HttpResponse(
+        calendar_file(booking, appointment), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
+    return response
+
+
+def _needing_slot(draft: dict) -> list[int]:
+    """The draft's services that need an appointment."""
+    return list(
+        MedicalService.objects.filter(
+            pk__in=draft.get("services", []), active=True, requires_appointment=True
+        ).values_list("pk", flat=True)
+    )
+
+
+def _chosen_slot(draft: dict, needing: list[int]) -> Slot | None:
+    slot_id = draft.get("slot_id")
+    if not needing or slot_id is None:
+        return None
+    return Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Show exactly what comes back before the patient confirms; then cancel."""
+    booking = get_object_or_404(Booking, pk=pk, user=request.user)
+    quote = cancellation_quote(booking, by_staff=False)
+    if request.method == "POST" and quote.allowed:
+        reason = request.POST.get("reason", "").strip()[:500]
+        try:
+            cancelled = cancel_booking(
+                booking=booking, actor=request.user.get_username(), by_staff=False, reason=reason
+            )
+        except NotCancellable as refused:
+            messages.error(request, str(refused))
+        else:
+            refund = refund_of(cancelled)
+            messages.success(
+                request,
+                f"Your booking is cancelled. {inr(refund['amount'])} "
+                + ("is back on your card." if refund["status"] == "refunded" else "is on its way.")
+                if refund["amount"]
+                else "Your booking is cancelled. Nothing was refunded.",
+            )
+        return redirect("booking_detail", pk=booking.pk)
+    if not quote.allowed:
+        messages.error(request, quote.reason)
+        return redirect("booking_detail", pk=booking.pk)
+    return render(request, "bookings/cancel.html", {"booking": booking, "quote": quote})
 
 
 def _booking_for_key(request: HttpRequest, key: str) -> Booking | None:
@@ -233,13 +379,46 @@ def _add_service_errors(form, error: ValidationError, *, default_field, fields=N
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's login page, sharing the API login's rate limit (THROTTLE_LOGIN_RATE):
-    password guessing through the web form is slowed exactly as through the API."""
+    """Django's login page, sharing the API login's rate limits (THROTTLE_LOGIN_RATE, per
+    address and per username): password guessing through the web form is slowed exactly
+    as through the API. The lockout (django-axes) covers this door as well."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        throttle = LoginThrottle()
-        if not throttle.allow_request(request, self):
-            response = render(request, "429.html", status=429)
-            response["Retry-After"] = str(int(throttle.wait() or 1))
-            return response
+        for throttle in (LoginThrottle(), LoginUsernameThrottle()):
+            if not throttle.allow_request(request, self):
+                response = render(request, "429.html", {"paused": "logging in"}, status=429)
+                response["Retry-After"] = str(int(throttle.wait() or 1))
+                return response
         return super().post(request, *args, **kwargs)
+
+
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited per address and per e-mail address
+    (PASSWORD_RESET_RATE): nobody can flood an inbox or the mail server with reset mails."""
+
+    form_class = PrivatePasswordResetForm
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        refused = _too_many(
+            request,
+            scope="password-reset",
+            rate=settings.PASSWORD_RESET_RATE,
+            what="sending password reset e-mails",
+        )
+        if refused is not None:
+            return refused
+        return super().post(request, *args, **kwargs)
+
+
+def _too_many(request: HttpRequest, *, scope: str, rate: str, what: str) -> HttpResponse | None:
+    """A 429 page when this address or the e-mail address in the form is over `rate`."""
+    idents = [f"address:{client_address(request)}"]
+    email = request.POST.get("email", "").strip().casefold()
+    if email:
+        idents.append(f"email:{email}")
+    wait = seconds_until_allowed(scope=scope, idents=idents, rate=rate)
+    if not wait:
+        return None
+    response = render(request, "429.html", {"paused": what}, status=429)
+    response["Retry-After"] = str(wait)
+    return response

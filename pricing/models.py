@@ -49,3 +49,66 @@ class ClinicSettings(DiscountSettings):
 
     def __str__(self) -> str:
         return "Discount and quota settings"
+
+
+class CancellationPolicy(models.Model):
+    """One version of the clinic's cancellation policy, with its refund tiers.
+
+    Versions are never edited: a change publishes a new version, and each booking
+    keeps the number of the version it was sold under (Booking.cancellation_policy_version),
+    so a later change never alters an existing booking's refund. The newest is current.
+    """
+
+    reschedule_until_hours_before = models.PositiveIntegerField(
+        default=4, help_text="A booking may be moved until this many hours before its visit."
+    )
+    max_reschedules = models.PositiveSmallIntegerField(
+        default=2, help_text="How many times one booking may be moved."
+    )
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "cancellation policy"
+        verbose_name_plural = "cancellation policies"
+
+    def __str__(self) -> str:
+        return f"Cancellation policy, version {self.pk}"
+
+
+class CancellationTier(models.Model):
+    """Cancelled at least `min_hours_before` the visit: `refund_percent` of what was paid
+    comes back, minus `fee` (never below zero)."""
+
+    policy = models.ForeignKey(CancellationPolicy, on_delete=models.PROTECT, related_name="tiers")
+    min_hours_before = models.PositiveIntegerField()
+    refund_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    fee = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta:
+        ordering = ["-min_hours_before"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "min_hours_before"], name="cancellation_tier_once_per_hours"
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_percent__gte=0, refund_percent__lte=100),
+                name="cancellation_tier_percent_0_to_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0), name="cancellation_tier_fee_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"≥{self.min_hours_before} h before: {self.refund_percent}% back, fee ₹{self.fee}"

@@ -2,14 +2,15 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import Subquery, Sum
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import Booking, BookingStatus
+from bookings.models import AuditLog, Booking, BookingStatus
 from bookings.services import change_setting
-from pricing.models import DiscountSettings
+from pricing.models import CancellationPolicy, DiscountSettings
 from pricing.rules import discount_eligibility
+from pricing.selectors import cancellation_policy
 
 
 def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
@@ -31,6 +32,10 @@ def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
             eligibility_reason=reason,
             # The percentage in force when the booking was priced, kept with it.
             discount_percent=DiscountSettings.current().discount_percent,
+            # The cancellation policy it is sold under: a later change never alters it.
+            cancellation_policy_version=Subquery(
+                CancellationPolicy.objects.order_by("-id").values("id")[:1]
+            ),
             updated_at=timezone.now(),
         )
         if not going_on:
@@ -57,3 +62,32 @@ def set_discount_percent(*, percent: Decimal, actor: str) -> DiscountSettings:
         actor=actor,
         action="discount.percent_changed",
     )
+
+
+def record_policy_published(*, policy: CancellationPolicy, actor: str) -> None:
+    """Audit a new version of the cancellation policy against the one it replaces."""
+    previous = CancellationPolicy.objects.filter(pk__lt=policy.pk).order_by("-pk").first()
+    AuditLog.record(
+        actor=actor,
+        action="cancellation_policy.published",
+        obj=policy,
+        before=_policy_snapshot(previous.pk) if previous else None,
+        after=_policy_snapshot(policy.pk),
+    )
+
+
+def _policy_snapshot(version: int) -> dict:
+    policy = cancellation_policy(version)
+    return {
+        "version": policy.version,
+        "tiers": [
+            {
+                "min_hours_before": t.min_hours_before,
+                "refund_percent": str(t.refund_percent),
+                "fee": str(t.fee),
+            }
+            for t in policy.tiers
+        ],
+        "reschedule_until_hours_before": policy.reschedule_until_hours_before,
+        "max_reschedules": policy.max_reschedules,
+    }

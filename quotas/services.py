@@ -83,22 +83,35 @@ def release_discount(*, correlation_id: UUID) -> None:
     with events.saga_step("quotas.release", correlation_id):
         if not Booking.objects.filter(correlation_id=correlation_id, compensating=True).exists():
             return  # confirmation won the race: the discount is rightly used
-        reservation = QuotaReservation.objects.filter(
-            correlation_id=correlation_id, released_at__isnull=True
-        ).first()
-        if reservation is None:
-            return
-        # Conditional on still being live, so two releases can never both count.
-        if not QuotaReservation.objects.filter(pk=reservation.pk, released_at__isnull=True).update(
-            released_at=timezone.now()
-        ):
-            return
-        DiscountQuota.objects.filter(pk=reservation.quota_id).update(used=F("used") - 1)
-        events.emit(
-            events.DiscountQuotaReleased,
-            correlation_id=correlation_id,
-            quota_day=reservation.quota_id.isoformat(),
-        )
+        _give_back(correlation_id=correlation_id)
+
+
+def release_on_cancellation(*, correlation_id: UUID, requested_on: str) -> None:
+    """A cancelled booking's discount goes back to its day's quota only when cancelled
+    on that same clinic day: a later day's quota is another day's."""
+    with events.saga_step("quotas.release_on_cancel", correlation_id):
+        _give_back(correlation_id=correlation_id, only_day=date.fromisoformat(requested_on))
+
+
+def _give_back(*, correlation_id: UUID, only_day: date | None = None) -> None:
+    """Release this saga's live reservation (of `only_day`, if given). Exact and idempotent."""
+    live = QuotaReservation.objects.filter(correlation_id=correlation_id, released_at__isnull=True)
+    if only_day is not None:
+        live = live.filter(quota_id=only_day)
+    reservation = live.first()
+    if reservation is None:
+        return
+    # Conditional on still being live, so two releases can never both count.
+    if not QuotaReservation.objects.filter(pk=reservation.pk, released_at__isnull=True).update(
+        released_at=timezone.now()
+    ):
+        return
+    DiscountQuota.objects.filter(pk=reservation.quota_id).update(used=F("used") - 1)
+    events.emit(
+        events.DiscountQuotaReleased,
+        correlation_id=correlation_id,
+        quota_day=reservation.quota_id.isoformat(),
+    )
 
 
 def set_daily_limit(*, day: date, limit: int, actor: str) -> DiscountQuota:

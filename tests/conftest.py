@@ -1,3 +1,5 @@
+import os
+import shutil
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -39,6 +41,25 @@ def set_default_limit(db) -> Callable[[int], None]:
 
 
 @pytest.fixture
+def default_cancellation_policy(db):
+    """The policy the migration seeds (transactional tests flush seeded rows)."""
+    from importlib import import_module
+
+    from pricing.models import CancellationPolicy, CancellationTier
+
+    seed = import_module("pricing.migrations.0005_default_cancellation_policy")
+    if not CancellationPolicy.objects.exists():
+        policy = CancellationPolicy.objects.create(
+            reschedule_until_hours_before=4, max_reschedules=2
+        )
+        CancellationTier.objects.bulk_create(
+            CancellationTier(policy=policy, min_hours_before=h, refund_percent=p, fee=f)
+            for h, p, f in seed.TIERS
+        )
+    return CancellationPolicy.objects.order_by("-pk").first()
+
+
+@pytest.fixture
 def book(user, service_priced) -> Callable[..., Booking]:
     """Run a whole booking saga and return the booking as it ended."""
 
@@ -50,6 +71,7 @@ def book(user, service_priced) -> Callable[..., Booking]:
         payment_token: str = "tok_visa",
         services=None,
         by=None,
+        slot=None,
     ) -> Booking:
         chosen = services or [service_priced(p) for p in prices]
         booking = start_booking(
@@ -59,6 +81,7 @@ def book(user, service_priced) -> Callable[..., Booking]:
             date_of_birth=date_of_birth,
             service_ids=[s.pk for s in chosen],
             payment_token=payment_token,
+            slot_id=None if slot is None else slot.pk,
         )
         booking.refresh_from_db()
         return booking
@@ -68,15 +91,14 @@ def book(user, service_priced) -> Callable[..., Booking]:
 
 # --- Browser tests: Playwright driving Debian's Chromium against live_server ----
 
-CHROMIUM = "/usr/bin/chromium"
+# The one `make test` found or installed (scripts/ensure-browser.sh), else Debian's.
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium from Debian's package (Playwright's own download is not used)."""
-    import os
-
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests
@@ -106,8 +128,18 @@ def page(browser, live_server, request):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Every page a browser test visits must work under the Content-Security-Policy:
+    # Chromium reports each thing the policy blocked on the console.
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture

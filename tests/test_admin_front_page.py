@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from portal.dashboard import today_at_a_glance
 from tests.support.admin_helpers import staff_member
@@ -36,7 +36,8 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
     assert '<p class="figure">1</p>' in failed
     # Every figure links to the rows behind it (a bad filter would redirect with ?e=1).
     links = re.findall(r'href="([^"]+)"', glance[: glance.index("</div>\n</div>")])
-    assert len(links) == 7
+    # all bookings, one per status, revenue, discounts, failed payments
+    assert len(links) == 1 + len(BookingStatus.values) + 3
     for link in links:
         assert client.get(html.unescape(link)).status_code == 200, link
 
@@ -47,7 +48,14 @@ def test_the_glance_counts_only_today(book):
     moved = book(prices=("700.00",))
     Booking.objects.filter(pk=moved.pk).update(clinic_day=clinic_today() - timedelta(days=1))
     glance = today_at_a_glance(clinic_today())
-    assert glance.bookings_by_status == {"pending": 0, "confirmed": 1, "failed": 0}
+    assert glance.bookings_by_status == {
+        "pending": 0,
+        "confirmed": 1,
+        "failed": 0,
+        "cancelled": 0,
+        "completed": 0,
+        "no_show": 0,
+    }
     assert kept.status == "confirmed"
 
 

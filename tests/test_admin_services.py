@@ -14,6 +14,7 @@ def service_form(**fields: str) -> dict[str, str]:
         "name": "Vitamin D",
         "description": "25-OH vitamin D.",
         "price": "1200.00",
+        "duration_minutes": "15",
         "active": "on",
         **fields,
     }

@@ -9,14 +9,14 @@ from rest_framework.test import APIClient
 from bookings.services import clinic_today
 from pricing.models import DiscountSettings
 from quotas.models import DiscountQuota
-from tests.support.factories import UserFactory
+from tests.support.admin_helpers import staff_member
 
 QUOTA = "/api/admin/quota"
 
 
 @pytest.fixture
 def staff_api(token_client):
-    return token_client(UserFactory(is_staff=True))
+    return token_client(staff_member("Reception"))
 
 
 def test_services_lists_active_services_with_prices_as_strings(api, service_priced):
@@ -31,6 +31,8 @@ def test_services_lists_active_services_with_prices_as_strings(api, service_pric
         "description": "Magnetic resonance imaging",
         "price": "2500.00",
         "currency": "INR",
+        "requires_appointment": False,
+        "duration_minutes": 15,
     }
     assert "Retired test" not in {s["name"] for s in response.json()}
 
@@ -115,7 +117,7 @@ def test_quota_edit_only_accepts_put_405(staff_api):
 
 
 def test_a_staff_session_needs_its_csrf_token(db):
-    staff = UserFactory(is_staff=True)
+    staff = staff_member("Reception")
     browser = APIClient(enforce_csrf_checks=True)
     browser.force_login(staff)
     refused = browser.put(QUOTA, {"limit": 5}, format="json")

@@ -17,9 +17,9 @@ ENDPOINTS_WITH_BODIES = [
 
 @pytest.fixture
 def staff_api(token_client):
-    from tests.support.factories import UserFactory
+    from tests.support.admin_helpers import staff_member
 
-    return token_client(UserFactory(is_staff=True))
+    return token_client(staff_member("Reception"))
 
 
 def send_raw(client, method, path, content, content_type="application/json"):

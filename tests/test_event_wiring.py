@@ -28,7 +28,7 @@ def test_the_flow_is_the_designed_chain():
         ("PaymentCompleted", "confirmations"),
     ]
     assert [(name, events.CATALOG[name].heard_by[0]) for name, _ in chain] == chain
-    assert events.CompensationTriggered.heard_by == ("quotas", "payments", "bookings")
+    assert events.CompensationTriggered.heard_by == ("scheduling", "quotas", "payments", "bookings")
 
 
 def test_receivers_are_connected_once_with_a_dispatch_uid():

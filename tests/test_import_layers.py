@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("clinic_site", "portal", "pricing", "quotas", "payments", "confirmations", "bookings")
+PACKAGES = (
+    "clinic_site",
+    "portal",
+    "pricing",
+    "quotas",
+    "payments",
+    "confirmations",
+    "scheduling",
+    "notifications",
+    "bookings",
+)
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 
 

@@ -19,13 +19,13 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_warns_when_confirmation_mails_would_go_to_the_logs():
-    result = servers.manage(
-        "check", "--deploy", "--fail-level", "WARNING", env=servers.production_env()
-    )
+def test_check_deploy_fails_when_mails_would_go_to_the_logs():
+    # An error, not a warning: password reset links (a superuser's too) would be printed
+    # into the server's logs. It fails at check's default level, not only at WARNING.
+    result = servers.manage("check", "--deploy", env=servers.production_env())
 
     assert result.returncode != 0
-    assert "confirmations.W001" in result.stderr
+    assert "confirmations.E001" in result.stderr
 
 
 def test_check_deploy_fails_when_debug_is_on_in_production():

@@ -6,6 +6,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +29,10 @@ def people(book, user):
     return {
         "owner": user,
         "other": UserFactory(),
-        "staff": UserFactory(is_staff=True),
+        # Staff in the Reception group: the permissions the admin's groups grant.
+        "staff": staff_member("Reception"),
+        # is_staff alone (no group) grants nothing, in the admin or the API.
+        "bare_staff": UserFactory(is_staff=True),
         "booking": owner_booking,
     }
 
@@ -56,7 +60,8 @@ def test_public_api_answers_everyone(people, path):
 
 
 @pytest.mark.parametrize(
-    ("who", "expected"), [(None, 401), ("other", 404), ("owner", 200), ("staff", 200)]
+    ("who", "expected"),
+    [(None, 401), ("other", 404), ("bare_staff", 404), ("owner", 200), ("staff", 200)],
 )
 def test_a_booking_status_is_for_its_owner_and_staff_only(people, who, expected):
     path = f"/api/booking/{people['booking'].pk}/status"
@@ -73,7 +78,9 @@ def test_anonymous_cannot_list_or_book(people):
     assert api_as(None).post("/api/booking", {}, format="json").status_code == 401
 
 
-@pytest.mark.parametrize(("who", "expected"), [(None, 401), ("other", 403), ("staff", 200)])
+@pytest.mark.parametrize(
+    ("who", "expected"), [(None, 401), ("other", 403), ("bare_staff", 403), ("staff", 200)]
+)
 def test_the_quota_limit_is_staff_only(people, who, expected):
     answer = api_as(people.get(who)).put("/api/admin/quota", {"limit": 50}, format="json")
     assert answer.status_code == expected

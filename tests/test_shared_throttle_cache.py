@@ -1,8 +1,11 @@
-"""CACHE_URL gives the throttles one count across every app process."""
+"""Production counts throttles in one place for every app process: the database cache by
+default (its table made by `migrate`), or whatever CACHE_URL names."""
 
 import json
+import sqlite3
 
 import pytest
+from django.db import connection
 
 from tests.support import servers
 
@@ -46,8 +49,42 @@ def test_with_a_database_cache_two_processes_share_one_login_count():
     assert login_attempts_in_a_new_process(1, env) == [429]
 
 
-def test_without_cache_url_each_process_counts_on_its_own():
-    env = production()
+def cache_table_exists() -> bool:
+    with connection.cursor() as cursor:
+        return "clinic_cache" in connection.introspection.table_names(cursor)
+
+
+def test_production_counts_in_the_database_by_default_and_migrate_makes_its_table():
+    env = production()  # no CACHE_URL
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS clinic_cache")
+    migrated = servers.manage("migrate", "--noinput", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert cache_table_exists()
+
+    assert login_attempts_in_a_new_process(3, env) == [400, 400, 400]
+    assert login_attempts_in_a_new_process(1, env) == [429]
+
+
+def test_cache_url_still_chooses_another_cache():
+    env = production(CACHE_URL="locmemcache://")  # each process its own: a test of the override
 
     assert login_attempts_in_a_new_process(3, env) == [400, 400, 400]
     assert login_attempts_in_a_new_process(1, env) == [400]
+
+
+def test_migrate_makes_the_cache_table_on_sqlite_too(tmp_path):
+    database = tmp_path / "clinic.sqlite3"
+    env = production(DATABASE_URL=f"sqlite:///{database}")
+    migrated = servers.manage("migrate", "--noinput", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    with sqlite3.connect(database) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert "clinic_cache" in tables
+
+
+def test_the_debug_default_is_memory_and_needs_no_table(settings):
+    from clinic_site.settings import default_cache_url
+
+    assert default_cache_url(debug=True) == "locmemcache://"
+    assert default_cache_url(debug=False) == "dbcache://clinic_cache"

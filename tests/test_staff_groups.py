@@ -35,3 +35,20 @@ def test_the_clinic_manager_may_also_edit_services_and_the_discount_rules():
     assert not user.has_perm("bookings.delete_medicalservice")
     assert user.has_perm("pricing.change_clinicsettings")
     assert not user.is_superuser
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("group", ["Reception", "Clinic manager"])
+def test_the_desk_may_cancel_for_the_clinic_and_see_refunds(group):
+    user = staff_member(group)
+    assert user.has_perm("bookings.cancel_booking")
+    assert user.has_perm("payments.view_refund")
+    assert not user.has_perm("payments.change_refund")
+
+
+@pytest.mark.django_db
+def test_only_the_clinic_manager_publishes_a_cancellation_policy():
+    assert staff_member("Clinic manager").has_perm("pricing.add_cancellationpolicy")
+    reception = staff_member("Reception")
+    assert reception.has_perm("pricing.view_cancellationpolicy")
+    assert not reception.has_perm("pricing.add_cancellationpolicy")

@@ -9,7 +9,13 @@ from tests.support.factories import UserFactory
 
 STAFF_PASSWORD = "correct-horse-battery-staple"  # the factory's, for browser logins
 
-staff_groups_migration = importlib.import_module("bookings.migrations.0005_staff_groups")
+# Every migration that grants the groups permissions, in order.
+GRANTS = [
+    importlib.import_module("bookings.migrations.0005_staff_groups").create_groups,
+    importlib.import_module("pricing.migrations.0005_default_cancellation_policy").create,
+    importlib.import_module("bookings.migrations.0011_cancel_permission").grant_to_the_desk,
+    importlib.import_module("scheduling.migrations.0003_staff_permissions").grant,
+]
 
 
 def staff_member(group: str = "Reception", **kwargs):
@@ -17,7 +23,8 @@ def staff_member(group: str = "Reception", **kwargs):
     if not Group.objects.filter(name=group).exists():
         # A transactional test before this one flushed the tables the migration
         # filled; run the same migration code again.
-        staff_groups_migration.create_groups(apps, None)
+        for grant in GRANTS:
+            grant(apps, None)
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name=group))
     return user

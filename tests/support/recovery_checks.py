@@ -4,6 +4,7 @@ from bookings.models import Booking, BookingStatus
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
 from portal.invariants import find_violations
 from quotas.models import QuotaReservation
+from scheduling.models import SlotBooking
 
 
 def assert_ended_soundly(booking: Booking) -> None:
@@ -15,6 +16,7 @@ def assert_ended_soundly(booking: Booking) -> None:
     live_reservations = QuotaReservation.objects.filter(
         booking=booking, released_at__isnull=True
     ).count()
+    live_slots = SlotBooking.objects.filter(booking=booking, released_at__isnull=True).count()
     where = f"booking {booking.pk} ({booking.status}, {booking.failure_reason})"
     if booking.status == BookingStatus.CONFIRMED:
         assert len(ledger) == 1 and ledger[0].captured, where
@@ -23,9 +25,11 @@ def assert_ended_soundly(booking: Booking) -> None:
         assert payment is not None and payment.status == PaymentStatus.CAPTURED, where
         assert payment.gateway_reference == ledger[0].reference, where
         assert live_reservations == (1 if booking.discount_applied else 0), where
+        assert live_slots == (0 if booking.appointment_start is None else 1), where
     else:
         assert booking.status == BookingStatus.FAILED, where
         assert live_reservations == 0, where
+        assert live_slots == 0, where
         assert all(not row.captured or row.refund_reference for row in ledger), where
         assert payment is None or payment.status in (
             PaymentStatus.DECLINED,

@@ -6,13 +6,14 @@ hosts may run it at once: each stuck booking is claimed by one of them.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.recovery import resume_stuck_sagas
+from portal.recovery import resume_stuck_cancellations, resume_stuck_sagas
 
 
 class Command(BaseCommand):
     help = (
         "Resume pending sagas with no progress for SAGA_TIMEOUT_SECONDS by sending their "
-        "last event again; compensate those older than SAGA_HARD_DEADLINE_SECONDS."
+        "last event again; compensate those older than SAGA_HARD_DEADLINE_SECONDS; finish "
+        "stuck cancellations and retry pending refunds."
     )
 
     def handle(self, *args, **options) -> None:
@@ -22,5 +23,7 @@ class Command(BaseCommand):
         for error in summary.errors:
             self.stderr.write(f"error: {error}")
         self.stdout.write(f"resume_sagas: {summary.as_line()}")
+        resumed, refunded = resume_stuck_cancellations()
+        self.stdout.write(f"resume_sagas: cancellations_resumed={resumed} refunds_made={refunded}")
         if summary.errors:
             raise CommandError(f"{len(summary.errors)} saga(s) could not be resumed")

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        # Explicit import: a broken receivers module must crash start-up, not be skipped.
+        from bookings import events
+        from notifications import receivers
+
+        events.listen("notifications", receivers)

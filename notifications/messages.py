@@ -1,0 +1,87 @@
+"""What a notification says (templates in the patient's language), and handing it over."""
+
+from email.utils import make_msgid
+
+import icalendar
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import select_template
+from django.utils import timezone
+
+from bookings.models import Booking
+from notifications import sms
+from notifications.models import Channel, Kind, Notification
+
+FALLBACK_LANGUAGE = "en"
+
+
+def _render(name: str, language: str, context: dict) -> str:
+    # A Hindi template may not exist yet: English stands in for it.
+    names = [f"notifications/{language}/{name}", f"notifications/{FALLBACK_LANGUAGE}/{name}"]
+    return select_template(names).render(context).strip()
+
+
+def compose(notification: Notification, booking: Booking):
+    """An EmailMultiAlternatives or an sms.Sms; None when the patient has no address for it."""
+    user = booking.user
+    profile = getattr(user, "patient_profile", None)
+    language = getattr(profile, "language", "") or FALLBACK_LANGUAGE
+    start = timezone.localtime(booking.appointment_start) if booking.appointment_start else None
+    context = {
+        "booking": booking,
+        "items": list(booking.items.order_by("id")),
+        "name": (profile.full_name if profile else "") or user.get_full_name() or user.username,
+        "start": start,
+    }
+    kind = notification.kind
+    if notification.channel == Channel.SMS:
+        phone = getattr(profile, "phone", None)
+        if not phone:
+            return None
+        return sms.Sms(to=str(phone), body=_render(f"{kind}_sms.txt", language, context))
+    if not user.email:
+        return None
+    message = EmailMultiAlternatives(
+        subject=_render(f"{kind}_subject.txt", language, context),
+        body=_render(f"{kind}.txt", language, context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={"Message-ID": make_msgid(idstring=f"notification-{notification.pk}")},
+    )
+    message.attach_alternative(_render(f"{kind}.html", language, context), "text/html")
+    if kind == Kind.CONFIRMATION and booking.appointment_start:
+        message.attach("appointment.ics", ics_for(booking), "text/calendar")
+    return message
+
+
+def ics_for(booking: Booking) -> str:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Clinic booking//EN")
+    calendar.add("version", "2.0")
+    event = icalendar.Event()
+    event.add("uid", f"booking-{booking.pk}@clinic")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", booking.appointment_start)
+    event.add("dtend", booking.appointment_end or booking.appointment_start)
+    event.add("summary", f"Clinic appointment ({booking.confirmation_code})")
+    event.add("description", f"Booking {booking.confirmation_code} for {booking.patient_name}")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+def deliver(notification: Notification, message) -> str:
+    """Hand the message to its provider; return the provider's id for it."""
+    key = f"notification-{notification.pk}"
+    if notification.channel == Channel.SMS:
+        return sms.get_backend().send(message, idempotency_key=key)
+    message.send()
+    status = getattr(message, "anymail_status", None)  # set by django-anymail's backends
+    if status is not None and status.message_id:
+        return str(status.message_id)
+    return message.extra_headers["Message-ID"]
+
+
+def backend_takes_idempotency_key(channel: str) -> bool:
+    if channel == Channel.SMS:
+        return sms.get_backend().takes_idempotency_key
+    return settings.EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY

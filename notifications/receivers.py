@@ -1,0 +1,22 @@
+import logging
+
+from notifications import services
+
+logger = logging.getLogger("notifications")
+
+
+def on_booking_confirmed(*, correlation_id, **_) -> None:
+    # Never raises: a crash here would compensate (refund) a paid, confirmed booking.
+    # The sweep writes the rows later from the event log.
+    try:
+        services.write_for_confirmed(correlation_id=correlation_id)
+    except Exception:
+        logger.exception("notifications not written yet correlation_id=%s", correlation_id)
+
+
+def on_booking_cancelled(*, correlation_id, **_) -> None:
+    # Never raises, like the confirmation's: the sweep writes the notice later.
+    try:
+        services.write_for_cancelled(correlation_id=correlation_id)
+    except Exception:
+        logger.exception("cancellation notice not written yet correlation_id=%s", correlation_id)

@@ -1,0 +1,141 @@
+"""Writing the outbox rows: on BookingConfirmed (receiver or sweep), and superseding them."""
+
+import logging
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from bookings import events
+from bookings.models import Booking, BookingStatus, SagaEvent
+from notifications.models import Channel, Kind, Notification, Status
+
+logger = logging.getLogger("notifications")
+
+REMINDERS = ((Kind.REMINDER_24H, timedelta(hours=24)), (Kind.REMINDER_2H, timedelta(hours=2)))
+# How far back the sweep looks in the event log (a confirmation older than this is moot).
+SWEEP_WINDOW = timedelta(days=7)
+
+
+def channels_of(booking: Booking) -> list[str]:
+    profile = getattr(booking.user, "patient_profile", None)
+    # The e-mail row is always written: no address is shown as "superseded" at send time.
+    return [Channel.EMAIL] + ([Channel.SMS] if profile and profile.phone else [])
+
+
+def planned_for_confirmed(booking: Booking, *, now: datetime) -> list[Notification]:
+    """The confirmation now, and the reminders still ahead of a future appointment."""
+    planned = [(Kind.CONFIRMATION, now)]
+    start = booking.appointment_start
+    if start is not None and start > now:
+        # A reminder whose moment has passed (booked 5 h ahead: no "tomorrow" reminder) is skipped.
+        planned += [(kind, start - before) for kind, before in REMINDERS if start - before > now]
+    return [
+        Notification(booking=booking, kind=kind, channel=channel, due_at=due_at)
+        for kind, due_at in planned
+        for channel in channels_of(booking)
+    ]
+
+
+def write_for_confirmed(*, correlation_id: UUID, now: datetime | None = None) -> None:
+    """The notifications step: idempotent (the unique key ignores rows already there)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_related("user__patient_profile")
+        .filter(correlation_id=correlation_id, status=BookingStatus.CONFIRMED)
+        .first()
+    )
+    if booking is None:
+        return
+    with events.saga_step("notifications", correlation_id):
+        # ON CONFLICT DO NOTHING: rows already written (receiver, sweep, replay) stay as they are.
+        Notification.objects.bulk_create(
+            planned_for_confirmed(booking, now=now), ignore_conflicts=True
+        )
+        transaction.on_commit(enqueue_sending, robust=True)
+
+
+def write_for_cancelled(*, correlation_id: UUID, now: datetime | None = None) -> None:
+    """On BookingCancelled: the pending confirmation and reminders are superseded and the
+    cancellation notice is written, in one step (idempotent like the confirmation's)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_related("user__patient_profile")
+        .filter(correlation_id=correlation_id, status=BookingStatus.CANCELLED)
+        .first()
+    )
+    if booking is None:
+        return
+    with events.saga_step("notifications.cancelled", correlation_id):
+        supersede_pending(
+            booking_id=booking.pk,
+            kinds=(Kind.CONFIRMATION, Kind.REMINDER_24H, Kind.REMINDER_2H),
+        )
+        Notification.objects.bulk_create(
+            [
+                Notification(booking=booking, kind=Kind.CANCELLATION, channel=channel, due_at=now)
+                for channel in channels_of(booking)
+            ],
+            ignore_conflicts=True,
+        )
+        transaction.on_commit(enqueue_sending, robust=True)
+
+
+def enqueue_sending() -> None:
+    """Ask the worker to send now rather than at its next minute (speed only: the
+    schedule would find the rows anyway)."""
+    from django_q.tasks import async_task
+
+    async_task("notifications.tasks.send_due_notifications", task_name="send_due_notifications")
+
+
+def sweep_confirmed_without_notifications(*, now: datetime | None = None) -> int:
+    """Write the rows a lost signal never wrote: the event log is the durable record.
+
+    A process that dies between the BookingConfirmed commit and its signal leaves a
+    confirmed booking that nothing will resume; this finds it by its event.
+    """
+    now = now or timezone.now()
+    confirmed_events = SagaEvent.objects.filter(
+        correlation_id=OuterRef("correlation_id"),
+        event_type=events.BookingConfirmed.name,
+        created_at__gte=now - SWEEP_WINDOW,
+    )
+    written = 0  # bookings whose rows the sweep wrote
+    missing = (
+        Booking.objects.filter(Exists(confirmed_events), status=BookingStatus.CONFIRMED)
+        .exclude(Exists(Notification.objects.filter(booking=OuterRef("pk"))))
+        .values_list("correlation_id", flat=True)
+    )
+    for correlation_id in missing:
+        write_for_confirmed(correlation_id=correlation_id, now=now)
+        logger.info("notifications sweep wrote the rows correlation_id=%s", correlation_id)
+        written += 1
+    cancelled_events = SagaEvent.objects.filter(
+        correlation_id=OuterRef("correlation_id"),
+        event_type=events.BookingCancelled.name,
+        created_at__gte=now - SWEEP_WINDOW,
+    )
+    unnoticed = (
+        Booking.objects.filter(Exists(cancelled_events), status=BookingStatus.CANCELLED)
+        .exclude(
+            Exists(Notification.objects.filter(booking=OuterRef("pk"), kind=Kind.CANCELLATION))
+        )
+        .values_list("correlation_id", flat=True)
+    )
+    for correlation_id in unnoticed:
+        write_for_cancelled(correlation_id=correlation_id, now=now)
+        logger.info("notifications sweep wrote the notice correlation_id=%s", correlation_id)
+        written += 1
+    return written
+
+
+def supersede_pending(*, booking_id: UUID, kinds: tuple[str, ...]) -> int:
+    """Pending rows of a cancelled or moved booking: call inside the transaction that
+    records the cancellation or the move. A row already "sending" is left to the
+    sender, which re-checks the booking under a row lock before the provider call."""
+    return Notification.objects.filter(
+        booking_id=booking_id, kind__in=kinds, status=Status.PENDING
+    ).update(status=Status.SUPERSEDED, last_error="superseded: booking changed")

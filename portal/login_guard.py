@@ -1,0 +1,71 @@
+"""The login lockout (django-axes) and the simple per-address limits, as the app sees them.
+
+One rule for "which client is this" everywhere: the address DRF's throttles use
+(REMOTE_ADDR, or with API_NUM_PROXIES proxies in front the address they put in
+X-Forwarded-For), so a client cannot dodge one count by forging a header another trusts.
+"""
+
+import hashlib
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework.throttling import BaseThrottle
+
+LOCKED_OUT_DETAIL = "Too many failed logins for this account or from this address; try later."
+
+
+def client_address(request: HttpRequest) -> str:
+    """AXES_CLIENT_IP_CALLABLE: the client's address, as the API throttles count it."""
+    return BaseThrottle().get_ident(request)
+
+
+def lockout_seconds() -> int:
+    return int(settings.AXES_COOLOFF_TIME.total_seconds())
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: what a locked-out login gets at the web and admin doors
+    (the API answers its own 429, bookings/api.py)."""
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": LOCKED_OUT_DETAIL}, status=429)
+    else:
+        response = render(request, "429.html", {"paused": "logging in"}, status=429)
+    response["Retry-After"] = str(lockout_seconds())
+    return response
+
+
+def _parse_rate(rate: str) -> tuple[int, int]:
+    """DRF's rate format, "N/second|minute|hour|day" (the unit by its first letter)."""
+    count, unit = rate.split("/")
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit.strip()[0]]
+
+
+def _digest(text: str) -> str:
+    # Cache keys of a fixed shape, whatever a client sends (and no e-mail address in them).
+    return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
+
+
+def seconds_until_allowed(*, scope: str, idents: Iterable[str], rate: str) -> int:
+    """Count one attempt against each of `idents` (an address, an e-mail address) in the
+    default cache; answer 0 when all are within `rate` (DRF's format, "5/hour"), else
+    the seconds until the fullest one's window ends. Fixed windows: simple, and enough
+    to stop a flood of reset mails or sign-ups."""
+    allowed, period = _parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    wait = 0
+    for ident in idents:
+        key = f"limit:{scope}:{_digest(ident)}:{window}"
+        cache.add(key, 0, timeout=period)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=period)
+            count = 1
+        if count > allowed:
+            wait = max(wait, int(period - now % period) + 1)
+    return wait

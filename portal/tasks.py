@@ -1,0 +1,33 @@
+"""The worker's periodic jobs (django-q2 Schedule rows, registered by portal/schedules.py).
+
+Task functions that span apps live here, at the edge; an app's own tasks live in it
+(notifications/tasks.py).
+"""
+
+from django.utils import timezone
+
+from portal.idempotency import purge_expired_keys
+from portal.models import WorkerHeartbeat
+from portal.recovery import resume_stuck_cancellations, resume_stuck_sagas
+
+HEARTBEAT = "worker"
+
+
+def resume_sagas() -> str:
+    """Every minute: stuck bookings, then stuck cancellations and pending refunds."""
+    sagas = resume_stuck_sagas().as_line()
+    resumed, refunded = resume_stuck_cancellations()
+    return f"{sagas} cancellations_resumed={resumed} refunds_made={refunded}"
+
+
+def purge_idempotency_keys() -> int:
+    return purge_expired_keys(now=timezone.now())
+
+
+def heartbeat() -> None:
+    WorkerHeartbeat.objects.update_or_create(name=HEARTBEAT, defaults={"beat_at": timezone.now()})
+
+
+def worker_is_late(*, late_after_seconds: int) -> bool:
+    beat = WorkerHeartbeat.objects.filter(name=HEARTBEAT).values_list("beat_at", flat=True).first()
+    return beat is None or (timezone.now() - beat).total_seconds() > late_after_seconds

@@ -1,0 +1,103 @@
+"""Reads of the schedule used by the API, the patient pages and the front desk."""
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from scheduling.models import Practitioner, Slot, SlotBooking
+from scheduling.services import clinic_zone, day_bounds, ensure_slots
+
+
+def active_practitioners() -> QuerySet[Practitioner]:
+    return Practitioner.objects.filter(active=True).prefetch_related("services").order_by("name")
+
+
+def practitioners_providing(service_ids: Sequence[int]) -> QuerySet:
+    """Ids of the practitioners who provide every one of `service_ids` (a subquery)."""
+    ids = set(service_ids)
+    return (
+        Practitioner.services.through.objects.filter(medicalservice_id__in=ids)
+        .values("practitioner_id")
+        .annotate(n=Count("medicalservice_id", distinct=True))
+        .filter(n=len(ids))
+        .values("practitioner_id")
+    )
+
+
+def bookable_slots(
+    *, day: date, practitioner_id: int | None = None, service_ids: Sequence[int] = ()
+) -> QuerySet[Slot]:
+    """The day's slots that start in the future and have a free place, by start.
+
+    Two queries once the day exists (its marker, the slots with their practitioner),
+    however many practitioners there are.
+    """
+    ensure_slots(day)
+    first, after = day_bounds(day)
+    slots = (
+        Slot.objects.filter(
+            start__gte=max(first, timezone.now()),
+            start__lt=after,
+            booked__lt=F("capacity"),
+            practitioner__active=True,
+        )
+        .select_related("practitioner")
+        .order_by("start", "practitioner__name", "pk")
+    )
+    if practitioner_id is not None:
+        slots = slots.filter(practitioner_id=practitioner_id)
+    if service_ids:
+        slots = slots.filter(practitioner_id__in=practitioners_providing(service_ids))
+    return slots
+
+
+def days_with_free_slots(
+    *, first: date, last: date, service_ids: Sequence[int] = ()
+) -> list[tuple[date, int]]:
+    """(day, free places) for the days from `first` to `last` that have any, in order."""
+    day = first
+    while day <= last:
+        ensure_slots(day)
+        day += timedelta(days=1)
+    slots = Slot.objects.filter(
+        start__gte=max(day_bounds(first)[0], timezone.now()),
+        start__lt=day_bounds(last)[1],
+        booked__lt=F("capacity"),
+        practitioner__active=True,
+    )
+    if service_ids:
+        slots = slots.filter(practitioner_id__in=practitioners_providing(service_ids))
+    rows = (
+        slots.annotate(day=TruncDate("start", tzinfo=clinic_zone()))
+        .values("day")
+        .annotate(free=Sum(F("capacity") - F("booked")))
+        .order_by("day")
+    )
+    return [(row["day"], row["free"]) for row in rows if row["free"]]
+
+
+def day_sheet(day: date, practitioner_ids: Sequence[int] | None = None) -> QuerySet[Slot]:
+    """Every slot of the day (full or not) with its live bookings, for the front desk."""
+    ensure_slots(day)
+    first, after = day_bounds(day)
+    slots = Slot.objects.filter(start__gte=first, start__lt=after).filter(
+        Q(capacity__gt=0) | Q(booked__gt=0)
+    )
+    if practitioner_ids:
+        slots = slots.filter(practitioner_id__in=practitioner_ids)
+    return (
+        slots.select_related("practitioner")
+        .prefetch_related(
+            Prefetch(
+                "slot_bookings",
+                queryset=SlotBooking.objects.filter(released_at__isnull=True)
+                .select_related("booking__user__patient_profile")
+                .order_by("created_at"),
+                to_attr="live_bookings",
+            )
+        )
+        .order_by("practitioner__name", "practitioner_id", "start")
+    )

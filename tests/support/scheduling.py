@@ -1,0 +1,57 @@
+"""Practitioners and slots made for a test, without going through the weekly schedules."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from bookings.models import MedicalService
+from bookings.services import clinic_today
+from scheduling.models import Practitioner, Slot, SlotDay
+from scheduling.services import clinic_zone
+from tests.support.factories import MedicalServiceFactory
+
+_counter = iter(range(1, 10**9))
+
+
+def appointment_service(price: str = "900.00", **kwargs) -> MedicalService:
+    return MedicalServiceFactory(
+        price=Decimal(price), requires_appointment=True, duration_minutes=15, **kwargs
+    )
+
+
+def practitioner(*services: MedicalService, name: str | None = None, **kwargs) -> Practitioner:
+    n = next(_counter)
+    doctor = Practitioner.objects.create(
+        name=name or f"Dr. Test {n}",
+        specialty=kwargs.pop("specialty", "General Physician"),
+        registration_number=f"TEST-{n}",
+        **kwargs,
+    )
+    doctor.services.set(services)
+    return doctor
+
+
+def clinic_time(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=clinic_zone())
+
+
+def slot(
+    doctor: Practitioner,
+    *,
+    day: date | None = None,
+    at: tuple[int, int] = (9, 0),
+    minutes: int = 15,
+    capacity: int = 1,
+    booked: int = 0,
+) -> Slot:
+    """A slot (tomorrow 09:00 IST by default). Its day is marked generated, so no
+    schedule adds slots around it."""
+    day = day or clinic_today() + timedelta(days=1)
+    SlotDay.objects.get_or_create(day=day)
+    start = clinic_time(day, *at)
+    return Slot.objects.create(
+        practitioner=doctor,
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        capacity=capacity,
+        booked=booked,
+    )

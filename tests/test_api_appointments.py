@@ -1,0 +1,334 @@
+"""API.md: practitioners, slots, slot_id on a booking, the appointment in the answer,
+calendar.ics, and the 409 slot_unavailable that leaves no booking behind."""
+
+import os
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from icalendar import Calendar
+from rest_framework.test import APIClient
+
+from bookings.models import Booking, SagaEvent
+from bookings.services import clinic_today
+from portal.invariants import find_violations
+from scheduling.models import Slot, SlotBooking
+from tests.support.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
+
+BOOKINGS = "/api/booking"
+saga = pytest.mark.django_db(transaction=True)
+
+
+def body(services, **changes):
+    given = {
+        "patient_name": "Asha Verma",
+        "gender": "female",
+        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
+        "service_ids": [s.pk for s in services],
+        "payment_token": "tok_visa",
+    }
+    given.update(changes)
+    return given
+
+
+@contextmanager
+def server_tz(name: str):
+    """The process's TZ environment variable, as a server might have it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.fixture
+def consult(db):
+    return appointment_service("900.00", name="Test Consultation")
+
+
+@pytest.fixture
+def doctor(consult):
+    return practitioner(consult, name="Dr. Test Rao", specialty="General Physician")
+
+
+def test_services_say_which_need_an_appointment(api, consult, service_priced):
+    service_priced("350.00", name="Test CBC")
+    listed = {s["name"]: s for s in api.get("/api/services").json()}
+    assert listed["Test Consultation"]["requires_appointment"] is True
+    assert listed["Test Consultation"]["duration_minutes"] == 15
+    assert listed["Test CBC"]["requires_appointment"] is False
+
+
+def test_practitioners_list_their_services(api, doctor, consult):
+    retired = practitioner(consult, name="Dr. Retired", active=False)
+    answer = api.get("/api/practitioners").json()
+    mine = [p for p in answer if p["id"] == doctor.pk]
+    assert mine == [
+        {
+            "id": doctor.pk,
+            "name": "Dr. Test Rao",
+            "specialty": "General Physician",
+            "service_ids": [consult.pk],
+        }
+    ]
+    assert retired.pk not in [p["id"] for p in answer]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_slots_of_a_day_in_clinic_time_whatever_the_server_tz(api, doctor, tz):
+    day = clinic_today() + timedelta(days=2)
+    nine = slot(doctor, day=day, at=(9, 0), capacity=3, booked=1)
+    slot(doctor, day=day, at=(9, 15), capacity=1, booked=1)  # full: not listed
+    with server_tz(tz):
+        answer = api.get(f"/api/slots?date={day.isoformat()}")
+    assert answer.status_code == 200
+    assert answer.json() == [
+        {
+            "id": nine.pk,
+            "practitioner": {
+                "id": doctor.pk,
+                "name": "Dr. Test Rao",
+                "specialty": "General Physician",
+            },
+            "start": f"{day.isoformat()}T09:00:00+05:30",
+            "end": f"{day.isoformat()}T09:15:00+05:30",
+            "capacity": 3,
+            "available": 2,
+        }
+    ]
+
+
+def test_slots_filter_by_practitioner_and_services(api, consult, doctor, service_priced):
+    echo = appointment_service("2200.00")
+    cardiologist = practitioner(consult, echo, specialty="Cardiologist")
+    day = clinic_today() + timedelta(days=3)
+    mine = slot(doctor, day=day, at=(10, 0))
+    theirs = slot(cardiologist, day=day, at=(10, 0))
+    url = f"/api/slots?date={day.isoformat()}"
+
+    def ids(query):
+        return [s["id"] for s in api.get(url + query).json()]
+
+    assert ids("") == [mine.pk, theirs.pk] or ids("") == [theirs.pk, mine.pk]
+    assert ids(f"&practitioner_id={doctor.pk}") == [mine.pk]
+    assert ids(f"&service_ids={consult.pk},{echo.pk}") == [theirs.pk]
+    assert ids(f"&service_ids={consult.pk}") == sorted(ids(""), key=ids("").index)
+
+
+def test_past_slots_of_today_are_not_listed(api, doctor):
+    today = clinic_today()
+    past = Slot.objects.create(
+        practitioner=doctor,
+        start=clinic_time(today, 0, 0),
+        end=clinic_time(today, 0, 15),
+        capacity=1,
+    )
+    listed = [s["id"] for s in api.get(f"/api/slots?date={today.isoformat()}").json()]
+    assert past.pk not in listed
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?date=2026-13-01",
+        "?date=tomorrow",
+        "?date=20261201",
+        "?date=1999-01-01",
+        "?date=9999-12-31",
+        "?date={beyond}",
+        "?date={today}&practitioner_id=abc",
+        "?date={today}&service_ids=1,,2",
+        "?date={today}&service_ids=99999999999",
+    ],
+)
+def test_bad_slot_queries_are_400(api, query):
+    today = clinic_today()
+    beyond = today + timedelta(days=61)
+    answer = api.get("/api/slots" + query.format(today=today, beyond=beyond))
+    assert answer.status_code == 400, answer.content
+
+
+def test_the_last_day_of_the_horizon_is_fine(api, settings):
+    settings.BOOKING_HORIZON_DAYS = 5
+    last = clinic_today() + timedelta(days=5)
+    assert api.get(f"/api/slots?date={last.isoformat()}").status_code == 200
+    assert api.get(f"/api/slots?date={(last + timedelta(days=1)).isoformat()}").status_code == 400
+
+
+def test_slots_take_a_bounded_number_of_queries(api, consult, django_assert_max_num_queries):
+    day = clinic_today() + timedelta(days=4)
+    doctors = [practitioner(consult) for _ in range(30)]
+    for doctor in doctors:
+        for hour in (9, 10, 11):
+            slot(doctor, day=day, at=(hour, 0))
+    with django_assert_max_num_queries(4):
+        answer = api.get(f"/api/slots?date={day.isoformat()}&service_ids={consult.pk}")
+    assert len(answer.json()) == 90
+
+
+@saga
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_booking_a_slot_answers_with_the_appointment(patient_api, consult, doctor, tz):
+    day = clinic_today() + timedelta(days=1)
+    nine = slot(doctor, day=day, capacity=2)
+    with server_tz(tz):
+        answer = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json")
+    assert answer.status_code == 201, answer.content
+    given = answer.json()
+    assert given["status"] == "confirmed"
+    assert given["visit_date"] == day.isoformat()
+    assert given["appointment"] == {
+        "slot_id": nine.pk,
+        "practitioner": {"id": doctor.pk, "name": "Dr. Test Rao", "specialty": "General Physician"},
+        "start": f"{day.isoformat()}T09:00:00+05:30",
+        "end": f"{day.isoformat()}T09:15:00+05:30",
+    }
+    nine.refresh_from_db()
+    assert nine.booked == 1
+    listed = patient_api.get(BOOKINGS).json()["results"][0]
+    assert listed["appointment"] == given["appointment"]
+    status = patient_api.get(f"/api/booking/{given['id']}/status").json()
+    assert status["appointment"] == given["appointment"]
+    assert find_violations() == []
+
+
+@saga
+def test_a_full_slot_is_409_with_no_booking_left(patient_api, consult, doctor):
+    full = slot(doctor, capacity=1, booked=1)
+    answer = patient_api.post(BOOKINGS, body([consult], slot_id=full.pk), format="json")
+    assert answer.status_code == 409
+    assert answer.json() == {"detail": answer.json()["detail"], "code": "slot_unavailable"}
+    assert not Booking.objects.exists()
+    assert not SagaEvent.objects.exists()
+    full.refresh_from_db()
+    assert full.booked == 1
+
+
+@saga
+def test_past_and_unknown_slots_are_409(patient_api, consult, doctor):
+    today = clinic_today()
+    past = Slot.objects.create(
+        practitioner=doctor,
+        start=clinic_time(today, 0),
+        end=clinic_time(today, 0, 15),
+        capacity=1,
+    )
+    for slot_id in (past.pk, 987654):
+        answer = patient_api.post(BOOKINGS, body([consult], slot_id=slot_id), format="json")
+        assert answer.status_code == 409, slot_id
+        assert answer.json()["code"] == "slot_unavailable"
+    assert not Booking.objects.exists()
+
+
+@saga
+def test_slot_rules_are_400(patient_api, consult, doctor, service_priced):
+    cbc = service_priced("350.00")
+    echo = appointment_service("2200.00")
+    nine = slot(doctor)
+
+    def post(services, **changes):
+        return patient_api.post(BOOKINGS, body(services, **changes), format="json")
+
+    missing = post([consult])
+    assert missing.status_code == 400 and "slot_id" in missing.json()
+    not_provided = post([echo], slot_id=nine.pk)
+    assert not_provided.status_code == 400 and "slot_id" in not_provided.json()
+    walk_in_only = post([cbc], slot_id=nine.pk)
+    assert walk_in_only.status_code == 400 and "slot_id" in walk_in_only.json()
+    for bad in (0, -1, "x", 2**31):
+        assert post([consult], slot_id=bad).status_code == 400
+    assert not Booking.objects.exists()
+    # A walk-in service with a consultation: the slot's practitioner needs only the latter.
+    mixed = post([consult, cbc], slot_id=nine.pk)
+    assert mixed.status_code == 201 and mixed.json()["appointment"]["slot_id"] == nine.pk
+
+
+@saga
+def test_a_walk_in_booking_has_no_appointment_and_visits_today(patient_api, service_priced):
+    cbc = service_priced("350.00")
+    given = patient_api.post(BOOKINGS, body([cbc]), format="json").json()
+    assert given["appointment"] is None
+    assert given["visit_date"] == clinic_today().isoformat()
+
+
+@saga
+def test_a_declined_card_gives_the_slot_back(patient_api, consult, doctor):
+    nine = slot(doctor, capacity=1)
+    given = patient_api.post(
+        BOOKINGS,
+        body([consult], slot_id=nine.pk, payment_token="tok_chargeDeclined"),
+        format="json",
+    ).json()
+    assert given["status"] == "failed"
+    nine.refresh_from_db()
+    assert nine.booked == 0
+    assert SlotBooking.objects.get().released_at is not None
+    trail = [
+        e["type"] for e in patient_api.get(f"/api/booking/{given['id']}/status").json()["events"]
+    ]
+    assert trail == [
+        "BookingRequested",
+        "PricingCalculated",
+        "DiscountQuotaReserved",
+        "PaymentFailed",
+        "CompensationTriggered",
+        "SlotReleased",
+        "BookingFailed",
+    ]
+    assert find_violations() == []
+    again = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json")
+    assert again.json()["status"] == "confirmed"  # the place is reusable
+
+
+@saga
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_calendar_file_for_the_owner_only(patient_api, token_client, consult, doctor, tz):
+    day = clinic_today() + timedelta(days=1)
+    nine = slot(doctor, day=day)
+    booking_id = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json").json()[
+        "id"
+    ]
+    url = f"/api/booking/{booking_id}/calendar.ics"
+    owner = APIClient()  # not the JSON-checking client: this answer is text/calendar
+    owner.force_authenticate(Booking.objects.get(pk=booking_id).user)
+    with server_tz(tz):
+        answer = owner.get(url)
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/calendar")
+    event = Calendar.from_ical(answer.content).walk("VEVENT")[0]
+    start = event.decoded("dtstart")
+    assert (start.hour, start.minute, start.utcoffset()) == (9, 0, timedelta(hours=5, minutes=30))
+    assert b"DTSTART;TZID=Asia/Kolkata" in answer.content
+    assert "Dr. Test Rao" in str(event["summary"])
+
+    stranger = token_client(UserFactory())
+    assert stranger.get(url).status_code == 404
+    assert patient_api.get("/api/booking/not-a-uuid/calendar.ics").status_code == 404
+
+
+@saga
+def test_no_calendar_file_for_a_walk_in(patient_api, service_priced):
+    cbc = service_priced("350.00")
+    booking_id = patient_api.post(BOOKINGS, body([cbc]), format="json").json()["id"]
+    assert patient_api.get(f"/api/booking/{booking_id}/calendar.ics").status_code == 404
+
+
+def test_schema_describes_the_new_fields(api):
+    schema = api.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert {"requires_appointment", "duration_minutes"} <= set(
+        components["ServiceOutput"]["properties"]
+    )
+    assert {"appointment", "visit_date"} <= set(components["BookingOutput"]["properties"])
+    assert "slot_id" in components["BookingInputRequest"]["properties"]
+    assert "/api/slots" in schema["paths"] and "/api/practitioners" in schema["paths"]
+    assert "/api/booking/{booking_id}/calendar.ics" in schema["paths"]

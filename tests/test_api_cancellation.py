@@ -1,0 +1,126 @@
+"""The cancellation API (shared/API.md, "Cancelling and rescheduling")."""
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from bookings.models import Booking
+from payments.models import Refund
+from tests.support.admin_helpers import staff_member
+from tests.support.factories import UserFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("default_cancellation_policy"),
+]
+
+MORNING = datetime(2026, 12, 10, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+
+
+@pytest.fixture(autouse=True)
+def morning():
+    with time_machine.travel(MORNING, tick=True):
+        yield
+
+
+def cancel_path(booking) -> str:
+    return f"/api/booking/{booking.pk}/cancel"
+
+
+def test_the_policy_is_public(api):
+    response = api.get("/api/config/cancellation")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["tiers"][0] == {"min_hours_before": 24, "refund_percent": "100.00", "fee": "0.00"}
+    assert (body["reschedule_until_hours_before"], body["max_reschedules"]) == (4, 2)
+
+
+def test_the_owner_sees_the_quote_then_cancels_and_gets_it(book, patient_api):
+    booking = book(prices=("2500.00",))
+
+    quote = patient_api.get(f"/api/booking/{booking.pk}/cancellation").json()
+    response = patient_api.post(cancel_path(booking), {"reason": "feeling better"}, format="json")
+
+    assert quote == {
+        "allowed": True,
+        "refund_amount": "2100.00",
+        "fee": "100.00",
+        "reason": "At least 6 hours before the visit: 100.00% of ₹2,200.00 comes back, "
+        "less a ₹100.00 fee.",
+    }
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "cancelled"
+    assert body["refund"] == {"amount": "2100.00", "status": "refunded"}
+
+
+def test_a_second_cancel_is_a_409_not_cancellable(book, patient_api):
+    booking = book(prices=("500.00",))
+    assert patient_api.post(cancel_path(booking), {}, format="json").status_code == 200
+
+    again = patient_api.post(cancel_path(booking), {}, format="json")
+
+    assert again.status_code == 409
+    assert again.json() == {
+        "detail": "This booking is already cancelled.",
+        "code": "not_cancellable",
+    }
+    assert Refund.objects.count() == 1
+
+
+def test_a_failed_booking_is_not_cancellable(book, patient_api):
+    booking = book(prices=("500.00",), payment_token="tok_chargeDeclined")
+    response = patient_api.post(cancel_path(booking), {}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "not_cancellable")
+
+
+def test_the_same_idempotency_key_replays_the_first_answer(book, patient_api):
+    booking = book(prices=("500.00",))
+    first = patient_api.post(
+        cancel_path(booking), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+    )
+    again = patient_api.post(
+        cancel_path(booking), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+    )
+    other_body = patient_api.post(
+        cancel_path(booking), {"reason": "y"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+    )
+    assert (first.status_code, again.status_code, other_body.status_code) == (200, 200, 422)
+    assert again.json() == first.json()
+    assert Refund.objects.count() == 1
+
+
+def test_someone_elses_booking_is_404_for_quote_and_cancel(book, token_client):
+    booking = book(prices=("500.00",))
+    stranger = token_client(UserFactory())
+    assert stranger.get(f"/api/booking/{booking.pk}/cancellation").status_code == 404
+    assert stranger.post(cancel_path(booking), {}, format="json").status_code == 404
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+
+
+def test_reception_cancels_for_the_clinic_and_refunds_everything(book, token_client):
+    booking = book(prices=("2500.00",))
+    receptionist = staff_member("Reception")
+
+    response = token_client(receptionist).post(
+        cancel_path(booking), {"reason": "doctor unavailable"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["refund"] == {"amount": "2200.00", "status": "refunded"}
+    assert Refund.objects.get().amount == Decimal("2200.00")
+
+
+def test_staff_without_the_permission_cannot_cancel_others_bookings(book, token_client):
+    booking = book(prices=("500.00",))
+    response = token_client(UserFactory(is_staff=True)).post(
+        cancel_path(booking), {}, format="json"
+    )
+    assert response.status_code == 404
+
+
+def test_a_malformed_booking_id_is_404(patient_api):
+    assert patient_api.post("/api/booking/not-a-uuid/cancel", {}, format="json").status_code == 404

@@ -1,0 +1,135 @@
+"""Bad input is never a 500 (API.md, Errors): lone surrogates in JSON strings, and NUL
+bytes, surrogates and junk in every admin changelist's query string."""
+
+import json
+
+import pytest
+from django.contrib import admin
+from django.test import RequestFactory
+from django.urls import reverse
+
+from bookings.models import Booking
+from tests.support.admin_helpers import superuser
+from tests.support.factories import ADULT_BIRTHDAY
+
+LONE_SURROGATE = '"\\ud800"'  # a JSON escape: valid JSON syntax, not a Unicode string
+
+
+def json_with(body: dict, field: str) -> str:
+    """The body as JSON text with `field` set to a lone surrogate (json.dumps cannot)."""
+    text = json.dumps({**body, field: "PLACEHOLDER"})
+    return text.replace('"PLACEHOLDER"', LONE_SURROGATE)
+
+
+REGISTRATION = {
+    "username": "meera",
+    "password": "saffron-lantern-42",
+    "email": "meera@example.in",
+    "full_name": "Meera Nair",
+    "gender": "female",
+    "date_of_birth": "1992-03-14",
+}
+
+
+@pytest.mark.parametrize("field", ["gender", "full_name", "username", "email", "password"])
+def test_a_lone_surrogate_in_registration_is_400(api, field):
+    response = api.post(
+        "/api/auth/register", json_with(REGISTRATION, field), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.parametrize("field", ["gender", "patient_name", "payment_token"])
+def test_a_lone_surrogate_in_a_booking_is_400(patient_api, service_priced, field):
+    body = {
+        "patient_name": "Asha Verma",
+        "gender": "female",
+        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
+        "service_ids": [service_priced("500.00").pk],
+    }
+    response = patient_api.post(
+        "/api/booking", json_with(body, field), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Booking.objects.exists()
+
+
+def test_a_lone_surrogate_in_a_login_is_400(api):
+    body = json_with({"username": "x", "password": "y"}, "username")
+    response = api.post("/api/auth/token", body, content_type="application/json")
+    assert response.status_code == 400
+
+
+# --- The admin ---------------------------------------------------------------
+
+# Percent-encoded as a browser or an attacker would send them: a NUL, a lone surrogate
+# in UTF-8 (CESU) form, bytes that are no UTF-8, and values of the wrong type or size.
+JUNK_VALUES = [
+    "%00",
+    "a%00b",
+    "%ED%A0%80",
+    "%FF%FE",
+    "%E2%80%AE",  # right-to-left override
+    "-1",
+    "99999999999999999999999",
+    "2026-02-30",
+    "'%20OR%201=1--",
+    "x" * 300,
+]
+
+
+def changelists() -> list[tuple[str, type]]:
+    return [
+        (f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist", model)
+        for model in admin.site._registry
+    ]
+
+
+def query_parameters(model, user) -> list[str]:
+    """Every parameter a changelist reads: each list filter's, search, ordering, page."""
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/")
+    request.user = user
+    changelist = model_admin.get_changelist_instance(request)
+    names = {"q", "o", "p", "e", "all"}
+    for spec in changelist.filter_specs:
+        names.update(spec.expected_parameters())
+    return sorted(names)
+
+
+@pytest.mark.parametrize(("name", "model"), changelists(), ids=lambda v: str(v).split(".")[-1])
+def test_no_admin_changelist_query_string_is_a_500(client, book, name, model):
+    book()  # a row on most lists
+    user = superuser()
+    client.force_login(user)
+    client.raise_request_exception = False  # a 500 is counted, not raised
+    url = reverse(name)
+    parameters = query_parameters(model, user)
+    failures = []
+    for parameter in parameters:
+        for value in JUNK_VALUES:
+            response = client.get(f"{url}?{parameter}={value}")
+            if response.status_code >= 500:
+                failures.append((parameter, value, response.status_code))
+    # A NUL in a parameter's name as well as its value.
+    response = client.get(f"{url}?q%00=1")
+    if response.status_code >= 500:
+        failures.append(("q%00", "1", response.status_code))
+    assert not failures, failures
+    assert len(parameters) >= 4
+
+
+def test_the_reported_nul_filter_is_a_400(client, db):
+    client.force_login(superuser())
+    response = client.get("/admin/bookings/booking/?status=%00")
+    assert response.status_code == 400
+    response = client.get("/admin/bookings/booking/?q=%00")
+    assert response.status_code == 400
+
+
+def test_a_nul_in_an_api_query_string_is_a_json_400(client, db):
+    response = client.get("/api/services?x=%00")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The query string holds a NUL character."}

@@ -1,0 +1,130 @@
+"""The front desk: a day's slots per practitioner with the patients booked; check in and
+no-show change a confirmed booking once, each with an AuditLog row. Staff schedules and
+leave in the admin: the Clinic manager edits, Reception views, leave over bookings is refused."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bookings.models import AuditLog, BookingStatus
+from bookings.services import clinic_today
+from scheduling.models import ScheduleException, Slot
+from tests.support.admin_helpers import staff_member
+from tests.support.factories import UserFactory
+from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+DESK = "/admin/front-desk/"
+
+
+@pytest.fixture
+def booked_today(book):
+    consult = appointment_service()
+    doctor = practitioner(consult, name="Dr. Desk Rao")
+    now = clinic_time(clinic_today(), 23, 45)  # the day's last quarter: still in the future
+    if timezone.now() >= now:
+        pytest.skip("run after 23:45 IST: no slot of today is left in the future")
+    the_slot = Slot.objects.create(
+        practitioner=doctor, start=now, end=now + timedelta(minutes=14), capacity=2
+    )
+    booking = book(services=[consult], slot=the_slot)
+    assert booking.status == BookingStatus.CONFIRMED
+    return booking
+
+
+def test_reception_sees_the_day_and_checks_a_patient_in(client, booked_today):
+    client.force_login(staff_member("Reception"))
+    page = client.get(DESK).content.decode()
+    assert "Dr. Desk Rao" in page and "23:45" in page and booked_today.patient_name in page
+    assert 'value="check_in"' in page
+
+    answer = client.post(
+        DESK,
+        {"action": "check_in", "booking": str(booked_today.pk), "day": clinic_today().isoformat()},
+    )
+    assert answer.status_code == 302
+    booked_today.refresh_from_db()
+    assert booked_today.status == BookingStatus.COMPLETED
+    audit = AuditLog.objects.get(action="booking.checked_in")
+    assert audit.object_id == str(booked_today.pk)
+    assert (audit.before, audit.after) == ({"status": "confirmed"}, {"status": "completed"})
+
+    again = client.post(DESK, {"action": "no_show", "booking": str(booked_today.pk)})
+    assert again.status_code == 302
+    booked_today.refresh_from_db()
+    assert booked_today.status == BookingStatus.COMPLETED  # marked once only
+    assert AuditLog.objects.filter(action="booking.no_show").count() == 0
+
+
+def test_no_show_is_recorded(client, booked_today):
+    client.force_login(staff_member("Reception"))
+    client.post(DESK, {"action": "no_show", "booking": str(booked_today.pk)})
+    booked_today.refresh_from_db()
+    assert booked_today.status == BookingStatus.NO_SHOW
+    assert AuditLog.objects.filter(action="booking.no_show", actor__isnull=False).count() == 1
+
+
+def test_a_future_visit_cannot_be_checked_in(client, book):
+    consult = appointment_service()
+    booking = book(services=[consult], slot=slot(practitioner(consult)))
+    client.force_login(staff_member("Reception"))
+    client.post(DESK, {"action": "check_in", "booking": str(booking.pk)})
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_patients_and_strangers_are_kept_out(client):
+    client.force_login(UserFactory())
+    assert client.get(DESK).status_code == 302  # to the admin login
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(DESK).status_code == 403
+    client.force_login(staff_member("Reception"))
+    assert client.post(DESK, {"action": "explode", "booking": "x"}).status_code == 403
+
+
+def test_manager_edits_schedules_reception_only_views(client):
+    doctor = practitioner()
+    url = f"/admin/scheduling/practitioner/{doctor.pk}/change/"
+    client.force_login(staff_member("Reception"))
+    assert client.get(url).status_code == 200
+    assert client.get("/admin/scheduling/scheduleexception/add/").status_code == 403
+    client.force_login(staff_member("Clinic manager"))
+    assert client.get("/admin/scheduling/scheduleexception/add/").status_code == 200
+
+
+def test_leave_over_booked_slots_is_refused_in_the_admin_with_the_bookings(client, book):
+    consult = appointment_service()
+    doctor = practitioner(consult)
+    day = clinic_today() + timedelta(days=1)
+    held = slot(doctor, day=day, at=(9, 0))
+    free = slot(doctor, day=day, at=(11, 0))
+    booking = book(services=[consult], slot=held)
+    client.force_login(staff_member("Clinic manager"))
+
+    def add_leave(start, end):
+        return client.post(
+            "/admin/scheduling/scheduleexception/add/",
+            {
+                "practitioner": doctor.pk,
+                "kind": "leave",
+                "start_0": day.isoformat(),
+                "start_1": start,
+                "end_0": day.isoformat(),
+                "end_1": end,
+                "note": "",
+            },
+        )
+
+    refused = add_leave("08:00", "12:00")
+    assert refused.status_code == 200
+    assert str(booking.pk) in refused.content.decode()
+    assert not ScheduleException.objects.exists()
+    free.refresh_from_db()
+    assert free.capacity == 1  # nothing closed
+
+    accepted = add_leave("10:00", "12:00")
+    assert accepted.status_code == 302
+    free.refresh_from_db()
+    assert free.capacity == 0
+    assert AuditLog.objects.filter(action="scheduleexception.added").count() == 1

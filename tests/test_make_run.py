@@ -1,0 +1,97 @@
+"""`make run`'s launcher (scripts/run-dev.sh) on a fresh SQLite file: the web server and
+the worker start together, a booking's confirmation e-mail shows in the console within
+seconds with no extra command, and Ctrl-C stops both."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support import servers
+
+pytestmark = pytest.mark.slow
+
+
+def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in servers.TEST_ONLY_VARIABLES}
+    port = servers.free_port()
+    env.update(
+        DJANGO_SETTINGS_MODULE="clinic_site.settings",
+        DEBUG="true",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        PY=sys.executable,
+        RUN_ADDR=f"127.0.0.1:{port}",
+        RUNSERVER_ARGS="--noreload",
+        LOG_LEVEL="WARNING",
+    )
+    migrated = servers.manage("migrate", "--noinput", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        launcher = subprocess.Popen(
+            ["scripts/run-dev.sh"],
+            cwd=servers.ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group, like a terminal
+        )
+    server = servers.Server(port=port, process=launcher, log_path=log_path)
+    try:
+        servers._wait_until_listening(server)
+        status, _, body = server.request(
+            "POST",
+            "/api/auth/register",
+            body={
+                "username": "asha",
+                "password": "a-long-passphrase-9",
+                "email": "asha@example.in",
+                "full_name": "Asha Verma",
+                "gender": "female",
+                "date_of_birth": "1990-01-01",
+            },
+        )
+        assert status == 201, body
+        auth = {"Authorization": f"Token {json.loads(body)['token']}"}
+        _, _, body = server.request("GET", "/api/services")
+        # A walk-in service (a lab test): no slot to choose.
+        service_id = next(s["id"] for s in json.loads(body) if not s["requires_appointment"])
+        booked_at = time.monotonic()
+        status, _, body = server.request(
+            "POST",
+            "/api/booking",
+            headers=auth,
+            body={
+                "patient_name": "Asha Verma",
+                "gender": "female",
+                "date_of_birth": "1990-01-01",
+                "service_ids": [service_id],
+            },
+        )
+        assert status in (200, 201), body
+        code = json.loads(body)["confirmation_code"]
+        assert code
+
+        while f"Booking confirmed: {code}" not in server.log():
+            assert time.monotonic() - booked_at < 30, server.log()[-3000:]
+            time.sleep(0.2)
+        print(f"confirmation e-mail in the console after {time.monotonic() - booked_at:.1f} s")
+    finally:
+        os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C
+        try:
+            launcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            raise
+    deadline = time.monotonic() + 15
+    while True:  # the whole group gone: runserver and qcluster with its workers
+        try:
+            os.killpg(launcher.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a process of `make run` outlived Ctrl-C"
+        time.sleep(0.2)

@@ -1,0 +1,64 @@
+"""A process killed right after BookingConfirmed commits, before notifications hears it:
+the worker's sweep of the event log still writes the confirmation and the reminders,
+exactly once."""
+
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+from notifications import sender, services
+from notifications.models import Kind, Notification, Status
+from portal import tasks
+from tests.support import servers
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_sweep_writes_what_a_killed_process_never_wrote_exactly_once(user, service_priced):
+    service = service_priced("500.00")
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.crash_child",
+            "BookingConfirmed",
+            str(user.pk),
+            str(service.pk),
+            "tok_visa",
+            "killed-after-confirm",
+        ],
+        cwd=ROOT,
+        env=servers.child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    booking = Booking.objects.get(request_key="killed-after-confirm")
+    assert booking.status == BookingStatus.CONFIRMED
+    assert not Notification.objects.filter(booking=booking).exists()  # the signal was lost
+    # The appointment (set by the scheduling work on another branch) is three days ahead.
+    start = timezone.now() + timedelta(days=3)
+    Booking.objects.filter(pk=booking.pk).update(
+        appointment_start=start, appointment_end=start + timedelta(minutes=20)
+    )
+
+    tasks.resume_sagas()  # recovery leaves a confirmed booking alone: nothing pending
+    assert services.sweep_confirmed_without_notifications() == 1
+    assert services.sweep_confirmed_without_notifications() == 0
+    services.write_for_confirmed(correlation_id=booking.correlation_id)  # a late signal too
+
+    kinds = sorted(Notification.objects.filter(booking=booking).values_list("kind", flat=True))
+    assert kinds == sorted([Kind.CONFIRMATION, Kind.REMINDER_24H, Kind.REMINDER_2H])
+    assert sender.send_due().sent == 1
+    assert [m.subject for m in mail.outbox] == [f"Booking confirmed: {booking.confirmation_code}"]
+    assert Notification.objects.filter(status=Status.PENDING).count() == 2  # the reminders

@@ -4,14 +4,18 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint lint-imports format bench profile
+.PHONY: install messages run test lint lint-imports format bench profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.installed
+# The Hindi catalogue (locale/hi): compiled with polib, no GNU gettext needed.
+messages: $(VENV)/.installed
+	$(PY) scripts/compile_messages.py
+
+install: $(VENV)/.installed messages
 
 run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput

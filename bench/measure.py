@@ -3,7 +3,7 @@
 import json
 import re
 import tempfile
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -187,11 +187,12 @@ def read_paths(setup: dict) -> dict:
     }
 
 
-def indexes_used(setup: dict) -> dict:
-    """EXPLAIN every SELECT the two reads run; name the indexes the plans use."""
+def indexes_used(setup: dict, paths: dict | None = None) -> dict:
+    """EXPLAIN every SELECT the reads run (the two booking reads unless `paths` says
+    otherwise); name the indexes the plans use."""
     client = Client()
     found: dict[str, list[str]] = {}
-    for label, path in read_paths(setup).items():
+    for label, path in (paths or read_paths(setup)).items():
         with CaptureQueriesContext(connection) as queries:
             client.get(path, HTTP_AUTHORIZATION=f"Token {setup['reader_token']}")
         names: list[str] = []
@@ -204,10 +205,77 @@ def indexes_used(setup: dict) -> dict:
                 for name in re.findall(r"Index (?:Only )?Scan (?:Backward )?using (\S+)", plan):
                     names.append(name)
                 names += re.findall(r"Bitmap Index Scan on (\S+)", plan)
-                if "Seq Scan on bookings_" in plan:
-                    names.append("SEQ SCAN: " + re.search(r"Seq Scan on (\S+)", plan).group(1))
+                for table in re.findall(r"Seq Scan on ((?:bookings|scheduling)_\S+)", plan):
+                    names.append("SEQ SCAN: " + table)
         found[label] = sorted(set(names))
     return found
+
+
+# --- /api/slots as the slot table grows -------------------------------------------
+
+SLOT_PRACTITIONERS = 10
+SLOTS_PER_DAY = 32  # 09:00–17:00 IST, every 15 minutes
+
+
+def slot_day() -> date:
+    """The day /api/slots is asked about: tomorrow, inside the booking horizon."""
+    return clinic_today() + timedelta(days=1)
+
+
+def slot_path() -> str:
+    return f"/api/slots?date={slot_day().isoformat()}"
+
+
+def bench_practitioners() -> list[int]:
+    """Ten practitioners of the bench, each providing one appointment service."""
+    from scheduling.models import Practitioner
+
+    service = MedicalService.objects.filter(active=True, requires_appointment=True).first()
+    ids = []
+    for n in range(SLOT_PRACTITIONERS):
+        doctor, _ = Practitioner.objects.get_or_create(
+            registration_number=f"BENCH-{n}",
+            defaults={"name": f"Dr. Bench {n:02d}", "specialty": "General Physician"},
+        )
+        doctor.services.add(service)
+        ids.append(doctor.pk)
+    return ids
+
+
+def bulk_load_slots(practitioner_days: int) -> int:
+    """Grow the slot table to `practitioner_days` days of the bench's practitioners
+    (32 slots each): the asked-about day's first, then earlier days. The asked-about
+    day's answer stays the same (10 × 32 slots); only the table around it grows.
+    Returns how many slots the bench's practitioners have."""
+    from scheduling.models import Slot, SlotDay
+    from scheduling.services import clinic_zone
+
+    doctors = bench_practitioners()
+    # The day is the bench's alone: no schedule adds its slots around the bench's.
+    SlotDay.objects.get_or_create(day=slot_day())
+    days = max(1, practitioner_days // SLOT_PRACTITIONERS)
+    first_start = datetime.combine(slot_day(), time(9), tzinfo=clinic_zone())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO scheduling_slot (practitioner_id, start, "end", capacity, booked)
+               SELECT p, s, s + interval '15 minutes', 3, 0
+               FROM unnest(%s::int[]) p,
+                    generate_series(0, %s) d,
+                    generate_series(0, %s) m,
+                    LATERAL (SELECT %s::timestamptz - make_interval(days => d)
+                                    + make_interval(mins => 15 * m) AS s) t
+               ON CONFLICT DO NOTHING""",
+            [doctors, days - 1, SLOTS_PER_DAY - 1, first_start],
+        )
+        cursor.execute("ANALYZE scheduling_slot")
+    return Slot.objects.filter(practitioner_id__in=doctors).count()
+
+
+def slots_answer_size() -> int:
+    """How many slots /api/slots gives for the asked-about day (a check on the setup)."""
+    answer = Client().get(slot_path())
+    assert answer.status_code == 200, answer.content
+    return len(answer.json())
 
 
 def today() -> date:

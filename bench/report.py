@@ -8,7 +8,7 @@ from pathlib import Path
 TARGETS = (
     "Targets (reported, not asserted): booking throughput ≥ 40% of the baseline's; "
     "p99 < 150 ms at 32 clients; ≤ 12 SQL statements per booking; status reads at 1M "
-    "bookings within 1.5× of 10k."
+    "bookings within 1.5× of 10k; /api/slots at 1,000 practitioner-days within 1.5× of 10."
 )
 
 
@@ -31,8 +31,7 @@ def _cpu_shares(row: dict) -> str:
 def write(report: dict, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
-    levels = report["levels"]
-    work = report["workloads"]
+    work = report.get("workloads")
     lines = [
         f"# Benchmark {stamp}",
         "",
@@ -42,6 +41,49 @@ def write(report: dict, folder: Path) -> Path:
         "",
         TARGETS,
         "",
+    ]
+    if work:
+        lines += _bookings_sections(report)
+    if report.get("slots"):
+        lines += _slot_section(report["slots"])
+    text = "\n".join(lines) + "\n"
+    (folder / f"{stamp}.md").write_text(text)
+    # A partial run (--only) keeps the full run's latest.md.
+    (folder / ("latest.md" if work else "slots-latest.md")).write_text(text)
+    (folder / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
+    if work:
+        _chart(report, folder / f"{stamp}.png")
+    print(text)
+    return folder / f"{stamp}.md"
+
+
+def _slot_section(rows: list[dict]) -> list[str]:
+    lines = [
+        "",
+        "## /api/slots for one day as the slot table grows",
+        "",
+        "The same day's answer each time (its practitioners' slots); the table around it "
+        "holds more practitioner-days. 4 clients.",
+        "",
+        "| practitioner-days | slots in table | slots answered | p50 ms | p99 ms | "
+        "ratio p50 to the first | indexes used |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    first = rows[0]["read"]["p50_ms"] or float("nan")
+    for row in rows:
+        read = row["read"]
+        lines.append(
+            f"| {row['practitioner_days']:,} | {row['slots_in_table']:,} | "
+            f"{row['answer_slots']} | {read['p50_ms']:.1f} | {read['p99_ms']:.1f} | "
+            f"{read['p50_ms'] / first:.2f}× | {', '.join(row['indexes'])} |"
+        )
+    return lines
+
+
+def _bookings_sections(report: dict) -> list[str]:
+    levels = report["levels"]
+    work = report.get("workloads")
+    lines = [
         "## Throughput and latency",
         "",
         "CPU: share of the machine's cores used by the app server, PostgreSQL and the load "
@@ -94,13 +136,7 @@ def write(report: dict, folder: Path) -> Path:
                     f"| {entry['bookings']:,} | {label} | {row['p50_ms']:.1f} | "
                     f"{row['p99_ms']:.1f} | {indexes} |"
                 )
-    text = "\n".join(lines) + "\n"
-    (folder / f"{stamp}.md").write_text(text)
-    (folder / "latest.md").write_text(text)
-    (folder / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
-    _chart(report, folder / f"{stamp}.png")
-    print(text)
-    return folder / f"{stamp}.md"
+    return lines
 
 
 def _chart(report: dict, path: Path) -> None:

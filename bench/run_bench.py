@@ -6,7 +6,9 @@ reports every figure beside a baseline measured in the same run:
 - baseline: an authenticated DRF POST that inserts one row (bench/views.py);
 - no-discount bookings, and all-eligible bookings racing for a small daily limit;
 - the hot-row ceiling: pgbench running the quota's conditional UPDATE;
-- SQL statements per booking; status and list read latency at 10k and 1M bookings.
+- SQL statements per booking; status and list read latency at 10k and 1M bookings;
+- /api/slots for one day at 10 and 1,000 practitioner-days of slots (`--only slots`
+  runs just that).
 Writes bench/results/<stamp>.md (and latest.md) and a PNG chart beside it.
 """
 
@@ -30,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench import cpu  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-BENCH_DB = "clinic_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "clinic_bench")  # parallel runs: name your own
 HOT_ROW_SQL = (
     "UPDATE quotas_discountquota SET used = used + 1 WHERE day = DATE '2099-12-31' "
     'AND used < "limit";\n'
@@ -161,52 +163,24 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="gunicorn workers; 0 keeps gunicorn.conf.py's"
     )
+    parser.add_argument(
+        "--slot-scale", default="10,1000", help="practitioner-days of slots for /api/slots"
+    )
+    parser.add_argument("--only", choices=["slots"], help="measure only this part")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
     db_url = bench_database_url()
     setup = fresh_database(db_url, clients=max(levels))
-    from bench import measure
-
     server, url = start_server(workers=args.workers)
     report: dict = {"levels": levels, "workloads": {}, "setup": setup["describe"]}
     report["workers"] = args.workers or _configured_workers()
     try:
         wait_until_up(url)
         log(f"gunicorn up on {url} (gunicorn.conf.py, workers: {args.workers or 'its default'})")
-        report["queries"] = measure.queries_per_booking(setup)
-        workloads = {
-            "baseline": ("/bench/baseline", json.dumps({"n": 1}), '"id"'),
-            "no_discount": ("/api/booking", setup["no_discount_body"], '"confirmed"'),
-            "eligible_race": ("/api/booking", setup["eligible_body"], '"confirmed"'),
-        }
-        for name, (path, body, expect) in workloads.items():
-            if name == "eligible_race":
-                measure.reset_today_quota(args.limit)
-                race_started = datetime.now(UTC)
-            rows = []
-            for level in levels:
-                row = run_load(url, path, setup["tokens_file"], body, expect, level,
-                               args.seconds, args.warmup, server_pid=server.pid)  # fmt: skip
-                log(f"{name} c={level}: {row['good_per_second']:.1f}/s "
-                    f"p99={row['p99_ms']:.0f}ms errors={row['errors']}")  # fmt: skip
-                rows.append(row)
-            report["workloads"][name] = rows
-        report["race"] = measure.race_outcome(args.limit, race_started)
-        report["pgbench"] = {level: pgbench_tps(db_url, level, 5) for level in levels}
-        log(f"pgbench hot row: {report['pgbench']}")
-        report["scale"] = []
-        for size in [int(x) for x in args.scale.split(",") if x]:
-            measure.bulk_load_to(size)
-            reads = {}
-            for label, path in measure.read_paths(setup).items():
-                reads[label] = run_load(url, path, setup["reader_tokens_file"], "", "", 4,
-                                        args.seconds / 2, 1, method="GET")  # fmt: skip
-            report["scale"].append(
-                {"bookings": size, "reads": reads, "indexes": measure.indexes_used(setup)}
-            )
-            log(f"reads at {size}: " + ", ".join(
-                f"{k} p50={v['p50_ms']:.1f}ms" for k, v in reads.items()))  # fmt: skip
+        if args.only is None:
+            _bookings_and_reads(args, levels, url, db_url, setup, server, report)
+        report["slots"] = _slot_reads(args, url, setup)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -214,6 +188,65 @@ def main() -> None:
 
     path = write_report.write(report, RESULTS)
     log(f"written {path}")
+
+
+def _slot_reads(args, url: str, setup: dict) -> list[dict]:
+    """GET /api/slots for one day as the slot table grows: the answer is the same
+    320 slots each time; only the other days' slots around it grow."""
+    from bench import measure
+
+    rows = []
+    for practitioner_days in [int(x) for x in args.slot_scale.split(",") if x]:
+        total = measure.bulk_load_slots(practitioner_days)
+        answered = measure.slots_answer_size()
+        path = measure.slot_path()
+        read = run_load(url, path, setup["reader_tokens_file"], "", "", 4,
+                        args.seconds / 2, 1, method="GET")  # fmt: skip
+        indexes = measure.indexes_used(setup, {"slots": path})["slots"]
+        rows.append({"practitioner_days": practitioner_days, "slots_in_table": total,
+                     "answer_slots": answered, "read": read, "indexes": indexes})  # fmt: skip
+        log(f"/api/slots at {practitioner_days} practitioner-days ({total} slots): "
+            f"p50={read['p50_ms']:.1f}ms p99={read['p99_ms']:.1f}ms")  # fmt: skip
+    return rows
+
+
+def _bookings_and_reads(args, levels, url, db_url, setup, server, report) -> None:
+    """Bookings at each concurrency, the race, the hot row, reads at each table size."""
+    from bench import measure
+
+    report["queries"] = measure.queries_per_booking(setup)
+    workloads = {
+        "baseline": ("/bench/baseline", json.dumps({"n": 1}), '"id"'),
+        "no_discount": ("/api/booking", setup["no_discount_body"], '"confirmed"'),
+        "eligible_race": ("/api/booking", setup["eligible_body"], '"confirmed"'),
+    }
+    for name, (path, body, expect) in workloads.items():
+        if name == "eligible_race":
+            measure.reset_today_quota(args.limit)
+            race_started = datetime.now(UTC)
+        rows = []
+        for level in levels:
+            row = run_load(url, path, setup["tokens_file"], body, expect, level,
+                           args.seconds, args.warmup, server_pid=server.pid)  # fmt: skip
+            log(f"{name} c={level}: {row['good_per_second']:.1f}/s "
+                f"p99={row['p99_ms']:.0f}ms errors={row['errors']}")  # fmt: skip
+            rows.append(row)
+        report["workloads"][name] = rows
+    report["race"] = measure.race_outcome(args.limit, race_started)
+    report["pgbench"] = {level: pgbench_tps(db_url, level, 5) for level in levels}
+    log(f"pgbench hot row: {report['pgbench']}")
+    report["scale"] = []
+    for size in [int(x) for x in args.scale.split(",") if x]:
+        measure.bulk_load_to(size)
+        reads = {}
+        for label, path in measure.read_paths(setup).items():
+            reads[label] = run_load(url, path, setup["reader_tokens_file"], "", "", 4,
+                                    args.seconds / 2, 1, method="GET")  # fmt: skip
+        report["scale"].append(
+            {"bookings": size, "reads": reads, "indexes": measure.indexes_used(setup)}
+        )
+        log(f"reads at {size}: " + ", ".join(
+            f"{k} p50={v['p50_ms']:.1f}ms" for k, v in reads.items()))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ transaction: a full slot means no booking and no saga.)
 A cancellation of a confirmed booking has the same shape: CancellationRequested →
 (SlotReleased) → (DiscountQuotaReleased, only on the clinic day it was granted) →
 (PaymentRefunded) → BookingCancelled.
+A reschedule is one step of scheduling's (the new slot taken, the old one given back,
+in one transaction): BookingRescheduled, logged once per move (its `occurrence`).
 
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
@@ -142,6 +144,21 @@ BookingCancelled = Event(
     heard_by=("notifications",),
 )
 
+# One step of scheduling's; may happen again (logged with the move's number as occurrence).
+BookingRescheduled = Event(
+    "BookingRescheduled",
+    emitted_by="scheduling",
+    payload=(
+        "actor",
+        "number",
+        "from_slot_id",
+        "to_slot_id",
+        "appointment_start",
+        "appointment_end",
+    ),
+    heard_by=("notifications",),
+)
+
 CATALOG: dict[str, Event] = {
     e.name: e
     for e in (
@@ -159,6 +176,7 @@ CATALOG: dict[str, Event] = {
         CancellationRequested,
         PaymentRefunded,
         BookingCancelled,
+        BookingRescheduled,
     )
 }
 
@@ -186,18 +204,19 @@ class StepAbandoned(Exception):
     and skipped (a forward step must not take effect once compensation started)."""
 
 
-def emit(event: Event, *, correlation_id: UUID, **payload: Any) -> None:
+def emit(event: Event, *, correlation_id: UUID, occurrence: int = 1, **payload: Any) -> None:
     """Log `event` in the current transaction; send its signal once that commits.
 
-    Must run inside `saga_step`: a second emission of the same event for the same
-    saga violates a unique constraint, which rolls back the whole step, so a step
-    delivered twice changes nothing.
+    Must run inside `saga_step`: a second emission of the same event (and occurrence)
+    for the same saga violates a unique constraint, which rolls back the whole step, so
+    a step delivered twice changes nothing. An event that may rightly happen again
+    passes its number as `occurrence`.
     """
     if set(payload) != set(event.payload):  # the catalog is the payload's contract
         raise TypeError(f"{event.name} carries {sorted(event.payload)}, not {sorted(payload)}")
     # No savepoint of its own: a duplicate breaks the caller's transaction, and
     # saga_step turns that into "already done" once the transaction is rolled back.
-    _append(event, correlation_id, payload)
+    _append(event, correlation_id, payload, occurrence=occurrence)
     logger.info(
         "saga event=%s correlation_id=%s",
         event.name,
@@ -216,7 +235,9 @@ def emit(event: Event, *, correlation_id: UUID, **payload: Any) -> None:
 SEQUENCE_ATTEMPTS = 20
 
 
-def _append(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None:
+def _append(
+    event: Event, correlation_id: UUID, payload: dict[str, Any], *, occurrence: int
+) -> None:
     """INSERT the event with the saga's next sequence number, computed in the INSERT.
 
     Two steps of one saga may log at the same instant (a confirmation racing a
@@ -229,21 +250,29 @@ def _append(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None
     meta = SagaEvent._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    cid, kind, seq, body, at = (
+    cid, kind, nth, seq, body, at = (
         quote(meta.get_field(name).column)
-        for name in ("correlation_id", "event_type", "sequence", "payload", "created_at")
+        for name in (
+            "correlation_id",
+            "event_type",
+            "occurrence",
+            "sequence",
+            "payload",
+            "created_at",
+        )
     )
     key = meta.get_field("correlation_id").get_db_prep_value(correlation_id, connection)
     params = (
         key,
         event.name,
+        occurrence,
         meta.get_field("payload").get_db_prep_value(payload, connection),
         meta.get_field("created_at").get_db_prep_value(timezone.now(), connection),
         key,
     )
     sql = (
-        f"INSERT INTO {table} ({cid}, {kind}, {seq}, {body}, {at}) "
-        f"SELECT %s, %s, COALESCE(MAX({seq}), 0) + 1, %s, %s FROM {table} WHERE {cid} = %s "
+        f"INSERT INTO {table} ({cid}, {kind}, {nth}, {seq}, {body}, {at}) "
+        f"SELECT %s, %s, %s, COALESCE(MAX({seq}), 0) + 1, %s, %s FROM {table} WHERE {cid} = %s "
         f"ON CONFLICT ({cid}, {seq}) DO NOTHING"
     )
     with connection.cursor() as cursor:

@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from bookings.validators import validate_indian_mobile
@@ -16,9 +17,9 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class Gender(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
 
 
 class MedicalService(models.Model):
@@ -79,13 +80,13 @@ class PatientProfile(models.Model):
 
 
 class BookingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CONFIRMED = "confirmed", "Confirmed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
     # Set by the front desk on a confirmed booking's visit.
-    COMPLETED = "completed", "Completed (checked in)"
-    NO_SHOW = "no_show", "No-show"
+    COMPLETED = "completed", _("Completed (checked in)")
+    NO_SHOW = "no_show", _("No-show")
 
 
 ONE_BOOKING_PER_REQUEST_KEY = "booking_once_per_user_request_key"
@@ -137,6 +138,9 @@ class Booking(models.Model):
     final_price = models.DecimalField(**MONEY, null=True, blank=True)
     # pricing: the version of the cancellation policy the booking was sold under
     cancellation_policy_version = models.PositiveIntegerField(null=True, blank=True)
+    # scheduling: how many times the appointment was moved (a conditional UPDATE
+    # `reschedules < max_reschedules` counts each move; it also numbers its event)
+    reschedules = models.PositiveSmallIntegerField(default=0)
     # bookings: set once, by the one cancellation that wins (a conditional UPDATE)
     cancellation_requested_at = models.DateTimeField(null=True, blank=True)
     # confirmations / bookings
@@ -153,7 +157,10 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("cancel_booking", "Can cancel any booking, refunding everything")]
+        permissions = [
+            ("cancel_booking", "Can cancel any booking, refunding everything"),
+            ("reschedule_booking", "Can move any booking to another time"),
+        ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
             models.Index(fields=["status", "created_at"], name="booking_status_age"),
@@ -231,6 +238,9 @@ class SagaEvent(models.Model):
     correlation_id = models.UUIDField(db_index=True)
     event_type = models.CharField(max_length=40)
     sequence = models.PositiveIntegerField()
+    # 1 for an event that happens once in a saga; the n-th time for one that may rightly
+    # happen again (the n-th BookingRescheduled), so each is still logged exactly once.
+    occurrence = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -240,7 +250,8 @@ class SagaEvent(models.Model):
             # A second emission of the same step is a no-op: this is what makes
             # receivers idempotent when an event is delivered twice.
             models.UniqueConstraint(
-                fields=["correlation_id", "event_type"], name="saga_event_once_per_saga"
+                fields=["correlation_id", "event_type", "occurrence"],
+                name="saga_event_once_per_saga",
             ),
             models.UniqueConstraint(
                 fields=["correlation_id", "sequence"], name="saga_event_sequence_unique"

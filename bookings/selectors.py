@@ -1,12 +1,46 @@
 """Reads of the kernel's rows that several apps need."""
 
+import re
+from datetime import date
 from uuid import UUID
 
-from django.db.models import QuerySet
+import phonenumbers
+from django.db.models import F, Q, QuerySet
 
-from bookings.models import SagaEvent
+from bookings.models import Booking, BookingStatus, SagaEvent
 
 
 def saga_events(correlation_id: UUID) -> QuerySet[SagaEvent]:
     """A saga's events in the order they happened."""
     return SagaEvent.objects.filter(correlation_id=correlation_id).order_by("sequence")
+
+
+def bookings_by_patient(query: str, *, from_day: date, limit: int = 50) -> QuerySet[Booking]:
+    """The front desk's search: bookings visiting on `from_day` or later whose account's
+    phone (E.164) or whose patient (or account holder) name matches `query`.
+
+    A query that reads as an Indian mobile number matches the phone exactly (typed as
+    "98123 45678", "+91 98123-45678"…); a shorter run of digits matches part of it;
+    anything else matches names, case-insensitively.
+    """
+    query = query.strip()
+    if not query:
+        return Booking.objects.none()
+    digits = re.sub(r"[\s\-()]", "", query)
+    match = Q(patient_name__icontains=query) | Q(user__patient_profile__full_name__icontains=query)
+    if re.fullmatch(r"\+?\d{4,15}", digits):
+        try:
+            number = phonenumbers.parse(digits, "IN")
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            e164 = None
+        if e164 and phonenumbers.is_valid_number(number):
+            match = Q(user__patient_profile__phone=e164)
+        else:
+            match = Q(user__patient_profile__phone__contains=digits.lstrip("+"))
+    return (
+        Booking.objects.filter(match, visit_date__gte=from_day)
+        .exclude(status=BookingStatus.FAILED)
+        .select_related("user__patient_profile")
+        .order_by("visit_date", F("appointment_start").asc(nulls_first=True), "created_at")[:limit]
+    )

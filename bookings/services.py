@@ -26,7 +26,11 @@ from bookings.models import (
     MedicalService,
     PatientProfile,
 )
-from bookings.validators import validate_date_of_birth, validate_username
+from bookings.validators import (
+    validate_date_of_birth,
+    validate_indian_mobile,
+    validate_username,
+)
 
 MAX_SERVICES_PER_BOOKING = 10
 
@@ -117,6 +121,43 @@ def register_patient(
     except IntegrityError:  # the same username registered at the same moment
         raise ValidationError({"username": "This username is taken; choose another."}) from None
     return user
+
+
+def desk_patient_account(
+    *, phone: str, full_name: str, gender: str, date_of_birth: date
+) -> tuple[AbstractBaseUser, bool]:
+    """The account a front-desk booking belongs to: the patient's, found by phone (E.164).
+
+    A registered patient with this phone gets the booking in their own list (and its
+    SMS); otherwise an account without a password is made for the phone (username
+    `desk-<digits>`, unique, so two desks booking the same new patient at once make it
+    once). Several accounts with one phone: the oldest. Returns (user, created).
+    """
+    validate_indian_mobile(phone)
+    number = str(phone)
+    profile = (
+        PatientProfile.objects.filter(phone=number).select_related("user").order_by("pk").first()
+    )
+    if profile is not None:
+        return profile.user, False
+    user_model = get_user_model()
+    username = "desk-" + number.lstrip("+")
+    first, _, last = full_name.strip().partition(" ")
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(
+                username=username, password=None, first_name=first[:150], last_name=last[:150]
+            )
+            PatientProfile.objects.create(
+                user=user,
+                full_name=full_name.strip()[:120],
+                gender=gender,
+                date_of_birth=date_of_birth,
+                phone=number,
+            )
+    except IntegrityError:  # another desk made it at the same moment
+        return user_model.objects.get(username=username), False
+    return user, True
 
 
 def initiate_booking(

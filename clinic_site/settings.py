@@ -74,6 +74,8 @@ MIDDLEWARE = [
     # Inside the 503 handler: JSON 404s and no-store for everything under /api/.
     "clinic_site.middleware.ApiResponseHeaders",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the language switch (a cookie), else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,7 +136,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "bookings.tokens.RevokeTokensOnPasswordChange"},
 ]
 
-LANGUAGE_CODE = "en-in"
+LANGUAGE_CODE = "en"
+# Patient pages, e-mails and SMS in English and Hindi (locale/hi; `make` compiles the .mo).
+LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 # The clinic's zone: "today", birthdays and the quota day all turn at midnight IST.

@@ -2,15 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.api import HealthView
-from portal.front_desk import front_desk
+from portal.front_desk import desk_book, front_desk
 from portal.views import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     # Before the admin's own URLs: a staff page of the admin site.
     path("admin/front-desk/", admin.site.admin_view(front_desk), name="front_desk"),
+    path("admin/front-desk/book/", admin.site.admin_view(desk_book), name="front_desk_book"),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
+    # The language switch: Django's set_language (a POST form, no JavaScript).
+    path("i18n/", include("django.conf.urls.i18n")),
     # Before Django's auth URLs: the same login page, rate-limited.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path(

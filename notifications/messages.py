@@ -6,7 +6,7 @@ import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import select_template
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bookings.models import Booking
 from notifications import sms
@@ -22,7 +22,15 @@ def _render(name: str, language: str, context: dict) -> str:
 
 
 def compose(notification: Notification, booking: Booking):
-    """An EmailMultiAlternatives or an sms.Sms; None when the patient has no address for it."""
+    """An EmailMultiAlternatives or an sms.Sms; None when the patient has no address for it.
+
+    Written in the patient's language: its templates, and Django's month and day names."""
+    profile = getattr(booking.user, "patient_profile", None)
+    with translation.override(getattr(profile, "language", "") or FALLBACK_LANGUAGE):
+        return _compose(notification, booking)
+
+
+def _compose(notification: Notification, booking: Booking):
     user = booking.user
     profile = getattr(user, "patient_profile", None)
     language = getattr(profile, "language", "") or FALLBACK_LANGUAGE
@@ -49,7 +57,7 @@ def compose(notification: Notification, booking: Booking):
         headers={"Message-ID": make_msgid(idstring=f"notification-{notification.pk}")},
     )
     message.attach_alternative(_render(f"{kind}.html", language, context), "text/html")
-    if kind == Kind.CONFIRMATION and booking.appointment_start:
+    if kind in (Kind.CONFIRMATION, Kind.RESCHEDULED) and booking.appointment_start:
         message.attach("appointment.ics", ics_for(booking), "text/calendar")
     return message
 

@@ -11,6 +11,7 @@ class Kind(models.TextChoices):
     REMINDER_24H = "reminder_24h", "Reminder 24 h before"
     REMINDER_2H = "reminder_2h", "Reminder 2 h before"
     CANCELLATION = "cancellation", "Cancellation notice"
+    RESCHEDULED = "rescheduled", "Appointment moved"
 
 
 class Channel(models.TextChoices):
@@ -34,6 +35,10 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     due_at = models.DateTimeField()
+    # Which appointment time the row is for: 0 as booked, n after the n-th reschedule
+    # (the booking's `reschedules`). Each move writes its own reminders; older ones
+    # are superseded, and the sender refuses a reminder of an older time.
+    occurrence = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -49,7 +54,7 @@ class Notification(models.Model):
         constraints = [
             # The receiver, the sweep and a replay all insert the same rows: one wins.
             models.UniqueConstraint(
-                fields=["booking", "kind", "channel"],
+                fields=["booking", "kind", "channel", "occurrence"],
                 name=ONE_NOTIFICATION_PER_BOOKING_KIND_CHANNEL,
             ),
             models.CheckConstraint(

@@ -20,3 +20,11 @@ def on_booking_cancelled(*, correlation_id, **_) -> None:
         services.write_for_cancelled(correlation_id=correlation_id)
     except Exception:
         logger.exception("cancellation notice not written yet correlation_id=%s", correlation_id)
+
+
+def on_booking_rescheduled(*, correlation_id, number, **_) -> None:
+    # Never raises: the move is done; the sweep writes the rows later from the event log.
+    try:
+        services.write_for_rescheduled(correlation_id=correlation_id, number=number)
+    except Exception:
+        logger.exception("reschedule notice not written yet correlation_id=%s", correlation_id)

@@ -38,6 +38,7 @@ WANTED_STATUS = {
     Kind.REMINDER_24H: BookingStatus.CONFIRMED,
     Kind.REMINDER_2H: BookingStatus.CONFIRMED,
     Kind.CANCELLATION: BookingStatus.CANCELLED,
+    Kind.RESCHEDULED: BookingStatus.CONFIRMED,
 }
 REMINDER_KINDS = (Kind.REMINDER_24H, Kind.REMINDER_2H)
 INTERRUPTED = (
@@ -149,6 +150,10 @@ def _not_wanted(notification: Notification, booking: Booking) -> str:
         booking.appointment_start is None or booking.appointment_start <= timezone.now()
     ):
         return "superseded: the appointment is no longer ahead"
+    if notification.kind in (*REMINDER_KINDS, Kind.RESCHEDULED) and (
+        notification.occurrence != booking.reschedules
+    ):
+        return "superseded: booking moved"  # a reminder of an earlier time
     return ""
 
 

@@ -83,6 +83,44 @@ def write_for_cancelled(*, correlation_id: UUID, now: datetime | None = None) ->
         transaction.on_commit(enqueue_sending, robust=True)
 
 
+def write_for_rescheduled(
+    *, correlation_id: UUID, number: int, now: datetime | None = None
+) -> None:
+    """On BookingRescheduled (the `number`-th move): the pending reminders of earlier
+    times are superseded, and the notice of the move and the new time's reminders are
+    written with `occurrence = number`, in one step (idempotent per move). A reminder
+    of an earlier time that a worker already holds is refused by the sender."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_related("user__patient_profile")
+        .filter(correlation_id=correlation_id, status=BookingStatus.CONFIRMED, reschedules=number)
+        .first()
+    )
+    if booking is None:
+        return  # moved again since, or cancelled: a later step writes what is wanted
+    with events.saga_step("notifications.rescheduled", correlation_id):
+        Notification.objects.filter(
+            booking_id=booking.pk,
+            kind__in=(Kind.REMINDER_24H, Kind.REMINDER_2H, Kind.RESCHEDULED),
+            status=Status.PENDING,
+            occurrence__lt=number,
+        ).update(status=Status.SUPERSEDED, last_error="superseded: booking moved")
+        planned = [(Kind.RESCHEDULED, now)]
+        start = booking.appointment_start
+        planned += [(kind, start - before) for kind, before in REMINDERS if start - before > now]
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    booking=booking, kind=kind, channel=channel, due_at=due_at, occurrence=number
+                )
+                for kind, due_at in planned
+                for channel in channels_of(booking)
+            ],
+            ignore_conflicts=True,
+        )
+        transaction.on_commit(enqueue_sending, robust=True)
+
+
 def enqueue_sending() -> None:
     """Ask the worker to send now rather than at its next minute (speed only: the
     schedule would find the rows anyway)."""
@@ -128,6 +166,33 @@ def sweep_confirmed_without_notifications(*, now: datetime | None = None) -> int
     for correlation_id in unnoticed:
         write_for_cancelled(correlation_id=correlation_id, now=now)
         logger.info("notifications sweep wrote the notice correlation_id=%s", correlation_id)
+        written += 1
+    moved = (
+        Booking.objects.filter(
+            Exists(
+                SagaEvent.objects.filter(
+                    correlation_id=OuterRef("correlation_id"),
+                    event_type=events.BookingRescheduled.name,
+                    occurrence=OuterRef("reschedules"),
+                    created_at__gte=now - SWEEP_WINDOW,
+                )
+            ),
+            status=BookingStatus.CONFIRMED,
+        )
+        .exclude(
+            Exists(
+                Notification.objects.filter(
+                    booking=OuterRef("pk"),
+                    kind=Kind.RESCHEDULED,
+                    occurrence=OuterRef("reschedules"),
+                )
+            )
+        )
+        .values_list("correlation_id", "reschedules")
+    )
+    for correlation_id, number in moved:
+        write_for_rescheduled(correlation_id=correlation_id, number=number, now=now)
+        logger.info("notifications sweep wrote the move's rows correlation_id=%s", correlation_id)
         written += 1
     return written
 

@@ -19,7 +19,7 @@ class PaymentAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         "gateway_reference",
         "decline_reason",
     )
-    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", "method", ("created_at", admin.DateFieldListFilter))
     list_select_related = ("booking",)
     search_fields = ("=gateway_reference", "=refund_reference", "booking__patient_name")
     search_help_text = "A gateway reference, a patient name, a booking id or a correlation id."
@@ -29,6 +29,7 @@ class PaymentAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         "correlation_id",
         "amount_display",
         "currency",
+        "method",
         "status",
         "gateway_reference",
         "decline_reason",

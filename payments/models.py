@@ -11,6 +11,15 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card (through the gateway)"
+    CASH = "cash", "Cash received at the desk"
+
+
+# The payment token the front desk sends for cash: never sent to the card gateway.
+CASH_TOKEN = "cash"
+
+
 class Payment(models.Model):
     """The one charge of one booking, and its refund if the saga was compensated."""
 
@@ -20,6 +29,9 @@ class Payment(models.Model):
     correlation_id = models.UUIDField(unique=True)  # also the gateway's idempotency key
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, default="INR")
+    method = models.CharField(
+        max_length=4, choices=PaymentMethod.choices, default=PaymentMethod.CARD
+    )
     status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
@@ -36,6 +48,9 @@ class Payment(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_non_negative"),
             models.CheckConstraint(
                 condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=PaymentMethod.values), name="payment_method_valid"
             ),
             models.CheckConstraint(
                 condition=~Q(status=PaymentStatus.REFUNDED) | Q(refunded_at__isnull=False),
@@ -97,6 +112,19 @@ class Refund(models.Model):
     @property
     def idempotency_key(self) -> str:
         return f"cancel-{self.correlation_id}"
+
+
+class CashReceipt(models.Model):
+    """Cash taken at the front desk for one booking: who took it. Written with the
+    booking request (the receptionist is the actor); the saga's payment step finds it
+    and records the payment as captured without asking the card gateway."""
+
+    correlation_id = models.UUIDField(unique=True)
+    received_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"cash received by {self.received_by}"
 
 
 class SimulatedGatewayCharge(models.Model):

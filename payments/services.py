@@ -16,7 +16,16 @@ from django.utils import timezone
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus
 from payments.gateway import ChargeResult, RefundDeclined, get_gateway
-from payments.models import ONE_REFUND_PER_SAGA, Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import (
+    CASH_TOKEN,
+    ONE_REFUND_PER_SAGA,
+    CashReceipt,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 
 logger = logging.getLogger("payments")
 
@@ -40,15 +49,19 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
     if booking.expected_total is not None and amount > booking.expected_total:
         _refuse_higher_price(correlation_id=correlation_id, amount=amount, booking=booking)
         return
+    cash = booking.payment_token == CASH_TOKEN
     try:
         payment = Payment.objects.create(
-            booking_id=booking.pk, correlation_id=correlation_id, amount=amount
+            booking_id=booking.pk,
+            correlation_id=correlation_id,
+            amount=amount,
+            method=PaymentMethod.CASH if cash else PaymentMethod.CARD,
         )
     except IntegrityError:  # delivered again: the payment exists, settle that one
         payment = Payment.objects.get(correlation_id=correlation_id)
         if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CAPTURED):
             return
-        if payment.status == PaymentStatus.PENDING and amount != 0:
+        if payment.status == PaymentStatus.PENDING and amount != 0 and not cash:
             # The earlier delivery may have died during the charge: its outcome is the
             # gateway's to tell (by idempotency key). Record that, never charge again.
             known = get_gateway().lookup(
@@ -60,6 +73,8 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
 
     if amount == 0:
         result = ChargeResult(True, "no_charge")  # a 100% discount: nothing to take
+    elif cash:
+        result = _cash_outcome(correlation_id)
     else:
         result = get_gateway().charge(
             amount=payment.amount, token=booking.payment_token, idempotency_key=str(correlation_id)
@@ -86,6 +101,25 @@ def _refuse_higher_price(*, correlation_id: UUID, amount: Decimal, booking: Book
             reason=PRICE_CHANGED,
             failed_step="payments",
         )
+
+
+def receive_cash(*, correlation_id: UUID, received_by: str) -> CashReceipt:
+    """The front desk took cash for this booking (inside the booking request's
+    transaction): the payment step will record it as captured by `received_by`."""
+    receipt, _ = CashReceipt.objects.get_or_create(
+        correlation_id=correlation_id, defaults={"received_by": received_by}
+    )
+    return receipt
+
+
+def _cash_outcome(correlation_id: UUID) -> ChargeResult:
+    """Cash never goes to the card gateway: captured when the desk recorded receiving
+    it, declined otherwise (a `cash` token without a receipt cannot come from a patient:
+    the edges refuse it, this is the last guard)."""
+    receipt = CashReceipt.objects.filter(correlation_id=correlation_id).first()
+    if receipt is None:
+        return ChargeResult(False, "", "cash_not_received")
+    return ChargeResult(True, f"cash_{receipt.pk}")
 
 
 def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
@@ -126,12 +160,16 @@ def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) 
     # A decline undoes the saga: the booking row is marked before any event is logged
     # (events.mark_compensating), the order every step keeps.
     undo = not result.captured and events.mark_compensating(correlation_id)
+    after = {"status": status, "amount": str(payment.amount), "reason": result.decline_reason}
+    if payment.method == PaymentMethod.CASH:
+        receipt = CashReceipt.objects.filter(correlation_id=correlation_id).first()
+        after.update(method=PaymentMethod.CASH, received_by=receipt.received_by if receipt else "")
     AuditLog.record(
         actor="system:payments",
         action=f"payment.{status}",
         obj=payment,
         correlation_id=correlation_id,
-        after={"status": status, "amount": str(payment.amount), "reason": result.decline_reason},
+        after=after,
     )
     if result.captured:
         events.emit(
@@ -173,9 +211,14 @@ def reverse_payment(*, correlation_id: UUID) -> None:
     if not payment.booking.compensating:
         return  # confirmation won the race: the patient has what was paid for
     if payment.status == PaymentStatus.PENDING:
-        # The charge's outcome never got recorded: ask the gateway, never charge again.
-        known = get_gateway().lookup(
-            idempotency_key=str(correlation_id), token=payment.booking.payment_token
+        # The charge's outcome never got recorded: ask the gateway, never charge again
+        # (cash never went to the gateway: not recorded as taken, it is handed back).
+        known = (
+            None
+            if payment.method == PaymentMethod.CASH
+            else get_gateway().lookup(
+                idempotency_key=str(correlation_id), token=payment.booking.payment_token
+            )
         )
         if known is None or not known.captured:
             Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
@@ -206,7 +249,9 @@ def _refund(
     a late capture) records it; the shared idempotency key makes the gateway refund once."""
     correlation_id = payment.correlation_id
     refund_reference = ""
-    if payment.amount > 0:  # a 100% discount took nothing at the gateway
+    if payment.method == PaymentMethod.CASH:
+        refund_reference = f"cash_back_{payment.pk}"  # handed back at the desk
+    elif payment.amount > 0:  # a 100% discount took nothing at the gateway
         refund_reference = get_gateway().refund(
             reference=reference, amount=payment.amount, idempotency_key=f"refund-{correlation_id}"
         )
@@ -265,11 +310,15 @@ def settle_refund(*, correlation_id: UUID) -> str:
         attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     try:
-        reference = get_gateway().refund(
-            reference=refund.payment.gateway_reference,
-            amount=refund.amount,
-            idempotency_key=refund.idempotency_key,
-        )
+        if refund.payment.method == PaymentMethod.CASH:
+            # Cash comes back in cash: staff cancel at the desk and hand it over.
+            reference = f"cash_back_{refund.pk}"
+        else:
+            reference = get_gateway().refund(
+                reference=refund.payment.gateway_reference,
+                amount=refund.amount,
+                idempotency_key=refund.idempotency_key,
+            )
     except RefundDeclined as declined:
         Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
             status=RefundStatus.FAILED, failure_reason=str(declined)[:200]

@@ -24,7 +24,9 @@ from bookings.models import AuditLog, Booking, BookingItem
 from bookings.selectors import saga_events
 from bookings.services import NotCancellable
 from payments.models import Payment
-from portal.services import cancel_booking, cancellation_quote
+from portal.appointments import appointment_of, with_appointments
+from portal.services import cancel_booking, cancellation_quote, reschedule_quote
+from portal.views import appointment_services, move_booking, slot_choices
 from pricing.models import ClinicSettings
 from pricing.services import set_discount_percent
 from quotas.models import QuotaSettings
@@ -166,6 +168,9 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
             context["can_cancel"] = request.user.has_perm("bookings.cancel_booking") and (
                 cancellation_quote(obj, by_staff=True).allowed
             )
+            context["can_reschedule"] = request.user.has_perm("bookings.reschedule_booking") and (
+                reschedule_quote(obj, by_staff=True).allowed
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):
@@ -174,7 +179,39 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
             self.admin_site.admin_view(self.cancel_view),
             name="bookings_booking_cancel",
         )
-        return [cancel, *super().get_urls()]
+        reschedule = path(
+            "<uuid:pk>/change-time/",
+            self.admin_site.admin_view(self.reschedule_view),
+            name="bookings_booking_reschedule",
+        )
+        return [cancel, reschedule, *super().get_urls()]
+
+    def reschedule_view(self, request: HttpRequest, pk) -> HttpResponse:
+        """Move an appointment for the clinic: any free time of a practitioner who provides
+        its services (the policy's deadline and count bind patients only). Audited."""
+        if not request.user.has_perm("bookings.reschedule_booking"):
+            raise PermissionDenied
+        booking = get_object_or_404(with_appointments(Booking.objects), pk=pk)
+        moving = reschedule_quote(booking, by_staff=True)
+        if request.method == "POST" and moving.allowed:
+            if move_booking(request, booking, by_staff=True):
+                return HttpResponseRedirect(reverse("admin:bookings_booking_change", args=[pk]))
+            return HttpResponseRedirect(request.get_full_path())
+        appointment = appointment_of(booking)
+        context = {
+            **self.admin_site.each_context(request),
+            **slot_choices(
+                request,
+                appointment_services(booking),
+                excluding=appointment and appointment.slot_id,
+            ),
+            "title": f"Change the time of {booking.patient_name}'s appointment",
+            "booking": booking,
+            "appointment": appointment,
+            "moving": moving,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/bookings/booking/reschedule.html", context)
 
     def cancel_view(self, request: HttpRequest, pk) -> HttpResponse:
         """Cancel for the clinic: everything paid comes back; a reason is required."""

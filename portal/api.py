@@ -57,12 +57,20 @@ from portal.serializers import (
     QuotaStatusOutputSerializer,
     RegisterInputSerializer,
     RegisterOutputSerializer,
+    RescheduleInputSerializer,
     ServiceOutputSerializer,
     SlotOutputSerializer,
     SlotQuerySerializer,
     TokenOutputSerializer,
 )
-from portal.services import cancel_booking, cancellation_quote, refund_of, start_booking
+from portal.services import (
+    NotReschedulable,
+    cancel_booking,
+    cancellation_quote,
+    refund_of,
+    reschedule_booking,
+    start_booking,
+)
 from portal.tasks import worker_is_late
 from portal.throttles import (
     BookingThrottle,
@@ -595,6 +603,57 @@ class CancelView(APIView):
 
         answer = _once_per_key(
             request, fingerprint={"cancel": booking_id, **given.validated_data}, produce=cancel
+        )
+        return Response(answer.body, status=answer.status)
+
+
+def _reschedulable_by(request, booking_id: str) -> tuple[Booking, bool]:
+    """The booking, and whether the caller moves it for the clinic; 404 unless it is
+    theirs or they may move any booking."""
+    try:
+        pk = uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    for_the_clinic = request.user.has_perm("bookings.reschedule_booking")
+    visible = Booking.objects.all()
+    if not for_the_clinic:
+        visible = visible.filter(user=request.user)
+    booking = visible.filter(pk=pk).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking, for_the_clinic
+
+
+class RescheduleView(APIView):
+    @extend_schema(
+        operation_id="booking_reschedule",
+        tags=["bookings"],
+        summary="Move a confirmed appointment to another slot (same price), within the policy.",
+        request=RescheduleInputSerializer,
+        parameters=[BOOKING_ID, IDEMPOTENCY_KEY_HEADER],
+        responses={200: BookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422)},
+    )
+    def post(self, request, booking_id: str):
+        booking, for_the_clinic = _reschedulable_by(request, booking_id)
+        given = RescheduleInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+
+        def move() -> tuple[idempotency.Answer, Booking]:
+            try:
+                reschedule_booking(
+                    booking=booking,
+                    slot_id=given.validated_data["slot_id"],
+                    actor=request.user.get_username(),
+                    by_staff=for_the_clinic,
+                )
+            except NotReschedulable as refused:
+                raise Conflict(str(refused), code="not_reschedulable") from None
+            moved = _bookings_with_items().get(pk=booking.pk)
+            body = BookingOutputSerializer(moved).data
+            return idempotency.Answer(status=status.HTTP_200_OK, body=body), moved
+
+        answer = _once_per_key(
+            request, fingerprint={"reschedule": booking_id, **given.validated_data}, produce=move
         )
         return Response(answer.body, status=answer.status)
 

@@ -34,6 +34,11 @@ urlpatterns = [
         name="api-booking-cancellation",
     ),
     path("booking/<str:booking_id>/cancel", api.CancelView.as_view(), name="api-booking-cancel"),
+    path(
+        "booking/<str:booking_id>/reschedule",
+        api.RescheduleView.as_view(),
+        name="api-booking-reschedule",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's set-up script as a file (?script): no inline
     # script, so the Content-Security-Policy can refuse them all.

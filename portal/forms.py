@@ -7,8 +7,13 @@ import logging
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from phonenumber_field.formfields import PhoneNumberField
 
 from bookings.models import Gender, Language, MedicalService
@@ -38,6 +43,10 @@ class DateInput(forms.DateInput):
 class DateOfBirthField(forms.DateField):
     widget = DateInput
 
+    def widget_attrs(self, widget):
+        # The picker offers no future dates; the rule itself is checked in validate().
+        return {**super().widget_attrs(widget), "max": clinic_today().isoformat()}
+
     def validate(self, value):
         super().validate(value)
         if value is None:
@@ -52,65 +61,99 @@ class ServiceChoiceField(forms.ModelMultipleChoiceField):
 
 class SignUpForm(forms.Form):
     username = forms.CharField(
+        label=gettext_lazy("Username"),
         max_length=150,
         validators=[validate_username],  # the API's rule (bookings/services.py)
         widget=forms.TextInput({"autocomplete": "username"}),
     )
     email = forms.EmailField(
-        help_text="For password resets.", widget=forms.EmailInput({"autocomplete": "email"})
+        label=gettext_lazy("Email"),
+        help_text=gettext_lazy("For password resets."),
+        widget=forms.EmailInput({"autocomplete": "email"}),
     )
-    full_name = forms.CharField(max_length=120, widget=forms.TextInput({"autocomplete": "name"}))
-    gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
-    date_of_birth = DateOfBirthField(widget=DateInput(attrs={"autocomplete": "bday"}))
+    full_name = forms.CharField(
+        label=gettext_lazy("Full name"),
+        max_length=120,
+        widget=forms.TextInput({"autocomplete": "name"}),
+    )
+    gender = forms.ChoiceField(
+        label=gettext_lazy("Gender"), choices=[("", gettext_lazy("Choose…")), *Gender.choices]
+    )
+    date_of_birth = DateOfBirthField(
+        label=gettext_lazy("Date of birth"), widget=DateInput(attrs={"autocomplete": "bday"})
+    )
     phone = PhoneNumberField(
         required=False,
+        label=gettext_lazy("Mobile number"),
         region="IN",
         validators=[validate_indian_mobile],
-        help_text="Optional: an Indian mobile number for SMS reminders.",
+        help_text=gettext_lazy("Optional: an Indian mobile number for SMS reminders."),
         widget=forms.TextInput({"autocomplete": "tel", "inputmode": "tel"}),
     )
     language = forms.ChoiceField(
-        choices=Language.choices,
+        choices=settings.LANGUAGES,  # each language named in itself: English, हिन्दी
         initial=Language.ENGLISH,
         required=False,  # English unless chosen
-        label="Language of e-mails and SMS",
+        label=gettext_lazy("Language of e-mails and SMS"),
     )
     password = forms.CharField(
+        label=gettext_lazy("Password"),
         strip=False,
         widget=forms.PasswordInput({"autocomplete": "new-password"}),
-        help_text="At least 8 characters; not only digits, not a common password.",
+        help_text=gettext_lazy("At least 8 characters; not only digits, not a common password."),
     )
     password_again = forms.CharField(
-        label="Password (again)",
+        label=gettext_lazy("Password (again)"),
         strip=False,
         widget=forms.PasswordInput({"autocomplete": "new-password"}),
     )
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        # Said in the first round too; register_patient still refuses a race's loser.
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise ValidationError(_("This username is taken; choose another."))
+        return username
 
     def clean(self):
         data = super().clean()
         password, again = data.get("password"), data.get("password_again")
         if password and again and password != again:
-            self.add_error("password_again", "The two passwords differ; type the same one twice.")
+            self.add_error(
+                "password_again", _("The two passwords differ; type the same one twice.")
+            )
+        if password:
+            # In the same round as every other field, not only once they are all right.
+            candidate = get_user_model()(
+                username=data.get("username", ""), email=data.get("email", "")
+            )
+            try:
+                password_validation.validate_password(password, user=candidate)
+            except ValidationError as weak:
+                self.add_error("password", weak)
         return data
 
 
 class BookingDetailsForm(forms.Form):
     services = ServiceChoiceField(
+        label=gettext_lazy("Services"),
         queryset=MedicalService.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "required": "Choose at least one service.",
-            "invalid_choice": "That service is no longer offered; choose again.",
-            "invalid_pk_value": "That service is no longer offered; choose again.",
+            "required": gettext_lazy("Choose at least one service."),
+            "invalid_choice": gettext_lazy("That service is no longer offered; choose again."),
+            "invalid_pk_value": gettext_lazy("That service is no longer offered; choose again."),
         },
     )
     patient_name = forms.CharField(
-        label="Patient's full name",
+        label=gettext_lazy("Patient's full name"),
         max_length=120,
-        help_text="You may book for a family member.",
+        help_text=gettext_lazy("You may book for a family member."),
     )
-    gender = forms.ChoiceField(choices=Gender.choices, widget=forms.RadioSelect)
-    date_of_birth = DateOfBirthField()
+    gender = forms.ChoiceField(
+        label=gettext_lazy("Gender"), choices=Gender.choices, widget=forms.RadioSelect
+    )
+    date_of_birth = DateOfBirthField(label=gettext_lazy("Date of birth"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,23 +162,32 @@ class BookingDetailsForm(forms.Form):
     def clean_services(self):
         services = self.cleaned_data["services"]
         if len(services) > MAX_SERVICES_PER_BOOKING:
-            raise ValidationError(f"Choose at most {MAX_SERVICES_PER_BOOKING} services.")
+            raise ValidationError(
+                _("Choose at most %(n)s services.") % {"n": MAX_SERVICES_PER_BOOKING}
+            )
         return services
 
 
 class PaymentForm(forms.Form):
     card_number = forms.CharField(
+        label=gettext_lazy("Card number"),
         max_length=30,
-        help_text="Test cards: 4242 4242 4242 4242 (succeeds), "
-        "4000 0000 0000 0002 (declined), 4000 0000 0000 9995 (insufficient funds).",
+        help_text=gettext_lazy(
+            "Test cards: 4242 4242 4242 4242 (succeeds), "
+            "4000 0000 0000 0002 (declined), 4000 0000 0000 9995 (insufficient funds)."
+        ),
         widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "cc-number"}),
     )
     # One key per rendering of this form: sent twice, it books once.
     request_key = forms.UUIDField(
         widget=forms.HiddenInput,
         error_messages={
-            "required": "This payment form is incomplete; reload the page and pay again.",
-            "invalid": "This payment form is incomplete; reload the page and pay again.",
+            "required": gettext_lazy(
+                "This payment form is incomplete; reload the page and pay again."
+            ),
+            "invalid": gettext_lazy(
+                "This payment form is incomplete; reload the page and pay again."
+            ),
         },
     )
 
@@ -147,8 +199,12 @@ class PaymentForm(forms.Form):
         min_value=0,
         widget=forms.HiddenInput,
         error_messages={
-            "required": "This payment form is incomplete; reload the page and pay again.",
-            "invalid": "This payment form is incomplete; reload the page and pay again.",
+            "required": gettext_lazy(
+                "This payment form is incomplete; reload the page and pay again."
+            ),
+            "invalid": gettext_lazy(
+                "This payment form is incomplete; reload the page and pay again."
+            ),
         },
     )
 
@@ -165,7 +221,7 @@ class PaymentForm(forms.Form):
         digits = self.cleaned_data["card_number"].replace(" ", "")
         if digits not in TEST_CARDS:
             raise ValidationError(
-                "This card is not accepted. Use one of the test cards listed above."
+                _("This card is not accepted. Use one of the test cards listed above.")
             )
         return digits
 
@@ -177,7 +233,7 @@ class PaymentForm(forms.Form):
 class SlotDayForm(forms.Form):
     """The slot step's day (a GET form): within today … today + the booking horizon."""
 
-    day = forms.DateField(input_formats=["%Y-%m-%d"], widget=DateInput())
+    day = forms.DateField(label=gettext_lazy("Day"), input_formats=["%Y-%m-%d"], widget=DateInput())
 
     def __init__(self, *args, first, last, **kwargs):
         super().__init__(*args, **kwargs)
@@ -188,7 +244,11 @@ class SlotDayForm(forms.Form):
         day = self.cleaned_data["day"]
         if not self.first <= day <= self.last:
             raise forms.ValidationError(
-                f"Choose a day from {self.first:%d %b %Y} to {self.last:%d %b %Y}."
+                _("Choose a day from %(first)s to %(last)s.")
+                % {
+                    "first": date_format(self.first, "j M Y"),
+                    "last": date_format(self.last, "j M Y"),
+                }
             )
         return day
 
@@ -206,3 +266,50 @@ class PrivatePasswordResetForm(PasswordResetForm):
             logger.error("password reset mail not sent: EMAIL_URL is not set")
             return
         super().send_mail(*args, **kwargs)
+
+
+DESK_PAYMENTS = [
+    ("cash", "Cash received at the desk"),
+    ("tok_visa", "Card: Visa (tok_visa)"),
+    ("tok_mastercard", "Card: Mastercard (tok_mastercard)"),
+    ("tok_chargeDeclined", "Card: declined (tok_chargeDeclined)"),
+]
+
+
+class DeskBookingForm(forms.Form):
+    """The front desk books a walk-in or telephone patient on the day shown."""
+
+    patient_name = forms.CharField(max_length=120, label="Patient's name")
+    gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
+    date_of_birth = DateOfBirthField(widget=DateInput())
+    phone = PhoneNumberField(
+        region="IN",
+        validators=[validate_indian_mobile],
+        help_text="Indian mobile: the booking goes to the patient's account with this number.",
+        widget=forms.TextInput({"inputmode": "tel"}),
+    )
+    services = ServiceChoiceField(
+        queryset=MedicalService.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    slot = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+        help_text="Needed for consultations and imaging; none for lab tests (walk-in).",
+    )
+    payment = forms.ChoiceField(choices=DESK_PAYMENTS, initial="cash", widget=forms.RadioSelect)
+
+    def __init__(self, *args, slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = MedicalService.objects.filter(active=True).order_by(
+            "name"
+        )
+        self.fields["slot"].choices = [("", "No appointment (walk-in)")] + [
+            (
+                s.pk,
+                f"{timezone.localtime(s.start):%H:%M} · {s.practitioner.name} "
+                f"({s.practitioner.specialty})",
+            )
+            for s in slots
+        ]

@@ -1,5 +1,7 @@
 """The front desk (an admin page): a clinic day's slots per practitioner, who is booked,
-and the receptionist's actions: check in, mark no-show. Each action is audited."""
+and the receptionist's actions: check in, mark no-show, cancel (a full refund, with a
+reason), a link to change the time, find a patient's bookings by phone or name, and book
+a walk-in or telephone patient (card or cash). Each action is audited."""
 
 import uuid
 from datetime import date
@@ -7,15 +9,20 @@ from itertools import groupby
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from bookings.models import BookingStatus, PatientProfile
-from bookings.services import clinic_today, record_visit
-from scheduling.selectors import day_sheet
+from bookings.models import Booking, BookingStatus, PatientProfile
+from bookings.money import format_inr
+from bookings.selectors import bookings_by_patient
+from bookings.services import NotCancellable, clinic_today, record_visit
+from portal.appointments import appointment_of, with_appointments
+from portal.forms import DeskBookingForm
+from portal.services import SlotUnavailable, book_at_front_desk, cancel_booking
+from scheduling.selectors import bookable_slots, day_sheet
 
 PERMISSION = "scheduling.use_front_desk"
 SHOWS_PHONE = hasattr(PatientProfile, "phone")  # the phone arrives with the notify branch
@@ -40,16 +47,87 @@ def front_desk(request: HttpRequest) -> HttpResponse:
         "today": clinic_today(),
         "rows": rows,
         "shows_phone": SHOWS_PHONE,
+        **_search(request.GET.get("q", "")),
     }
     return render(request, "admin/clinic/front_desk.html", context)
 
 
+def _search(query: str) -> dict:
+    query = query.strip()[:100]
+    if not query:
+        return {"q": ""}
+    found = with_appointments(bookings_by_patient(query, from_day=clinic_today()))
+    return {"q": query, "found": [(b, appointment_of(b)) for b in found]}
+
+
+# Form fields named as start_booking names them, for its errors.
+_FIELDS = {"service_ids": "services", "slot_id": "slot", "payment_token": "payment"}
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERMISSION, raise_exception=True)
+def desk_book(request: HttpRequest) -> HttpResponse:
+    """Book a walk-in or telephone patient on the chosen day: card or cash at the desk."""
+    day = _day(request.GET.get("day"))
+    slots = list(bookable_slots(day=day)) if day >= clinic_today() else []
+    form = DeskBookingForm(request.POST or None, slots=slots)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            booking = book_at_front_desk(
+                receptionist=request.user.get_username(),
+                patient_name=data["patient_name"],
+                gender=data["gender"],
+                date_of_birth=data["date_of_birth"],
+                phone=str(data["phone"]),
+                service_ids=[s.pk for s in data["services"]],
+                payment_token=data["payment"],
+                day=day,
+                slot_id=data["slot"],
+            )
+        except SlotUnavailable:
+            form.add_error("slot", "This time was taken meanwhile: choose another.")
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(_FIELDS.get(field) if field in _FIELDS else None, problems)
+        else:
+            _tell_outcome(request, booking, cash=data["payment"] == "cash")
+            return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Book at the desk: {day:%A %d %B %Y}",
+        "day": day,
+        "form": form,
+    }
+    return render(request, "admin/clinic/desk_book.html", context)
+
+
+def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
+    if booking.status == BookingStatus.CONFIRMED:
+        collect = f" Collect {format_inr(booking.final_price)} in cash." if cash else ""
+        messages.success(
+            request,
+            f"Booked {booking.patient_name}: confirmation {booking.confirmation_code}, "
+            f"{format_inr(booking.final_price)}.{collect}",
+        )
+    else:
+        messages.error(
+            request,
+            f"The booking for {booking.patient_name} failed ({booking.failure_reason}); "
+            "nothing is owed.",
+        )
+
+
 def _act(request: HttpRequest, day: date) -> HttpResponse:
-    outcome = ACTIONS.get(request.POST.get("action", ""))
+    action = request.POST.get("action", "")
+    outcome = ACTIONS.get(action)
     try:
         booking_id = uuid.UUID(request.POST.get("booking", ""))
     except ValueError:
         booking_id = None
+    if action == "cancel" and booking_id is not None:
+        _cancel(request, booking_id)
+        return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     if outcome is None or booking_id is None:
         raise PermissionDenied("Unknown front desk action.")
     done = record_visit(
@@ -65,6 +143,29 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
             request, "Nothing changed: the booking is not confirmed, or its visit is not due."
         )
     return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+
+
+def _cancel(request: HttpRequest, booking_id: uuid.UUID) -> None:
+    """Cancel for the clinic (everything back), as from the booking's admin page."""
+    if not request.user.has_perm("bookings.cancel_booking"):
+        raise PermissionDenied
+    reason = request.POST.get("reason", "").strip()[:500]
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None or not reason:
+        messages.error(request, "Nothing changed: give the reason for cancelling.")
+        return
+    try:
+        cancelled = cancel_booking(
+            booking=booking, actor=request.user.get_username(), by_staff=True, reason=reason
+        )
+    except NotCancellable as refused:
+        messages.error(request, f"Nothing changed: {refused}")
+        return
+    messages.success(
+        request,
+        f"Cancelled {cancelled.patient_name}'s booking; "
+        f"{format_inr(cancelled.final_price)} goes back to the patient.",
+    )
 
 
 def _day(text: str | None) -> date:

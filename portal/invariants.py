@@ -7,7 +7,7 @@ from itertools import islice
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, SagaEvent
@@ -58,6 +58,7 @@ def find_violations() -> list[str]:
         slot_bookings__isnull=False, slot_bookings__released_at__isnull=True
     ):
         found.append(f"booking {booking.pk} is {booking.status} but still holds a place in a slot")
+    found += _appointments_held_where_they_show()
     for booking in failed.filter(payment__status__in=[PaymentStatus.CAPTURED]):
         found.append(f"booking {booking.pk} failed but its payment is captured and not refunded")
     for booking in failed.filter(payment__status=PaymentStatus.PENDING):
@@ -69,6 +70,25 @@ def find_violations() -> list[str]:
     for booking in Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=deadline):
         found.append(f"booking {booking.pk} is still pending past the saga deadline")
     return found
+
+
+def _appointments_held_where_they_show() -> list[str]:
+    """A confirmed booking that took a slot (and any it was moved to since) holds exactly
+    one live place, and it is the one whose time the booking's copy shows."""
+    live = Q(slot_bookings__released_at__isnull=True)
+    appointments = (
+        Booking.objects.filter(status=BookingStatus.CONFIRMED, slot_bookings__isnull=False)
+        .annotate(
+            live=Count("slot_bookings", filter=live, distinct=True),
+            live_start=Max("slot_bookings__slot__start", filter=live),
+        )
+        .filter(~Q(live=1) | ~Q(live_start=F("appointment_start")))
+    )
+    return [
+        f"booking {b.pk} is confirmed with {b.live} live place(s), not one at its time "
+        f"{b.appointment_start}"
+        for b in appointments
+    ]
 
 
 def _money_the_gateway_holds_without_a_record() -> list[str]:

@@ -4,6 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.money import percent_of
@@ -12,36 +17,40 @@ from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discou
 
 PRICE_CHANGED = "price_changed"
 
+MONEY_BACK_EVENTS = {"PaymentReversed", "PaymentRefunded"}
+
 FAILURE_REASONS = {
-    PRICE_CHANGED: (
-        "The price went up before the payment: today's last discount went to another "
-        "patient. Nothing was charged."
+    "card_declined": gettext_lazy("The card was declined by the bank."),
+    "insufficient_funds": gettext_lazy("The card has insufficient funds."),
+    "not_charged": gettext_lazy("The payment could not be completed; no money was taken."),
+    PRICE_CHANGED: gettext_lazy(
+        "The price went up before the payment (today's discounts ran out), so nothing was charged."
     ),
-    "card_declined": "The card was declined by the bank.",
-    "insufficient_funds": "The card has insufficient funds.",
-    "not_charged": "The payment could not be completed; no money was taken.",
 }
 
-ELIGIBILITY_REASONS = {
-    REASON_BIRTHDAY: "it is the patient's birthday",
-    REASON_PRICE: f"the base price is above {inr(PRICE_THRESHOLD)}",
-}
 
-COMPENSATION_EVENTS = {"CompensationTriggered", "DiscountQuotaReleased", "PaymentReversed"}
+def _eligibility_reasons() -> dict:
+    return {
+        REASON_BIRTHDAY: _("it is the patient's birthday"),
+        REASON_PRICE: _("the base price is above %(threshold)s")
+        % {"threshold": inr(PRICE_THRESHOLD)},
+    }
 
 
 def failure_in_words(reason: str | None) -> str:
     if not reason:
         return ""
     if reason in FAILURE_REASONS:
-        return FAILURE_REASONS[reason]
+        return str(FAILURE_REASONS[reason])
     if reason.startswith("internal_error"):
-        return "A technical problem on our side stopped the booking. Anything taken was returned."
-    return reason.replace("_", " ").capitalize() + "."
+        return _(
+            "A technical problem on our side stopped the booking. Anything taken was returned."
+        )
+    return _("The booking could not be completed; no money was kept.")
 
 
 def eligibility_in_words(reason: str) -> str:
-    return ELIGIBILITY_REASONS.get(reason, reason.replace("_", " "))
+    return _eligibility_reasons().get(reason, reason.replace("_", " "))
 
 
 def percent_in_words(percent: Decimal) -> str:
@@ -52,96 +61,114 @@ def percent_in_words(percent: Decimal) -> str:
 def discount_in_words(booking: Booking) -> str:
     """The discount, or why there is none."""
     if booking.discount_applied and booking.status == BookingStatus.FAILED:
-        return (
-            f"{inr(booking.discount_amount)} off was reserved, and given back to today's "
-            "discounts when the booking failed."
-        )
+        return _("No discount was used, since nothing was charged.")
     if booking.discount_applied:
-        return (
-            f"{inr(booking.discount_amount)} off ({percent_in_words(booking.discount_percent)}), "
-            f"because {eligibility_in_words(booking.eligibility_reason)}."
-        )
+        return _("%(amount)s off (%(percent)s), because %(why)s.") % {
+            "amount": inr(booking.discount_amount),
+            "percent": percent_in_words(booking.discount_percent),
+            "why": eligibility_in_words(booking.eligibility_reason),
+        }
     if booking.quota_exhausted:
-        return "Eligible, but today's discounts were all used up, so the full price applies."
+        return _("Eligible, but today's discounts were all used up, so the full price applies.")
     if booking.discount_eligible is False:
-        return (
-            f"No discount: the base price is not above {inr(PRICE_THRESHOLD)} "
+        return _(
+            "No discount: the base price is not above %(threshold)s "
             "and it is not a woman patient's birthday."
-        )
-    return "Not worked out yet."
+        ) % {"threshold": inr(PRICE_THRESHOLD)}
+    return _("Not worked out yet.")
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    at: datetime
+    at: datetime | None
     title: str
     detail: str
-    compensation: bool
+    compensation: bool  # money or a discount went back: shown as such
 
 
-def _describe(event_type: str, payload: dict) -> tuple[str, str]:
-    """(title, detail) in plain words for one logged event."""
+def _describe(event_type: str, payload: dict, booking: Booking) -> tuple[str, str] | None:
+    """(title, detail) in the patient's words, or None for the machinery's own steps
+    (pricing, the quota, compensation), which staff read in the admin's full trail."""
 
     def money(key: str) -> str:
         return inr(payload.get(key))
 
     match event_type:
         case "BookingRequested":
-            return "Booking requested", ""
-        case "PricingCalculated":
-            if payload.get("discount_eligible"):
-                why = eligibility_in_words(payload.get("eligibility_reason", ""))
-                return "Price worked out", f"Base price {money('base_price')}; eligible, as {why}."
-            return "Price worked out", f"Base price {money('base_price')}; no discount applies."
-        case "DiscountQuotaReserved":
-            if payload.get("discount_applied"):
-                detail = f"{money('discount_amount')} off; to pay {money('final_price')}."
-                return "Discount reserved", detail
-            if payload.get("quota_exhausted"):
-                detail = f"Today's discounts are used up; to pay {money('final_price')}."
-                return "No discount left today", detail
-            return "Amount to pay set", f"To pay {money('final_price')}."
+            services = ", ".join(item.name for item in booking.items.all())
+            return _("You asked for"), services
         case "PaymentCompleted":
-            return "Payment taken", f"{money('amount')} charged to the card."
+            return _("You paid"), _("%(amount)s by card.") % {"amount": money("amount")}
         case "PaymentFailed":
-            return "Payment failed", failure_in_words(payload.get("reason"))
-        case "CompensationTriggered":
-            return (
-                "Compensation started",
-                "Undoing the earlier steps. Why: " + failure_in_words(payload.get("reason")),
-            )
-        case "DiscountQuotaReleased":
-            return "Discount given back", "The reserved discount returned to today's pool."
+            return _("Payment did not go through"), _("%(why)s You were not charged.") % {
+                "why": failure_in_words(payload.get("reason"))
+            }
         case "PaymentReversed":
-            return "Payment refunded", f"{money('amount')} refunded to the card."
+            return _("Money returned"), _("%(amount)s went back to your card.") % {
+                "amount": money("amount")
+            }
         case "BookingConfirmed":
-            return "Booking confirmed", f"Confirmation code {payload.get('confirmation_code')}."
+            return _("Booking confirmed"), _("Your code is %(code)s.") % {
+                "code": payload.get("confirmation_code")
+            }
         case "BookingFailed":
-            return "Booking failed", failure_in_words(payload.get("reason"))
+            return _("Booking not made"), _("Nothing was charged.")
         case "CancellationRequested":
-            return "Cancellation asked for", (
-                f"{money('refund_amount')} to come back"
-                + (f" (fee {money('fee')})." if Decimal(payload.get("fee", "0")) else ".")
-            )
+            if Decimal(payload.get("fee", "0")):
+                detail = _("%(amount)s to come back (fee %(fee)s).")
+            else:
+                detail = _("%(amount)s to come back.")
+            return _("You cancelled"), detail % {
+                "amount": money("refund_amount"),
+                "fee": money("fee"),
+            }
         case "PaymentRefunded":
-            return "Refund made", f"{money('amount')} refunded to the card."
+            return _("Refund made"), _("%(amount)s went back to your card.") % {
+                "amount": money("amount")
+            }
         case "BookingCancelled":
-            return "Booking cancelled", "The visit is cancelled."
-    return event_type, ""
+            return _("Booking cancelled"), _("The visit is cancelled.")
+        case "BookingRescheduled":
+            start = timezone.localtime(datetime.fromisoformat(payload["appointment_start"]))
+            return _("Appointment moved"), _("Now %(when)s IST.") % {
+                "when": date_format(start, "D j M Y, H:i")
+            }
+    return None
+
+
+def next_step(booking: Booking) -> str:
+    """What happens next, in one sentence."""
+    match booking.status:
+        case BookingStatus.CONFIRMED:
+            return _("Show your code at reception on the day of your visit.")
+        case BookingStatus.FAILED:
+            return _("Nothing more will happen. You can try again with another card.")
+        case BookingStatus.CANCELLED:
+            return _("Nothing more to do; any refund reaches your card in a few days.")
+        case BookingStatus.PENDING:
+            return _("We are taking the payment; this page will show the result.")
+    return ""
 
 
 def timeline(booking: Booking) -> list[TimelineEntry]:
-    events = saga_events(booking.correlation_id)
+    """The patient's story of a booking: asked for, paid or not, what happens next."""
     entries = []
-    for event in events:
-        title, detail = _describe(event.event_type, event.payload)
+    for event in saga_events(booking.correlation_id):
+        said = _describe(event.event_type, event.payload, booking)
+        if said is None:
+            continue
         entries.append(
             TimelineEntry(
                 at=event.created_at,
-                title=title,
-                detail=detail,
-                compensation=event.event_type in COMPENSATION_EVENTS,
+                title=said[0],
+                detail=said[1],
+                compensation=event.event_type in MONEY_BACK_EVENTS,
             )
+        )
+    follows = next_step(booking)
+    if follows:
+        entries.append(
+            TimelineEntry(at=None, title=_("What happens next"), detail=follows, compensation=False)
         )
     return entries
 

@@ -246,6 +246,8 @@ class BookingInputSerializer(serializers.Serializer):
     )
     payment_token = serializers.CharField(max_length=64, default="tok_visa")
     slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT, required=False)
+    # Optional: the clinic day the client showed; a slot of another day is a 400.
+    visit_date = serializers.DateField(required=False)
     # The amount the patient was shown. If the final price would be higher (the day's
     # last discount went to someone else meanwhile), nothing is charged and the booking
     # fails with failure_reason "price_changed".
@@ -336,6 +338,10 @@ class CancellationQuoteOutputSerializer(serializers.Serializer):
 
 class CancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RescheduleInputSerializer(serializers.Serializer):
+    slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT)
 
 
 class RefundOutputSerializer(serializers.Serializer):

@@ -1,5 +1,5 @@
 """What the edge does across participants: starting a booking (and taking its slot),
-cancelling one."""
+cancelling one, moving one to another time."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,16 +12,39 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.log_context import saga_log_context
-from bookings.models import Booking, BookingStatus, MedicalService
+from bookings.models import AuditLog, Booking, BookingStatus, MedicalService
 from bookings.money import format_inr
-from bookings.services import NotCancellable, initiate_booking, request_cancellation
+from bookings.services import (
+    NotCancellable,
+    clinic_today,
+    desk_patient_account,
+    initiate_booking,
+    request_cancellation,
+)
 from payments.gateway import get_gateway
-from payments.models import Refund, RefundStatus
+from payments.models import CASH_TOKEN, Refund, RefundStatus
+from payments.services import receive_cash
 from pricing.cancellation import refund_for
 from pricing.selectors import cancellation_policy
-from scheduling.services import SlotUnavailable, check_slot_serves, take_slot
+from scheduling.services import (
+    NotReschedulable,
+    SlotUnavailable,
+    check_slot_serves,
+    reschedule,
+    take_slot,
+)
 
-__all__ = ["SlotUnavailable", "cancel_booking", "cancellation_quote", "refund_of", "start_booking"]
+__all__ = [
+    "NotReschedulable",
+    "SlotUnavailable",
+    "book_at_front_desk",
+    "cancel_booking",
+    "cancellation_quote",
+    "refund_of",
+    "reschedule_booking",
+    "reschedule_quote",
+    "start_booking",
+]
 
 
 def start_booking(
@@ -34,6 +57,8 @@ def start_booking(
     payment_token: str,
     request_key: str | None = None,
     slot_id: int | None = None,
+    visit_date: date | None = None,
+    cash_received_by: str | None = None,
     expected_total: Decimal | None = None,
 ) -> Booking:
     """Check what only payments and scheduling can judge, then start the saga.
@@ -44,10 +69,16 @@ def start_booking(
     The booking insert (with BookingRequested) and the slot's conditional UPDATE share
     one transaction: a full, past or unknown slot raises SlotUnavailable and leaves no
     booking behind. The saga runs when that transaction commits.
+
+    `visit_date`, when given, is the day the patient chose: a slot of another day is a
+    400 (walk-ins: it must be today). Cash (`payment_token="cash"`) only with
+    `cash_received_by`, the receptionist who took it (the front desk); payments records
+    it as captured without the card gateway, so the saga is the same for both.
     """
     # Input validation only (the gateway is asked nothing else here): an unknown token
     # is the patient's mistake, to be told now, not a failed payment later.
-    if not get_gateway().accepts(payment_token):
+    cash = payment_token == CASH_TOKEN and bool(cash_received_by)
+    if not cash and not get_gateway().accepts(payment_token):
         raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
     needing_slot = list(
         MedicalService.objects.filter(
@@ -64,7 +95,9 @@ def start_booking(
             {"slot_id": "None of these services takes an appointment: they are walk-in."}
         )
     if slot_id is not None:
-        check_slot_serves(slot_id=slot_id, service_ids=needing_slot)
+        check_slot_serves(slot_id=slot_id, service_ids=needing_slot, day=visit_date)
+    elif visit_date is not None and visit_date != clinic_today():
+        raise ValidationError({"visit_date": "A walk-in visit is on today's clinic day."})
     # The saga runs as this transaction commits, inside the log context, so every
     # step's log line names the booking (as bookings does for a walk-in alone).
     with saga_log_context(step="bookings.request") as log_fields, transaction.atomic():
@@ -81,6 +114,8 @@ def start_booking(
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         if slot_id is not None:
             take_slot(slot_id=slot_id, booking_id=booking.pk, correlation_id=booking.correlation_id)
+        if cash:
+            receive_cash(correlation_id=booking.correlation_id, received_by=cash_received_by)
     return booking
 
 
@@ -165,3 +200,115 @@ def refund_of(booking: Booking) -> dict:
     # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
     shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"
     return {"amount": refund.amount, "status": shown}
+
+
+def book_at_front_desk(
+    *,
+    receptionist: str,
+    patient_name: str,
+    gender: str,
+    date_of_birth: date,
+    phone: str,
+    service_ids: Sequence[int],
+    payment_token: str,
+    day: date,
+    slot_id: int | None = None,
+) -> Booking:
+    """A walk-in or telephone patient booked by the receptionist, through `start_booking`
+    like every other door. The booking belongs to the patient's account found (or made)
+    by phone; cash is recorded as received by the receptionist. The account, the booking
+    request and the desk's AuditLog row commit together; the saga runs on that commit,
+    so the booking handed back is confirmed or failed (reload it)."""
+    cash = payment_token == CASH_TOKEN
+    with transaction.atomic():
+        user, created = desk_patient_account(
+            phone=phone, full_name=patient_name, gender=gender, date_of_birth=date_of_birth
+        )
+        booking = start_booking(
+            user=user,
+            patient_name=patient_name,
+            gender=gender,
+            date_of_birth=date_of_birth,
+            service_ids=service_ids,
+            payment_token=payment_token,
+            slot_id=slot_id,
+            visit_date=day,
+            cash_received_by=receptionist if cash else None,
+        )
+        AuditLog.record(
+            actor=receptionist,
+            action="booking.front_desk",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            after={
+                "account": user.get_username(),
+                "account_created": created,
+                "phone": str(phone),
+                "payment": "cash" if cash else "card",
+                "slot_id": slot_id,
+                "services": list(service_ids),
+            },
+        )
+    return Booking.objects.get(pk=booking.pk)
+
+
+@dataclass(frozen=True)
+class RescheduleQuote:
+    allowed: bool
+    reason: str  # in words: why not, or the limits that apply
+    until: datetime | None  # the last moment it may be moved (None: no deadline)
+    moves_left: int | None  # None: no limit (staff)
+
+
+def reschedule_quote(
+    booking: Booking, *, by_staff: bool, now: datetime | None = None
+) -> RescheduleQuote:
+    """Whether `booking` may be moved now, under the policy it was sold under.
+
+    The policy binds patients; staff (moving patients off a practitioner's leave, say)
+    may move any confirmed appointment that has not begun. The step itself decides
+    again, race-free, with one conditional UPDATE.
+    """
+    now = now or timezone.now()
+    if booking.status != BookingStatus.CONFIRMED or booking.cancellation_requested_at:
+        return RescheduleQuote(False, "Only a confirmed booking can be moved.", None, 0)
+    if booking.appointment_start is None:
+        return RescheduleQuote(False, "A walk-in booking has no time to move.", None, 0)
+    if booking.appointment_start <= now:
+        return RescheduleQuote(False, "The appointment has already begun.", None, 0)
+    if by_staff:
+        return RescheduleQuote(True, "Staff may move it to any free time.", None, None)
+    policy = cancellation_policy(booking.cancellation_policy_version or 1)
+    until = booking.appointment_start - timedelta(hours=policy.reschedule_until_hours_before)
+    left = max(policy.max_reschedules - booking.reschedules, 0)
+    if not left:
+        return RescheduleQuote(
+            False, f"Already moved {booking.reschedules} time(s), the most allowed.", until, 0
+        )
+    if now > until:
+        return RescheduleQuote(
+            False,
+            f"Too late: the policy allows a move until {policy.reschedule_until_hours_before} "
+            "hours before the appointment.",
+            until,
+            left,
+        )
+    return RescheduleQuote(True, f"It may be moved {left} more time(s).", until, left)
+
+
+def reschedule_booking(*, booking: Booking, slot_id: int, actor: str, by_staff: bool) -> Booking:
+    """Move `booking` to `slot_id` (one step in scheduling); the policy's limits for a
+    patient, none for staff. Raises NotReschedulable, SlotUnavailable or ValidationError."""
+    if by_staff:
+        until_hours, most = None, None
+    else:
+        policy = cancellation_policy(booking.cancellation_policy_version or 1)
+        until_hours, most = policy.reschedule_until_hours_before, policy.max_reschedules
+    reschedule(
+        booking_id=booking.pk,
+        slot_id=slot_id,
+        actor=actor,
+        until_hours_before=until_hours,
+        max_reschedules=most,
+    )
+    return Booking.objects.get(pk=booking.pk)

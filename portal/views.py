@@ -5,7 +5,8 @@ step validates them again, since prices and services may change in between.
 """
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,9 +19,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
+from bookings.models import Booking, BookingStatus, Gender, MedicalService, PatientProfile
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable, clinic_today, register_patient
 from portal.appointments import appointment_of, calendar_file, with_appointments
@@ -40,10 +43,13 @@ from portal.presentation import (
     timeline,
 )
 from portal.services import (
+    NotReschedulable,
     SlotUnavailable,
     cancel_booking,
     cancellation_quote,
     refund_of,
+    reschedule_booking,
+    reschedule_quote,
     start_booking,
 )
 from portal.throttles import LoginThrottle, LoginUsernameThrottle
@@ -55,6 +61,7 @@ from scheduling.selectors import bookable_slots, days_with_free_slots
 from scheduling.services import check_slot_serves, horizon_days
 
 DRAFT = "booking_draft"
+LAST_BOOKING = "last_booking"  # where Back after paying lands
 BOOKINGS_PER_PAGE = 10
 DAYS_SHOWN = 14  # the slot step lists the next fortnight's days that have free times
 
@@ -99,7 +106,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             # Named: with axes' backend listed first, Django cannot guess which one applies.
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome! Your account is ready.")
+            messages.success(request, _("Welcome! Your account is ready."))
             return redirect("book")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -107,6 +114,11 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and "update_total" in request.POST:
+        # "Update total" without JavaScript: the same page with the chosen services' sum,
+        # and no errors yet for fields the patient has not reached.
+        form = BookingDetailsForm(initial=_form_data(request.POST))
+        return _render_book(request, form, chosen=request.POST.getlist("services"))
     if request.method == "POST":
         form = BookingDetailsForm(request.POST)
         if form.is_valid():
@@ -120,7 +132,33 @@ def book(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     else:
         form = BookingDetailsForm(initial=_initial_from_profile(request.user))
-    return render(request, "bookings/book.html", {"form": form})
+    source = form.data if form.is_bound else form.initial
+    chosen = source.getlist("services") if hasattr(source, "getlist") else source.get("services")
+    return _render_book(request, form, chosen=chosen or [])
+
+
+def _render_book(request: HttpRequest, form: BookingDetailsForm, *, chosen) -> HttpResponse:
+    ids = [int(pk) for pk in chosen if str(pk).isdigit()]
+    prices = MedicalService.objects.filter(pk__in=ids, active=True).values_list("price", flat=True)
+    return render(
+        request,
+        "bookings/book.html",
+        {
+            "form": form,
+            "running_total": sum(prices, Decimal("0.00")),
+            "price_threshold": PRICE_THRESHOLD,
+            "discount_percent": DiscountSettings.current().discount_percent,
+        },
+    )
+
+
+def _form_data(post) -> dict:
+    return {
+        "services": post.getlist("services"),
+        "patient_name": post.get("patient_name", ""),
+        "gender": post.get("gender", ""),
+        "date_of_birth": post.get("date_of_birth", ""),
+    }
 
 
 @login_required
@@ -137,16 +175,20 @@ def book_review(request: HttpRequest) -> HttpResponse:
 
     details = BookingDetailsForm(request.session.get(DRAFT) or None)
     if not details.is_bound:
-        messages.info(request, "Choose the services to book first.")
+        last = request.session.get(LAST_BOOKING)
+        if last and Booking.objects.filter(pk=last, user=request.user).exists():
+            # Back after paying: the booking just made, not an empty form.
+            return redirect("booking_detail", pk=last)
+        messages.info(request, _("Choose the services to book first."))
         return redirect("book")
     if not details.is_valid():
-        messages.error(request, "Some details need another look before you pay.")
+        messages.error(request, _("Some details need another look before you pay."))
         return redirect("book")
 
     needing = _needing_slot(request.session[DRAFT])
     chosen = _chosen_slot(request.session[DRAFT], needing)
     if needing and chosen is None:
-        messages.info(request, "Choose a day and a time for your appointment.")
+        messages.info(request, _("Choose a day and a time for your appointment."))
         return redirect("book_slot")
 
     if request.method == "POST" and payment.is_valid():
@@ -164,7 +206,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 expected_total=payment.cleaned_data["expected_total"],
             )
         except SlotUnavailable:
-            messages.error(request, "That time was just taken. Please choose another.")
+            messages.error(request, _("That time was just taken. Please choose another."))
             draft = request.session[DRAFT]
             draft.pop("slot_id", None)
             request.session[DRAFT] = draft
@@ -176,6 +218,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
             )
         else:
             booking.refresh_from_db()
+            request.session[LAST_BOOKING] = str(booking.pk)
             if booking.status == BookingStatus.CONFIRMED:
                 request.session.pop(DRAFT, None)
             return redirect("booking_detail", pk=booking.pk)
@@ -198,6 +241,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
         "bookings/review.html",
         {
             "details": data,
+            "gender_label": Gender(data["gender"]).label,
             "quote": shown,
             "quota": quota,
             "price_threshold": PRICE_THRESHOLD,
@@ -213,34 +257,48 @@ def book_slot(request: HttpRequest) -> HttpResponse:
     """Pick a day (GET ?day=), then a practitioner's free time (POST slot)."""
     draft = request.session.get(DRAFT)
     if not draft:
-        messages.info(request, "Choose the services to book first.")
+        messages.info(request, _("Choose the services to book first."))
         return redirect("book")
     needing = _needing_slot(draft)
     if not needing:
         return redirect("book_review")
     if request.method == "POST":
+        # The form posts to the day's own address (?day=): a time of another day (a
+        # stale tab, a crafted form) is refused with that day's times shown again.
+        shown_day = _iso_day(request.GET.get("day"))
         try:
             slot_id = int(request.POST.get("slot", ""))
-            check_slot_serves(slot_id=slot_id, service_ids=needing)
-        except (ValueError, ValidationError, SlotUnavailable):
-            messages.error(request, "Choose one of the free times shown.")
-            return redirect("book_slot")
+            check_slot_serves(slot_id=slot_id, service_ids=needing, day=shown_day)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(_slot_step(shown_day))
+        except (ValueError, SlotUnavailable):
+            messages.error(request, _("Choose one of the free times shown."))
+            return redirect(_slot_step(shown_day))
         request.session[DRAFT] = {**draft, "slot_id": slot_id}
         return redirect("book_review")
 
+    context = slot_choices(request, needing)
+    return render(request, "bookings/book_slot.html", context)
+
+
+def slot_choices(request: HttpRequest, needing: list[int], *, excluding: int | None = None) -> dict:
+    """The slot step's context (also the "Change time" pages'): the next days with
+    free times, or, with ?day=, each practitioner's free times that day."""
     first, last = horizon_days()
     day_form = SlotDayForm(request.GET or None, first=first, last=last)
     day = day_form.cleaned_data["day"] if day_form.is_valid() else None
-    context = {"day_form": day_form, "day": day}
+    context = {"day_form": day_form, "day": day, "picker_url": request.path}
     if day is None:
         shown = min(last, first + timedelta(days=DAYS_SHOWN - 1))
         context["days"] = days_with_free_slots(first=first, last=shown, service_ids=needing)
     else:
         by_practitioner: dict = {}
         for slot in bookable_slots(day=day, service_ids=needing):
-            by_practitioner.setdefault(slot.practitioner, []).append(slot)
+            if slot.pk != excluding:
+                by_practitioner.setdefault(slot.practitioner, []).append(slot)
         context["by_practitioner"] = list(by_practitioner.items())
-    return render(request, "bookings/book_slot.html", context)
+    return context
 
 
 @login_required
@@ -251,7 +309,22 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(bookings, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "bookings/my_bookings.html", {"page": page})
+    return render(
+        request, "bookings/my_bookings.html", {"page": page, "rows": _with_retries(list(page))}
+    )
+
+
+def _with_retries(bookings: list[Booking]) -> list[dict]:
+    """Newest first; a failed attempt for the same services as the row above it (the booking
+    finally made, or a later attempt) is folded under that row instead of a row of its own."""
+    rows: list[dict] = []
+    for booking in bookings:
+        services = frozenset(item.service_id for item in booking.items.all())
+        if booking.status == BookingStatus.FAILED and rows and rows[-1]["services"] == services:
+            rows[-1]["attempts"].append(booking)
+            continue
+        rows.append({"booking": booking, "services": services, "attempts": []})
+    return rows
 
 
 @login_required
@@ -268,12 +341,30 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "discount_words": discount_in_words(booking),
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
-            "can_retry": booking.status == BookingStatus.FAILED and DRAFT in request.session,
+            "can_retry": booking.status == BookingStatus.FAILED,
             "price_changed": booking.failure_reason == PRICE_CHANGED,
             "cancellation": cancellation_quote(booking, by_staff=False),
+            "moving": reschedule_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
         },
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def booking_retry(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """ "Try again with another card": a new draft of this failed booking's own services and
+    patient (never the session's newest draft), then its review, or its time if it needs one."""
+    booking = get_object_or_404(Booking, pk=pk, user=request.user, status=BookingStatus.FAILED)
+    request.session[DRAFT] = {
+        "services": [str(pk) for pk in booking.items.values_list("service_id", flat=True)],
+        "patient_name": booking.patient_name,
+        "gender": booking.gender,
+        "date_of_birth": booking.date_of_birth.isoformat(),
+    }
+    if _needing_slot(request.session[DRAFT]):
+        return redirect("book_slot")
+    return redirect("book_review")
 
 
 @login_required
@@ -288,6 +379,17 @@ def booking_calendar(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
     return response
+
+
+def _iso_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _slot_step(day: date | None) -> str:
+    return reverse("book_slot") + (f"?day={day.isoformat()}" if day else "")
 
 
 def _needing_slot(draft: dict) -> list[int]:
@@ -322,18 +424,68 @@ def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             messages.error(request, str(refused))
         else:
             refund = refund_of(cancelled)
-            messages.success(
-                request,
-                f"Your booking is cancelled. {inr(refund['amount'])} "
-                + ("is back on your card." if refund["status"] == "refunded" else "is on its way.")
-                if refund["amount"]
-                else "Your booking is cancelled. Nothing was refunded.",
-            )
+            if not refund["amount"]:
+                said = _("Your booking is cancelled. Nothing was refunded.")
+            elif refund["status"] == "refunded":
+                said = _("Your booking is cancelled. %(amount)s is back on your card.")
+            else:
+                said = _("Your booking is cancelled. %(amount)s is on its way.")
+            messages.success(request, said % {"amount": inr(refund["amount"])})
         return redirect("booking_detail", pk=booking.pk)
     if not quote.allowed:
         messages.error(request, quote.reason)
         return redirect("booking_detail", pk=booking.pk)
     return render(request, "bookings/cancel.html", {"booking": booking, "quote": quote})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """ "Change time": the deadline first, then a day and a free time; POST moves it."""
+    booking = get_object_or_404(with_appointments(Booking.objects), pk=pk, user=request.user)
+    moving = reschedule_quote(booking, by_staff=False)
+    if not moving.allowed:
+        messages.error(request, moving.reason)
+        return redirect("booking_detail", pk=booking.pk)
+    if request.method == "POST":
+        if move_booking(request, booking, by_staff=False):
+            return redirect("booking_detail", pk=booking.pk)
+        return redirect("booking_reschedule", pk=booking.pk)
+    appointment = appointment_of(booking)
+    context = slot_choices(
+        request, appointment_services(booking), excluding=appointment and appointment.slot_id
+    )
+    context.update(booking=booking, appointment=appointment, moving=moving)
+    return render(request, "bookings/reschedule.html", context)
+
+
+def appointment_services(booking: Booking) -> list[int]:
+    return list(
+        booking.items.filter(service__requires_appointment=True).values_list(
+            "service_id", flat=True
+        )
+    )
+
+
+def move_booking(request: HttpRequest, booking: Booking, *, by_staff: bool) -> bool:
+    """POST slot: move the booking there, saying how it went (the patient's and the
+    staff's pages share it). True when it moved."""
+    try:
+        slot_id = int(request.POST.get("slot", ""))
+        moved = reschedule_booking(
+            booking=booking, slot_id=slot_id, actor=request.user.get_username(), by_staff=by_staff
+        )
+    except (ValueError, ValidationError, SlotUnavailable):
+        messages.error(
+            request, _("That time is no longer free; choose another of the times shown.")
+        )
+        return False
+    except NotReschedulable as refused:
+        messages.error(request, str(refused))
+        return False
+    when = date_format(timezone.localtime(moved.appointment_start), "l j F Y, H:i")
+    messages.success(request, _("Moved: the appointment is now %(when)s IST.") % {"when": when})
+    return True
 
 
 def _booking_for_key(request: HttpRequest, key: str) -> Booking | None:

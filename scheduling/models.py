@@ -143,7 +143,9 @@ ONE_SLOT_PER_SAGA = "slot_booking_once_per_saga"
 
 
 class SlotBooking(models.Model):
-    """One place in a slot held by one saga; given back exactly once (released_at)."""
+    """One place in a slot held by one saga; given back exactly once (released_at).
+
+    A saga holds at most one live place; a reschedule releases its row and adds one."""
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="slot_bookings")
     correlation_id = models.UUIDField()
@@ -156,7 +158,11 @@ class SlotBooking(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["correlation_id"], name=ONE_SLOT_PER_SAGA),
+            models.UniqueConstraint(
+                fields=["correlation_id"],
+                condition=Q(released_at__isnull=True),
+                name=ONE_SLOT_PER_SAGA,
+            ),
         ]
         indexes = [
             models.Index(

@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import Booking
+from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.services import clinic_today
 from scheduling.models import (
     ScheduleException,
@@ -123,12 +123,21 @@ def schedules_changed() -> None:
     SlotDay.objects.filter(day__gte=clinic_today()).delete()
 
 
-def check_slot_serves(*, slot_id: int, service_ids: Iterable[int]) -> None:
-    """Refuse (400) a slot whose practitioner does not provide every given service;
-    an unknown slot or one of an inactive practitioner is unavailable (409)."""
+def check_slot_serves(*, slot_id: int, service_ids: Iterable[int], day: date | None = None) -> None:
+    """Refuse (400) a slot whose practitioner does not provide every given service, or
+    (with `day`, the day the patient chose) a slot of another clinic day; an unknown
+    slot or one of an inactive practitioner is unavailable (409)."""
     slot = Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
     if slot is None or not slot.practitioner.active:
         raise SlotUnavailable(f"Slot {slot_id} does not exist.")
+    slot_day = timezone.localtime(slot.start, clinic_zone()).date()
+    if day is not None and slot_day != day:
+        raise ValidationError(
+            {
+                "slot_id": f"Slot {slot_id} is on {slot_day.isoformat()}, not on the chosen "
+                f"day {day.isoformat()}; choose one of that day's times."
+            }
+        )
     wanted = set(service_ids)
     provided = set(slot.practitioner.services.filter(pk__in=wanted).values_list("pk", flat=True))
     missing = sorted(wanted - provided)
@@ -168,6 +177,122 @@ def take_slot(*, slot_id: int, booking_id: UUID, correlation_id: UUID) -> Slot:
         updated_at=timezone.now(),
     )
     return slot
+
+
+class NotReschedulable(Exception):
+    """The booking may not be moved (any more): nothing was changed (a 409)."""
+
+
+def reschedule(
+    *,
+    booking_id: UUID,
+    slot_id: int,
+    actor: str,
+    until_hours_before: int | None,
+    max_reschedules: int | None,
+    now: datetime | None = None,
+) -> Slot:
+    """Move a confirmed appointment to another slot: one step, one transaction.
+
+    The limits come from the booking's policy version (None: no limit, for staff).
+    The booking row is claimed first by one conditional UPDATE (confirmed, not being
+    cancelled, an appointment, early enough, `reschedules < max`), which also counts
+    the move; a cancellation racing it waits for this commit or wins before it. Then
+    both slots are locked in id order (two patients swapping slots cannot deadlock),
+    the new place is taken (`booked < capacity AND start > now`) before the old one is
+    given back, and the booking's copy of the times follows. A full slot rolls it all
+    back (SlotUnavailable); the price is untouched.
+    """
+    now = now or timezone.now()
+    booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
+    needing = BookingItem.objects.filter(
+        booking_id=booking_id, service__requires_appointment=True
+    ).values_list("service_id", flat=True)
+    check_slot_serves(slot_id=slot_id, service_ids=list(needing))
+    claim = Booking.objects.filter(
+        pk=booking_id,
+        status=BookingStatus.CONFIRMED,
+        cancellation_requested_at__isnull=True,
+        appointment_start__gt=now,
+    )
+    if until_hours_before is not None:
+        claim = claim.filter(appointment_start__gte=now + timedelta(hours=until_hours_before))
+    if max_reschedules is not None:
+        claim = claim.filter(reschedules__lt=max_reschedules)
+    with events.saga_step("scheduling.reschedule", booking.correlation_id):
+        if not claim.update(reschedules=F("reschedules") + 1, updated_at=now):
+            raise NotReschedulable(
+                _why_not_reschedulable(booking_id, now, until_hours_before, max_reschedules)
+            )
+        held = SlotBooking.objects.get(correlation_id=booking.correlation_id, released_at=None)
+        if held.slot_id == slot_id:
+            raise ValidationError({"slot_id": "The booking already has this time."})
+        # Row locks in slot-id order, whichever way this patient moves.
+        list(
+            Slot.objects.select_for_update()
+            .filter(pk__in=[held.slot_id, slot_id])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not Slot.objects.filter(pk=slot_id, booked__lt=F("capacity"), start__gt=now).update(
+            booked=F("booked") + 1
+        ):
+            raise SlotUnavailable(f"Slot {slot_id} is full, past or unknown.")
+        SlotBooking.objects.filter(pk=held.pk, released_at=None).update(released_at=now)
+        Slot.objects.filter(pk=held.slot_id).update(booked=F("booked") - 1)
+        slot = Slot.objects.only("pk", "start", "end").get(pk=slot_id)
+        SlotBooking.objects.create(
+            slot=slot, correlation_id=booking.correlation_id, booking_id=booking_id
+        )
+        old = Booking.objects.only("appointment_start", "reschedules").get(pk=booking_id)
+        Booking.objects.filter(pk=booking_id).update(
+            visit_date=timezone.localtime(slot.start, clinic_zone()).date(),
+            appointment_start=slot.start,
+            appointment_end=slot.end,
+        )
+        AuditLog.record(
+            actor=actor,
+            action="booking.rescheduled",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            before={"slot_id": held.slot_id, "start": old.appointment_start.isoformat()},
+            after={"slot_id": slot.pk, "start": slot.start.isoformat(), "number": old.reschedules},
+        )
+        events.emit(
+            events.BookingRescheduled,
+            correlation_id=booking.correlation_id,
+            occurrence=old.reschedules,
+            actor=actor,
+            number=old.reschedules,
+            from_slot_id=held.slot_id,
+            to_slot_id=slot.pk,
+            appointment_start=slot.start.isoformat(),
+            appointment_end=slot.end.isoformat(),
+        )
+    return slot
+
+
+def _why_not_reschedulable(
+    booking_id: UUID, now: datetime, until_hours_before: int | None, max_reschedules: int | None
+) -> str:
+    """The refusal in words (read after the conditional UPDATE said no)."""
+    booking = Booking.objects.get(pk=booking_id)
+    if booking.status != BookingStatus.CONFIRMED:
+        return f"Only a confirmed booking can be moved; this one is {booking.status}."
+    if booking.cancellation_requested_at is not None:
+        return "This booking is being cancelled."
+    if booking.appointment_start is None:
+        return "A walk-in booking has no appointment time to move."
+    if booking.appointment_start <= now:
+        return "The appointment has already begun."
+    if max_reschedules is not None and booking.reschedules >= max_reschedules:
+        return (
+            f"This booking has already been moved {booking.reschedules} time(s), the most allowed."
+        )
+    return (
+        f"Too late to move: the policy allows it until {until_hours_before} hours "
+        "before the appointment."
+    )
 
 
 def release_slot(*, correlation_id: UUID) -> None:

@@ -332,3 +332,27 @@ def test_schema_describes_the_new_fields(api):
     assert "slot_id" in components["BookingInputRequest"]["properties"]
     assert "/api/slots" in schema["paths"] and "/api/practitioners" in schema["paths"]
     assert "/api/booking/{booking_id}/calendar.ics" in schema["paths"]
+
+
+@saga
+def test_a_slot_of_another_day_than_the_visit_date_is_400(patient_api, consult, doctor):
+    """The optional `visit_date` is the day the client showed: a slot of another day is
+    refused (400), the chosen day's slot is booked; a walk-in's visit_date must be today."""
+    chosen = clinic_today() + timedelta(days=2)
+    other = slot(doctor, day=chosen + timedelta(days=1))
+    answer = patient_api.post(
+        BOOKINGS, body([consult], slot_id=other.pk, visit_date=chosen.isoformat()), format="json"
+    )
+    assert answer.status_code == 400 and "slot_id" in answer.json()
+    assert "not on the chosen day" in answer.json()["slot_id"][0]
+    for bad in ("2026-02-30", "x"):
+        refused = patient_api.post(
+            BOOKINGS, body([consult], slot_id=other.pk, visit_date=bad), format="json"
+        )
+        assert refused.status_code == 400 and "visit_date" in refused.json()
+    assert not Booking.objects.exists()
+    right = slot(doctor, day=chosen)
+    booked = patient_api.post(
+        BOOKINGS, body([consult], slot_id=right.pk, visit_date=chosen.isoformat()), format="json"
+    )
+    assert booked.status_code == 201 and booked.json()["visit_date"] == chosen.isoformat()

@@ -41,6 +41,7 @@ API_OPERATIONS = {
     ("get", "/api/config/cancellation"),
     ("get", "/api/booking/{booking_id}/cancellation"),
     ("post", "/api/booking/{booking_id}/cancel"),
+    ("post", "/api/booking/{booking_id}/reschedule"),
     ("get", "/api/me"),
     ("patch", "/api/me"),
     ("get", "/healthz"),

@@ -39,3 +39,30 @@ def test_the_profile_charges_each_sample_to_the_deepest_line_of_our_code():
     assert " 60.0%  Django ORM" in text
     assert " 30.0%  psycopg" in text
     assert " 10.0%  gunicorn" in text
+
+
+@pytest.mark.django_db
+def test_the_slot_table_grows_around_the_day_asked_about():
+    from bench import measure
+
+    assert measure.bulk_load_slots(10) == 10 * measure.SLOTS_PER_DAY
+    assert measure.slots_answer_size() == 10 * measure.SLOTS_PER_DAY
+    assert measure.bulk_load_slots(30) == 30 * measure.SLOTS_PER_DAY  # two earlier days added
+    assert measure.bulk_load_slots(30) == 30 * measure.SLOTS_PER_DAY  # loading again adds none
+    assert measure.slots_answer_size() == 10 * measure.SLOTS_PER_DAY  # the same answer
+
+
+def test_a_slots_only_report_has_its_table_and_ratio(tmp_path):
+    from bench.report import write
+
+    def row(days, p50):
+        read = {"p50_ms": p50, "p99_ms": p50 * 2}
+        return {"practitioner_days": days, "slots_in_table": days * 32, "answer_slots": 320,
+                "read": read, "indexes": ["slot_start"]}  # fmt: skip
+
+    report = {"levels": [1], "workloads": {}, "setup": "test", "workers": 2,
+              "slots": [row(10, 20.0), row(1000, 23.0)]}  # fmt: skip
+    text = write(report, tmp_path).read_text()
+    assert "| 1,000 | 32,000 | 320 | 23.0 | 46.0 | 1.15× | slot_start |" in text
+    assert "Throughput" not in text
+    assert (tmp_path / "slots-latest.md").exists() and not (tmp_path / "latest.md").exists()

@@ -77,3 +77,27 @@ def test_reports_a_failed_booking_whose_payment_outcome_was_never_settled(book):
     Payment.objects.filter(booking=booking).update(status="pending")
     with pytest.raises(CommandError, match="1 invariant violation"):
         call_command("check_saga_invariants")
+
+
+def test_reports_a_moved_booking_whose_place_is_not_at_the_time_it_shows(
+    book, user, token_client, default_cancellation_policy, capsys
+):
+    from tests.support.scheduling import appointment_service, practitioner, slot
+
+    consult = appointment_service()
+    doctor = practitioner(consult)
+    booking = book(services=[consult], slot=slot(doctor, at=(9, 0)))
+    later = slot(doctor, at=(11, 0))
+    moved = token_client(user).post(
+        f"/api/booking/{booking.pk}/reschedule", {"slot_id": later.pk}, format="json"
+    )
+    assert moved.status_code == 200
+    call_command("check_saga_invariants")  # sound after the move
+
+    Booking.objects.filter(pk=booking.pk).update(
+        appointment_start=booking.appointment_start, appointment_end=booking.appointment_end
+    )  # the copy still shows the old time
+
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_saga_invariants")
+    assert "1 live place(s), not one at its time" in capsys.readouterr().err

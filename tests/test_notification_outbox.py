@@ -117,7 +117,7 @@ def test_the_confirmation_carries_the_appointment_as_ics_and_reminders_wait_for_
     assert mail.outbox[1].subject == "Reminder: your appointment is tomorrow"
 
 
-def test_a_hindi_speaker_gets_the_english_text_until_hindi_templates_exist(book, user):
+def test_a_hindi_speaker_gets_hindi_with_hindi_dates(book, user):
     PatientProfile.objects.create(
         user=user,
         full_name="Asha Verma",
@@ -128,7 +128,10 @@ def test_a_hindi_speaker_gets_the_english_text_until_hindi_templates_exist(book,
     book()
     sender.send_due()
 
-    assert "is confirmed" in mail.outbox[0].body
+    body = mail.outbox[0].body
+    assert "आपकी बुकिंग पक्की हो गई है" in body and "is confirmed" not in body
+    assert "पुष्टि कोड" in mail.outbox[0].subject or "पक्की" in mail.outbox[0].subject
+    assert "₹500.00" in body  # one formatter for money, pages and e-mails alike
 
 
 def test_a_failing_provider_is_retried_with_backoff_then_failed_visibly_and_resent(book, settings):

@@ -145,3 +145,16 @@ def test_no_calendar_for_a_walk_in_or_someone_else(patient, service_priced, book
     theirs = book(services=[consult], slot=slot(doctor), by=UserFactory())
     assert theirs.appointment_start is not None
     assert patient.get(f"/bookings/{theirs.pk}/calendar.ics").status_code == 404
+
+
+def test_a_time_of_another_day_than_the_one_shown_is_refused(patient, consult, doctor):
+    shown = clinic_today() + timedelta(days=2)
+    other = slot(doctor, day=shown + timedelta(days=1))
+    patient.post("/book/", details(consult))
+    refused = patient.post(f"/book/time/?day={shown.isoformat()}", {"slot": other.pk}, follow=True)
+    assert refused.redirect_chain[0][0] == f"/book/time/?day={shown.isoformat()}"
+    assert "not on the chosen day" in refused.content.decode()
+    assert "slot_id" not in patient.session["booking_draft"]
+    mine = slot(doctor, day=shown)
+    taken = patient.post(f"/book/time/?day={shown.isoformat()}", {"slot": mine.pk})
+    assert taken["Location"] == "/book/review/"

@@ -193,7 +193,8 @@ class TestPaying:
         assert booking.status == BookingStatus.CONFIRMED
         assert booking.payment_token == "tok_visa"
         assert booking.patient_name == "Asha Verma"
-        assert client.get("/book/review/").url == "/book/"  # the draft is done with
+        # The draft is done with: Back after paying lands on the booking just made.
+        assert client.get("/book/review/").url == f"/bookings/{booking.pk}/"
 
     @pytest.mark.parametrize(
         ("card", "token", "reason"),

@@ -218,7 +218,7 @@ def test_the_last_discount_going_to_someone_else_before_pay_asks_to_confirm_the_
     nothing_was_charged_or_held(str(mine.pk))
     html = result.content.decode()
     assert "The price went up before the payment" in html
-    assert "Nothing was charged" in html
+    assert "nothing was charged" in html
     assert "The price now: <strong>₹3,000.00</strong>" in html
     assert "Review and pay the new price" in html
     # The patient follows the offer: the review shows the new price, and paying it books.

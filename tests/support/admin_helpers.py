@@ -15,6 +15,7 @@ GRANTS = [
     importlib.import_module("pricing.migrations.0005_default_cancellation_policy").create,
     importlib.import_module("bookings.migrations.0011_cancel_permission").grant_to_the_desk,
     importlib.import_module("scheduling.migrations.0003_staff_permissions").grant,
+    importlib.import_module("bookings.migrations.0013_booking_reschedules").grant_to_the_desk,
 ]
 
 

@@ -24,7 +24,7 @@ def mark_bookings_being_undone(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("bookings", "0012_service_appointment_fields"),
+        ("bookings", "0013_booking_reschedules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

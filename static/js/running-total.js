@@ -1,0 +1,29 @@
+// The booking form's running total, updated as services are ticked. Progressive
+// enhancement: without this file the "Update total" button asks the server instead.
+(function () {
+  "use strict";
+  var box = document.getElementById("running-total");
+  if (!box) return;
+  var form = box.closest("form");
+  var amount = document.getElementById("running-total-amount");
+  var note = document.getElementById("running-total-note");
+  var button = document.getElementById("update-total");
+  var threshold = parseFloat(box.getAttribute("data-threshold"));
+  // The same writing as bookings.money.format_inr: ₹, Indian grouping, two decimals.
+  var money = new Intl.NumberFormat("en-IN", {
+    style: "currency", currency: "INR", minimumFractionDigits: 2, maximumFractionDigits: 2,
+  });
+  function update() {
+    var paise = 0;
+    form.querySelectorAll("label[data-price]").forEach(function (label) {
+      var box = label.querySelector("input[type=checkbox]");
+      if (box && box.checked) paise += Math.round(parseFloat(label.getAttribute("data-price")) * 100);
+    });
+    var total = paise / 100;
+    amount.textContent = money.format(total);
+    note.textContent = note.getAttribute(total > threshold ? "data-above" : "data-below");
+  }
+  if (button) button.hidden = true;
+  form.addEventListener("change", update);
+  update();
+})();

@@ -1,0 +1,249 @@
+"""Booking at the front desk (a walk-in or a telephone patient), paid by card or as cash
+received at the desk, through the same start_booking as the API and the pages; and the
+desk's search for a patient's bookings by phone or name."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from bookings.models import AuditLog, Booking, BookingStatus, PatientProfile, SagaEvent
+from bookings.services import clinic_today
+from payments.models import CashReceipt, Payment, PaymentMethod, SimulatedGatewayCharge
+from portal.invariants import find_violations
+from portal.services import cancel_booking, start_booking
+from scheduling.models import Slot
+from tests.support.admin_helpers import staff_member
+from tests.support.factories import UserFactory
+from tests.support.scheduling import appointment_service, practitioner, slot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+DESK = "/admin/front-desk/"
+BOOK = "/admin/front-desk/book/"
+PHONE = "+919812345678"
+
+
+@pytest.fixture
+def consult(db):
+    return appointment_service("900.00", name="Desk Consultation")
+
+
+@pytest.fixture
+def doctor(consult):
+    return practitioner(consult, name="Dr. Desk Iyer")
+
+
+@pytest.fixture
+def tomorrow_nine(doctor):
+    return slot(doctor, day=clinic_today() + timedelta(days=1), at=(9, 0), capacity=2)
+
+
+@pytest.fixture
+def receptionist(client):
+    member = staff_member("Reception", username="rita")
+    client.force_login(member)
+    return member
+
+
+def form(services, *, payment="cash", slot_id=None, phone="98123 45678", name="Ravi Kumar"):
+    data = {
+        "patient_name": name,
+        "gender": "male",
+        "date_of_birth": "1980-05-17",
+        "phone": phone,
+        "services": [s.pk for s in services],
+        "payment": payment,
+    }
+    if slot_id is not None:
+        data["slot"] = slot_id
+    return data
+
+
+def test_a_telephone_patient_paid_in_cash(client, receptionist, consult, tomorrow_nine):
+    day = tomorrow_nine.start.date().isoformat()
+    shown = client.get(f"{BOOK}?day={day}").content.decode()
+    assert "09:00 · Dr. Desk Iyer" in shown and "Cash received at the desk" in shown
+
+    answer = client.post(
+        f"{BOOK}?day={day}", form([consult], slot_id=tomorrow_nine.pk), follow=True
+    )
+    assert answer.redirect_chain[-1][0] == f"{DESK}?day={day}"
+    assert "Collect ₹900.00 in cash" in answer.content.decode()
+
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.appointment_start == tomorrow_nine.start
+    # The patient's account, made for the phone, with no password.
+    owner = booking.user
+    assert owner.username == "desk-919812345678" and not owner.has_usable_password()
+    assert str(owner.patient_profile.phone) == PHONE
+    # Cash: captured without the card gateway, received by the receptionist.
+    payment = Payment.objects.get(booking=booking)
+    assert (payment.method, payment.status, payment.amount) == (
+        PaymentMethod.CASH,
+        "captured",
+        Decimal("900.00"),
+    )
+    assert CashReceipt.objects.get(correlation_id=booking.correlation_id).received_by == "rita"
+    assert not SimulatedGatewayCharge.objects.exists()
+    captured = AuditLog.objects.get(action="payment.captured")
+    assert captured.after["method"] == "cash" and captured.after["received_by"] == "rita"
+    # The saga's chain is the one every booking runs.
+    assert list(
+        SagaEvent.objects.filter(correlation_id=booking.correlation_id)
+        .order_by("sequence")
+        .values_list("event_type", flat=True)
+    ) == [
+        "BookingRequested",
+        "PricingCalculated",
+        "DiscountQuotaReserved",
+        "PaymentCompleted",
+        "BookingConfirmed",
+    ]
+    desk = AuditLog.objects.get(action="booking.front_desk")
+    assert desk.actor == "rita" and desk.object_id == str(booking.pk)
+    assert desk.after["payment"] == "cash" and desk.after["account_created"] is True
+    assert find_violations() == []
+
+
+def test_a_registered_patient_gets_the_booking_in_their_own_account(
+    client, receptionist, service_priced
+):
+    cbc = service_priced("350.00")
+    registered = UserFactory()
+    PatientProfile.objects.create(
+        user=registered,
+        full_name="Meera Shah",
+        gender="female",
+        date_of_birth=date(1990, 1, 1),
+        phone=PHONE,
+    )
+    client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="tok_visa"))
+    booking = Booking.objects.get()
+    assert booking.user == registered and booking.status == BookingStatus.CONFIRMED
+    assert booking.appointment_start is None  # a walk-in lab test
+    assert Payment.objects.get().method == PaymentMethod.CARD
+    assert SimulatedGatewayCharge.objects.count() == 1
+    assert AuditLog.objects.get(action="booking.front_desk").after["account_created"] is False
+    assert get_user_model().objects.filter(username__startswith="desk-").count() == 0
+
+
+def test_a_declined_card_fails_and_gives_the_slot_back(
+    client, receptionist, consult, tomorrow_nine
+):
+    day = tomorrow_nine.start.date().isoformat()
+    answer = client.post(
+        f"{BOOK}?day={day}",
+        form([consult], payment="tok_chargeDeclined", slot_id=tomorrow_nine.pk),
+        follow=True,
+    )
+    assert "failed (card_declined)" in answer.content.decode()
+    assert Booking.objects.get().status == BookingStatus.FAILED
+    tomorrow_nine.refresh_from_db()
+    assert tomorrow_nine.booked == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"phone": "12345"}, "phone"),
+        ({"phone": "+14155550123"}, "phone"),  # not an Indian mobile
+        ({"services": []}, "services"),
+        ({"payment": "tok_unknown"}, "payment"),
+        ({"slot": "987654"}, "slot"),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth"),
+    ],
+)
+def test_bad_input_is_told_on_the_form(client, receptionist, consult, tomorrow_nine, change, field):
+    day = tomorrow_nine.start.date().isoformat()
+    answer = client.post(
+        f"{BOOK}?day={day}", {**form([consult], slot_id=tomorrow_nine.pk), **change}
+    )
+    assert answer.status_code == 200
+    assert field in answer.context["form"].errors
+    assert not Booking.objects.exists()
+
+
+def test_a_slot_needed_or_a_walk_in_on_another_day_is_told(
+    client, receptionist, consult, service_priced, tomorrow_nine
+):
+    day = tomorrow_nine.start.date().isoformat()
+    needs_time = client.post(f"{BOOK}?day={day}", form([consult]))
+    assert "slot" in needs_time.context["form"].errors
+    walk_in_later = client.post(f"{BOOK}?day={day}", form([service_priced("350.00")]))
+    assert walk_in_later.context["form"].non_field_errors()
+    assert (
+        not Booking.objects.exists()
+        and not get_user_model().objects.filter(username__startswith="desk-").exists()
+    )  # the account made for the phone rolled back with the request
+
+
+def test_a_slot_taken_meanwhile_is_told(client, receptionist, consult, tomorrow_nine):
+    day = tomorrow_nine.start.date().isoformat()
+    client.get(f"{BOOK}?day={day}")
+    Slot.objects.filter(pk=tomorrow_nine.pk).update(booked=2)  # full, after the form was shown
+    answer = client.post(f"{BOOK}?day={day}", form([consult], slot_id=tomorrow_nine.pk))
+    assert answer.status_code == 200 and "slot" in answer.context["form"].errors
+    assert not Booking.objects.exists()
+
+
+def test_only_front_desk_staff_book(client, consult):
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(BOOK).status_code == 403
+    assert client.post(BOOK, form([consult])).status_code == 403
+    client.force_login(UserFactory())
+    assert client.get(BOOK).status_code == 302  # to the admin login
+    assert not Booking.objects.exists()
+
+
+def test_patients_cannot_pay_cash(user, consult, tomorrow_nine):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        start_booking(
+            user=user,
+            patient_name="Asha",
+            gender="female",
+            date_of_birth=date(1990, 1, 1),
+            service_ids=[consult.pk],
+            payment_token="cash",
+            slot_id=tomorrow_nine.pk,
+        )
+    assert "payment_token" in refused.value.message_dict
+    assert not Booking.objects.exists()
+
+
+def test_a_cash_booking_cancelled_by_staff_is_handed_back(
+    client, receptionist, consult, tomorrow_nine
+):
+    day = tomorrow_nine.start.date().isoformat()
+    client.post(f"{BOOK}?day={day}", form([consult], slot_id=tomorrow_nine.pk))
+    booking = Booking.objects.get()
+    cancel_booking(booking=booking, actor="rita", by_staff=True, reason="patient called")
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    refund = booking.payment.refunds.get()
+    assert refund.status == "refunded" and refund.gateway_reference.startswith("cash_back_")
+    assert find_violations() == []
+
+
+def test_search_by_phone_or_name(client, receptionist, consult, tomorrow_nine, service_priced):
+    day = tomorrow_nine.start.date().isoformat()
+    client.post(f"{BOOK}?day={day}", form([consult], slot_id=tomorrow_nine.pk))
+    client.post(
+        f"{BOOK}?day={clinic_today().isoformat()}",
+        form([service_priced("350.00")], phone="+91 99887 76655", name="Sunita Rao"),
+    )
+    for query in ("98123 45678", "+91 98123-45678", "9812345678", "45678", "ravi", "KUMAR"):
+        found = client.get(DESK, {"q": query}).context["found"]
+        assert [b.patient_name for b, _ in found] == ["Ravi Kumar"], query
+    page = client.get(DESK, {"q": "98123 45678"}).content.decode()
+    assert "09:00" in page and "Dr. Desk Iyer" in page and PHONE in page
+    assert [b.patient_name for b, _ in client.get(DESK, {"q": "sunita"}).context["found"]] == [
+        "Sunita Rao"
+    ]
+    assert client.get(DESK, {"q": "nobody"}).context["found"] == []
+    # Yesterday's bookings are not the desk's concern any more.
+    Booking.objects.update(visit_date=clinic_today() - timedelta(days=1))
+    assert client.get(DESK, {"q": "ravi"}).context["found"] == []

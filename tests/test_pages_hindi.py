@@ -1,0 +1,145 @@
+"""Every patient page in Hindi: no English left in the template layer.
+
+Visible text nodes (and the title) are read with the data removed (service names,
+the patient's name, codes): any ASCII word left that is not on a short allow-list of
+abbreviations is an untranslated string, and fails the test."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.utils import translation
+
+from bookings.models import Booking, MedicalService
+from portal.presentation import timeline
+from scheduling.models import Practitioner
+from tests.support.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Abbreviations Hindi writes in Latin letters too, and "English" named in itself (the
+# language switch and the e-mail language choice).
+ALLOWED = {"IST", "SMS", "English"}
+WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def english_left(html: str, data: list[str]) -> list[str]:
+    parser = _Text()
+    parser.feed(html)
+    text = " ".join(parser.parts)
+    # The clinic's own data (services, practitioners) is not the template layer's.
+    data = [*data, *catalogue()]
+    for value in sorted(data, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return [w for w in WORD.findall(text) if w not in ALLOWED]
+
+
+def catalogue() -> list[str]:
+    values = []
+    for name, description in MedicalService.objects.values_list("name", "description"):
+        values += [name, description]
+    for name, specialty in Practitioner.objects.values_list("name", "specialty"):
+        values += [name, specialty]
+    return [v for v in values if v]
+
+
+@pytest.fixture
+def hindi(client):
+    client.cookies["django_language"] = "hi"
+    return client
+
+
+def _data(*bookings: Booking, user=None) -> list[str]:
+    values = []
+    for booking in bookings:
+        values += [booking.patient_name, booking.confirmation_code or ""]
+        values += [item.name for item in booking.items.all()]
+        values += [item.service.description for item in booking.items.all()]
+    if user is not None:
+        values.append(user.get_username())
+    return [v for v in values if v]
+
+
+def test_public_pages_in_hindi(hindi, service_priced):
+    service = service_priced("700.00", description="Blood count")
+    for path in ("/", "/accounts/signup/", "/accounts/login/"):
+        page = hindi.get(path).content.decode()
+        assert 'lang="hi-IN"' in page
+        assert english_left(page, [service.name, service.description]) == [], path
+
+
+def test_sign_up_errors_in_hindi(hindi):
+    page = hindi.post("/accounts/signup/", {"username": "x"}).content.decode()
+    assert "कृपया नीचे दी गई" in page
+    # Django's own field messages ("This field is required.") come from Django's Hindi.
+    assert english_left(page, []) == []
+
+
+def test_booking_pages_in_hindi(hindi, user, book, service_priced):
+    confirmed = book(prices=("700.00", "500.00"))
+    failed = book(prices=("1500.00",), payment_token="tok_chargeDeclined")
+    hindi.force_login(user)
+    data = _data(confirmed, failed, user=user)
+    service = confirmed.items.first().service
+    form = {
+        "services": [service.pk],
+        "patient_name": "Asha Verma",
+        "gender": "female",
+        "date_of_birth": "1990-01-02",
+    }
+    pages = {
+        "book": hindi.get("/book/"),
+        "update total": hindi.post("/book/", {**form, "update_total": "1"}),
+        "my bookings": hindi.get("/bookings/"),
+        "confirmed": hindi.get(f"/bookings/{confirmed.pk}/"),
+        "failed": hindi.get(f"/bookings/{failed.pk}/"),
+    }
+    hindi.post("/book/", form)
+    pages["review"] = hindi.get("/book/review/")
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        assert english_left(response.content.decode(), data) == [], name
+
+
+def test_the_hindi_timeline_uses_hindi_month_names_and_words(user, book):
+    booking = book(prices=("1500.00",), payment_token="tok_chargeDeclined")
+    with translation.override("hi"):
+        titles = [entry.title for entry in timeline(booking)]
+    assert titles[0] == "आपने माँगा"
+    assert "भुगतान नहीं हो सका" in titles
+    assert titles[-1] == "आगे क्या होगा"
+
+
+def test_the_language_switch_sets_the_language_without_javascript(client):
+    response = client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    page = client.get("/").content.decode()
+    assert "सेवाएँ और कीमतें" in page
+    assert 'action="/i18n/setlang/"' in page
+    assert 'value="en"' in page  # the way back to English
+
+
+def test_an_english_page_stays_english(client):
+    other = UserFactory()
+    client.force_login(other)
+    page = client.get("/book/").content.decode()
+    assert "Choose services" in page and 'lang="en-IN"' in page

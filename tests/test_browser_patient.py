@@ -280,7 +280,7 @@ def test_the_last_discount_taken_before_pay_charges_nothing_and_offers_the_new_p
     page.get_by_label("Card number").fill(VISA)
     page.get_by_role("button", name="Confirm & Pay").click()
 
-    expect(page.get_by_role("heading", name="Booking failed")).to_be_visible()
+    expect(page.get_by_role("heading", name="Booking not made")).to_be_visible()
     expect(page.get_by_text("The price went up before the payment").first).to_be_visible()
     expect(page.locator(".new-price")).to_contain_text("₹3,000.00")
     shot(page, "price-changed")

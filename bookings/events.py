@@ -27,18 +27,17 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from types import ModuleType
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
+from django.utils import timezone
 
 from bookings.log_context import saga_log_context
-from bookings.models import SagaEvent
+from bookings.models import Booking, BookingStatus, SagaEvent
 
 logger = logging.getLogger("saga")
 
@@ -200,6 +199,11 @@ class ReceiverCrashed(Exception):
     """Re-raised (in tests) after a crashing receiver has been compensated."""
 
 
+class StepAbandoned(Exception):
+    """Raised inside a saga_step whose saga is being undone: the step is rolled back
+    and skipped (a forward step must not take effect once compensation started)."""
+
+
 def emit(event: Event, *, correlation_id: UUID, occurrence: int = 1, **payload: Any) -> None:
     """Log `event` in the current transaction; send its signal once that commits.
 
@@ -212,34 +216,71 @@ def emit(event: Event, *, correlation_id: UUID, occurrence: int = 1, **payload: 
         raise TypeError(f"{event.name} carries {sorted(event.payload)}, not {sorted(payload)}")
     # No savepoint of its own: a duplicate breaks the caller's transaction, and
     # saga_step turns that into "already done" once the transaction is rolled back.
-    SagaEvent.objects.create(
-        correlation_id=correlation_id,
-        event_type=event.name,
-        occurrence=occurrence,
-        sequence=_next_sequence(correlation_id),
-        payload=payload,
-    )
+    _append(event, correlation_id, payload, occurrence=occurrence)
     logger.info(
         "saga event=%s correlation_id=%s",
         event.name,
         correlation_id,
         extra={"event": event.name, "correlation_id": str(correlation_id)},
     )
-    transaction.on_commit(partial(deliver, event, correlation_id, payload))
+
+    # A named function, not a functools.partial: Django's on_commit names a failing
+    # callback by its __qualname__ in the log, and a partial has none.
+    def deliver_after_commit() -> None:
+        deliver(event, correlation_id, payload)
+
+    transaction.on_commit(deliver_after_commit)
 
 
-def _next_sequence(correlation_id: UUID) -> RawSQL:
-    """The saga's next sequence number, computed inside the INSERT (no read first).
+SEQUENCE_ATTEMPTS = 20
 
-    Plain SQL because every event pays for it: the ORM's Subquery/Max/Coalesce
-    spelling of it was the costliest line of a booking in the bench profile.
+
+def _append(
+    event: Event, correlation_id: UUID, payload: dict[str, Any], *, occurrence: int
+) -> None:
+    """INSERT the event with the saga's next sequence number, computed in the INSERT.
+
+    Two steps of one saga may log at the same instant (a confirmation racing a
+    compensation): both compute the same MAX + 1. `ON CONFLICT (correlation_id,
+    sequence) DO NOTHING` makes the second wait for the first and insert nothing, without
+    breaking its transaction; it then takes the next number. Any other conflict (the
+    same event twice: a step done before) still raises, as saga_step expects.
+    Plain SQL because every event pays for it (one statement, no read first).
     """
-    key = SagaEvent._meta.get_field("correlation_id").get_db_prep_value(correlation_id, connection)
-    return RawSQL(
-        f"(SELECT COALESCE(MAX(sequence), 0) + 1 FROM {SagaEvent._meta.db_table}"
-        " WHERE correlation_id = %s)",
-        (key,),
+    meta = SagaEvent._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    cid, kind, nth, seq, body, at = (
+        quote(meta.get_field(name).column)
+        for name in (
+            "correlation_id",
+            "event_type",
+            "occurrence",
+            "sequence",
+            "payload",
+            "created_at",
+        )
     )
+    key = meta.get_field("correlation_id").get_db_prep_value(correlation_id, connection)
+    params = (
+        key,
+        event.name,
+        occurrence,
+        meta.get_field("payload").get_db_prep_value(payload, connection),
+        meta.get_field("created_at").get_db_prep_value(timezone.now(), connection),
+        key,
+    )
+    sql = (
+        f"INSERT INTO {table} ({cid}, {kind}, {nth}, {seq}, {body}, {at}) "
+        f"SELECT %s, %s, %s, COALESCE(MAX({seq}), 0) + 1, %s, %s FROM {table} WHERE {cid} = %s "
+        f"ON CONFLICT ({cid}, {seq}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        for _attempt in range(SEQUENCE_ATTEMPTS):
+            cursor.execute(sql, params)
+            if cursor.rowcount == 1:
+                return
+    raise RuntimeError(f"no free sequence number for {event.name} of saga {correlation_id}")
 
 
 @contextmanager
@@ -256,6 +297,8 @@ def saga_step(
         try:
             with transaction.atomic():
                 yield
+        except StepAbandoned:
+            logger.info("saga step=%s abandoned correlation_id=%s", name, correlation_id)
         except IntegrityError as error:
             if not _is_repeat(error, (DUPLICATE_EVENT_CONSTRAINT, *once_per_saga)):
                 raise
@@ -328,15 +371,45 @@ def _call_again(
     return None
 
 
-def trigger_compensation(*, correlation_id: UUID, reason: str, failed_step: str) -> None:
-    """Ask every participant to undo its own work for this saga (once per saga)."""
+def mark_compensating(correlation_id: UUID) -> bool:
+    """Move a pending booking into compensation; False if it is confirmed, failed or
+    already being undone (then there is nothing for this caller to start).
+
+    One conditional UPDATE of the booking row, in the caller's step transaction, which
+    must then log CompensationTriggered. Confirmation is the mirror UPDATE (`pending and
+    not compensating`): the row lock orders the two, and whichever commits second
+    changes no row. Call it before the step logs any event, so that the booking row is
+    always locked before an event row (no deadlock between two steps of one saga).
+    """
+    return bool(
+        Booking.objects.filter(
+            correlation_id=correlation_id, status=BookingStatus.PENDING, compensating=False
+        ).update(compensating=True, updated_at=timezone.now())
+    )
+
+
+def trigger_compensation(*, correlation_id: UUID, reason: str, failed_step: str) -> bool:
+    """Ask every participant to undo its own work for this saga (once per saga).
+
+    Nothing happens when the booking has ended (a confirmed booking is never undone)
+    or is already being undone. Returns whether this call started the compensation.
+    """
+    started = False
     with saga_step("compensation", correlation_id):
+        if not mark_compensating(correlation_id):
+            logger.info(
+                "saga compensation not started: booking ended or already undoing correlation_id=%s",
+                correlation_id,
+            )
+            return False
         emit(
             CompensationTriggered,
             correlation_id=correlation_id,
             reason=reason,
             failed_step=failed_step,
         )
+        started = True
+    return started
 
 
 def replay(event_row: SagaEvent) -> None:

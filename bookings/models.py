@@ -123,6 +123,9 @@ class Booking(models.Model):
     appointment_start = models.DateTimeField(null=True, blank=True)
     appointment_end = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="INR")
+    # The amount the patient was shown before paying (optional for API clients): payments
+    # charges nothing when the final price turns out higher ("price_changed").
+    expected_total = models.DecimalField(**MONEY, null=True, blank=True)
     # pricing
     base_price = models.DecimalField(**MONEY, null=True, blank=True)
     discount_eligible = models.BooleanField(null=True)
@@ -144,6 +147,11 @@ class Booking(models.Model):
     # NULL until set: unique among confirmed bookings, and `null` in the API until then.
     confirmation_code = models.CharField(max_length=16, null=True, blank=True, unique=True)  # noqa: DJ001
     failure_reason = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    # Set, by one conditional UPDATE while the booking is pending, in the same transaction
+    # that logs CompensationTriggered; never unset. Confirmation is a conditional UPDATE on
+    # `pending and not compensating`: whichever of the two commits second changes no row,
+    # so a booking is never both confirmed and undone (DESIGN.md, terminal states).
+    compensating = models.BooleanField("compensation started", default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -182,6 +190,20 @@ class Booking(models.Model):
                 condition=~Q(status=BookingStatus.CONFIRMED)
                 | Q(confirmation_code__isnull=False, final_price__isnull=False),
                 name="booking_confirmed_has_code_and_price",
+            ),
+            # Terminal states are exclusive: a confirmed booking was never being undone,
+            # and a failed one always was.
+            models.CheckConstraint(
+                condition=~Q(status=BookingStatus.CONFIRMED) | Q(compensating=False),
+                name="booking_confirmed_never_compensated",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=BookingStatus.FAILED) | Q(compensating=True),
+                name="booking_failed_only_by_compensation",
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_total__isnull=True) | Q(expected_total__gte=0),
+                name="booking_expected_total_non_negative",
             ),
         ]
 

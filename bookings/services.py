@@ -170,8 +170,12 @@ def initiate_booking(
     service_ids: Sequence[int],
     payment_token: str,
     request_key: str | None = None,
+    expected_total: Decimal | None = None,
 ) -> Booking:
     """Create the booking with a snapshot of its services and start the saga.
+
+    `expected_total` is the amount the patient was shown, kept with the booking:
+    payments charges nothing if the final price turns out higher.
 
     The saga runs to its end before this returns (its steps follow each other on
     commit), so the booking handed back is confirmed or failed; reload it to see.
@@ -190,6 +194,8 @@ def initiate_booking(
     patient_name = patient_name.strip()
     if not 1 <= len(patient_name) <= 120:
         raise ValidationError({"patient_name": "Give the patient's name (1–120 characters)."})
+    if expected_total is not None and expected_total < 0:
+        raise ValidationError({"expected_total": "The expected total cannot be negative."})
     try:
         validate_date_of_birth(date_of_birth, today=clinic_today())
     except ValidationError as error:
@@ -210,6 +216,7 @@ def initiate_booking(
             services=[services[i] for i in ids],
             payment_token=payment_token,
             request_key=request_key,
+            expected_total=expected_total,
         )
     except IntegrityError as error:
         duplicate = ONE_BOOKING_PER_REQUEST_KEY in str(error) or (
@@ -229,6 +236,7 @@ def _create_and_start(
     services: list[MedicalService],
     payment_token: str,
     request_key: str | None,
+    expected_total: Decimal | None,
 ) -> Booking:
     # The saga runs when this transaction commits, inside the log context: every
     # step's log line then names the booking (by id only).
@@ -241,6 +249,7 @@ def _create_and_start(
             date_of_birth=date_of_birth,
             payment_token=payment_token,
             request_key=request_key,
+            expected_total=expected_total,
             clinic_day=today,
             visit_date=today,
         )
@@ -267,7 +276,11 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
     """Mark a still-pending booking failed (bookings alone does this) and say so."""
     with events.saga_step("bookings.fail", correlation_id):
         booking = Booking.objects.only("pk").get(correlation_id=correlation_id)
-        changed = Booking.objects.filter(pk=booking.pk, status=BookingStatus.PENDING).update(
+        # Only a booking whose compensation started (see events.mark_compensating): a
+        # confirmed one never is, so it can never be failed.
+        changed = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.PENDING, compensating=True
+        ).update(
             status=BookingStatus.FAILED, failure_reason=reason[:200], updated_at=timezone.now()
         )
         if not changed:

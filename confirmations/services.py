@@ -9,11 +9,10 @@ import secrets
 from uuid import UUID
 
 from django.db import IntegrityError
-from django.db.models import Exists
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
+from bookings.models import AuditLog, Booking, BookingStatus
 
 logger = logging.getLogger("saga")
 
@@ -41,11 +40,11 @@ def confirm_booking(*, correlation_id: UUID) -> None:
 def _confirm(correlation_id: UUID, *, code: str) -> None:
     with events.saga_step("confirmations", correlation_id):
         booking = Booking.objects.only("pk").get(correlation_id=correlation_id)
-        compensating = SagaEvent.objects.filter(
-            correlation_id=correlation_id, event_type=events.CompensationTriggered.name
-        )
-        confirmable = Booking.objects.filter(pk=booking.pk, status=BookingStatus.PENDING).exclude(
-            Exists(compensating)
+        # One conditional UPDATE on the current state (DESIGN.md, terminal states are
+        # exclusive): a compensation marks the booking `compensating` by the mirror
+        # UPDATE, so whichever of the two commits second changes no row.
+        confirmable = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
         )
         if not confirmable.update(
             status=BookingStatus.CONFIRMED, confirmation_code=code, updated_at=timezone.now()

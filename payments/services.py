@@ -14,7 +14,7 @@ from django.db.models import Exists, F
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
+from bookings.models import AuditLog, Booking, BookingStatus
 from payments.gateway import ChargeResult, RefundDeclined, get_gateway
 from payments.models import (
     CASH_TOKEN,
@@ -29,11 +29,26 @@ from payments.models import (
 
 logger = logging.getLogger("payments")
 
+PRICE_CHANGED = "price_changed"
+
 
 def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
-    """Charge the final price once; emit PaymentCompleted, or PaymentFailed and compensate."""
+    """Charge the final price once; emit PaymentCompleted, or PaymentFailed and compensate.
+
+    Never more than the patient was shown: when the booking carries the amount they saw
+    (`expected_total`) and the final price is higher (the day's last discount went to
+    someone else in between), nothing is charged and the saga is compensated
+    (`price_changed`). Nothing is charged either once the saga is being undone.
+    """
     amount = Decimal(final_price)
-    booking = Booking.objects.only("pk", "payment_token").get(correlation_id=correlation_id)
+    booking = Booking.objects.only(
+        "pk", "payment_token", "expected_total", "status", "compensating"
+    ).get(correlation_id=correlation_id)
+    if booking.status != BookingStatus.PENDING or booking.compensating:
+        return  # ended, or being undone: compensation settles any payment there is
+    if booking.expected_total is not None and amount > booking.expected_total:
+        _refuse_higher_price(correlation_id=correlation_id, amount=amount, booking=booking)
+        return
     cash = booking.payment_token == CASH_TOKEN
     try:
         payment = Payment.objects.create(
@@ -67,6 +82,27 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
     record_charge_outcome(payment=payment, result=result)
 
 
+def _refuse_higher_price(*, correlation_id: UUID, amount: Decimal, booking: Booking) -> None:
+    """The price went up after the patient saw it: charge nothing, undo the saga."""
+    with events.saga_step("payments.charge", correlation_id):
+        if not events.mark_compensating(correlation_id):
+            return  # already being undone, or ended
+        AuditLog.record(
+            actor="system:payments",
+            action="payment.refused_price_changed",
+            obj=booking,
+            correlation_id=correlation_id,
+            after={"final_price": str(amount), "expected_total": str(booking.expected_total)},
+        )
+        events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=PRICE_CHANGED)
+        events.emit(
+            events.CompensationTriggered,
+            correlation_id=correlation_id,
+            reason=PRICE_CHANGED,
+            failed_step="payments",
+        )
+
+
 def receive_cash(*, correlation_id: UUID, received_by: str) -> CashReceipt:
     """The front desk took cash for this booking (inside the booking request's
     transaction): the payment step will record it as captured by `received_by`."""
@@ -93,9 +129,10 @@ def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
         status = PaymentStatus.CAPTURED if result.captured else PaymentStatus.DECLINED
         # Recorded only while pending and the saga is not being undone: recovery may have
         # compensated the booking while this charge was still on its way.
+        undone = Booking.objects.filter(correlation_id=correlation_id, compensating=True)
         recorded = (
             Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING)
-            .exclude(Exists(_compensation_logged(correlation_id)))
+            .exclude(Exists(undone))
             .update(
                 status=status,
                 gateway_reference=result.reference,
@@ -105,25 +142,24 @@ def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
         )
         if recorded:
             _log_charge_outcome(payment=payment, status=status, result=result)
-        else:
-            taken_too_late = (
-                result.captured
-                and not Payment.objects.filter(
-                    pk=payment.pk, status=PaymentStatus.CAPTURED
-                ).exists()
+        elif not result.captured:
+            # Declined while the saga was being undone: nothing was taken, say so.
+            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                status=status, decline_reason=result.decline_reason, updated_at=timezone.now()
             )
+        else:
+            taken_too_late = not Payment.objects.filter(
+                pk=payment.pk, status=PaymentStatus.CAPTURED
+            ).exists()
     if taken_too_late:
         _refund_late_capture(payment=payment, result=result)
 
 
-def _compensation_logged(correlation_id: UUID):
-    return SagaEvent.objects.filter(
-        correlation_id=correlation_id, event_type=events.CompensationTriggered.name
-    )
-
-
 def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) -> None:
     correlation_id = payment.correlation_id
+    # A decline undoes the saga: the booking row is marked before any event is logged
+    # (events.mark_compensating), the order every step keeps.
+    undo = not result.captured and events.mark_compensating(correlation_id)
     after = {"status": status, "amount": str(payment.amount), "reason": result.decline_reason}
     if payment.method == PaymentMethod.CASH:
         receipt = CashReceipt.objects.filter(correlation_id=correlation_id).first()
@@ -142,10 +178,9 @@ def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) 
             payment_id=payment.pk,
             amount=str(payment.amount),
         )
-    else:
-        events.emit(
-            events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason
-        )
+        return
+    events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason)
+    if undo:
         events.emit(
             events.CompensationTriggered,
             correlation_id=correlation_id,
@@ -173,7 +208,7 @@ def reverse_payment(*, correlation_id: UUID) -> None:
     )
     if payment is None or payment.status in (PaymentStatus.DECLINED, PaymentStatus.REFUNDED):
         return
-    if payment.booking.status == BookingStatus.CONFIRMED:
+    if not payment.booking.compensating:
         return  # confirmation won the race: the patient has what was paid for
     if payment.status == PaymentStatus.PENDING:
         # The charge's outcome never got recorded: ask the gateway, never charge again

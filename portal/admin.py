@@ -168,6 +168,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
                     "discount_in_words",
                     "discount_amount_display",
                     "final_price_display",
+                    "expected_total_display",
                 )
             },
         ),
@@ -179,6 +180,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
             "fields": (
                 "id",
                 "correlation_id",
+                "compensating",
                 "failure_reason",
                 "discount_eligible",
                 "eligibility_reason",
@@ -200,6 +202,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         "discount_percent_display",
         "discount_amount_display",
         "final_price_display",
+        "expected_total_display",
         "event_timeline",
         "audit_trail",
     )
@@ -332,6 +335,10 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     @admin.display(description="final price", ordering="final_price")
     def final_price_display(self, booking: Booking) -> str:
         return inr(booking.final_price)
+
+    @admin.display(description="amount shown to the patient")
+    def expected_total_display(self, booking: Booking) -> str:
+        return inr(booking.expected_total) if booking.expected_total is not None else "not sent"
 
     @admin.display(description="base price")
     def base_price_display(self, booking: Booking) -> str:

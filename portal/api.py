@@ -2,6 +2,7 @@
 service acts, an output serializer renders. Every answer is described in the schema."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -427,20 +428,25 @@ class BookingListCreateView(GenericAPIView):
                 BookingOutputSerializer,
                 description="The booking; Location: /api/booking/<id>/status.",
             ),
-            **errors(400, 401, 403, 409, 415, 422, 429),
+            **errors(400, 401, 403, 409, 415, 422, 429, 503),
         },
     )
     def post(self, request):
-        given = BookingInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key")
+        request_key = None if key is None else idempotency.booking_request_key(key)
         answer = _once_per_key(
             request,
-            fingerprint=given.validated_data,
-            produce=lambda: self._book(
-                given.validated_data,
-                request_key=None if key is None else idempotency.booking_request_key(key),
-            ),
+            # The body as sent: a replay is answered before the body is validated, so it
+            # gets the stored answer whatever has changed since (a service withdrawn,
+            # a birth date now too long ago).
+            fingerprint=request.data,
+            produce=lambda: self._book(request.data, request_key=request_key),
+            # The booking made under this key (its request may have died after making
+            # it: a retry gets its answer once its saga has ended).
+            booking_made=lambda: Booking.objects.filter(
+                user=request.user, request_key=request_key
+            ).first(),
+            answer_for=self._answer_for,
         )
         return Response(
             answer.body,
@@ -448,11 +454,19 @@ class BookingListCreateView(GenericAPIView):
             headers={"Location": _status_location(answer.body["id"])},
         )
 
-    def _book(self, data: dict, *, request_key: str | None):
-        booking = start_booking(user=self.request.user, request_key=request_key, **data)
+    def _book(self, data, *, request_key: str | None):
+        given = BookingInputSerializer(data=data)
+        given.is_valid(raise_exception=True)
+        booking = start_booking(
+            user=self.request.user, request_key=request_key, **given.validated_data
+        )
+        return self._answer_for(booking), booking
+
+    @staticmethod
+    def _answer_for(booking: Booking) -> idempotency.Answer:
         booking = _bookings_with_items().get(pk=booking.pk)  # as the saga left it
         body = BookingOutputSerializer(booking).data
-        return idempotency.Answer(status=status.HTTP_201_CREATED, body=body), booking
+        return idempotency.Answer(status=status.HTTP_201_CREATED, body=body)
 
 
 class BookingStatusView(APIView):
@@ -644,8 +658,14 @@ class RescheduleView(APIView):
         return Response(answer.body, status=answer.status)
 
 
-def _once_per_key(request, *, fingerprint: dict, produce) -> idempotency.Answer:
-    """Run `produce` under the request's Idempotency-Key, if it sent one."""
+def _once_per_key(
+    request, *, fingerprint: Any, produce, booking_made=None, answer_for=None
+) -> idempotency.Answer:
+    """Run `produce` under the request's Idempotency-Key, if it sent one.
+
+    `booking_made` and `answer_for` (see idempotency.answer_once) let a retry of a key
+    whose request died get the answer of the booking that request made.
+    """
     key = request.headers.get("Idempotency-Key")
     if key is None:
         answer, _ = produce()
@@ -660,6 +680,8 @@ def _once_per_key(request, *, fingerprint: dict, produce) -> idempotency.Answer:
             key=key,
             fingerprint=idempotency.fingerprint_of(fingerprint),
             produce=produce,
+            booking_made=booking_made,
+            answer_for=answer_for,
         )
     except idempotency.KeyReusedForAnotherRequest:
         raise IdempotencyMismatch from None

@@ -47,6 +47,13 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         429: OpenApiResponse(
             ErrorDetailSerializer, description="Too many requests: see Retry-After."
         ),
+        503: OpenApiResponse(
+            ErrorDetailSerializer,
+            description=(
+                "The database could not be reached (see Retry-After). A booking may have "
+                "been made all the same: retry with the same Idempotency-Key to get it."
+            ),
+        ),
     }
     return {code: described[code] for code in codes}
 
@@ -123,6 +130,7 @@ BOOKING_EXAMPLES = [
             "service_ids": [3],
             "payment_token": "tok_visa",
             "slot_id": 412,
+            "expected_total": "2200.00",
         },
     ),
     OpenApiExample(
@@ -164,6 +172,38 @@ BOOKING_EXAMPLES = [
         value={
             "detail": "This slot is no longer available; choose another.",
             "code": "slot_unavailable",
+        },
+    ),
+    OpenApiExample(
+        "The price went up before the payment",
+        response_only=True,
+        status_codes=["201"],
+        value={
+            "id": "7e1d2c3b-4a59-4f68-8e7d-6c5b4a392817",
+            "correlation_id": "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d",
+            "status": "failed",
+            "patient_name": "Asha Verma",
+            "gender": "female",
+            "date_of_birth": "1990-11-24",
+            "services": [{"id": 3, "name": "MRI Scan", "price": "2500.00"}],
+            "currency": "INR",
+            "base_price": "2500.00",
+            "discount_eligible": True,
+            "discount_applied": False,
+            "quota_exhausted": True,
+            "discount_percent": "12.00",
+            "discount_amount": "0.00",
+            "final_price": "2500.00",
+            "confirmation_code": None,
+            "failure_reason": "price_changed",
+            "created_at": "2026-11-24T10:16:00+05:30",
+            "visit_date": "2026-11-26",
+            "appointment": {
+                "slot_id": 412,
+                "practitioner": {"id": 3, "name": "Dr. Meera Nair", "specialty": "Radiologist"},
+                "start": "2026-11-26T09:00:00+05:30",
+                "end": "2026-11-26T09:30:00+05:30",
+            },
         },
     ),
     OpenApiExample(

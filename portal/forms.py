@@ -191,6 +191,32 @@ class PaymentForm(forms.Form):
         },
     )
 
+    # The amount the page showed (what the patient agreed to pay): payments charges
+    # nothing if the final price turns out higher. Set by the view from its quote.
+    expected_total = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": gettext_lazy(
+                "This payment form is incomplete; reload the page and pay again."
+            ),
+            "invalid": gettext_lazy(
+                "This payment form is incomplete; reload the page and pay again."
+            ),
+        },
+    )
+
+    def show_amount(self, amount) -> None:
+        """Carry `amount`, the price this rendering of the page shows, as expected_total."""
+        if self.is_bound:
+            data = self.data.copy()
+            data["expected_total"] = str(amount)
+            self.data = data
+        else:
+            self.initial["expected_total"] = amount
+
     def clean_card_number(self) -> str:
         digits = self.cleaned_data["card_number"].replace(" ", "")
         if digits not in TEST_CARDS:

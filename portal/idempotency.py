@@ -2,13 +2,15 @@
 
 The in-flight row is inserted first and its unique constraint decides which of
 several simultaneous duplicates does the work; the others are told 409 (retry) and,
-once the first is done, get its stored answer. The booking itself also carries a
-request key derived from the client's key (Booking's own unique constraint), a
-second guard should a key be released after its booking was written.
+once the first is done, get its stored answer, never one rebuilt from today's data.
+The booking itself carries a request key derived from the client's key (Booking's own
+unique constraint): it links the key to its booking, so a retry after a request that
+died (a 503 from a lost connection) gets that booking's answer once its saga ended.
 """
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,11 +18,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingStatus
 from portal.models import IdempotencyKey, IdempotencyState
+
+logger = logging.getLogger("portal.idempotency")
 
 
 @dataclass(frozen=True)
@@ -37,14 +41,23 @@ class KeyStillInFlight(Exception):
     """The first request with this key is still being processed: retry later."""
 
 
-def fingerprint_of(data: dict[str, Any]) -> str:
-    """A stable hash of a request's validated body (key order and spacing do not matter)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+def fingerprint_of(body: Any) -> str:
+    """A stable hash of a request's body as sent (key order and spacing do not matter).
+
+    The raw body, not the validated one: a replay is recognised before the body is
+    checked against today's data (a service withdrawn since must not turn the stored
+    201 into a 400), and validation may fill in defaults that change over time.
+    """
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def booking_request_key(key: str) -> str:
-    """The Booking.request_key for an API key: fixed length, apart from other clients' keys."""
+    """The Booking.request_key for an API key: fixed length, apart from other clients' keys.
+
+    This is also the key's link to its booking: a retry finds the booking a request
+    made under the same key even if that request died before it could answer.
+    """
     return hashlib.sha256(f"api:{key}".encode()).hexdigest()
 
 
@@ -54,38 +67,53 @@ def answer_once(
     key: str,
     fingerprint: str,
     produce: Callable[[], tuple[Answer, Booking]],
+    booking_made: Callable[[], Booking | None] | None = None,
+    answer_for: Callable[[Booking], Answer] | None = None,
 ) -> Answer:
     """Run `produce` once per (user, key); later calls get its stored answer.
 
+    `produce` validates the body and books; it runs only when no answer is stored, so a
+    replay never depends on today's data. `booking_made()` finds the booking made under
+    this key (None if none), `answer_for(booking)` builds the answer from it; without
+    them (a request that makes no booking) a key in flight waits for the timeout.
+
     Raises KeyReusedForAnotherRequest (another body) or KeyStillInFlight. When
-    `produce` raises (bad input: nothing was booked), the key is released so the
-    client may send a corrected request under the same key. A claim left in flight
-    past IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS (its process died) is taken over.
+    `produce` raises before a booking exists (bad input: nothing was booked), the key is
+    released so the client may send a corrected request under the same key. A request
+    that died after its booking was written leaves the key in flight: a retry gets that
+    booking's answer as soon as its saga has ended (confirmed or failed), and 409 while it
+    is still running. A claim with no booking left in flight past
+    IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS (its process died) is taken over.
     """
     try:
         with transaction.atomic():
             claim = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
     except IntegrityError:
-        existing = _answer_or_abandoned_claim(user=user, key=key, fingerprint=fingerprint)
+        existing = _answer_or_abandoned_claim(
+            user=user,
+            key=key,
+            fingerprint=fingerprint,
+            booking_made=booking_made,
+            answer_for=answer_for,
+        )
         if isinstance(existing, Answer):
             return existing
         claim = existing
     try:
         answer, booking = produce()
     except BaseException:
-        IdempotencyKey.objects.filter(pk=claim.pk).delete()
+        _release_unless_booked(claim, booking_made)
         raise
-    IdempotencyKey.objects.filter(pk=claim.pk).update(
-        state=IdempotencyState.DONE,
-        response_status=answer.status,
-        response_body=answer.body,
-        booking=booking,
-    )
-    return answer
+    return _store(claim, answer, booking)
 
 
 def _answer_or_abandoned_claim(
-    *, user: AbstractBaseUser, key: str, fingerprint: str
+    *,
+    user: AbstractBaseUser,
+    key: str,
+    fingerprint: str,
+    booking_made: Callable[[], Booking | None] | None,
+    answer_for: Callable[[Booking], Answer] | None,
 ) -> Answer | IdempotencyKey:
     record = IdempotencyKey.objects.filter(user=user, key=key).first()
     if record is None:  # released or purged since our insert failed: the client retries
@@ -93,20 +121,57 @@ def _answer_or_abandoned_claim(
     if record.fingerprint != fingerprint:
         raise KeyReusedForAnotherRequest
     if record.state == IdempotencyState.DONE:
-        return Answer(status=record.response_status, body=record.response_body)
+        return _stored(record)
+    booking = booking_made() if booking_made is not None else None
+    if booking is not None and answer_for is not None:
+        # The first request wrote its booking; it may have died since (a 503). Its
+        # answer is the booking as its saga ended: build and keep it, once it has ended.
+        if booking.status == BookingStatus.PENDING:
+            raise KeyStillInFlight
+        return _store(record, answer_for(booking), booking)
     now = timezone.now()
     timeout = timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS)
     if record.claimed_at > now - timeout:
         raise KeyStillInFlight
-    # Abandoned by a process that died mid-request. One retry takes it over (the
-    # conditional UPDATE decides which); the booking's own request key then hands back
-    # the booking that process may already have written, never a second one.
+    # Abandoned by a process that died mid-request, before it wrote a booking. One retry
+    # takes it over (the conditional UPDATE decides which); the booking's own request key
+    # still guards against a second booking should that process have been slow, not dead.
     taken = IdempotencyKey.objects.filter(
         pk=record.pk, state=IdempotencyState.IN_FLIGHT, claimed_at=record.claimed_at
     ).update(claimed_at=now)
     if not taken:
         raise KeyStillInFlight
     return record
+
+
+def _store(record: IdempotencyKey, answer: Answer, booking: Booking) -> Answer:
+    """Keep `answer` for the key, unless one is kept already: then that one is the answer."""
+    stored = IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyState.IN_FLIGHT).update(
+        state=IdempotencyState.DONE,
+        response_status=answer.status,
+        response_body=answer.body,
+        booking=booking,
+    )
+    if stored:
+        return answer
+    kept = IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyState.DONE).first()
+    return _stored(kept) if kept is not None else answer
+
+
+def _stored(record: IdempotencyKey) -> Answer:
+    return Answer(status=record.response_status, body=record.response_body)
+
+
+def _release_unless_booked(
+    claim: IdempotencyKey, booking_made: Callable[[], Booking | None] | None
+) -> None:
+    """After `produce` raised: free the key if nothing was booked, else keep it in flight
+    (a retry then gets the booking's answer). Never hides the original error."""
+    try:
+        if booking_made is None or booking_made() is None:
+            IdempotencyKey.objects.filter(pk=claim.pk, state=IdempotencyState.IN_FLIGHT).delete()
+    except DatabaseError:
+        logger.warning("idempotency key left in flight key_id=%s", claim.pk, exc_info=True)
 
 
 def purge_expired_keys(*, now: datetime) -> int:

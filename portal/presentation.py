@@ -15,13 +15,15 @@ from bookings.money import percent_of
 from bookings.selectors import saga_events
 from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discount_eligibility
 
+PRICE_CHANGED = "price_changed"
+
 MONEY_BACK_EVENTS = {"PaymentReversed", "PaymentRefunded"}
 
 FAILURE_REASONS = {
     "card_declined": gettext_lazy("The card was declined by the bank."),
     "insufficient_funds": gettext_lazy("The card has insufficient funds."),
     "not_charged": gettext_lazy("The payment could not be completed; no money was taken."),
-    "price_changed": gettext_lazy(
+    PRICE_CHANGED: gettext_lazy(
         "The price went up before the payment (today's discounts ran out), so nothing was charged."
     ),
 }
@@ -173,27 +175,43 @@ def timeline(booking: Booking) -> list[TimelineEntry]:
 
 @dataclass(frozen=True)
 class Quote:
-    """What the review step promises: R1 decides eligibility, R2 decides at payment."""
+    """What the review step promises: the price the patient will really pay now.
+
+    R1 decides eligibility; R2 decides at payment. With none of the day's discounts
+    left, an eligible booking is shown (and charged) the full price. Should the last
+    one go between this page and the payment, nothing is charged (the page sends the
+    amount it showed) and the patient is asked to confirm the new price.
+    """
 
     base_price: Decimal
     eligible: bool
     eligibility_reason: str
     discount_percent: Decimal
+    discounts_left: int
     expected_discount: Decimal
     expected_final: Decimal
 
+    @property
+    def discounts_gone(self) -> bool:
+        """Eligible, but the day's discounts are all used: the full price applies."""
+        return self.eligible and self.discounts_left <= 0
 
-def quote(*, services, gender: str, date_of_birth, today, discount_percent: Decimal) -> Quote:
+
+def quote(
+    *, services, gender: str, date_of_birth, today, discount_percent: Decimal, discounts_left: int
+) -> Quote:
     base = sum((s.price for s in services), Decimal("0.00"))
     eligible, reason = discount_eligibility(
         gender=gender, date_of_birth=date_of_birth, base_price=base, today=today
     )
-    discount = percent_of(base, discount_percent) if eligible else Decimal("0.00")
+    discounted = eligible and discounts_left > 0
+    discount = percent_of(base, discount_percent) if discounted else Decimal("0.00")
     return Quote(
         base_price=base,
         eligible=eligible,
         eligibility_reason=eligibility_in_words(reason) if eligible else "",
         discount_percent=discount_percent,
+        discounts_left=discounts_left,
         expected_discount=discount,
         expected_final=base - discount,
     )

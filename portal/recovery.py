@@ -9,8 +9,10 @@ crashed) has its compensation sent again.
 
 Safe on several hosts at once: a stuck booking is claimed in a short transaction
 with SELECT … FOR UPDATE SKIP LOCKED, and the claim touches its `updated_at`, so
-another host sees it as active and leaves it alone for SAGA_TIMEOUT_SECONDS. No
-lock is held while the saga's own steps run (they update the same row).
+another host sees it as active and leaves it alone for SAGA_TIMEOUT_SECONDS. Sagas
+are claimed one at a time, each right before it is worked on: a run slowed down by
+one saga (a gateway or a mail server that hangs) never holds stale claims on the
+others. No lock is held while the saga's own steps run (they update the same row).
 """
 
 import logging
@@ -144,19 +146,26 @@ def resume_saga(booking_id: UUID, *, now: datetime) -> str:
     return action
 
 
-def resume_stuck_sagas(*, now: datetime | None = None, batch_size: int = 50) -> RecoverySummary:
-    """Find every stuck saga, resume or compensate it, and say how each one ended."""
-    now = now or timezone.now()
+def resume_stuck_sagas(*, now: datetime | None = None) -> RecoverySummary:
+    """Find every stuck saga, resume or compensate it, and say how each one ended.
+
+    One saga at a time: each is claimed (and stamped with the time of its claim) right
+    before it is worked on, so a claim is never older than the work on its saga. A
+    batch claimed up front and stamped with the start of the run would look abandoned
+    to another host once the run took longer than SAGA_TIMEOUT_SECONDS.
+    `now` fixes the run's clock (tests); by default each claim reads the clock afresh.
+    """
     summary = RecoverySummary()
     seen: set[UUID] = set()
     while True:
-        batch = claim_stuck_bookings(now=now, limit=batch_size, exclude=seen)
-        if not batch:
+        claimed_at = now or timezone.now()
+        claimed = claim_stuck_bookings(now=claimed_at, limit=1, exclude=seen)
+        if not claimed:
             return summary
-        seen.update(batch)
-        summary.claimed += len(batch)
-        for booking_id in batch:
-            _resume_one(booking_id, now=now, summary=summary)
+        booking_id = claimed[0]
+        seen.add(booking_id)
+        summary.claimed += 1
+        _resume_one(booking_id, now=claimed_at, summary=summary)
 
 
 def _resume_one(booking_id: UUID, *, now: datetime, summary: RecoverySummary) -> None:

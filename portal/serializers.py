@@ -6,6 +6,7 @@ money as strings with two decimals and times in the clinic's zone (+05:30).
 """
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
@@ -247,6 +248,10 @@ class BookingInputSerializer(serializers.Serializer):
     slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT, required=False)
     # Optional: the clinic day the client showed; a slot of another day is a 400.
     visit_date = serializers.DateField(required=False)
+    # The amount the patient was shown. If the final price would be higher (the day's
+    # last discount went to someone else meanwhile), nothing is charged and the booking
+    # fails with failure_reason "price_changed".
+    expected_total = money_field(required=False, min_value=Decimal("0.00"))
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)

@@ -60,8 +60,12 @@ def start_booking(
     slot_id: int | None = None,
     visit_date: date | None = None,
     cash_received_by: str | None = None,
+    expected_total: Decimal | None = None,
 ) -> Booking:
     """Check what only payments and scheduling can judge, then start the saga.
+
+    `expected_total` is the amount the patient was shown: payments charges nothing if
+    the final price turns out higher (the booking fails with `price_changed`).
 
     The booking insert (with BookingRequested) and the slot's conditional UPDATE share
     one transaction: a full, past or unknown slot raises SlotUnavailable and leaves no
@@ -106,6 +110,7 @@ def start_booking(
             service_ids=service_ids,
             payment_token=payment_token,
             request_key=request_key,
+            expected_total=expected_total,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         if slot_id is not None:

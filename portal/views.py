@@ -35,7 +35,13 @@ from portal.forms import (
     SlotDayForm,
 )
 from portal.login_guard import client_address, seconds_until_allowed
-from portal.presentation import discount_in_words, failure_in_words, quote, timeline
+from portal.presentation import (
+    PRICE_CHANGED,
+    discount_in_words,
+    failure_in_words,
+    quote,
+    timeline,
+)
 from portal.services import (
     NotReschedulable,
     SlotUnavailable,
@@ -198,6 +204,8 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 payment_token=payment.payment_token,
                 request_key=str(payment.cleaned_data["request_key"]),
                 slot_id=chosen.pk if chosen else None,
+                # The price this page showed: never charge more than that.
+                expected_total=payment.cleaned_data["expected_total"],
             )
         except SlotUnavailable:
             messages.error(request, _("That time was just taken. Please choose another."))
@@ -219,20 +227,25 @@ def book_review(request: HttpRequest) -> HttpResponse:
 
     data = details.cleaned_data
     today = clinic_today()
+    quota = quota_for_day(today)
+    shown = quote(
+        services=data["services"],
+        gender=data["gender"],
+        date_of_birth=data["date_of_birth"],
+        today=today,
+        discount_percent=DiscountSettings.current().discount_percent,
+        discounts_left=quota.remaining,
+    )
+    # The form carries the price shown now, also when it comes back with an error.
+    payment.show_amount(shown.expected_final)
     return render(
         request,
         "bookings/review.html",
         {
             "details": data,
             "gender_label": Gender(data["gender"]).label,
-            "quote": quote(
-                services=data["services"],
-                gender=data["gender"],
-                date_of_birth=data["date_of_birth"],
-                today=today,
-                discount_percent=DiscountSettings.current().discount_percent,
-            ),
-            "quota": quota_for_day(today),
+            "quote": shown,
+            "quota": quota,
             "price_threshold": PRICE_THRESHOLD,
             "form": payment,
             "slot": chosen,
@@ -331,6 +344,7 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
             "can_retry": booking.status == BookingStatus.FAILED,
+            "price_changed": booking.failure_reason == PRICE_CHANGED,
             "cancellation": cancellation_quote(booking, by_staff=False),
             "moving": reschedule_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,

@@ -6,7 +6,7 @@ from django.db.models import Subquery, Sum
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking
+from bookings.models import AuditLog, Booking, BookingStatus
 from bookings.services import change_setting
 from pricing.models import CancellationPolicy, DiscountSettings
 from pricing.rules import discount_eligibility
@@ -24,7 +24,9 @@ def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
             base_price=base_price,
             today=booking.clinic_day,
         )
-        Booking.objects.filter(pk=booking.pk).update(
+        going_on = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
+        ).update(
             base_price=base_price,
             discount_eligible=eligible,
             eligibility_reason=reason,
@@ -36,6 +38,8 @@ def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
             ),
             updated_at=timezone.now(),
         )
+        if not going_on:
+            return  # the saga is being undone: no step forward
         events.emit(
             events.PricingCalculated,
             correlation_id=correlation_id,

@@ -24,7 +24,11 @@ def ensure_day(day: date) -> None:
 
 
 def reserve_discount(*, correlation_id: UUID, base_price: str, discount_eligible: bool) -> None:
-    """Take one of the day's discounts for an eligible booking, or go on at full price."""
+    """Take one of the day's discounts for an eligible booking, or go on at full price.
+
+    Not once the saga is being undone: a reservation made then would outlive the
+    compensation that already looked for it.
+    """
     booking = Booking.objects.only("pk", "clinic_day", "discount_percent").get(
         correlation_id=correlation_id
     )
@@ -42,13 +46,17 @@ def reserve_discount(*, correlation_id: UUID, base_price: str, discount_eligible
         discount = percent_of(base, booking.discount_percent) if reserved else Decimal("0.00")
         final_price = base - discount
         quota_exhausted = discount_eligible and not reserved
-        Booking.objects.filter(pk=booking.pk).update(
+        going_on = Booking.objects.filter(
+            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
+        ).update(
             discount_applied=reserved,
             quota_exhausted=quota_exhausted,
             discount_amount=discount,
             final_price=final_price,
             updated_at=timezone.now(),
         )
+        if not going_on:
+            raise events.StepAbandoned  # rolls the day's unit back with the step
         events.emit(
             events.DiscountQuotaReserved,
             correlation_id=correlation_id,
@@ -73,10 +81,8 @@ def _take_one(day: date) -> bool:
 def release_discount(*, correlation_id: UUID) -> None:
     """Give back this saga's discount unit, if it holds one. Exact and idempotent."""
     with events.saga_step("quotas.release", correlation_id):
-        if Booking.objects.filter(
-            correlation_id=correlation_id, status=BookingStatus.CONFIRMED
-        ).exists():
-            return  # confirmation won the race: the discount was rightly used
+        if not Booking.objects.filter(correlation_id=correlation_id, compensating=True).exists():
+            return  # confirmation won the race: the discount is rightly used
         _give_back(correlation_id=correlation_id)
 
 

@@ -298,9 +298,9 @@ def _why_not_reschedulable(
 def release_slot(*, correlation_id: UUID) -> None:
     """Give back this saga's place, if it holds one. Exact and idempotent."""
     with events.saga_step("scheduling.release", correlation_id):
-        if Booking.objects.filter(
-            correlation_id=correlation_id, status=BookingStatus.CONFIRMED
-        ).exists():
+        # Only a booking being undone (events.mark_compensating): a confirmed one never
+        # is, so its place is never given back here.
+        if not Booking.objects.filter(correlation_id=correlation_id, compensating=True).exists():
             return  # confirmation won the race: the place is rightly used
         _give_back(correlation_id=correlation_id)
 

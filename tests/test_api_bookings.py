@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking, SagaEvent
 from bookings.services import clinic_today
+from bookings.validators import years_before
 from payments.models import Payment
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
@@ -164,6 +165,48 @@ def test_booking_refuses_bad_fields_with_400(patient_api, service_priced, change
     assert not Booking.objects.exists()
 
 
+@saga
+def test_exactly_ten_services_are_accepted(patient_api, service_priced):
+    services = [service_priced("100.00") for _ in range(10)]
+    response = patient_api.post(BOOKINGS, booking_body(services), format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], len(body["services"]), body["base_price"]) == (
+        "confirmed",
+        10,
+        "1000.00",
+    )
+
+
+@saga
+def test_a_name_of_120_characters_is_accepted(patient_api, service_priced):
+    name = "Asha " + "V" * 115
+    response = patient_api.post(
+        BOOKINGS, booking_body([service_priced("500.00")], patient_name=name), format="json"
+    )
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["patient_name"]) == ("confirmed", name)
+
+
+@saga
+def test_a_birth_date_exactly_130_years_ago_is_accepted(patient_api, service_priced):
+    oldest = years_before(clinic_today(), 130)
+    body = booking_body([service_priced("500.00")], date_of_birth=oldest.isoformat())
+    response = patient_api.post(BOOKINGS, body, format="json")
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["date_of_birth"]) == (
+        "confirmed",
+        oldest.isoformat(),
+    )
+    day_earlier = (oldest - timedelta(days=1)).isoformat()
+    too_old = patient_api.post(
+        BOOKINGS,
+        booking_body([service_priced("500.00")], date_of_birth=day_earlier),
+        format="json",
+    )
+    assert too_old.status_code == 400
+
+
 def test_booking_refuses_a_birth_date_today_or_later(patient_api, service_priced):
     body = booking_body([service_priced("500.00")], date_of_birth=clinic_today().isoformat())
     response = patient_api.post(BOOKINGS, body, format="json")
@@ -257,20 +300,25 @@ def test_status_of_a_failed_booking_shows_its_compensation(patient_api, service_
     assert "CompensationTriggered" in [e["type"] for e in events]
 
 
+@saga
 def test_another_users_booking_is_404(token_client, book):
     theirs = book()
+    assert theirs.status == "confirmed"  # a booking that went through the saga
     stranger = token_client(UserFactory())
     response = stranger.get(f"/api/booking/{theirs.pk}/status")
     assert response.status_code == 404
     assert response.json() == {"detail": "No such booking."}
 
 
+@saga
 def test_staff_may_read_any_booking(token_client, book):
     booking = book()
     staff = token_client(staff_member("Reception"))
     response = staff.get(f"/api/booking/{booking.pk}/status")
     assert response.status_code == 200
     assert response.json()["id"] == str(booking.pk)
+    assert response.json()["status"] == "confirmed"
+    assert response.json()["events"][-1]["type"] == "BookingConfirmed"
 
 
 @pytest.mark.parametrize("booking_id", ["not-a-uuid", "123", "%00", "' OR 1=1 --"])
@@ -282,6 +330,7 @@ def test_an_unknown_booking_is_404(patient_api):
     assert patient_api.get(f"/api/booking/{uuid.uuid4()}/status").status_code == 404
 
 
+@saga
 def test_status_needs_credentials_401(api, book):
     assert api.get(f"/api/booking/{book().pk}/status").status_code == 401
 
@@ -289,6 +338,7 @@ def test_status_needs_credentials_401(api, book):
 # --- GET /api/booking ------------------------------------------------------------------
 
 
+@saga
 def test_the_list_shows_only_my_bookings_newest_first(patient_api, book, service_priced):
     service = service_priced("500.00")
     mine = [book(services=[service]) for _ in range(3)]
@@ -300,8 +350,11 @@ def test_the_list_shows_only_my_bookings_newest_first(patient_api, book, service
     assert (body["next"], body["previous"]) == (None, None)
     assert [b["id"] for b in body["results"]] == [str(b.pk) for b in reversed(mine)]
     assert body["results"][0]["services"][0]["price"] == "500.00"
+    assert {b["status"] for b in body["results"]} == {"confirmed"}
+    assert all(b["confirmation_code"] for b in body["results"])
 
 
+@saga
 def test_the_list_is_paginated_by_twenty(patient_api, book, service_priced):
     service = service_priced("500.00")
     for _ in range(21):
@@ -327,6 +380,7 @@ def test_an_empty_list(patient_api):
     }
 
 
+@saga
 def test_the_list_costs_the_same_queries_for_2_or_12_bookings(patient_api, book, service_priced):
     services = [service_priced("300.00"), service_priced("400.00")]
 
@@ -342,6 +396,7 @@ def test_the_list_costs_the_same_queries_for_2_or_12_bookings(patient_api, book,
         book(services=services)
     assert queries_for_list() == few
     assert few <= 5  # token + user, count, the page of bookings, their items, slots
+    assert set(Booking.objects.values_list("status", flat=True)) == {"confirmed"}
 
 
 @saga
@@ -361,9 +416,11 @@ def test_the_random_decline_rate_fails_good_cards_too(patient_api, service_price
     )
 
 
+@saga
 def test_a_logged_in_browser_session_reads_its_bookings(client, user, book):
     mine = book()
     client.force_login(user)
     response = client.get(BOOKINGS)
     assert response.status_code == 200
     assert [b["id"] for b in response.json()["results"]] == [str(mine.pk)]
+    assert response.json()["results"][0]["status"] == "confirmed"

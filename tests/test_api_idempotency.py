@@ -11,7 +11,6 @@ from bookings.models import Booking
 from payments.models import Payment, SimulatedGatewayCharge
 from portal.idempotency import booking_request_key, fingerprint_of
 from portal.models import IdempotencyKey, IdempotencyState
-from portal.serializers import BookingInputSerializer
 from portal.services import start_booking
 from tests.support.api_support import ConformingAPIClient
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
@@ -50,6 +49,53 @@ def test_the_same_key_and_body_replays_the_first_answer(patient_api, service_pri
 
 
 @saga
+def test_a_replay_after_the_service_was_withdrawn_returns_the_stored_201(
+    patient_api, service_priced
+):
+    service = service_priced("2500.00")
+    body = booking_body(service)
+    first = post(patient_api, body, "order-1")
+    service.active = False  # withdrawn by staff after the booking was made
+    service.price = 9999
+    service.save()
+
+    again = post(patient_api, body, "order-1")
+
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert Booking.objects.count() == 1
+
+
+@saga
+def test_a_replay_on_a_later_day_returns_the_stored_201_though_the_body_is_now_refused(
+    patient_api, service_priced
+):
+    """The patient was 130 years old to the day: accepted then, too old the next day.
+    The replay is the stored answer, not the body checked again against today."""
+    from datetime import UTC, date, datetime
+
+    import time_machine
+
+    body = booking_body(service_priced("500.00"), date_of_birth=date(1896, 11, 24).isoformat())
+    with time_machine.travel(datetime(2026, 11, 24, 6, 0, tzinfo=UTC), tick=False):
+        first = post(patient_api, body, "order-1")
+        assert first.status_code == 201
+    with time_machine.travel(datetime(2026, 11, 25, 6, 0, tzinfo=UTC), tick=False):
+        assert patient_api.post(BOOKINGS, body, format="json").status_code == 400  # new
+        again = post(patient_api, body, "order-1")
+    assert (again.status_code, again.json()) == (201, first.json())
+
+
+@saga
+def test_a_replay_is_recognised_before_the_body_is_checked(patient_api, user, service_priced):
+    """The stored answer is the answer: the body is compared as sent, not as validated."""
+    service = service_priced("500.00")
+    body = booking_body(service)
+    first = post(patient_api, body, "order-1")
+    Booking.objects.update(patient_name="Renamed")  # nothing is rebuilt from the booking
+    assert post(patient_api, body, "order-1").json() == first.json()
+
+
+@saga
 def test_a_replayed_failed_booking_is_not_charged_again(patient_api, service_priced):
     body = booking_body(service_priced("500.00"), payment_token="tok_chargeDeclined")
     first = post(patient_api, body, "declined-1")
@@ -83,12 +129,8 @@ def test_the_key_answers_the_same_body_in_another_key_order_as_a_replay(
 
 def test_a_duplicate_while_the_first_is_in_flight_is_409(patient_api, user, service_priced):
     body = booking_body(service_priced("500.00"))
-    given = BookingInputSerializer(data=body)
-    given.is_valid(raise_exception=True)
     # The first request with this key has claimed it and is still running its saga.
-    IdempotencyKey.objects.create(
-        user=user, key="order-1", fingerprint=fingerprint_of(given.validated_data)
-    )
+    IdempotencyKey.objects.create(user=user, key="order-1", fingerprint=fingerprint_of(body))
     response = post(patient_api, body, "order-1")
     assert response.status_code == 409
     assert "retry" in response.json()["detail"]
@@ -96,12 +138,10 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409(patient_api, user, serv
 
 
 def in_flight_claim(user, body, key, *, claimed_seconds_ago):
-    given = BookingInputSerializer(data=body)
-    given.is_valid(raise_exception=True)
     return IdempotencyKey.objects.create(
         user=user,
         key=key,
-        fingerprint=fingerprint_of(given.validated_data),
+        fingerprint=fingerprint_of(body),
         claimed_at=timezone.now() - timedelta(seconds=claimed_seconds_ago),
     )
 
@@ -268,3 +308,81 @@ def test_the_purge_age_is_a_setting(user, settings):
     IdempotencyKey.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(hours=30))
     call_command("purge_idempotency_keys")
     assert IdempotencyKey.objects.filter(pk=key.pk).exists()
+
+
+# --- A request that died after its booking was written -------------------------------
+
+
+def cut_the_connection_when_answering(monkeypatch):
+    """The first request books (its saga runs to the end), then loses its database
+    connection as it reads the booking back to answer: a 503, and the key cannot be
+    released either (the connection is gone)."""
+    from django.db import connection
+
+    from portal import api
+
+    real = api._bookings_with_items
+    cut = []
+
+    def read_after_the_cut():
+        if not cut:
+            cut.append(True)
+            connection.connection.close()  # the server went away under this worker
+        return real()
+
+    monkeypatch.setattr(api, "_bookings_with_items", read_after_the_cut)
+
+
+@saga
+def test_a_retry_after_a_503_gets_the_booking_that_was_made_at_once(
+    patient_api, service_priced, monkeypatch
+):
+    body = booking_body(service_priced("2500.00"))
+    cut_the_connection_when_answering(monkeypatch)
+
+    died = post(patient_api, body, "order-1")
+    assert died.status_code == 503
+    booking = Booking.objects.get()
+    assert booking.status == "confirmed"  # made and charged, though the client saw 503
+
+    retry = post(patient_api, body, "order-1")  # at once, not after the in-flight timeout
+
+    assert retry.status_code == 201
+    assert (retry.json()["id"], retry.json()["status"]) == (str(booking.pk), "confirmed")
+    assert retry["Location"] == f"/api/booking/{booking.pk}/status"
+    assert Booking.objects.count() == Payment.objects.count() == 1
+    assert SimulatedGatewayCharge.objects.count() == 1
+    record = IdempotencyKey.objects.get()
+    assert (record.state, record.booking_id) == ("done", booking.pk)
+    assert post(patient_api, body, "order-1").json() == retry.json()  # and from now on
+
+
+@saga
+def test_a_retry_while_that_booking_is_still_pending_is_409_then_its_answer(
+    patient_api, user, service_priced
+):
+    from bookings import events
+    from confirmations.services import confirm_booking
+    from tests.support.saga_hooks import delivery_stopped
+
+    service = service_priced("500.00")
+    body = booking_body(service)
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=5)  # its request died
+    with delivery_stopped(events.PaymentCompleted):  # paid; confirmation not yet run
+        written = start_booking(
+            user=user,
+            patient_name="Asha Verma",
+            gender="female",
+            date_of_birth=ADULT_BIRTHDAY,
+            service_ids=[service.pk],
+            payment_token="tok_visa",
+            request_key=booking_request_key("order-1"),
+        )
+
+    assert post(patient_api, body, "order-1").status_code == 409  # its saga is running
+
+    confirm_booking(correlation_id=written.correlation_id)  # recovery ends it
+    settled = post(patient_api, body, "order-1")
+    assert settled.status_code == 201
+    assert (settled.json()["id"], settled.json()["status"]) == (str(written.pk), "confirmed")
+    assert Booking.objects.count() == 1

@@ -2,6 +2,7 @@
 
 import json
 import socket
+from decimal import Decimal
 
 import hypothesis
 import pytest
@@ -12,12 +13,16 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from drf_spectacular.validation import validate_schema
+from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from bookings.models import Booking, SagaEvent
+from portal.invariants import find_violations
 from tests.support.admin_helpers import staff_member
 from tests.support.api_support import assert_conforms
+from tests.support.factories import MedicalServiceFactory
 
 API_OPERATIONS = {
     ("post", "/api/auth/register"),
@@ -191,20 +196,84 @@ FUZZ_RUNS = [(m, p, schemathesis.GenerationMode.POSITIVE) for m, p in sorted(API
 # and content type, a body matching the schema, schema-breaking data refused. Not
 # "valid data is accepted": the schema cannot tell a taken username, a weak password or
 # an inactive service id, which are rightly (and documentedly) 400s.
+#
+# On a real transaction per request (transaction=True), so a booking the fuzzer gets
+# accepted runs its whole saga (each step commits and the next follows): the fuzz
+# reaches pricing, the quota, payments (an expected_total below the price fails the
+# booking) and compensation, not only validation.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("method, path, mode", FUZZ_RUNS, ids=str)
 def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
-    fuzzed_api, staff_token, method, path, mode
+    fuzzed_api, staff_token, bookable, method, path, mode
 ):
-    _fuzz(fuzzed_api[path][method], mode, {"Authorization": f"Token {staff_token}"}, 25)
+    operation = fuzzed_api[path][method]
+    bookings = (method, path, mode) == (
+        "post",
+        "/api/booking",
+        schemathesis.GenerationMode.POSITIVE,
+    )
+    _fuzz(
+        operation,
+        mode,
+        {"Authorization": f"Token {staff_token}"},
+        25,
+        make_bookable=bookable if bookings else None,
+    )
+    # Every booking the fuzz made ended, soundly: none left half-way.
+    assert not Booking.objects.filter(status="pending").exists()
+    assert find_violations() == []
+    if bookings:
+        ended = set(Booking.objects.values_list("status", flat=True))
+        assert ended == {"confirmed", "failed"}, ended  # the sagas really ran
+        assert SagaEvent.objects.filter(event_type="CompensationTriggered").exists()
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("method, path", sorted(API_OPERATIONS), ids=str)
 def test_fuzzing_without_credentials_finds_only_documented_answers(fuzzed_api, method, path):
     _fuzz(fuzzed_api[path][method], schemathesis.GenerationMode.POSITIVE, {}, 8)
+    assert not Booking.objects.exists()
 
 
-def _fuzz(operation, mode, headers: dict[str, str], examples: int) -> None:
-    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+@pytest.fixture
+def bookable(db):
+    """Half the generated bookings get fields the schema cannot make valid (active
+    service ids, a past birth date, a token the gateway knows) and often an amount shown
+    (expected_total) below or above the price; the rest stays fuzzed."""
+    cheap, dear, dearer = (
+        MedicalServiceFactory(price=Decimal(p)) for p in ("500.00", "1500.00", "2500.00")
+    )
+    choices = st.tuples(
+        st.booleans(),
+        st.sampled_from([[cheap.pk], [dear.pk], [cheap.pk, dearer.pk], [dearer.pk]]),
+        st.sampled_from(["tok_visa", "tok_mastercard", "tok_chargeDeclined"]),
+        st.sampled_from([None, "0.00", "2200.00", "99999.99"]),  # None: as fuzzed
+    )
+
+    def make(case, choice):
+        valid, service_ids, token, expected_total = choice
+        if valid and isinstance(case.body, dict):
+            case.body = {
+                **case.body,
+                "date_of_birth": "1990-06-15",
+                "service_ids": service_ids,
+                "payment_token": token,
+            }
+            case.body.pop("slot_id", None)  # walk-in services take no appointment
+            if expected_total is not None:
+                case.body["expected_total"] = expected_total
+        return case
+
+    return choices, make
+
+
+def _fuzz(operation, mode, headers: dict[str, str], examples: int, make_bookable=None) -> None:
+    cases = operation.as_strategy(generation_mode=mode)
+    if make_bookable is not None:
+        choices, make = make_bookable
+        cases = st.tuples(cases, choices).map(lambda pair: make(*pair))
+
+    @hypothesis.given(case=cases)
     @hypothesis.settings(
         max_examples=examples,
         deadline=None,

@@ -6,6 +6,7 @@ from playwright.sync_api import Page, expect
 from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from payments.models import Payment
+from portal.services import start_booking
 from quotas.services import quota_for_day
 from tests.support.factories import UserFactory
 from tests.support.pages_helpers import DECLINED, VISA, give_profile
@@ -249,3 +250,52 @@ def test_keyboard_users_can_skip_to_the_content(page: Page, shot):
     page.keyboard.press("Tab")  # the next stop is inside the main content, past the menu
     inside_main = page.evaluate("document.querySelector('main').contains(document.activeElement)")
     assert inside_main
+
+
+def test_the_last_discount_taken_before_pay_charges_nothing_and_offers_the_new_price(
+    page: Page, shot, patient, service_priced
+):
+    from quotas.models import DiscountQuota
+    from quotas.services import ensure_day
+    from tests.support.factories import ADULT_BIRTHDAY
+
+    mri = service_priced("3000.00", name="Browser MRI")  # eligible: above ₹1000
+    ensure_day(clinic_today())
+    DiscountQuota.objects.filter(day=clinic_today()).update(limit=1, used=0)
+    log_in(page, shot, patient)
+    choose_and_review(page, shot, "Browser MRI")
+    expect(page.get_by_role("row", name="Expected to pay")).to_contain_text("₹2,640.00")
+    expect(page.get_by_text("1 left now")).to_be_visible()
+    # Another patient takes the day's last discount while this page is open.
+    other = start_booking(
+        user=UserFactory(),
+        patient_name="Someone Else",
+        gender="male",
+        date_of_birth=ADULT_BIRTHDAY,
+        service_ids=[mri.pk],
+        payment_token="tok_visa",
+    )
+    other.refresh_from_db()
+    assert other.discount_applied
+    page.get_by_label("Card number").fill(VISA)
+    page.get_by_role("button", name="Confirm & Pay").click()
+
+    expect(page.get_by_role("heading", name="Booking not made")).to_be_visible()
+    expect(page.get_by_text("The price went up before the payment").first).to_be_visible()
+    expect(page.locator(".new-price")).to_contain_text("₹3,000.00")
+    shot(page, "price-changed")
+    mine = Booking.objects.get(user=patient)
+    assert (mine.status, mine.failure_reason) == (BookingStatus.FAILED, "price_changed")
+    assert not Payment.objects.filter(booking=mine).exists()  # nothing charged
+
+    page.get_by_role("button", name="Review and pay the new price").click()
+    expect(page.get_by_role("row", name="Expected to pay")).to_contain_text("₹3,000.00")
+    expect(page.get_by_text("today's discounts are all used up")).to_be_visible()
+    shot(page, "new-price-review")
+    page.get_by_label("Card number").fill(VISA)
+    page.get_by_role("button", name="Confirm & Pay ₹3,000.00").click()
+
+    expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    paid = Booking.objects.get(user=patient, status=BookingStatus.CONFIRMED)
+    assert paid.final_price == 3000
+    shot(page, "new-price-confirmed")

@@ -1,5 +1,10 @@
 """While the database cannot be reached, requests get a 503 (JSON for the API), never a 500."""
 
+import socket
+import subprocess
+import sys
+import threading
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -87,3 +92,67 @@ def test_gunicorn_on_production_settings_answers_503_when_the_database_is_down(t
     assert headers["content-type"].startswith("text/html")
     assert headers["retry-after"] == "5"
     assert b"right back" in body and b"Traceback" not in body
+
+
+@pytest.fixture
+def database_that_never_answers():
+    """A real listening socket that accepts connections and then says nothing, ever:
+    what a hung database server (or a black-holing network) looks like to a client.
+    A refused port would fail at once and prove nothing about the timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)  # never read from, never written to
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+HEALTH_CHECK_IN_A_CHILD = """
+import time, django
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+started = time.monotonic()
+response = Client().get("/healthz")
+print(response.status_code, round(time.monotonic() - started, 1))
+"""
+
+
+@pytest.mark.slow
+def test_db_connect_timeout_bounds_a_hang_against_a_server_that_never_answers(
+    database_that_never_answers,
+):
+    """DB_CONNECT_TIMEOUT (the environment → settings → psycopg's connect_timeout) ends
+    the wait: a 503 after about that many seconds, never a worker held forever."""
+    env = servers.child_env(
+        DATABASE_URL=servers.database_url(port=database_that_never_answers),
+        DB_CONNECT_TIMEOUT="2",  # libpq's smallest
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", HEALTH_CHECK_IN_A_CHILD],
+        env=env,
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,  # without the timeout the child would wait here until killed
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    status, waited = child.stdout.split()
+    assert status == "503"
+    assert 1.5 <= float(waited) <= 10, waited  # bounded by the setting, not by luck

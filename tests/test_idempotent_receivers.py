@@ -2,12 +2,14 @@
 
 import pytest
 
+from bookings import events
 from bookings.events import replay, trigger_compensation
 from bookings.models import AuditLog, Booking, SagaEvent
 from confirmations.services import confirm_booking
 from payments.models import Payment, SimulatedGatewayCharge
 from portal.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
+from tests.support.saga_hooks import delivery_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,15 +53,31 @@ def test_a_late_compensation_leaves_a_confirmed_booking_whole(book):
     assert find_violations() == []
 
 
-def test_a_compensated_saga_is_never_confirmed(book, monkeypatch):
-    """Compensation logged first: a late PaymentCompleted must not confirm the booking."""
-    booking = book(prices=("2500.00",), payment_token="tok_chargeDeclined")
-    SagaEvent.objects.filter(
-        correlation_id=booking.correlation_id, event_type="PaymentCompleted"
-    ).delete()
+def test_a_compensated_saga_is_never_confirmed(book):
+    """Compensation started first: a late PaymentCompleted must not confirm the booking."""
+    with delivery_stopped(events.PaymentCompleted):  # paid; confirmations not yet acted
+        booking = book(prices=("2500.00",))
+    with delivery_stopped(events.CompensationTriggered):  # logged; nobody undid anything yet
+        trigger_compensation(correlation_id=booking.correlation_id, reason="late", failed_step="t")
+    booking.refresh_from_db()
+    # Still pending, so only the compensation guard can stop the confirmation below.
+    assert (booking.status, booking.compensating) == ("pending", True)
 
     confirm_booking(correlation_id=booking.correlation_id)
 
     booking.refresh_from_db()
+    assert (booking.status, booking.confirmation_code) == ("pending", None)
+    assert not SagaEvent.objects.filter(
+        correlation_id=booking.correlation_id, event_type="BookingConfirmed"
+    ).exists()
+    # The compensation, resumed, ends it failed with the money and the discount back.
+    replay(
+        SagaEvent.objects.get(
+            correlation_id=booking.correlation_id, event_type="CompensationTriggered"
+        )
+    )
+    booking.refresh_from_db()
     assert booking.status == "failed"
-    assert booking.confirmation_code is None
+    assert booking.payment.status == "refunded"
+    assert not QuotaReservation.objects.filter(released_at__isnull=True).exists()
+    assert find_violations() == []

@@ -169,7 +169,7 @@ def test_a_cancellation_racing_the_worker_never_lets_a_cancelled_booking_get_its
                 barrier.wait()
                 with transaction.atomic():
                     if Booking.objects.filter(pk=booking.pk, status=BookingStatus.CONFIRMED).update(
-                        status=BookingStatus.FAILED
+                        status=BookingStatus.CANCELLED
                     ):
                         services.supersede_pending(
                             booking_id=booking.pk, kinds=(Kind.REMINDER_24H, Kind.REMINDER_2H)
@@ -189,7 +189,7 @@ def test_a_cancellation_racing_the_worker_never_lets_a_cancelled_booking_get_its
             reminder = Notification.objects.get(booking=booking, kind=Kind.REMINDER_2H)
             outcomes[reminder.status] += 1
             booking.refresh_from_db()
-            assert booking.status == BookingStatus.FAILED  # the cancellation always lands
+            assert booking.status == BookingStatus.CANCELLED  # the cancellation always lands
     finally:
         messages.deliver = real_deliver
 
@@ -214,7 +214,7 @@ def test_a_cancellation_committed_after_the_claim_stops_the_reminder(book):
 
     assert sender.claim_due(now=timezone.now(), limit=10) == [reminder.pk]
     Booking.objects.filter(pk=booking.pk, status=BookingStatus.CONFIRMED).update(
-        status=BookingStatus.FAILED
+        status=BookingStatus.CANCELLED
     )
 
     assert sender.send_one(reminder.pk) == "superseded"

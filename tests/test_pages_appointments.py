@@ -11,7 +11,13 @@ from bookings.services import clinic_today
 from notifications import sender
 from scheduling.models import Slot
 from tests.support.factories import UserFactory
-from tests.support.pages_helpers import VISA, details, give_profile, request_key_from
+from tests.support.pages_helpers import (
+    VISA,
+    details,
+    expected_total_from,
+    give_profile,
+    request_key_from,
+)
 from tests.support.scheduling import appointment_service, practitioner, slot
 
 saga = pytest.mark.django_db(transaction=True)
@@ -86,7 +92,12 @@ def test_book_a_time_and_see_it_everywhere(patient, user, consult, doctor):
     assert "09:00–09:15 IST" in review.content.decode()
     assert "Dr. Page Rao" in review.content.decode()
     paid = patient.post(
-        "/book/review/", {"card_number": VISA, "request_key": request_key_from(review)}
+        "/book/review/",
+        {
+            "card_number": VISA,
+            "request_key": request_key_from(review),
+            "expected_total": expected_total_from(review),
+        },
     )
     booking = Booking.objects.get()
     assert paid["Location"] == f"/bookings/{booking.pk}/"
@@ -115,7 +126,12 @@ def test_a_time_taken_meanwhile_sends_the_patient_back_to_choose(patient, consul
     Slot.objects.filter(pk=nine.pk).update(booked=1)  # someone else took it
 
     answer = patient.post(
-        "/book/review/", {"card_number": VISA, "request_key": request_key_from(review)}
+        "/book/review/",
+        {
+            "card_number": VISA,
+            "request_key": request_key_from(review),
+            "expected_total": expected_total_from(review),
+        },
     )
     assert answer.status_code == 302 and answer["Location"].startswith("/book/time/?day=")
     assert not Booking.objects.exists()

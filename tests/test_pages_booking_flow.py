@@ -13,6 +13,7 @@ from tests.support.pages_helpers import (
     INSUFFICIENT,
     VISA,
     details,
+    expected_total_from,
     give_profile,
     request_key_from,
 )
@@ -148,8 +149,12 @@ def test_a_service_withdrawn_after_details_sends_back_with_the_error(
 @pytest.mark.parametrize("card", ["", "1234 5678 9012 3456", "4242-4242"])
 def test_an_unknown_card_is_a_field_error_and_books_nothing(client, patient, service_priced, card):
     client.post("/book/", details(service_priced("400.00")))
-    key = request_key_from(client.get("/book/review/"))
-    response = client.post("/book/review/", {"card_number": card, "request_key": key})
+    review = client.get("/book/review/")
+    key = request_key_from(review)
+    response = client.post(
+        "/book/review/",
+        {"card_number": card, "request_key": key, "expected_total": expected_total_from(review)},
+    )
     assert response.status_code == 200
     assert "card_number" in response.context["form"].errors
     assert 'id="id_card_number_error"' in response.content.decode()
@@ -169,8 +174,14 @@ def test_a_missing_request_key_is_refused(client, patient, service_priced):
 class TestPaying:
     def pay(self, client, card, *services):
         client.post("/book/", details(*services))
-        key = request_key_from(client.get("/book/review/"))
-        return client.post("/book/review/", {"card_number": card, "request_key": key}), key
+        review = client.get("/book/review/")
+        key = request_key_from(review)
+        sent = {
+            "card_number": card,
+            "request_key": key,
+            "expected_total": expected_total_from(review),
+        }
+        return client.post("/book/review/", sent), key
 
     def test_paying_with_the_good_card_confirms_and_redirects_to_the_result(
         self, client, patient, service_priced
@@ -225,7 +236,9 @@ class TestPaying:
         give_profile(other, gender="male", full_name="Ravi")
         client.force_login(other)
         client.post("/book/", details(service_priced("300.00")))
-        response = client.post("/book/review/", {"card_number": VISA, "request_key": key})
+        response = client.post(
+            "/book/review/", {"card_number": VISA, "request_key": key, "expected_total": "300.00"}
+        )
         mine = Booking.objects.get(user=other)
         assert response.url == f"/bookings/{mine.pk}/"
         assert Booking.objects.count() == 2

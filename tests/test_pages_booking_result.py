@@ -156,6 +156,7 @@ def test_a_technical_failure_is_explained_without_jargon(client, user, book):
     booking = book()
     Booking.objects.filter(pk=booking.pk).update(
         status=BookingStatus.FAILED,
+        compensating=True,
         confirmation_code=None,
         failure_reason="internal_error in confirmations",
     )

@@ -108,8 +108,15 @@ def test_back_after_paying_lands_on_the_booking_just_made(client, user, service_
             "date_of_birth": date(1990, 1, 1).isoformat(),
         },
     )
-    key = client.get("/book/review/").context["form"].initial["request_key"]
-    client.post("/book/review/", {"card_number": "4242424242424242", "request_key": key})
+    form = client.get("/book/review/").context["form"]
+    client.post(
+        "/book/review/",
+        {
+            "card_number": "4242424242424242",
+            "request_key": form.initial["request_key"],
+            "expected_total": form.initial["expected_total"],
+        },
+    )
     booking = Booking.objects.get(user=user)
     assert booking.status == BookingStatus.CONFIRMED
     back = client.get("/book/review/")

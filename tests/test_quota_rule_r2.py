@@ -61,8 +61,10 @@ def test_release_is_exact_and_idempotent(book, set_default_limit):
     released = book(prices=("1500.00",))
     quota = DiscountQuota.objects.get(day=kept.clinic_day)
     assert quota.used == 2
-    # As if its saga were still running when compensation came.
-    Booking.objects.filter(pk=released.pk).update(status="pending", confirmation_code=None)
+    # As if its saga were still running when compensation came (and marked it so).
+    Booking.objects.filter(pk=released.pk).update(
+        status="pending", confirmation_code=None, compensating=True
+    )
 
     release_discount(correlation_id=released.correlation_id)
     release_discount(correlation_id=released.correlation_id)

@@ -1,5 +1,6 @@
 """`manage.py resume_sagas`: stuck sagas are resumed, or compensated past the deadline."""
 
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus
-from payments.gateway import get_gateway
+from payments.gateway import SimulatedGateway, get_gateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
 from portal.recovery import claim_stuck_bookings, resume_stuck_sagas
 from tests.support.racing import at_once
@@ -242,7 +243,7 @@ def test_two_resumers_at_once_claim_each_saga_once_and_never_charge_twice(book, 
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Booking.objects.update(created_at=an_hour_ago, updated_at=an_hour_ago)
 
-    summaries = at_once([lambda: resume_stuck_sagas(batch_size=3)] * 2)
+    summaries = at_once([lambda: resume_stuck_sagas()] * 2)
 
     assert sum(s.claimed for s in summaries) == len(stuck)
     assert sum(s.confirmed for s in summaries) == len(stuck)
@@ -251,4 +252,62 @@ def test_two_resumers_at_once_claim_each_saga_once_and_never_charge_twice(book, 
     assert set(CountingGateway.charges.values()) == {1}
     assert sum(CountingGateway.charges.values()) == 6 + 4 - 2
     assert SimulatedGatewayCharge.objects.count() == len(stuck)
+    assert_all_sound()
+
+
+class SlowLookupGateway(SimulatedGateway):
+    """A gateway that hangs on the first lookups (the charge's outcome is unknown, so
+    recovery asks): the first saga recovery works on takes longer than the timeout, and
+    a second recovery run starts while the first is on the second saga."""
+
+    hang_seconds = 0.0
+    while_second_is_worked_on = None
+    lookups = 0
+
+    def lookup(self, *, idempotency_key: str, token: str):
+        cls = SlowLookupGateway
+        cls.lookups += 1
+        if cls.lookups == 1:
+            time.sleep(cls.hang_seconds)  # longer than SAGA_TIMEOUT_SECONDS
+        elif cls.lookups == 2 and cls.while_second_is_worked_on is not None:
+            cls.while_second_is_worked_on()
+        return super().lookup(idempotency_key=idempotency_key, token=token)
+
+
+def test_a_run_slower_than_the_timeout_keeps_the_sagas_it_works_on(book, settings):
+    """Claims stay owned while being worked on: a second host starting while the first
+    is still busy takes only sagas the first has not begun, never one it is working on
+    or is about to."""
+    settings.SAGA_TIMEOUT_SECONDS = 1
+    settings.SAGA_HARD_DEADLINE_SECONDS = 10**6
+    settings.PAYMENT_GATEWAY = "tests.test_saga_recovery.SlowLookupGateway"
+    # Three sagas whose charge outcome is unknown (the process died during it): each
+    # resume asks the gateway first.
+    stuck = [stuck_after(book, "DiscountQuotaReserved") for _ in range(3)]
+    for booking in stuck:
+        Payment.objects.create(
+            booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
+        )
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Booking.objects.update(created_at=an_hour_ago, updated_at=an_hour_ago)
+    other_host = []
+
+    def second_host_runs():
+        other_host.extend(at_once([resume_stuck_sagas]))
+
+    SlowLookupGateway.lookups = 0
+    SlowLookupGateway.hang_seconds = settings.SAGA_TIMEOUT_SECONDS + 0.5
+    SlowLookupGateway.while_second_is_worked_on = second_host_runs
+    try:
+        first_host = resume_stuck_sagas()
+    finally:
+        SlowLookupGateway.while_second_is_worked_on = None
+
+    (second,) = other_host
+    assert first_host.errors == second.errors == []
+    # Each saga claimed once in all: the second host took only the one not yet begun.
+    assert first_host.claimed + second.claimed == len(stuck)
+    assert (first_host.claimed, second.claimed) == (2, 1)
+    resumed = AuditLog.objects.filter(actor="system:recovery", action="saga.resumed")
+    assert sorted(resumed.values_list("object_id", flat=True)) == sorted(str(b.pk) for b in stuck)
     assert_all_sound()

@@ -18,7 +18,7 @@ GRANTS = [
     importlib.import_module("bookings.migrations.0013_booking_reschedules").grant_to_the_desk,
     importlib.import_module("notifications.migrations.0002_staff_see_background_work").grant,
     importlib.import_module(
-        "bookings.migrations.0014_reception_without_technical_lists"
+        "bookings.migrations.0015_reception_without_technical_lists"
     ).take_from_the_desk,
 ]
 

@@ -27,3 +27,8 @@ def details(*services, **overrides) -> dict:
 
 def request_key_from(response) -> str:
     return str(response.context["form"]["request_key"].value())
+
+
+def expected_total_from(response) -> str:
+    """The price the review page showed, which its payment form sends back."""
+    return str(response.context["form"]["expected_total"].value())

@@ -16,15 +16,10 @@ class Command(BaseCommand):
         "stuck cancellations and retry pending refunds."
     )
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--batch-size", type=int, default=50, help="Bookings claimed per transaction."
-        )
-
-    def handle(self, *args, batch_size: int, **options) -> None:
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
-        summary = resume_stuck_sagas(batch_size=batch_size)
+    def handle(self, *args, **options) -> None:
+        # Each saga is claimed on its own, right before it is worked on (no batches: a
+        # batch's later claims would age while the earlier sagas are worked on).
+        summary = resume_stuck_sagas()
         for error in summary.errors:
             self.stderr.write(f"error: {error}")
         self.stdout.write(f"resume_sagas: {summary.as_line()}")

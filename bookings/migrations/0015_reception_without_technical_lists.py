@@ -22,7 +22,7 @@ def give_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0013_booking_reschedules"),
+        ("bookings", "0014_booking_exclusive_endings_expected_total"),
         ("payments", "0002_refunds"),
     ]
     operations = [migrations.RunPython(take_from_the_desk, give_back)]

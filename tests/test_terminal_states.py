@@ -1,0 +1,133 @@
+"""DESIGN.md, "Terminal states are exclusive": a confirmation and a compensation of one
+saga can never both take effect, however their steps interleave.
+
+The race is real: each side runs in its own thread on its own PostgreSQL connection,
+released together by one barrier, hundreds of times.
+"""
+
+import pytest
+
+from bookings import events
+from bookings.models import Booking, BookingStatus, SagaEvent
+from confirmations.services import confirm_booking
+from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
+from portal.invariants import find_violations
+from quotas.models import QuotaReservation
+from tests.support.racing import outcomes_at_once
+from tests.support.saga_hooks import delivery_stopped
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RACES = 200
+ELIGIBLE = ("2500.00",)  # holds one of the day's discounts, so a release has work to do
+FORWARD_ONLY = {"BookingConfirmed"}
+UNDO_ONLY = {"CompensationTriggered", "DiscountQuotaReleased", "PaymentReversed", "BookingFailed"}
+
+
+def paid_but_not_confirmed(book) -> Booking:
+    """The charge is captured and PaymentCompleted logged; confirmations has not acted yet."""
+    with delivery_stopped(events.PaymentCompleted):
+        booking = book(prices=ELIGIBLE)
+    assert booking.status == BookingStatus.PENDING
+    return booking
+
+
+def compensate(booking: Booking) -> None:
+    """What recovery does past the deadline (or a crashed step does): undo the saga."""
+    events.trigger_compensation(
+        correlation_id=booking.correlation_id,
+        reason="saga_deadline_passed",
+        failed_step="recovery",
+    )
+
+
+def outcome_of(booking: Booking) -> str:
+    """Exactly one consistent ending, or an AssertionError saying what is mixed up."""
+    booking.refresh_from_db()
+    logged = set(
+        SagaEvent.objects.filter(correlation_id=booking.correlation_id).values_list(
+            "event_type", flat=True
+        )
+    )
+    payment = Payment.objects.get(booking=booking)
+    charge = SimulatedGatewayCharge.objects.get(idempotency_key=str(booking.correlation_id))
+    live_discount = QuotaReservation.objects.filter(
+        booking=booking, released_at__isnull=True
+    ).exists()
+    where = f"{booking.status}: events {sorted(logged)}, payment {payment.status}"
+    if booking.status == BookingStatus.CONFIRMED:
+        assert booking.confirmation_code, where
+        assert payment.status == PaymentStatus.CAPTURED, where
+        assert payment.amount == booking.final_price, where
+        assert charge.captured and charge.refund_reference == "", where
+        assert live_discount, where  # the discount was rightly used
+        assert not logged & UNDO_ONLY, where
+        return "confirmed"
+    assert booking.status == BookingStatus.FAILED, where
+    assert booking.confirmation_code is None, where
+    assert not live_discount, where
+    assert payment.status == PaymentStatus.REFUNDED, where
+    assert charge.refund_reference, where
+    assert not logged & FORWARD_ONLY, where
+    return "failed"
+
+
+def test_confirmation_racing_compensation_ends_one_way_every_time(book, set_default_limit):
+    set_default_limit(RACES)
+    endings = []
+    for _ in range(RACES):
+        booking = paid_but_not_confirmed(book)
+        raised = outcomes_at_once(
+            [
+                lambda b=booking: confirm_booking(correlation_id=b.correlation_id),
+                lambda b=booking: compensate(b),
+            ]
+        )
+        assert [r for r in raised if isinstance(r, BaseException)] == []
+        endings.append(outcome_of(booking))
+    assert find_violations() == []
+    # Both endings happen: the race is real, not one side always first.
+    assert {"confirmed", "failed"} <= set(endings), endings.count("confirmed")
+
+
+def test_a_compensation_after_confirmation_changes_nothing(book):
+    booking = book(prices=ELIGIBLE)
+    assert booking.status == BookingStatus.CONFIRMED
+
+    compensate(booking)
+
+    assert outcome_of(booking) == "confirmed"
+    assert find_violations() == []
+
+
+def test_sequence_numbers_stay_unique_when_two_steps_of_one_saga_log_at_once(book):
+    """Two steps of one saga logging at the same instant each get their own number."""
+    for _ in range(50):
+        booking = paid_but_not_confirmed(book)
+        raised = outcomes_at_once(
+            [
+                lambda b=booking: confirm_booking(correlation_id=b.correlation_id),
+                lambda b=booking: compensate(b),
+            ]
+        )
+        assert [r for r in raised if isinstance(r, BaseException)] == []
+        numbers = list(
+            SagaEvent.objects.filter(correlation_id=booking.correlation_id)
+            .order_by("sequence")
+            .values_list("sequence", flat=True)
+        )
+        assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_undo_steps_leave_a_confirmed_booking_whole(book):
+    """Each participant's undo, called directly on a confirmed booking, changes nothing."""
+    from payments.services import reverse_payment
+    from quotas.services import release_discount
+
+    booking = book(prices=ELIGIBLE)
+
+    release_discount(correlation_id=booking.correlation_id)
+    reverse_payment(correlation_id=booking.correlation_id)
+
+    assert outcome_of(booking) == "confirmed"
+    assert find_violations() == []

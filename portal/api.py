@@ -538,21 +538,21 @@ class CancellationPolicyView(APIView):
         return Response(CancellationPolicyOutputSerializer(cancellation_policy()).data)
 
 
-def _cancellable_by(request, booking_id: str) -> tuple[Booking, bool]:
-    """The booking, and whether the caller acts for the clinic; 404 unless it is theirs
-    or they may cancel for the clinic."""
+def _booking_acted_on(request, booking_id: str, *, for_the_clinic: str) -> tuple[Booking, bool]:
+    """The booking, and whether the caller acts for the clinic (holds the permission
+    `for_the_clinic`); 404 unless the booking is theirs or they may act on any."""
     try:
         pk = uuid.UUID(booking_id)
     except ValueError:
         raise NotFound("No such booking.") from None
-    for_the_clinic = request.user.has_perm("bookings.cancel_booking")
+    by_staff = request.user.has_perm(for_the_clinic)
     visible = _bookings_with_items()
-    if not for_the_clinic:
+    if not by_staff:
         visible = visible.filter(user=request.user)
     booking = visible.filter(pk=pk).first()
     if booking is None:
         raise NotFound("No such booking.")
-    return booking, for_the_clinic
+    return booking, by_staff
 
 
 BOOKING_ID = OpenApiParameter("booking_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -567,7 +567,9 @@ class CancellationQuoteView(APIView):
         responses={200: CancellationQuoteOutputSerializer, **errors(401, 404)},
     )
     def get(self, request, booking_id: str):
-        booking, for_the_clinic = _cancellable_by(request, booking_id)
+        booking, for_the_clinic = _booking_acted_on(
+            request, booking_id, for_the_clinic="bookings.cancel_booking"
+        )
         quote = cancellation_quote(booking, by_staff=for_the_clinic)
         return Response(CancellationQuoteOutputSerializer(quote).data)
 
@@ -582,7 +584,9 @@ class CancelView(APIView):
         responses={200: CancelledBookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422)},
     )
     def post(self, request, booking_id: str):
-        booking, for_the_clinic = _cancellable_by(request, booking_id)
+        booking, for_the_clinic = _booking_acted_on(
+            request, booking_id, for_the_clinic="bookings.cancel_booking"
+        )
         given = CancelInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
 
@@ -607,23 +611,6 @@ class CancelView(APIView):
         return Response(answer.body, status=answer.status)
 
 
-def _reschedulable_by(request, booking_id: str) -> tuple[Booking, bool]:
-    """The booking, and whether the caller moves it for the clinic; 404 unless it is
-    theirs or they may move any booking."""
-    try:
-        pk = uuid.UUID(booking_id)
-    except ValueError:
-        raise NotFound("No such booking.") from None
-    for_the_clinic = request.user.has_perm("bookings.reschedule_booking")
-    visible = Booking.objects.all()
-    if not for_the_clinic:
-        visible = visible.filter(user=request.user)
-    booking = visible.filter(pk=pk).first()
-    if booking is None:
-        raise NotFound("No such booking.")
-    return booking, for_the_clinic
-
-
 class RescheduleView(APIView):
     @extend_schema(
         operation_id="booking_reschedule",
@@ -634,7 +621,9 @@ class RescheduleView(APIView):
         responses={200: BookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422)},
     )
     def post(self, request, booking_id: str):
-        booking, for_the_clinic = _reschedulable_by(request, booking_id)
+        booking, for_the_clinic = _booking_acted_on(
+            request, booking_id, for_the_clinic="bookings.reschedule_booking"
+        )
         given = RescheduleInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
 

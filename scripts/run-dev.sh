@@ -4,8 +4,14 @@
 # RUNSERVER_ARGS adds runserver options (the tests pass --noreload).
 set -uo pipefail
 PY=${PY:-.venv/bin/python}
+# How long the worker may take to finish the task in hand before it is killed.
+WORKER_STOP_SECONDS=${WORKER_STOP_SECONDS:-20}
 
-"$PY" manage.py qcluster &
+# The worker runs in a session of its own, so a terminal's Ctrl-C reaches only this
+# script, which then sends the worker exactly one SIGTERM. A Ctrl-C reaching qcluster
+# as well made it hear SIGINT and SIGTERM at once, and django-q2's signal handler is
+# not re-entrant: it could hang in its stop routine (django-q2 issue #346).
+setsid "$PY" manage.py qcluster &
 worker=$!
 # shellcheck disable=SC2086
 "$PY" manage.py runserver ${RUNSERVER_ARGS:-} "${RUN_ADDR:-127.0.0.1:8000}" &
@@ -14,7 +20,16 @@ web=$!
 stop() {
     trap - INT TERM EXIT
     kill -TERM "$web" "$worker" 2>/dev/null
-    wait "$web" "$worker" 2>/dev/null
+    wait "$web" 2>/dev/null
+    for _ in $(seq $((WORKER_STOP_SECONDS * 10))); do
+        kill -0 "$worker" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$worker" 2>/dev/null; then
+        echo "run-dev: the worker did not stop within ${WORKER_STOP_SECONDS} s; killing it" >&2
+        kill -KILL -- "-$worker" 2>/dev/null  # its whole group: sentinel, pusher, workers
+    fi
+    wait "$worker" 2>/dev/null
 }
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM

@@ -81,6 +81,8 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
             time.sleep(0.2)
         print(f"confirmation e-mail in the console after {time.monotonic() - booked_at:.1f} s")
     finally:
+        # The worker leads a process group of its own (see run-dev.sh).
+        groups = [launcher.pid, *_children_running("qcluster", parent=launcher.pid)]
         os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C
         stopping = time.monotonic()
         try:
@@ -88,14 +90,32 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
             # taken over 30 s (CI with other work running), so the bound is generous.
             launcher.wait(timeout=90)
         except subprocess.TimeoutExpired:
-            os.killpg(launcher.pid, signal.SIGKILL)
+            for group in groups:
+                os.killpg(group, signal.SIGKILL)
             raise
     print(f"both stopped {time.monotonic() - stopping:.1f} s after Ctrl-C")
     deadline = time.monotonic() + 15
-    while True:  # the whole group gone: runserver and qcluster with its workers
+    assert len(groups) == 2, "the worker was not running"
+    for group in groups:  # all gone: runserver, and qcluster with its workers
+        while True:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < deadline, "a process of `make run` outlived Ctrl-C"
+            time.sleep(0.2)
+
+
+def _children_running(program: str, *, parent: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            os.killpg(launcher.pid, 0)
-        except ProcessLookupError:
-            break
-        assert time.monotonic() < deadline, "a process of `make run` outlived Ctrl-C"
-        time.sleep(0.2)
+            with open(f"/proc/{pid}/stat") as stat:
+                parent_pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                words = cmdline.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+            continue
+        if parent_pid == parent and program.encode() in words:
+            found.append(int(pid))
+    return found

@@ -24,9 +24,11 @@ acts on it. Receivers get `correlation_id` and the payload as keyword arguments.
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import ModuleType
 from typing import Any
 from uuid import UUID
@@ -60,13 +62,21 @@ class Event:
 BookingRequested = Event(
     "BookingRequested",
     emitted_by="bookings",
-    payload=("booking_id",),
+    # What R1 needs: the day, the patient and the snapshot's prices (no re-read).
+    payload=("booking_id", "clinic_day", "gender", "date_of_birth", "prices"),
     heard_by=("pricing",),
 )
 PricingCalculated = Event(
     "PricingCalculated",
     emitted_by="pricing",
-    payload=("base_price", "discount_eligible", "eligibility_reason"),
+    payload=(
+        "booking_id",
+        "clinic_day",
+        "base_price",
+        "discount_eligible",
+        "eligibility_reason",
+        "discount_percent",
+    ),
     heard_by=("quotas",),
 )
 DiscountQuotaReserved = Event(
@@ -78,7 +88,8 @@ DiscountQuotaReserved = Event(
 PaymentCompleted = Event(
     "PaymentCompleted",
     emitted_by="payments",
-    payload=("payment_id", "amount"),
+    # booking_id and appointment_start travel on to the notifications step.
+    payload=("payment_id", "amount", "booking_id", "appointment_start"),
     heard_by=("confirmations",),
 )
 PaymentFailed = Event(
@@ -115,7 +126,7 @@ PaymentReversed = Event(
 BookingConfirmed = Event(
     "BookingConfirmed",
     emitted_by="confirmations",
-    payload=("confirmation_code",),
+    payload=("confirmation_code", "booking_id", "appointment_start"),
     heard_by=("notifications",),
 )
 BookingFailed = Event(
@@ -314,9 +325,63 @@ def _is_repeat(error: IntegrityError, constraints: tuple[str, ...]) -> bool:
     return "UNIQUE constraint failed" in message and ".correlation_id" in message
 
 
+_watching = threading.local()
+
+
+@contextmanager
+def watch() -> Iterator[dict[UUID, dict[str, dict[str, Any]]]]:
+    """Collect what this thread delivers while inside: saga → event name → payload.
+
+    The edge that starts a saga answers from these (see `apply_delivered`) instead of
+    re-reading the rows its steps just wrote: the payloads are what those steps committed.
+    """
+    seen: dict[UUID, dict[str, dict[str, Any]]] = {}
+    outer = getattr(_watching, "seen", None)
+    _watching.seen = seen
+    try:
+        yield seen
+    finally:
+        _watching.seen = outer
+
+
+def apply_delivered(booking: Booking, delivered: dict[str, dict[str, Any]]) -> bool:
+    """Bring the in-memory `booking` up to what its delivered events say; True when they
+    include its end (confirmed, failed or cancelled): the fields a saga changes are then as
+    the database has them."""
+    priced = delivered.get(PricingCalculated.name)
+    if priced:
+        booking.base_price = Decimal(priced["base_price"])
+        booking.discount_eligible = priced["discount_eligible"]
+        booking.eligibility_reason = priced["eligibility_reason"]
+        booking.discount_percent = Decimal(priced["discount_percent"])
+    reserved = delivered.get(DiscountQuotaReserved.name)
+    if reserved:
+        booking.discount_applied = reserved["discount_applied"]
+        booking.quota_exhausted = reserved["quota_exhausted"]
+        booking.discount_amount = Decimal(reserved["discount_amount"])
+        booking.final_price = Decimal(reserved["final_price"])
+    if CompensationTriggered.name in delivered:
+        booking.compensating = True
+    if confirmed := delivered.get(BookingConfirmed.name):
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmation_code = confirmed["confirmation_code"]
+        return True
+    if failed := delivered.get(BookingFailed.name):
+        booking.status = BookingStatus.FAILED
+        booking.failure_reason = failed["reason"][:200]
+        return True
+    if BookingCancelled.name in delivered:
+        booking.status = BookingStatus.CANCELLED
+        return True
+    return False
+
+
 def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None:
     """Send the signal. A receiver that raises is tried once more; if it raises again,
     its step has failed: compensate it."""
+    seen = getattr(_watching, "seen", None)
+    if seen is not None:
+        seen.setdefault(correlation_id, {})[event.name] = payload
     responses = event.signal.send_robust(
         sender=event.name, correlation_id=correlation_id, **payload
     )

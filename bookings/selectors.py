@@ -7,7 +7,12 @@ from uuid import UUID
 import phonenumbers
 from django.db.models import F, Q, QuerySet
 
-from bookings.models import Booking, BookingStatus, SagaEvent
+from bookings.models import Booking, BookingStatus, MedicalService, SagaEvent
+
+
+def active_services(ids: list[int]) -> dict[int, MedicalService]:
+    """The active services among `ids`, by id (an inactive or unknown id is missing)."""
+    return {s.pk: s for s in MedicalService.objects.filter(pk__in=ids, active=True)}
 
 
 def saga_events(correlation_id: UUID) -> QuerySet[SagaEvent]:

@@ -27,6 +27,7 @@ from bookings.models import (
     MedicalService,
     PatientProfile,
 )
+from bookings.selectors import active_services
 from bookings.validators import (
     validate_date_of_birth,
     validate_indian_mobile,
@@ -171,11 +172,13 @@ def initiate_booking(
     payment_token: str,
     request_key: str | None = None,
     expected_total: Decimal | None = None,
+    active: dict[int, MedicalService] | None = None,
 ) -> Booking:
     """Create the booking with a snapshot of its services and start the saga.
 
     `expected_total` is the amount the patient was shown, kept with the booking:
-    payments charges nothing if the final price turns out higher.
+    payments charges nothing if the final price turns out higher. `active` is the
+    caller's `selectors.active_services(service_ids)`, when it has them already.
 
     The saga runs to its end before this returns (its steps follow each other on
     commit), so the booking handed back is confirmed or failed; reload it to see.
@@ -200,7 +203,7 @@ def initiate_booking(
         validate_date_of_birth(date_of_birth, today=clinic_today())
     except ValidationError as error:
         raise ValidationError({"date_of_birth": error.messages}) from None
-    services = {s.pk: s for s in MedicalService.objects.filter(pk__in=ids, active=True)}
+    services = active_services(ids) if active is None else active
     missing = [i for i in ids if i not in services]
     if missing:
         raise ValidationError(
@@ -254,20 +257,20 @@ def _create_and_start(
             visit_date=today,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
-        BookingItem.objects.bulk_create(
-            BookingItem(booking=booking, service=s, name=s.name, price=s.price) for s in services
+        items = BookingItem.objects.bulk_create(
+            [BookingItem(booking=booking, service=s, name=s.name, price=s.price) for s in services]
         )
-        AuditLog.record(
-            actor=user.get_username(),
-            action="booking.requested",
-            obj=booking,
-            correlation_id=booking.correlation_id,
-            after={"status": booking.status, "services": [s.pk for s in services]},
-        )
+        # The booking handed back knows its items: its answer needs no read of them.
+        booking._prefetched_objects_cache = {"items": items}
+        # No AuditLog row: BookingRequested is the record of the request (DESIGN.md, Logs).
         events.emit(
             events.BookingRequested,
             correlation_id=booking.correlation_id,
             booking_id=str(booking.pk),
+            clinic_day=today.isoformat(),
+            gender=gender,
+            date_of_birth=date_of_birth.isoformat(),
+            prices=[str(s.price) for s in services],
         )
     return booking
 
@@ -275,24 +278,15 @@ def _create_and_start(
 def fail_booking(*, correlation_id: UUID, reason: str) -> None:
     """Mark a still-pending booking failed (bookings alone does this) and say so."""
     with events.saga_step("bookings.fail", correlation_id):
-        booking = Booking.objects.only("pk").get(correlation_id=correlation_id)
         # Only a booking whose compensation started (see events.mark_compensating): a
         # confirmed one never is, so it can never be failed.
         changed = Booking.objects.filter(
-            pk=booking.pk, status=BookingStatus.PENDING, compensating=True
+            correlation_id=correlation_id, status=BookingStatus.PENDING, compensating=True
         ).update(
             status=BookingStatus.FAILED, failure_reason=reason[:200], updated_at=timezone.now()
         )
         if not changed:
             return  # already confirmed or failed: nothing of ours to undo
-        AuditLog.record(
-            actor="system:bookings",
-            action="booking.failed",
-            obj=booking,
-            correlation_id=correlation_id,
-            before={"status": BookingStatus.PENDING},
-            after={"status": BookingStatus.FAILED, "failure_reason": reason},
-        )
         events.emit(events.BookingFailed, correlation_id=correlation_id, reason=reason)
 
 

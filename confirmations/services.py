@@ -12,7 +12,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.models import Booking, BookingStatus
 
 logger = logging.getLogger("saga")
 
@@ -25,10 +25,17 @@ def generate_confirmation_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def confirm_booking(*, correlation_id: UUID) -> None:
+def confirm_booking(
+    *, correlation_id: UUID, booking_id: str, appointment_start: str | None
+) -> None:
     for _attempt in range(5):
         try:
-            _confirm(correlation_id, code=generate_confirmation_code())
+            _confirm(
+                correlation_id,
+                code=generate_confirmation_code(),
+                booking_id=booking_id,
+                appointment_start=appointment_start,
+            )
             return
         except IntegrityError as error:
             if "confirmation_code" not in str(error):
@@ -37,25 +44,25 @@ def confirm_booking(*, correlation_id: UUID) -> None:
     raise RuntimeError("could not draw a unique confirmation code")
 
 
-def _confirm(correlation_id: UUID, *, code: str) -> None:
+def _confirm(
+    correlation_id: UUID, *, code: str, booking_id: str, appointment_start: str | None
+) -> None:
+    # No AuditLog row: BookingConfirmed is the record (DESIGN.md, Logs).
     with events.saga_step("confirmations", correlation_id):
-        booking = Booking.objects.only("pk").get(correlation_id=correlation_id)
         # One conditional UPDATE on the current state (DESIGN.md, terminal states are
         # exclusive): a compensation marks the booking `compensating` by the mirror
         # UPDATE, so whichever of the two commits second changes no row.
         confirmable = Booking.objects.filter(
-            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
+            pk=booking_id, status=BookingStatus.PENDING, compensating=False
         )
         if not confirmable.update(
             status=BookingStatus.CONFIRMED, confirmation_code=code, updated_at=timezone.now()
         ):
             return  # failed, or being compensated: it must not be confirmed now
-        AuditLog.record(
-            actor="system:confirmations",
-            action="booking.confirmed",
-            obj=booking,
+        events.emit(
+            events.BookingConfirmed,
             correlation_id=correlation_id,
-            before={"status": BookingStatus.PENDING},
-            after={"status": BookingStatus.CONFIRMED, "confirmation_code": code},
+            confirmation_code=code,
+            booking_id=booking_id,
+            appointment_start=appointment_start,
         )
-        events.emit(events.BookingConfirmed, correlation_id=correlation_id, confirmation_code=code)

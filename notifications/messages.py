@@ -33,6 +33,10 @@ def compose(notification: Notification, booking: Booking):
 def _compose(notification: Notification, booking: Booking):
     user = booking.user
     profile = getattr(user, "patient_profile", None)
+    phone = getattr(profile, "phone", None)
+    # Both channels' rows are written for every booking: no address, nothing to send.
+    if not (phone if notification.channel == Channel.SMS else user.email):
+        return None
     language = getattr(profile, "language", "") or FALLBACK_LANGUAGE
     start = timezone.localtime(booking.appointment_start) if booking.appointment_start else None
     context = {
@@ -43,12 +47,7 @@ def _compose(notification: Notification, booking: Booking):
     }
     kind = notification.kind
     if notification.channel == Channel.SMS:
-        phone = getattr(profile, "phone", None)
-        if not phone:
-            return None
         return sms.Sms(to=str(phone), body=_render(f"{kind}_sms.txt", language, context))
-    if not user.email:
-        return None
     message = EmailMultiAlternatives(
         subject=_render(f"{kind}_subject.txt", language, context),
         body=_render(f"{kind}.txt", language, context),

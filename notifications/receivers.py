@@ -1,15 +1,20 @@
 import logging
+from datetime import datetime
 
 from notifications import services
 
 logger = logging.getLogger("notifications")
 
 
-def on_booking_confirmed(*, correlation_id, **_) -> None:
+def on_booking_confirmed(*, correlation_id, booking_id, appointment_start, **_) -> None:
     # Never raises: a crash here would compensate (refund) a paid, confirmed booking.
     # The sweep writes the rows later from the event log.
     try:
-        services.write_for_confirmed(correlation_id=correlation_id)
+        services.write_confirmation(
+            correlation_id=correlation_id,
+            booking_id=booking_id,
+            appointment_start=appointment_start and datetime.fromisoformat(appointment_start),
+        )
     except Exception:
         logger.exception("notifications not written yet correlation_id=%s", correlation_id)
 

@@ -19,42 +19,63 @@ REMINDERS = ((Kind.REMINDER_24H, timedelta(hours=24)), (Kind.REMINDER_2H, timede
 SWEEP_WINDOW = timedelta(days=7)
 
 
-def channels_of(booking: Booking) -> list[str]:
-    profile = getattr(booking.user, "patient_profile", None)
-    # The e-mail row is always written: no address is shown as "superseded" at send time.
-    return [Channel.EMAIL] + ([Channel.SMS] if profile and profile.phone else [])
+# Every booking gets a row on each channel; the sender, reading the patient's profile at
+# send time, supersedes one with no address (no e-mail, no phone yet): so the step that
+# writes them needs nothing but its event, and a phone added later still gets reminders.
+CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 
-def planned_for_confirmed(booking: Booking, *, now: datetime) -> list[Notification]:
+def planned_for_confirmed(
+    *, booking_id: UUID, appointment_start: datetime | None, now: datetime
+) -> list[Notification]:
     """The confirmation now, and the reminders still ahead of a future appointment."""
     planned = [(Kind.CONFIRMATION, now)]
-    start = booking.appointment_start
+    start = appointment_start
     if start is not None and start > now:
         # A reminder whose moment has passed (booked 5 h ahead: no "tomorrow" reminder) is skipped.
         planned += [(kind, start - before) for kind, before in REMINDERS if start - before > now]
     return [
-        Notification(booking=booking, kind=kind, channel=channel, due_at=due_at)
+        Notification(booking_id=booking_id, kind=kind, channel=channel, due_at=due_at)
         for kind, due_at in planned
-        for channel in channels_of(booking)
+        for channel in CHANNELS
     ]
 
 
-def write_for_confirmed(*, correlation_id: UUID, now: datetime | None = None) -> None:
-    """The notifications step: idempotent (the unique key ignores rows already there)."""
+def write_confirmation(
+    *,
+    correlation_id: UUID,
+    booking_id: UUID | str,
+    appointment_start: datetime | None,
+    now: datetime | None = None,
+) -> None:
+    """The notifications step, from BookingConfirmed's payload: idempotent (the unique
+    key ignores rows already there)."""
     now = now or timezone.now()
-    booking = (
-        Booking.objects.select_related("user__patient_profile")
-        .filter(correlation_id=correlation_id, status=BookingStatus.CONFIRMED)
-        .first()
-    )
-    if booking is None:
-        return
     with events.saga_step("notifications", correlation_id):
         # ON CONFLICT DO NOTHING: rows already written (receiver, sweep, replay) stay as they are.
         Notification.objects.bulk_create(
-            planned_for_confirmed(booking, now=now), ignore_conflicts=True
+            planned_for_confirmed(
+                booking_id=booking_id, appointment_start=appointment_start, now=now
+            ),
+            ignore_conflicts=True,
         )
         transaction.on_commit(enqueue_sending, robust=True)
+
+
+def write_for_confirmed(*, correlation_id: UUID, now: datetime | None = None) -> None:
+    """The same rows for a confirmed booking known only by its saga (the sweep)."""
+    booking = (
+        Booking.objects.filter(correlation_id=correlation_id, status=BookingStatus.CONFIRMED)
+        .only("pk", "appointment_start")
+        .first()
+    )
+    if booking is not None:
+        write_confirmation(
+            correlation_id=correlation_id,
+            booking_id=booking.pk,
+            appointment_start=booking.appointment_start,
+            now=now,
+        )
 
 
 def write_for_cancelled(*, correlation_id: UUID, now: datetime | None = None) -> None:
@@ -62,8 +83,8 @@ def write_for_cancelled(*, correlation_id: UUID, now: datetime | None = None) ->
     cancellation notice is written, in one step (idempotent like the confirmation's)."""
     now = now or timezone.now()
     booking = (
-        Booking.objects.select_related("user__patient_profile")
-        .filter(correlation_id=correlation_id, status=BookingStatus.CANCELLED)
+        Booking.objects.filter(correlation_id=correlation_id, status=BookingStatus.CANCELLED)
+        .only("pk")
         .first()
     )
     if booking is None:
@@ -76,7 +97,7 @@ def write_for_cancelled(*, correlation_id: UUID, now: datetime | None = None) ->
         Notification.objects.bulk_create(
             [
                 Notification(booking=booking, kind=Kind.CANCELLATION, channel=channel, due_at=now)
-                for channel in channels_of(booking)
+                for channel in CHANNELS
             ],
             ignore_conflicts=True,
         )
@@ -92,8 +113,10 @@ def write_for_rescheduled(
     of an earlier time that a worker already holds is refused by the sender."""
     now = now or timezone.now()
     booking = (
-        Booking.objects.select_related("user__patient_profile")
-        .filter(correlation_id=correlation_id, status=BookingStatus.CONFIRMED, reschedules=number)
+        Booking.objects.filter(
+            correlation_id=correlation_id, status=BookingStatus.CONFIRMED, reschedules=number
+        )
+        .only("pk", "appointment_start")
         .first()
     )
     if booking is None:
@@ -114,7 +137,7 @@ def write_for_rescheduled(
                     booking=booking, kind=kind, channel=channel, due_at=due_at, occurrence=number
                 )
                 for kind, due_at in planned
-                for channel in channels_of(booking)
+                for channel in CHANNELS
             ],
             ignore_conflicts=True,
         )

@@ -42,7 +42,7 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
     """
     amount = Decimal(final_price)
     booking = Booking.objects.only(
-        "pk", "payment_token", "expected_total", "status", "compensating"
+        "pk", "payment_token", "expected_total", "status", "compensating", "appointment_start"
     ).get(correlation_id=correlation_id)
     if booking.status != BookingStatus.PENDING or booking.compensating:
         return  # ended, or being undone: compensation settles any payment there is
@@ -68,7 +68,7 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
                 idempotency_key=str(correlation_id), token=booking.payment_token
             )
             if known is not None:
-                record_charge_outcome(payment=payment, result=known)
+                record_charge_outcome(payment=payment, result=known, booking=booking)
                 return
 
     if amount == 0:
@@ -79,7 +79,7 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
         result = get_gateway().charge(
             amount=payment.amount, token=booking.payment_token, idempotency_key=str(correlation_id)
         )
-    record_charge_outcome(payment=payment, result=result)
+    record_charge_outcome(payment=payment, result=result, booking=booking)
 
 
 def _refuse_higher_price(*, correlation_id: UUID, amount: Decimal, booking: Booking) -> None:
@@ -87,13 +87,6 @@ def _refuse_higher_price(*, correlation_id: UUID, amount: Decimal, booking: Book
     with events.saga_step("payments.charge", correlation_id):
         if not events.mark_compensating(correlation_id):
             return  # already being undone, or ended
-        AuditLog.record(
-            actor="system:payments",
-            action="payment.refused_price_changed",
-            obj=booking,
-            correlation_id=correlation_id,
-            after={"final_price": str(amount), "expected_total": str(booking.expected_total)},
-        )
         events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=PRICE_CHANGED)
         events.emit(
             events.CompensationTriggered,
@@ -122,7 +115,8 @@ def _cash_outcome(correlation_id: UUID) -> ChargeResult:
     return ChargeResult(True, f"cash_{receipt.pk}")
 
 
-def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
+def record_charge_outcome(*, payment: Payment, result: ChargeResult, booking: Booking) -> None:
+    """`booking` as charge_booking read it: its id and appointment travel on."""
     correlation_id = payment.correlation_id
     taken_too_late = False
     with events.saga_step("payments.charge", correlation_id):
@@ -141,7 +135,7 @@ def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
             )
         )
         if recorded:
-            _log_charge_outcome(payment=payment, status=status, result=result)
+            _log_charge_outcome(payment=payment, result=result, booking=booking)
         elif not result.captured:
             # Declined while the saga was being undone: nothing was taken, say so.
             Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
@@ -155,28 +149,22 @@ def record_charge_outcome(*, payment: Payment, result: ChargeResult) -> None:
         _refund_late_capture(payment=payment, result=result)
 
 
-def _log_charge_outcome(*, payment: Payment, status: str, result: ChargeResult) -> None:
+def _log_charge_outcome(*, payment: Payment, result: ChargeResult, booking: Booking) -> None:
+    # No AuditLog row: the event is the record (a cash payment's receiver is on its
+    # CashReceipt and on the front desk's own AuditLog row).
     correlation_id = payment.correlation_id
     # A decline undoes the saga: the booking row is marked before any event is logged
     # (events.mark_compensating), the order every step keeps.
     undo = not result.captured and events.mark_compensating(correlation_id)
-    after = {"status": status, "amount": str(payment.amount), "reason": result.decline_reason}
-    if payment.method == PaymentMethod.CASH:
-        receipt = CashReceipt.objects.filter(correlation_id=correlation_id).first()
-        after.update(method=PaymentMethod.CASH, received_by=receipt.received_by if receipt else "")
-    AuditLog.record(
-        actor="system:payments",
-        action=f"payment.{status}",
-        obj=payment,
-        correlation_id=correlation_id,
-        after=after,
-    )
     if result.captured:
+        start = booking.appointment_start
         events.emit(
             events.PaymentCompleted,
             correlation_id=correlation_id,
             payment_id=payment.pk,
             amount=str(payment.amount),
+            booking_id=str(booking.pk),
+            appointment_start=start.isoformat() if start else None,
         )
         return
     events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason)
@@ -196,7 +184,6 @@ def _refund_late_capture(*, payment: Payment, result: ChargeResult) -> None:
         payment=payment,
         reference=result.reference,
         refundable=(PaymentStatus.PENDING, PaymentStatus.DECLINED),
-        before_status="captured after the booking was undone",
         step="payments.refund_late",
     )
 
@@ -232,7 +219,6 @@ def reverse_payment(*, correlation_id: UUID) -> None:
         payment=payment,
         reference=payment.gateway_reference,
         refundable=(PaymentStatus.PENDING, PaymentStatus.CAPTURED),
-        before_status=payment.status,
         step="payments.reverse",
     )
 
@@ -242,7 +228,6 @@ def _refund(
     payment: Payment,
     reference: str,
     refundable: tuple[str, ...],
-    before_status: str,
     step: str,
 ) -> None:
     """Refund at the gateway, then record it once: whoever refunds first (compensation or
@@ -264,14 +249,6 @@ def _refund(
             updated_at=timezone.now(),
         ):
             return
-        AuditLog.record(
-            actor="system:payments",
-            action="payment.refunded",
-            obj=payment,
-            correlation_id=correlation_id,
-            before={"status": before_status},
-            after={"status": PaymentStatus.REFUNDED, "amount": str(payment.amount)},
-        )
         events.emit(
             events.PaymentReversed,
             correlation_id=correlation_id,

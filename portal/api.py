@@ -24,6 +24,7 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings import events
 from bookings.models import Booking, BookingItem, MedicalService, PatientProfile
 from bookings.services import NotCancellable, clinic_today, register_patient, update_profile
 from bookings.tokens import revoke_tokens
@@ -457,14 +458,20 @@ class BookingListCreateView(GenericAPIView):
     def _book(self, data, *, request_key: str | None):
         given = BookingInputSerializer(data=data)
         given.is_valid(raise_exception=True)
-        booking = start_booking(
-            user=self.request.user, request_key=request_key, **given.validated_data
-        )
-        return self._answer_for(booking), booking
+        with events.watch() as delivered:
+            booking = start_booking(
+                user=self.request.user, request_key=request_key, **given.validated_data
+            )
+        # A walk-in whose saga ended in this request is answered from its events, with no
+        # re-read; otherwise (an appointment, a saga another process ends) from the rows.
+        ended = events.apply_delivered(booking, delivered.get(booking.correlation_id, {}))
+        walk_in = given.validated_data.get("slot_id") is None
+        return self._answer_for(booking, as_is=ended and walk_in), booking
 
     @staticmethod
-    def _answer_for(booking: Booking) -> idempotency.Answer:
-        booking = _bookings_with_items().get(pk=booking.pk)  # as the saga left it
+    def _answer_for(booking: Booking, *, as_is: bool = False) -> idempotency.Answer:
+        if not as_is:
+            booking = _bookings_with_items().get(pk=booking.pk)  # as the saga left it
         body = BookingOutputSerializer(booking).data
         return idempotency.Answer(status=status.HTTP_201_CREATED, body=body)
 
@@ -545,7 +552,7 @@ def _booking_acted_on(request, booking_id: str, *, for_the_clinic: str) -> tuple
         pk = uuid.UUID(booking_id)
     except ValueError:
         raise NotFound("No such booking.") from None
-    by_staff = request.user.has_perm(for_the_clinic)
+    by_staff = _staff_may(request.user, for_the_clinic)
     visible = _bookings_with_items()
     if not by_staff:
         visible = visible.filter(user=request.user)
@@ -592,7 +599,7 @@ class CancelView(APIView):
 
         def cancel() -> tuple[idempotency.Answer, Booking]:
             try:
-                cancel_booking(
+                cancelled = cancel_booking(
                     booking=booking,
                     actor=request.user.get_username(),
                     by_staff=for_the_clinic,
@@ -600,7 +607,8 @@ class CancelView(APIView):
                 )
             except NotCancellable as refused:
                 raise Conflict(str(refused), code="not_cancellable") from None
-            cancelled = _bookings_with_items().get(pk=booking.pk)
+            if cancelled is not booking:  # not ended in this request: read with its items
+                cancelled = _bookings_with_items().get(pk=booking.pk)
             cancelled.refund = refund_of(cancelled)
             body = CancelledBookingOutputSerializer(cancelled).data
             return idempotency.Answer(status=status.HTTP_200_OK, body=body), cancelled

@@ -12,9 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bookings import events
 from bookings.log_context import saga_log_context
-from bookings.models import AuditLog, Booking, BookingStatus, MedicalService
+from bookings.models import AuditLog, Booking, BookingStatus
 from bookings.money import format_inr
+from bookings.selectors import active_services
 from bookings.services import (
     NotCancellable,
     clinic_today,
@@ -81,11 +83,8 @@ def start_booking(
     cash = payment_token == CASH_TOKEN and bool(cash_received_by)
     if not cash and not get_gateway().accepts(payment_token):
         raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
-    needing_slot = list(
-        MedicalService.objects.filter(
-            pk__in=list(service_ids), active=True, requires_appointment=True
-        ).values_list("pk", flat=True)
-    )
+    active = active_services(list(service_ids))  # read once, for bookings too
+    needing_slot = [pk for pk, service in active.items() if service.requires_appointment]
     if needing_slot and slot_id is None:
         raise ValidationError(
             {"slot_id": "These services need an appointment: choose a slot (GET /api/slots)."}
@@ -111,6 +110,7 @@ def start_booking(
             payment_token=payment_token,
             request_key=request_key,
             expected_total=expected_total,
+            active=active,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         if slot_id is not None:
@@ -192,14 +192,17 @@ def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str)
     quote = cancellation_quote(booking, by_staff=by_staff)
     if not quote.allowed:
         raise NotCancellable(quote.reason)
-    request_cancellation(
-        booking=booking,
-        actor=actor,
-        reason=reason,
-        by_staff=by_staff,
-        refund_amount=quote.refund_amount,
-        fee=quote.fee,
-    )
+    with events.watch() as delivered:
+        request_cancellation(
+            booking=booking,
+            actor=actor,
+            reason=reason,
+            by_staff=by_staff,
+            refund_amount=quote.refund_amount,
+            fee=quote.fee,
+        )
+    if events.apply_delivered(booking, delivered.get(booking.correlation_id, {})):
+        return booking  # as its events left it (its items, slot and price unchanged)
     return Booking.objects.get(pk=booking.pk)
 
 

@@ -1,8 +1,13 @@
+from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Subquery, Sum
+from django.db import connection
+from django.db.models import DecimalField, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from bookings import events
@@ -13,40 +18,95 @@ from pricing.rules import discount_eligibility
 from pricing.selectors import cancellation_policy
 
 
-def calculate_price(*, correlation_id: UUID, booking_id: str) -> None:
-    """Rule R1: the base price and whether the booking may have the discount."""
-    with events.saga_step("pricing", correlation_id):
-        booking = Booking.objects.annotate(items_total=Sum("items__price")).get(pk=booking_id)
-        base_price = booking.items_total or Decimal("0.00")
-        eligible, reason = discount_eligibility(
-            gender=booking.gender,
-            date_of_birth=booking.date_of_birth,
-            base_price=base_price,
-            today=booking.clinic_day,
-        )
-        going_on = Booking.objects.filter(
-            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
-        ).update(
-            base_price=base_price,
-            discount_eligible=eligible,
-            eligibility_reason=reason,
-            # The percentage in force when the booking was priced, kept with it.
-            discount_percent=DiscountSettings.current().discount_percent,
-            # The cancellation policy it is sold under: a later change never alters it.
-            cancellation_policy_version=Subquery(
-                CancellationPolicy.objects.order_by("-id").values("id")[:1]
+def calculate_price(
+    *,
+    correlation_id: UUID,
+    booking_id: str,
+    clinic_day: str,
+    gender: str,
+    date_of_birth: str,
+    prices: list[str],
+) -> None:
+    """Rule R1: the base price and whether the booking may have the discount.
+
+    A booking that cannot have the discount is fully priced here (final = base), so
+    the quota step has nothing to change for it.
+    """
+    base_price = sum((Decimal(p) for p in prices), Decimal("0.00"))
+    eligible, reason = discount_eligibility(
+        gender=gender,
+        date_of_birth=date.fromisoformat(date_of_birth),
+        base_price=base_price,
+        today=date.fromisoformat(clinic_day),
+    )
+    priced = {
+        "base_price": base_price,
+        "discount_eligible": eligible,
+        "eligibility_reason": reason,
+        # The percentage in force when the booking was priced, kept with it.
+        # (The row is made on first use: until then, the field's default is in force.)
+        "discount_percent": Coalesce(
+            Subquery(
+                DiscountSettings.objects.filter(pk=DiscountSettings.SINGLETON_ID).values(
+                    "discount_percent"
+                )
             ),
-            updated_at=timezone.now(),
+            Value(DiscountSettings._meta.get_field("discount_percent").default),
+            output_field=DecimalField(max_digits=5, decimal_places=2),
+        ),
+        # The cancellation policy it is sold under: a later change never alters it.
+        "cancellation_policy_version": Subquery(
+            CancellationPolicy.objects.order_by("-id").values("id")[:1]
+        ),
+        "updated_at": timezone.now(),
+    }
+    if not eligible:
+        priced.update(
+            discount_applied=False,
+            quota_exhausted=False,
+            discount_amount=Decimal("0.00"),
+            final_price=base_price,
         )
-        if not going_on:
+    with events.saga_step("pricing", correlation_id):
+        percent = _update_returning(
+            Booking.objects.filter(pk=booking_id, status=BookingStatus.PENDING, compensating=False),
+            priced,
+            returning="discount_percent",
+        )
+        if percent is _NO_ROW:
             return  # the saga is being undone: no step forward
         events.emit(
             events.PricingCalculated,
             correlation_id=correlation_id,
+            booking_id=booking_id,
+            clinic_day=clinic_day,
             base_price=str(base_price),
             discount_eligible=eligible,
             eligibility_reason=reason,
+            discount_percent=str(_money_percent(percent)),
         )
+
+
+_NO_ROW = object()
+
+
+def _update_returning(rows: QuerySet, values: dict[str, Any], *, returning: str) -> Any:
+    """`rows.update(**values)`, also handing back one column of the row changed (or
+    _NO_ROW): the subqueries' result without a second statement. The ORM writes the
+    UPDATE; RETURNING (PostgreSQL, and SQLite since 3.35) is added to it."""
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    update, params = query.get_compiler(rows.db).as_sql()
+    column = connection.ops.quote_name(rows.model._meta.get_field(returning).column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{update} RETURNING {column}", params)
+        row = cursor.fetchone()
+    return _NO_ROW if row is None else row[0]
+
+
+def _money_percent(value: Any) -> Decimal:
+    # SQLite hands a DECIMAL column back as a float or an int.
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 def set_discount_percent(*, percent: Decimal, actor: str) -> DiscountSettings:

@@ -1,9 +1,16 @@
 from quotas import services
 
 
-def on_pricing_calculated(*, correlation_id, base_price, discount_eligible, **_) -> None:
+def on_pricing_calculated(
+    *, correlation_id, booking_id, clinic_day, base_price, discount_eligible, discount_percent, **_
+) -> None:
     services.reserve_discount(
-        correlation_id=correlation_id, base_price=base_price, discount_eligible=discount_eligible
+        correlation_id=correlation_id,
+        booking_id=booking_id,
+        clinic_day=clinic_day,
+        base_price=base_price,
+        discount_eligible=discount_eligible,
+        discount_percent=discount_percent,
     )
 
 

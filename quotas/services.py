@@ -23,40 +23,51 @@ def ensure_day(day: date) -> None:
     )
 
 
-def reserve_discount(*, correlation_id: UUID, base_price: str, discount_eligible: bool) -> None:
+def reserve_discount(
+    *,
+    correlation_id: UUID,
+    booking_id: str,
+    clinic_day: str,
+    base_price: str,
+    discount_eligible: bool,
+    discount_percent: str,
+) -> None:
     """Take one of the day's discounts for an eligible booking, or go on at full price.
 
-    Not once the saga is being undone: a reservation made then would outlive the
-    compensation that already looked for it.
+    A booking that cannot have the discount was fully priced by pricing: this step only
+    logs that it goes on. Not once the saga is being undone: a reservation made then
+    would outlive the compensation that already looked for it.
     """
-    booking = Booking.objects.only("pk", "clinic_day", "discount_percent").get(
-        correlation_id=correlation_id
-    )
     base = Decimal(base_price)
     with events.saga_step(
         "quotas.reserve", correlation_id, once_per_saga=(ONE_RESERVATION_PER_SAGA,)
     ):
-        reserved = discount_eligible and _take_one(booking.clinic_day)
-        if reserved:
-            QuotaReservation.objects.create(
-                correlation_id=correlation_id,
-                quota_id=booking.clinic_day,  # the day is the quota row's key
-                booking_id=booking.pk,
-            )
-        discount = percent_of(base, booking.discount_percent) if reserved else Decimal("0.00")
+        if not discount_eligible:
+            reserved = False
+        else:
+            day = date.fromisoformat(clinic_day)
+            reserved = _take_one(day)
+            if reserved:
+                QuotaReservation.objects.create(
+                    correlation_id=correlation_id,
+                    quota_id=day,  # the day is the quota row's key
+                    booking_id=booking_id,
+                )
+        discount = percent_of(base, Decimal(discount_percent)) if reserved else Decimal("0.00")
         final_price = base - discount
         quota_exhausted = discount_eligible and not reserved
-        going_on = Booking.objects.filter(
-            pk=booking.pk, status=BookingStatus.PENDING, compensating=False
-        ).update(
-            discount_applied=reserved,
-            quota_exhausted=quota_exhausted,
-            discount_amount=discount,
-            final_price=final_price,
-            updated_at=timezone.now(),
-        )
-        if not going_on:
-            raise events.StepAbandoned  # rolls the day's unit back with the step
+        if discount_eligible:
+            going_on = Booking.objects.filter(
+                pk=booking_id, status=BookingStatus.PENDING, compensating=False
+            ).update(
+                discount_applied=reserved,
+                quota_exhausted=quota_exhausted,
+                discount_amount=discount,
+                final_price=final_price,
+                updated_at=timezone.now(),
+            )
+            if not going_on:
+                raise events.StepAbandoned  # rolls the day's unit back with the step
         events.emit(
             events.DiscountQuotaReserved,
             correlation_id=correlation_id,

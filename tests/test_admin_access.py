@@ -37,6 +37,15 @@ def one_of_everything(book, set_default_limit):
     PatientProfile.objects.create(
         user=confirmed.user, full_name="Asha Verma", gender="female", date_of_birth="1990-06-15"
     )
+    # What people did is audited (saga steps are not): the desk checks the patient in.
+    AuditLog.record(
+        actor="rekha",
+        action="booking.checked_in",
+        obj=confirmed,
+        correlation_id=confirmed.correlation_id,
+        before={"status": "confirmed"},
+        after={"status": "completed"},
+    )
     return confirmed, failed
 
 

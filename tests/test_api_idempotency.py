@@ -315,22 +315,22 @@ def test_the_purge_age_is_a_setting(user, settings):
 
 def cut_the_connection_when_answering(monkeypatch):
     """The first request books (its saga runs to the end), then loses its database
-    connection as it reads the booking back to answer: a 503, and the key cannot be
+    connection as it stores its answer under the key: a 503, and the key cannot be
     released either (the connection is gone)."""
     from django.db import connection
 
-    from portal import api
+    from portal import idempotency
 
-    real = api._bookings_with_items
+    real = idempotency._store
     cut = []
 
-    def read_after_the_cut():
+    def store_after_the_cut(*args, **kwargs):
         if not cut:
             cut.append(True)
             connection.connection.close()  # the server went away under this worker
-        return real()
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(api, "_bookings_with_items", read_after_the_cut)
+    monkeypatch.setattr(idempotency, "_store", store_after_the_cut)
 
 
 @saga
@@ -381,7 +381,9 @@ def test_a_retry_while_that_booking_is_still_pending_is_409_then_its_answer(
 
     assert post(patient_api, body, "order-1").status_code == 409  # its saga is running
 
-    confirm_booking(correlation_id=written.correlation_id)  # recovery ends it
+    confirm_booking(
+        correlation_id=written.correlation_id, booking_id=str(written.pk), appointment_start=None
+    )  # recovery ends it
     settled = post(patient_api, body, "order-1")
     assert settled.status_code == 201
     assert (settled.json()["id"], settled.json()["status"]) == (str(written.pk), "confirmed")

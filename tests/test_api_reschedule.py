@@ -210,7 +210,7 @@ def test_the_reminders_follow_the_appointment(booked, patient_api, doctor):
         booking=booked, occurrence=0, kind__startswith="rem"
     )
     assert set(old_reminders.values_list("status", flat=True)) == {Status.SUPERSEDED}
-    moved = Notification.objects.filter(booking=booked, occurrence=1)
+    moved = Notification.objects.filter(booking=booked, occurrence=1, channel=Channel.EMAIL)
     assert set(moved.values_list("kind", "channel", "due_at")) == {
         (Kind.RESCHEDULED, Channel.EMAIL, moved.get(kind=Kind.RESCHEDULED).due_at),
         (Kind.REMINDER_24H, Channel.EMAIL, new.start - timedelta(hours=24)),
@@ -222,7 +222,9 @@ def test_the_reminders_follow_the_appointment(booked, patient_api, doctor):
 def test_a_reminder_of_the_old_time_a_worker_already_claimed_is_not_sent(
     booked, patient_api, doctor
 ):
-    reminder = Notification.objects.get(booking=booked, kind=Kind.REMINDER_24H)
+    reminder = Notification.objects.get(
+        booking=booked, kind=Kind.REMINDER_24H, channel=Channel.EMAIL
+    )
     Notification.objects.filter(pk=reminder.pk).update(
         status=Status.SENDING, due_at=timezone.now()
     )  # claimed by a worker just before the move

@@ -63,7 +63,9 @@ def test_a_compensated_saga_is_never_confirmed(book):
     # Still pending, so only the compensation guard can stop the confirmation below.
     assert (booking.status, booking.compensating) == ("pending", True)
 
-    confirm_booking(correlation_id=booking.correlation_id)
+    confirm_booking(
+        correlation_id=booking.correlation_id, booking_id=str(booking.pk), appointment_start=None
+    )
 
     booking.refresh_from_db()
     assert (booking.status, booking.confirmation_code) == ("pending", None)

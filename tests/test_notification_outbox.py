@@ -23,11 +23,12 @@ def test_the_booking_request_sends_nothing_and_the_worker_sends_the_confirmation
 
     assert booking.status == "confirmed"
     assert mail.outbox == []  # nothing left during the request
-    assert rows(booking) == {(Kind.CONFIRMATION, Channel.EMAIL)}
+    # A row per channel; with no phone on file the SMS one is superseded when sent.
+    assert rows(booking) == {(Kind.CONFIRMATION, Channel.EMAIL), (Kind.CONFIRMATION, Channel.SMS)}
 
     summary = sender.send_due()
 
-    assert summary.sent == 1
+    assert (summary.sent, summary.superseded) == (1, 1)
     assert [m.to for m in mail.outbox] == [[user.email]]
     message = mail.outbox[0]
     assert message.subject == f"Booking confirmed: {booking.confirmation_code}"
@@ -35,7 +36,7 @@ def test_the_booking_request_sends_nothing_and_the_worker_sends_the_confirmation
     assert booking.items.get().name in message.body
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html" and booking.confirmation_code in html
-    row = Notification.objects.get(booking=booking)
+    row = Notification.objects.get(booking=booking, channel=Channel.EMAIL)
     assert (row.status, row.attempts) == (Status.SENT, 1)
     assert row.provider_message_id == message.extra_headers["Message-ID"]
     assert sender.send_due().claimed == 0  # sent once: nothing left
@@ -51,8 +52,12 @@ def test_a_patient_without_an_address_is_confirmed_and_the_row_says_why_nothing_
 
     assert booking.status == "confirmed"
     assert mail.outbox == []
-    row = Notification.objects.get(booking=booking)
-    assert (row.status, row.last_error) == (Status.SUPERSEDED, "no address")
+    assert set(
+        Notification.objects.filter(booking=booking).values_list("channel", "status", "last_error")
+    ) == {
+        (Channel.EMAIL, Status.SUPERSEDED, "no address"),
+        (Channel.SMS, Status.SUPERSEDED, "no address"),
+    }
 
 
 def with_appointment(booking, *, hours_ahead: float) -> Booking:
@@ -99,6 +104,8 @@ def test_a_reminder_whose_moment_has_passed_is_not_written(book):
     assert rows(booking) == {
         (Kind.CONFIRMATION, Channel.EMAIL),
         (Kind.REMINDER_2H, Channel.EMAIL),
+        (Kind.CONFIRMATION, Channel.SMS),
+        (Kind.REMINDER_2H, Channel.SMS),
     }
 
 
@@ -138,6 +145,7 @@ def test_a_failing_provider_is_retried_with_backoff_then_failed_visibly_and_rese
     settings.EMAIL_BACKEND = "tests.support.fake_providers.BrokenEmailBackend"
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
     booking = book()
+    Notification.objects.filter(booking=booking, channel=Channel.SMS).delete()  # no phone
     row = Notification.objects.get(booking=booking)
 
     before = timezone.now()
@@ -166,7 +174,7 @@ def test_a_booking_no_longer_confirmed_when_picked_up_is_not_written_to(book):
     # failed: the database refuses it, DESIGN.md "terminal states are exclusive").
     Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.CANCELLED)
 
-    assert sender.send_due().superseded == 1
+    assert sender.send_due().superseded == 2  # e-mail and SMS
     assert mail.outbox == []
 
 
@@ -204,7 +212,7 @@ def test_a_crashing_notifications_receiver_never_undoes_the_booking_and_the_swee
     def broken(**_):
         raise RuntimeError("notifications down")
 
-    monkeypatch.setattr(services, "write_for_confirmed", broken)
+    monkeypatch.setattr(services, "write_confirmation", broken)
     booking = book()
     monkeypatch.undo()
 
@@ -212,7 +220,7 @@ def test_a_crashing_notifications_receiver_never_undoes_the_booking_and_the_swee
     assert Notification.objects.count() == 0
     assert services.sweep_confirmed_without_notifications() == 1
     assert services.sweep_confirmed_without_notifications() == 0
-    assert rows(booking) == {(Kind.CONFIRMATION, Channel.EMAIL)}
+    assert rows(booking) == {(Kind.CONFIRMATION, Channel.EMAIL), (Kind.CONFIRMATION, Channel.SMS)}
 
 
 def test_the_worker_heartbeat_makes_healthz_say_ok_and_its_absence_late(client):
@@ -269,4 +277,5 @@ def test_the_sweep_writes_a_cancellation_notice_a_lost_signal_never_wrote(book):
 
     assert services.sweep_confirmed_without_notifications() == 1
     assert services.sweep_confirmed_without_notifications() == 0
-    assert Notification.objects.filter(booking=booking, kind=Kind.CANCELLATION).count() == 1
+    assert rows(booking) >= {(Kind.CANCELLATION, Channel.EMAIL), (Kind.CANCELLATION, Channel.SMS)}
+    assert Notification.objects.filter(booking=booking, kind=Kind.CANCELLATION).count() == 2

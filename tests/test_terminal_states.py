@@ -79,7 +79,9 @@ def test_confirmation_racing_compensation_ends_one_way_every_time(book, set_defa
         booking = paid_but_not_confirmed(book)
         raised = outcomes_at_once(
             [
-                lambda b=booking: confirm_booking(correlation_id=b.correlation_id),
+                lambda b=booking: confirm_booking(
+                    correlation_id=b.correlation_id, booking_id=str(b.pk), appointment_start=None
+                ),
                 lambda b=booking: compensate(b),
             ]
         )
@@ -106,7 +108,9 @@ def test_sequence_numbers_stay_unique_when_two_steps_of_one_saga_log_at_once(boo
         booking = paid_but_not_confirmed(book)
         raised = outcomes_at_once(
             [
-                lambda b=booking: confirm_booking(correlation_id=b.correlation_id),
+                lambda b=booking: confirm_booking(
+                    correlation_id=b.correlation_id, booking_id=str(b.pk), appointment_start=None
+                ),
                 lambda b=booking: compensate(b),
             ]
         )

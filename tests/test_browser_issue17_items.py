@@ -292,3 +292,39 @@ def test_bookings_today_and_the_discount_filter_leave_out_failed_attempts(
     expect(rows).to_have_count(1)  # as "1 of 10" on the front page
     expect(rows.first).to_contain_text("₹2,200.00")
     shot(page, "discount-filter")
+
+
+def test_reception_reads_every_step_of_a_booking_in_plain_words_told_about_the_patient(
+    page: Page, shot, book
+):
+    """Revert: render_change_form in portal/admin.py giving staff the patient's own timeline
+    ("You asked for", "You were not charged"), as before this test, without the steps a
+    patient does not need (the discount held, then given back)."""
+    declined = book(prices=("1500.00",), payment_token="tok_chargeDeclined")
+    staff_member("Reception", username="meera")
+    staff_log_in(page, "meera")
+    page.goto(f"/admin/bookings/booking/{declined.pk}/change/")
+
+    story = page.locator("#booking-story")
+    expect(story.locator("th")).to_have_text(
+        [
+            "Booking asked for",
+            "Price worked out",
+            "Discount held for the patient",
+            "Payment did not go through",
+            "Booking being undone",
+            "Discount given back",
+            "Booking not made",
+        ]
+    )
+    expect(story).to_contain_text("₹1,500.00; discount due, as the base price is above ₹1,000.00")
+    expect(story).to_contain_text("₹180.00 off, one of today's discounts; to pay ₹1,320.00.")
+    expect(story).to_contain_text("The card was declined by the bank.")
+    expect(story).to_contain_text(re.compile(r"\d{2}:\d{2}:\d{2} IST"))
+    body = page.locator("#content")
+    for words in ("You asked for", "You were", "Your code", "What happens next"):
+        expect(story).not_to_contain_text(words)
+    for technical in ("Compensation", "Quota", "card_declined", str(declined.correlation_id)):
+        expect(body).not_to_contain_text(technical)
+    expect(page.locator("#technical-details")).to_have_count(0)
+    shot(page, "reception-story")

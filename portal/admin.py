@@ -26,7 +26,7 @@ from bookings.selectors import saga_events
 from bookings.services import NotCancellable
 from payments.models import Payment
 from portal.appointments import appointment_of, with_appointments
-from portal.presentation import discount_in_words, failure_in_words, timeline
+from portal.presentation import discount_in_words, failure_in_words, staff_story
 from portal.services import cancel_booking, cancellation_quote, reschedule_quote
 from portal.views import appointment_services, move_booking, slot_choices
 from pricing.models import ClinicSettings
@@ -218,9 +218,10 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # Shown below the items and payment by admin/bookings/booking/change_form.html:
-        # the patient's story for everyone, the events and audit rows for managers only.
+        # the booking's story in plain words for everyone (told about the patient, every
+        # step, what was held and given back), the events and audit rows for managers only.
         if obj is not None:
-            context["story"] = timeline(obj)
+            context["story"] = staff_story(obj)
             if sees_technical_details(request):
                 context["saga_timeline"] = self.event_timeline(obj)
                 context["audit_trail"] = self.audit_trail(obj)

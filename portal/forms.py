@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -259,13 +259,19 @@ class PrivatePasswordResetForm(PasswordResetForm):
     With DEBUG off and no EMAIL_URL the console backend would print the mail, link and
     all, to stdout, which is the log (`check --deploy` fails on it too,
     confirmations.E001). The patient sees the usual answer; the log says why no mail
-    went, without the address or the link."""
+    went, without the address or the link.
 
-    def send_mail(self, *args, **kwargs) -> None:
+    The mail is written in the patient's language (their profile's, as their booking
+    e-mails are), whatever language the page that asked for it was in."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
         if settings.EMAIL_BACKEND == CONSOLE_MAIL_BACKEND and not settings.DEBUG:
             logger.error("password reset mail not sent: EMAIL_URL is not set")
             return
-        super().send_mail(*args, **kwargs)
+        profile = getattr(context.get("user"), "patient_profile", None)
+        language = getattr(profile, "language", "") or translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
 
 DESK_PAYMENTS = [

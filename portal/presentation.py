@@ -173,6 +173,83 @@ def timeline(booking: Booking) -> list[TimelineEntry]:
     return entries
 
 
+def _staff_describe(event_type: str, payload: dict, booking: Booking) -> tuple[str, str] | None:
+    """(title, detail) for the clinic's staff: every step of the booking in plain words,
+    told about the patient, including what was held and given back (the event names, ids
+    and payloads stay in the managers' technical details)."""
+
+    def money(key: str) -> str:
+        return inr(payload.get(key))
+
+    match event_type:
+        case "BookingRequested":
+            services = ", ".join(item.name for item in booking.items.all())
+            return "Booking asked for", services
+        case "PricingCalculated":
+            if payload.get("discount_eligible"):
+                why = eligibility_in_words(payload.get("eligibility_reason", ""))
+                return "Price worked out", f"{money('base_price')}; discount due, as {why}."
+            return "Price worked out", f"{money('base_price')}; no discount due."
+        case "DiscountQuotaReserved":
+            if payload.get("discount_applied"):
+                return "Discount held for the patient", (
+                    f"{money('discount_amount')} off, one of today's discounts; "
+                    f"to pay {money('final_price')}."
+                )
+            if payload.get("quota_exhausted"):
+                return "No discount left today", f"Full price to pay: {money('final_price')}."
+            return "Amount to pay set", f"To pay {money('final_price')}."
+        case "PaymentCompleted":
+            return "Paid", f"{money('amount')} taken."
+        case "PaymentFailed":
+            return "Payment did not go through", failure_in_words(payload.get("reason"))
+        case "CompensationTriggered":
+            return "Booking being undone", "What was held for it is given back."
+        case "SlotReleased":
+            return "Appointment time freed", "The place is free for other patients."
+        case "DiscountQuotaReleased":
+            return "Discount given back", "Today's count of discounts given is one lower."
+        case "PaymentReversed":
+            return "Payment returned", f"{money('amount')} back to the card."
+        case "BookingConfirmed":
+            return "Booking confirmed", f"Code {payload.get('confirmation_code')}."
+        case "BookingFailed":
+            return "Booking not made", "Nothing was charged."
+        case "CancellationRequested":
+            who = "by the clinic" if payload.get("by_staff") else "by the patient"
+            fee = f" (fee {money('fee')})" if Decimal(payload.get("fee", "0")) else ""
+            reason = payload.get("reason") or ""
+            detail = f"{money('refund_amount')} to go back{fee}." + (
+                f" Reason: {reason}" if reason else ""
+            )
+            return f"Cancelled {who}", detail
+        case "PaymentRefunded":
+            return "Refund made", f"{money('amount')} back to the card."
+        case "BookingCancelled":
+            return "Booking cancelled", "The visit is cancelled."
+        case "BookingRescheduled":
+            start = timezone.localtime(datetime.fromisoformat(payload["appointment_start"]))
+            return "Appointment moved", f"Now {start:%a %d %b %Y, %H:%M} IST."
+    return None
+
+
+def staff_story(booking: Booking) -> list[TimelineEntry]:
+    """The booking's story for the admin: each step, in words a receptionist uses."""
+    entries = []
+    for event in saga_events(booking.correlation_id):
+        said = _staff_describe(event.event_type, event.payload, booking)
+        if said is not None:
+            entries.append(
+                TimelineEntry(
+                    at=event.created_at,
+                    title=said[0],
+                    detail=said[1],
+                    compensation=event.event_type in MONEY_BACK_EVENTS,
+                )
+            )
+    return entries
+
+
 @dataclass(frozen=True)
 class Quote:
     """What the review step promises: the price the patient will really pay now.

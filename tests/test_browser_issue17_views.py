@@ -92,7 +92,7 @@ def test_the_booking_flow_in_hindi_at_360px(page: Page, live_server, service_pri
     page.goto("/book/")
     page.get_by_role("checkbox", name=re.compile("Knee MRI")).check()
     page.get_by_role("checkbox", name=re.compile("Full blood panel")).check()
-    page.locator("#update-total").scroll_into_view_if_needed()
+    page.locator("#running-total").scroll_into_view_if_needed()
     keep(page, "hi-2-services")
     page.get_by_role("button", name=hindi("Continue to review")).click()
     expect(page.get_by_role("heading", name=hindi("Review and pay"))).to_be_visible()

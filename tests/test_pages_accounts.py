@@ -199,3 +199,33 @@ def test_a_form_sent_without_its_csrf_token_gets_a_friendly_403():
     )
     assert response.status_code == 403
     assert "reload the page" in response.content.decode()
+
+
+def test_the_password_reset_mail_speaks_the_patients_language(client):
+    """The profile's language chooses the mail, not the page's: a Hindi patient asking
+    from an English page gets it in Hindi, an English one asking from a Hindi page in
+    English."""
+    from tests.support.pages_helpers import give_profile
+
+    asha = UserFactory(username="asha", email="asha@example.in")
+    PatientProfile.objects.filter(pk=give_profile(asha).pk).update(language="hi")
+    meera = UserFactory(username="meera", email="meera@example.in")
+    give_profile(meera, full_name="Meera Nair")
+
+    client.post("/accounts/password_reset/", {"email": "asha@example.in"})
+    client.post(
+        "/accounts/password_reset/", {"email": "meera@example.in"}, HTTP_ACCEPT_LANGUAGE="hi"
+    )
+
+    hindi, english = mail.outbox
+    assert hindi.subject == "अपना सिटी क्लिनिक पासवर्ड फिर से बनाएँ"
+    assert hindi.body.startswith("नमस्ते asha जी,")
+    assert "नया पासवर्ड यहाँ चुनें:" in hindi.body
+    assert "आपका पासवर्ड जैसा है वैसा ही रहेगा" in hindi.body
+    assert re.search(r"/accounts/reset/[\w-]+/[\w-]+/", hindi.body)
+    # Nothing left in English but the link.
+    words = re.findall(r"[A-Za-z]{3,}", re.sub(r"https?://\S+", "", hindi.body))
+    assert words == ["asha"], words
+    assert english.subject == "Reset your City Clinic password"
+    assert english.body.startswith("Hello meera,")
+    assert "your password stays as it is" in english.body

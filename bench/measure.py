@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from bookings.models import Booking, MedicalService
 from bookings.services import clinic_today
 from portal.invariants import find_violations
+from pricing.rules import PRICE_THRESHOLD
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import set_daily_limit
 
@@ -25,16 +26,30 @@ def _birthday_that_is_not_today() -> str:
     return "1980-01-01" if (today.month, today.day) != (1, 1) else "1980-01-02"
 
 
-def _body(service: MedicalService) -> str:
+def _body(services: list[MedicalService]) -> str:
     return json.dumps(
         {
             "patient_name": "Bench Patient",
             "gender": "male",
             "date_of_birth": _birthday_that_is_not_today(),
-            "service_ids": [service.pk],
+            "service_ids": [s.pk for s in services],
             "payment_token": "tok_visa",
         }
     )
+
+
+def _walk_in_services() -> tuple[list[MedicalService], list[MedicalService]]:
+    """Walk-ins (no slot to choose): the cheapest alone, and the fewest of the dearest
+    whose total is above the discount threshold (a panel of lab tests)."""
+    walk_ins = list(
+        MedicalService.objects.filter(active=True, requires_appointment=False).order_by("price")
+    )
+    panel: list[MedicalService] = []
+    for service in reversed(walk_ins):
+        panel.append(service)
+        if sum(s.price for s in panel) > PRICE_THRESHOLD:
+            break
+    return walk_ins[:1], panel
 
 
 def _tokens_file(users) -> str:
@@ -53,8 +68,7 @@ def prepare(clients: int) -> dict:
         for n in range(clients)
     ]
     reader = user_model.objects.create_user("reader", "reader@example.in", password=None)
-    cheap = MedicalService.objects.filter(active=True, price__lte=1000).order_by("price").first()
-    dear = MedicalService.objects.filter(active=True, price__gt=1000).order_by("-price").first()
+    cheap, panel = _walk_in_services()
     client = Client()
     token = Token.objects.get_or_create(user=reader)[0].key
     for _ in range(READER_BOOKINGS):
@@ -71,9 +85,10 @@ def prepare(clients: int) -> dict:
         "reader_token": token,
         "reader_booking": str(Booking.objects.filter(user=reader).order_by("created_at")[5].pk),
         "no_discount_body": _body(cheap),
-        "eligible_body": _body(dear),
+        "eligible_body": _body(panel),
         "describe": (
-            f"no-discount: {cheap.name} ₹{cheap.price}; eligible: {dear.name} ₹{dear.price}"
+            f"walk-ins; no-discount: {cheap[0].name} ₹{cheap[0].price}; eligible: "
+            f"{' + '.join(s.name for s in panel)} ₹{sum(s.price for s in panel)}"
         ),
     }
 

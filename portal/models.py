@@ -1,4 +1,4 @@
-"""The edge's own records: an API client's idempotency keys."""
+"""The edge's own records: idempotency keys, the worker's heartbeat, throttle counts."""
 
 from django.conf import settings
 from django.db import models
@@ -69,3 +69,15 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ThrottleWindow(models.Model):
+    """Requests one client made in one fixed window of one throttle (portal/throttles.py):
+    counted by one upsert, so every app process shares the count and none is lost."""
+
+    key = models.CharField(max_length=200, primary_key=True)  # scope, client, window number
+    hits = models.PositiveIntegerField()
+    expires_at = models.DateTimeField(db_index=True)  # purged daily after this
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits}"

@@ -16,6 +16,7 @@ SCHEDULES = {
     "send due notifications": ("notifications.tasks.send_due_notifications", EVERY_MINUTE),
     "sweep the event log for notifications": ("notifications.tasks.sweep_event_log", EVERY_MINUTE),
     "purge idempotency keys": ("portal.tasks.purge_idempotency_keys", DAILY),
+    "purge throttle windows": ("portal.tasks.purge_throttle_windows", DAILY),
 }
 
 

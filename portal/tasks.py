@@ -6,6 +6,7 @@ Task functions that span apps live here, at the edge; an app's own tasks live in
 
 from django.utils import timezone
 
+from portal import throttles
 from portal.idempotency import purge_expired_keys
 from portal.models import WorkerHeartbeat
 from portal.recovery import resume_stuck_cancellations, resume_stuck_sagas
@@ -22,6 +23,10 @@ def resume_sagas() -> str:
 
 def purge_idempotency_keys() -> int:
     return purge_expired_keys(now=timezone.now())
+
+
+def purge_throttle_windows() -> int:
+    return throttles.purge_throttle_windows(now=timezone.now())
 
 
 def heartbeat() -> None:

@@ -1,5 +1,6 @@
-"""Production counts throttles in one place for every app process: the database cache by
-default (its table made by `migrate`), or whatever CACHE_URL names."""
+"""Production counts throttles in one place for every app process: the app's own database
+(portal.ThrottleWindow, one upsert per request), whatever cache CACHE_URL names. The
+database cache (its table made by `migrate`) stays the production cache default."""
 
 import json
 import sqlite3
@@ -66,11 +67,12 @@ def test_production_counts_in_the_database_by_default_and_migrate_makes_its_tabl
     assert login_attempts_in_a_new_process(1, env) == [429]
 
 
-def test_cache_url_still_chooses_another_cache():
-    env = production(CACHE_URL="locmemcache://")  # each process its own: a test of the override
+def test_a_per_process_cache_does_not_split_the_count():
+    # With the cache throttle, a memory cache gave each process its own count.
+    env = production(CACHE_URL="locmemcache://")
 
     assert login_attempts_in_a_new_process(3, env) == [400, 400, 400]
-    assert login_attempts_in_a_new_process(1, env) == [400]
+    assert login_attempts_in_a_new_process(1, env) == [429]
 
 
 def test_migrate_makes_the_cache_table_on_sqlite_too(tmp_path):

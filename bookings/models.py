@@ -102,8 +102,9 @@ class Booking(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     correlation_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    # No index of its own: booking_user_recent (user, -created_at) serves every lookup by user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings", db_index=False
     )
     patient_name = models.CharField(max_length=120)
     gender = models.CharField(max_length=10, choices=Gender.choices)
@@ -214,7 +215,10 @@ class Booking(models.Model):
 class BookingItem(models.Model):
     """A service as it was booked: name and price copied so later edits never rewrite history."""
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items")
+    # Indexed by booking_item_unique (booking, service): no index of its own to write.
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     service = models.ForeignKey(
         MedicalService, on_delete=models.PROTECT, related_name="booking_items"
     )
@@ -235,7 +239,8 @@ class BookingItem(models.Model):
 class SagaEvent(models.Model):
     """The saga's durable log: written in the same transaction as the step it reports."""
 
-    correlation_id = models.UUIDField(db_index=True)
+    # Looked up by saga through the two unique indexes that start with it.
+    correlation_id = models.UUIDField()
     event_type = models.CharField(max_length=40)
     sequence = models.PositiveIntegerField()
     # 1 for an event that happens once in a saga; the n-th time for one that may rightly

@@ -117,6 +117,13 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
     )
+    # psycopg's prepared statements: server-side binding, each statement prepared on the
+    # connection after DB_PREPARE_THRESHOLD uses. Off by default (README, Performance).
+    if env.bool("DB_SERVER_SIDE_BINDING", default=False):
+        DATABASES["default"]["OPTIONS"].update(
+            server_side_binding=True,
+            prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=5),
+        )
 elif "sqlite" in DATABASES["default"]["ENGINE"]:
     # `make run`: the web server and the worker share one file. WAL lets reads go on
     # during a write; IMMEDIATE transactions queue for the write lock (up to 20 s)
@@ -257,6 +264,10 @@ WORKER_LATE_AFTER_SECONDS = env.int("WORKER_LATE_AFTER_SECONDS", default=120)
 # --- Notifications (the outbox) -----------------------------------------------
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_SECONDS = env.int("NOTIFICATION_RETRY_SECONDS", default=60)  # doubled each try
+# The worker watches the outbox (notifications.sender.watch): each run polls every POLL
+# seconds for WATCH seconds, then queues the next (short tasks: a stopping worker waits).
+NOTIFICATION_WATCH_SECONDS = env.int("NOTIFICATION_WATCH_SECONDS", default=5)
+NOTIFICATION_POLL_SECONDS = env.float("NOTIFICATION_POLL_SECONDS", default=1.0)
 # A row "sending" this long belongs to a dead worker (far above EMAIL_TIMEOUT/SMS_TIMEOUT).
 NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
 # Set true only for a mail provider that drops a repeated send with the same key.

@@ -11,3 +11,9 @@ class NotificationsConfig(AppConfig):
         from notifications import receivers
 
         events.listen("notifications", receivers)
+
+        from django_q.signals import post_spawn
+
+        from notifications.tasks import start_watching
+
+        post_spawn.connect(start_watching, dispatch_uid="notifications.start_watching")

@@ -31,7 +31,10 @@ ONE_NOTIFICATION_PER_BOOKING_KIND_CHANNEL = "notification_once_per_booking_kind_
 
 
 class Notification(models.Model):
-    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="notifications")
+    # Indexed by the unique (booking, kind, channel, occurrence): no index of its own.
+    booking = models.ForeignKey(
+        Booking, on_delete=models.PROTECT, related_name="notifications", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     due_at = models.DateTimeField()
@@ -68,3 +71,14 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.get_channel_display()} · {self.status}"
+
+
+class SenderLease(models.Model):
+    """Who is watching the outbox now (sender.watch): one watch at a time on all hosts,
+    taken by a conditional UPDATE, released at its end, expiring if its worker died."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    held_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.held_until:%H:%M:%S}"

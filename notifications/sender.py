@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from notifications import messages
-from notifications.models import Channel, Kind, Notification, Status
+from notifications.models import Channel, Kind, Notification, SenderLease, Status
 
 logger = logging.getLogger("notifications")
 
@@ -59,17 +59,66 @@ class SendSummary:
     def as_line(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.__dict__.items())
 
+    def add(self, other: "SendSummary") -> None:
+        for field, value in other.__dict__.items():
+            setattr(self, field, getattr(self, field) + value)
+
+
+WATCH_LEASE = "outbox"
+
+
+def watch(*, seconds: float, poll: float) -> tuple[SendSummary, bool]:
+    """Send what is due, then keep looking every `poll` seconds for `seconds` more.
+
+    So a confirmation goes out within about `poll` seconds of the step that wrote it,
+    and the booking request enqueues nothing (its only cost is the outbox rows). One
+    watch at a time on all hosts (a lease): a run that finds it taken sends what is due
+    once and returns. Returns the summary and whether this run held the watch (the
+    worker's task then queues the next one: tasks.py).
+    """
+    summary = send_due()
+    if not _take_lease(seconds=seconds):
+        return summary, False
+    try:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            time.sleep(poll)
+            summary.add(send_due(release=False))
+    finally:
+        SenderLease.objects.filter(pk=WATCH_LEASE).update(held_until=timezone.now())
+    return summary, True
+
+
+def _take_lease(*, seconds: float) -> bool:
+    now = timezone.now()
+    SenderLease.objects.bulk_create(
+        [SenderLease(name=WATCH_LEASE, held_until=now)], ignore_conflicts=True
+    )
+    # Held a little past the watch, so a worker that died holding it frees it soon.
+    return bool(
+        SenderLease.objects.filter(pk=WATCH_LEASE, held_until__lte=now).update(
+            held_until=now + timedelta(seconds=seconds + 30)
+        )
+    )
+
 
 def send_due(
-    *, now: datetime | None = None, batch: int = 1, rounds: int = 1000, max_seconds: float = 60
+    *,
+    now: datetime | None = None,
+    batch: int = 1,
+    rounds: int = 1000,
+    max_seconds: float = 60,
+    release: bool = True,
 ) -> SendSummary:
-    """Send what is due until nothing is left (or `rounds` claims).
+    """Send what is due until nothing is left (or `rounds` claims); first, unless
+    `release` is false, settle rows a dead worker left "sending".
 
     One row per claim by default: a worker killed during a provider call then leaves
     only the row it was sending in "sending", never a claimed batch it had not started.
     """
     summary = SendSummary()
-    summary.released = release_stuck(now=now or timezone.now())
+    if release:
+        summary.released = release_stuck(now=now or timezone.now())
     started = time.monotonic()
     for _ in range(rounds):
         if time.monotonic() - started > max_seconds:

@@ -4,7 +4,6 @@ import logging
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -59,7 +58,6 @@ def write_confirmation(
             ),
             ignore_conflicts=True,
         )
-        transaction.on_commit(enqueue_sending, robust=True)
 
 
 def write_for_confirmed(*, correlation_id: UUID, now: datetime | None = None) -> None:
@@ -101,7 +99,6 @@ def write_for_cancelled(*, correlation_id: UUID, now: datetime | None = None) ->
             ],
             ignore_conflicts=True,
         )
-        transaction.on_commit(enqueue_sending, robust=True)
 
 
 def write_for_rescheduled(
@@ -141,15 +138,6 @@ def write_for_rescheduled(
             ],
             ignore_conflicts=True,
         )
-        transaction.on_commit(enqueue_sending, robust=True)
-
-
-def enqueue_sending() -> None:
-    """Ask the worker to send now rather than at its next minute (speed only: the
-    schedule would find the rows anyway)."""
-    from django_q.tasks import async_task
-
-    async_task("notifications.tasks.send_due_notifications", task_name="send_due_notifications")
 
 
 def sweep_confirmed_without_notifications(*, now: datetime | None = None) -> int:

@@ -16,6 +16,17 @@ def test_cpu_shares_are_parts_of_the_machine_over_the_interval(monkeypatch):
     )
 
 
+def test_postgres_cpu_per_booking_is_its_share_of_the_cores_over_the_rate(monkeypatch):
+    from bench.report import database_ms_per_request
+
+    monkeypatch.setattr("bench.report.os.cpu_count", lambda: 2)
+    # 24% of 2 cores = 0.48 CPU-seconds each second, over 80 bookings: 6 ms each.
+    row = {"good_per_second": 80.0, "cpu": {"database": 0.24}}
+
+    assert database_ms_per_request(row) == pytest.approx(6.0)
+    assert database_ms_per_request({"good_per_second": 80.0}) is None
+
+
 RAW = "\n".join(
     [
         # 6 samples in an ORM call made from emit, 3 in psycopg under AuditLog.record,

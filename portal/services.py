@@ -98,20 +98,23 @@ def start_booking(
         check_slot_serves(slot_id=slot_id, service_ids=needing_slot, day=visit_date)
     elif visit_date is not None and visit_date != clinic_today():
         raise ValidationError({"visit_date": "A walk-in visit is on today's clinic day."})
+    booking_request = {
+        "user": user,
+        "patient_name": patient_name,
+        "gender": gender,
+        "date_of_birth": date_of_birth,
+        "service_ids": service_ids,
+        "payment_token": payment_token,
+        "request_key": request_key,
+        "expected_total": expected_total,
+        "active": active,
+    }
+    if slot_id is None and not cash:
+        return initiate_booking(**booking_request)  # bookings' own transaction is the whole
     # The saga runs as this transaction commits, inside the log context, so every
     # step's log line names the booking (as bookings does for a walk-in alone).
     with saga_log_context(step="bookings.request") as log_fields, transaction.atomic():
-        booking = initiate_booking(
-            user=user,
-            patient_name=patient_name,
-            gender=gender,
-            date_of_birth=date_of_birth,
-            service_ids=service_ids,
-            payment_token=payment_token,
-            request_key=request_key,
-            expected_total=expected_total,
-            active=active,
-        )
+        booking = initiate_booking(**booking_request)
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         if slot_id is not None:
             take_slot(slot_id=slot_id, booking_id=booking.pk, correlation_id=booking.correlation_id)

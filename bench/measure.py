@@ -165,7 +165,7 @@ def bulk_load_to(size: int) -> None:
             """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,
                    email, is_staff, is_active, date_joined)
                SELECT '!', false, 'bulk' || %s || '_' || j, '', '', '', false, true, now()
-               FROM generate_series(0, %s) j RETURNING id""",
+               FROM generate_series(0, %s::int) j RETURNING id""",
             [start, (end - start) // 10],
         )
         first_user = min(row[0] for row in cursor.fetchall())
@@ -174,25 +174,26 @@ def bulk_load_to(size: int) -> None:
                    date_of_birth, payment_token, status, clinic_day, currency, base_price,
                    discount_eligible, eligibility_reason, discount_percent, discount_applied,
                    quota_exhausted, discount_amount, final_price, confirmation_code,
-                   created_at, updated_at)
+                   created_at, updated_at, visit_date, compensating, reschedules)
                SELECT md5('b' || i)::uuid, md5('c' || i)::uuid, %s + (i - %s) / 10,
                    'Bulk Patient', 'male', DATE '1980-01-01', 'tok_visa', 'confirmed',
                    DATE '2020-01-01' + (i %% 2000), 'INR', %s, false, '', 12.00, false, false,
                    0.00, %s, 'B' || lpad(to_hex(i), 10, '0'),
-                   now() - make_interval(secs => i), now()
-               FROM generate_series(%s, %s) i""",
+                   now() - make_interval(secs => i), now(),
+                   DATE '2020-01-01' + (i %% 2000), false, 0
+               FROM generate_series(%s::int, %s::int) i""",
             [first_user, start, service.price, service.price, start, end],
         )
         cursor.execute(
             """INSERT INTO bookings_bookingitem (booking_id, service_id, name, price)
-               SELECT md5('b' || i)::uuid, %s, %s, %s FROM generate_series(%s, %s) i""",
+               SELECT md5('b' || i)::uuid, %s, %s, %s FROM generate_series(%s::int, %s::int) i""",
             [service.pk, service.name, service.price, start, end],
         )
         cursor.execute(
             """INSERT INTO bookings_sagaevent (correlation_id, event_type, sequence, payload,
-                   created_at)
-               SELECT md5('c' || i)::uuid, e.type, e.seq, '{}'::jsonb, now()
-               FROM generate_series(%s, %s) i
+                   created_at, occurrence)
+               SELECT md5('c' || i)::uuid, e.type, e.seq, '{}'::jsonb, now(), 1
+               FROM generate_series(%s::int, %s::int) i
                CROSS JOIN (VALUES ('BookingRequested', 1), ('PricingCalculated', 2),
                    ('DiscountQuotaReserved', 3), ('PaymentCompleted', 4),
                    ('BookingConfirmed', 5)) AS e(type, seq)""",
@@ -281,8 +282,8 @@ def bulk_load_slots(practitioner_days: int) -> int:
             """INSERT INTO scheduling_slot (practitioner_id, start, "end", capacity, booked)
                SELECT p, s, s + interval '15 minutes', 3, 0
                FROM unnest(%s::int[]) p,
-                    generate_series(0, %s) d,
-                    generate_series(0, %s) m,
+                    generate_series(0, %s::int) d,
+                    generate_series(0, %s::int) m,
                     LATERAL (SELECT %s::timestamptz - make_interval(days => d)
                                     + make_interval(mins => 15 * m) AS s) t
                ON CONFLICT DO NOTHING""",

@@ -89,7 +89,7 @@ PaymentCompleted = Event(
     "PaymentCompleted",
     emitted_by="payments",
     # booking_id and appointment_start travel on to the notifications step.
-    payload=("payment_id", "amount", "booking_id", "appointment_start"),
+    payload=("payment_id", "amount", "method", "booking_id", "appointment_start"),
     heard_by=("confirmations",),
 )
 PaymentFailed = Event(

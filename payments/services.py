@@ -163,6 +163,7 @@ def _log_charge_outcome(*, payment: Payment, result: ChargeResult, booking: Book
             correlation_id=correlation_id,
             payment_id=payment.pk,
             amount=str(payment.amount),
+            method=payment.method,  # card or cash: the patient's history says which
             booking_id=str(booking.pk),
             appointment_start=start.isoformat() if start else None,
         )

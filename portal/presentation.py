@@ -98,6 +98,10 @@ def _describe(event_type: str, payload: dict, booking: Booking) -> tuple[str, st
             services = ", ".join(item.name for item in booking.items.all())
             return _("You asked for"), services
         case "PaymentCompleted":
+            if payload.get("method") == "cash":
+                return _("You paid"), _("%(amount)s in cash at the front desk.") % {
+                    "amount": money("amount")
+                }
             return _("You paid"), _("%(amount)s by card.") % {"amount": money("amount")}
         case "PaymentFailed":
             return _("Payment did not go through"), _("%(why)s You were not charged.") % {
@@ -200,7 +204,8 @@ def _staff_describe(event_type: str, payload: dict, booking: Booking) -> tuple[s
                 return "No discount left today", f"Full price to pay: {money('final_price')}."
             return "Amount to pay set", f"To pay {money('final_price')}."
         case "PaymentCompleted":
-            return "Paid", f"{money('amount')} taken."
+            how = " in cash at the desk" if payload.get("method") == "cash" else " by card"
+            return "Paid", f"{money('amount')} taken{how}."
         case "PaymentFailed":
             return "Payment did not go through", failure_in_words(payload.get("reason"))
         case "CompensationTriggered":

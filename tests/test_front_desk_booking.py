@@ -12,6 +12,7 @@ from bookings.models import AuditLog, Booking, BookingStatus, PatientProfile, Sa
 from bookings.services import clinic_today
 from payments.models import CashReceipt, Payment, PaymentMethod, SimulatedGatewayCharge
 from portal.invariants import find_violations
+from portal.presentation import staff_story, timeline
 from portal.services import cancel_booking, start_booking
 from scheduling.models import Slot
 from tests.support.admin_helpers import staff_member
@@ -90,6 +91,12 @@ def test_a_telephone_patient_paid_in_cash(client, receptionist, consult, tomorro
     # Who took the cash is the receipt's; the desk's own AuditLog row says it was cash.
     assert AuditLog.objects.get(action="booking.front_desk").after["payment"] == "cash"
     assert not AuditLog.objects.filter(action__startswith="payment.").exists()  # saga steps
+    # The patient's history and the staff's story say how it was paid.
+    paid = [e.detail for e in timeline(booking) if e.title == "You paid"]
+    assert paid == ["₹900.00 in cash at the front desk."]
+    assert [e.detail for e in staff_story(booking) if e.title == "Paid"] == [
+        "₹900.00 taken in cash at the desk."
+    ]
     # The saga's chain is the one every booking runs.
     assert list(
         SagaEvent.objects.filter(correlation_id=booking.correlation_id)

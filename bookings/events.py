@@ -20,6 +20,8 @@ in one transaction): BookingRescheduled, logged once per move (its `occurrence`)
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
 acts on it. Receivers get `correlation_id` and the payload as keyword arguments.
+Payloads carry what the next steps need, so no receiver re-reads the booking; the edge
+that started a saga answers from the payloads too (`collect_delivered`).
 """
 
 import logging
@@ -329,7 +331,7 @@ _watching = threading.local()
 
 
 @contextmanager
-def watch() -> Iterator[dict[UUID, dict[str, dict[str, Any]]]]:
+def collect_delivered() -> Iterator[dict[UUID, dict[str, dict[str, Any]]]]:
     """Collect what this thread delivers while inside: saga → event name → payload.
 
     The edge that starts a saga answers from these (see `apply_delivered`) instead of

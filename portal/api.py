@@ -458,7 +458,7 @@ class BookingListCreateView(GenericAPIView):
     def _book(self, data, *, request_key: str | None):
         given = BookingInputSerializer(data=data)
         given.is_valid(raise_exception=True)
-        with events.watch() as delivered:
+        with events.collect_delivered() as delivered:
             booking = start_booking(
                 user=self.request.user, request_key=request_key, **given.validated_data
             )

@@ -40,12 +40,18 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class DateOfBirthField(forms.DateField):
-    widget = DateInput
+class BirthDateInput(DateInput):
+    """The picker offers no future dates: `max` is the clinic's today when the page is
+    drawn (not when the form class was made: a server running past midnight moves on)."""
 
-    def widget_attrs(self, widget):
-        # The picker offers no future dates; the rule itself is checked in validate().
-        return {**super().widget_attrs(widget), "max": clinic_today().isoformat()}
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["max"] = clinic_today().isoformat()
+        return context
+
+
+class DateOfBirthField(forms.DateField):
+    widget = BirthDateInput  # the rule itself is checked in validate()
 
     def validate(self, value):
         super().validate(value)
@@ -80,7 +86,7 @@ class SignUpForm(forms.Form):
         label=gettext_lazy("Gender"), choices=[("", gettext_lazy("Choose…")), *Gender.choices]
     )
     date_of_birth = DateOfBirthField(
-        label=gettext_lazy("Date of birth"), widget=DateInput(attrs={"autocomplete": "bday"})
+        label=gettext_lazy("Date of birth"), widget=BirthDateInput(attrs={"autocomplete": "bday"})
     )
     phone = PhoneNumberField(
         required=False,
@@ -287,7 +293,7 @@ class DeskBookingForm(forms.Form):
 
     patient_name = forms.CharField(max_length=120, label="Patient's name")
     gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
-    date_of_birth = DateOfBirthField(widget=DateInput())
+    date_of_birth = DateOfBirthField(widget=BirthDateInput())
     phone = PhoneNumberField(
         region="IN",
         validators=[validate_indian_mobile],

@@ -195,7 +195,7 @@ def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str)
     quote = cancellation_quote(booking, by_staff=by_staff)
     if not quote.allowed:
         raise NotCancellable(quote.reason)
-    with events.watch() as delivered:
+    with events.collect_delivered() as delivered:
         request_cancellation(
             booking=booking,
             actor=actor,

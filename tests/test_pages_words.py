@@ -96,6 +96,17 @@ def test_date_of_birth_pickers_offer_no_future_day(client, user):
     assert f'max="{today}"' in client.get("/book/").content.decode()
 
 
+def test_the_date_of_birth_max_is_the_day_the_page_is_drawn(client):
+    """Not the day the form class was made: a server running past midnight moves on."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    with time_machine.travel(datetime(2027, 3, 1, 0, 5, tzinfo=ZoneInfo("Asia/Kolkata"))):
+        assert 'max="2027-03-01"' in client.get("/accounts/signup/").content.decode()
+
+
 def test_back_after_paying_lands_on_the_booking_just_made(client, user, service_priced):
     service = service_priced("500.00")
     client.force_login(user)

@@ -14,8 +14,11 @@ answer is built from the events, not read back.
 """
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -34,10 +37,19 @@ ELIGIBLE = 20  # + the quota's conditional UPDATE, its reservation row, the book
 # The decline and CompensationTriggered; scheduling, quotas (the discount back) and
 # payments each undo their part, re-checking the saga is being undone; BookingFailed.
 DECLINED = 29
-# The booking with its items and slot, the policy, the request
-# (AuditLog: a person's act), each participant's part, BookingCancelled, the notice's
-# outbox rows, and the refund's state for the answer.
-CANCELLED = 20
+# The booking with its items and slot, the policy, the request (AuditLog: a person's
+# act) and its event; the slot and the discount given back; the refund recorded, asked
+# of the (simulated) gateway (3 of its ledger's) and settled; BookingCancelled; the
+# notice's outbox rows; the refund's state for the answer. At 08:00, 75% back.
+CANCELLED = 29
+
+
+@pytest.fixture(autouse=True)
+def morning():
+    """A fixed hour of the clinic day: how much a cancellation refunds (and so what it
+    costs) depends on how long before the walk-in's day ends it is asked for."""
+    with time_machine.travel(datetime(2026, 12, 10, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata"))):
+        yield
 
 
 @pytest.fixture

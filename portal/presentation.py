@@ -156,19 +156,7 @@ def next_step(booking: Booking) -> str:
 
 def timeline(booking: Booking) -> list[TimelineEntry]:
     """The patient's story of a booking: asked for, paid or not, what happens next."""
-    entries = []
-    for event in saga_events(booking.correlation_id):
-        said = _describe(event.event_type, event.payload, booking)
-        if said is None:
-            continue
-        entries.append(
-            TimelineEntry(
-                at=event.created_at,
-                title=said[0],
-                detail=said[1],
-                compensation=event.event_type in MONEY_BACK_EVENTS,
-            )
-        )
+    entries = _story(booking, _describe)
     follows = next_step(booking)
     if follows:
         entries.append(
@@ -240,9 +228,14 @@ def _staff_describe(event_type: str, payload: dict, booking: Booking) -> tuple[s
 
 def staff_story(booking: Booking) -> list[TimelineEntry]:
     """The booking's story for the admin: each step, in words a receptionist uses."""
+    return _story(booking, _staff_describe)
+
+
+def _story(booking: Booking, describe) -> list[TimelineEntry]:
+    """The booking's events that `describe` puts in words (it returns None to skip one)."""
     entries = []
     for event in saga_events(booking.correlation_id):
-        said = _staff_describe(event.event_type, event.payload, booking)
+        said = describe(event.event_type, event.payload, booking)
         if said is not None:
             entries.append(
                 TimelineEntry(

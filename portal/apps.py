@@ -7,11 +7,13 @@ class PortalConfig(AppConfig):
     verbose_name = "Front desk and patients"
 
     def ready(self) -> None:
+        from portal import checks  # noqa: F401  (registers them)
         from portal.cache_table import create_cache_tables
         from portal.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="portal.schedules")
-        # Once per `migrate`: the throttles' shared cache table (the production default).
+        # Once per `migrate`: the shared cache's table (the production default; the sign-up
+        # and reset limits count there).
         post_migrate.connect(
             create_cache_tables, sender=self, dispatch_uid="portal.create_cache_tables"
         )

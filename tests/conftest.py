@@ -11,12 +11,25 @@ from bookings.models import Booking
 from portal.services import start_booking
 from quotas.models import QuotaSettings
 from tests.support.factories import ADULT_BIRTHDAY, MedicalServiceFactory, UserFactory
+from tests.support.scheduling import appointment_service, practitioner
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine:
         pytest.exit(f"The tests run on PostgreSQL only, not {engine}: set DATABASE_URL.", 1)
+
+
+@pytest.fixture
+def consult(db):
+    """A consultation that needs a slot (modules may define their own)."""
+    return appointment_service("900.00", name="Test Consultation")
+
+
+@pytest.fixture
+def doctor(consult):
+    """A practitioner who provides `consult`."""
+    return practitioner(consult, name="Dr. Test Rao")
 
 
 @pytest.fixture

@@ -33,16 +33,6 @@ def morning():
 
 
 @pytest.fixture
-def consult(db):
-    return appointment_service("900.00", name="Test Consultation")
-
-
-@pytest.fixture
-def doctor(consult):
-    return practitioner(consult, name="Dr. Test Rao")
-
-
-@pytest.fixture
 def booked(book, consult, doctor):
     """A confirmed appointment at 09:00 two days ahead (policy: moves until 4 h before, 2 moves)."""
     booking = book(services=[consult], slot=slot(doctor, day=DAY, at=(9, 0)))

@@ -10,7 +10,7 @@ import time_machine
 from bookings.models import AuditLog, Booking
 from scheduling.models import Slot
 from tests.support.factories import UserFactory
-from tests.support.scheduling import appointment_service, practitioner, slot
+from tests.support.scheduling import slot
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -25,16 +25,6 @@ DAY = MORNING.date() + timedelta(days=2)
 def morning():
     with time_machine.travel(MORNING, tick=True):
         yield
-
-
-@pytest.fixture
-def consult(db):
-    return appointment_service("900.00", name="Test Consultation")
-
-
-@pytest.fixture
-def doctor(consult):
-    return practitioner(consult, name="Dr. Test Rao")
 
 
 @pytest.fixture

@@ -4,6 +4,12 @@ from datetime import date
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Also the forms' message for a number that does not parse at all (phonenumber_field's own
+# is not in Hindi and names a US example).
+NOT_AN_INDIAN_MOBILE = gettext_lazy("Enter an Indian mobile number, e.g. +91 98123 45678.")
 
 MAX_AGE_YEARS = 130
 
@@ -24,10 +30,11 @@ def years_before(day: date, years: int) -> date:
 def validate_date_of_birth(value: date, *, today: date) -> None:
     """A past date, at most 130 years before the clinic's `today`."""
     if value >= today:
-        raise ValidationError("The date of birth must be a past date.", code="future")
+        raise ValidationError(_("The date of birth must be a past date."), code="future")
     if value < years_before(today, MAX_AGE_YEARS):
         raise ValidationError(
-            f"The date of birth must be at most {MAX_AGE_YEARS} years ago.", code="too_old"
+            _("The date of birth must be at most %(years)s years ago.") % {"years": MAX_AGE_YEARS},
+            code="too_old",
         )
 
 
@@ -40,7 +47,7 @@ def validate_indian_mobile(value) -> None:
         try:
             number = phonenumbers.parse(str(value), "IN")
         except phonenumbers.NumberParseException:
-            raise ValidationError("Enter a valid phone number.", code="invalid") from None
+            raise ValidationError(_("Enter a valid phone number."), code="invalid") from None
     mobile = (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
@@ -50,6 +57,4 @@ def validate_indian_mobile(value) -> None:
         or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) not in mobile
     ):
-        raise ValidationError(
-            "Enter an Indian mobile number, e.g. +91 98123 45678.", code="not_indian_mobile"
-        )
+        raise ValidationError(NOT_AN_INDIAN_MOBILE, code="not_indian_mobile")

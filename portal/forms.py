@@ -18,7 +18,12 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from bookings.models import Gender, Language, MedicalService
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
-from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
+from bookings.validators import (
+    NOT_AN_INDIAN_MOBILE,
+    validate_date_of_birth,
+    validate_indian_mobile,
+    validate_username,
+)
 
 CONSOLE_MAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
@@ -93,6 +98,7 @@ class SignUpForm(forms.Form):
         label=gettext_lazy("Mobile number"),
         region="IN",
         validators=[validate_indian_mobile],
+        error_messages={"invalid": NOT_AN_INDIAN_MOBILE},
         help_text=gettext_lazy("Optional: an Indian mobile number for SMS reminders."),
         widget=forms.TextInput({"autocomplete": "tel", "inputmode": "tel"}),
     )
@@ -297,6 +303,7 @@ class DeskBookingForm(forms.Form):
     phone = PhoneNumberField(
         region="IN",
         validators=[validate_indian_mobile],
+        error_messages={"invalid": NOT_AN_INDIAN_MOBILE},
         help_text="Indian mobile: the booking goes to the patient's account with this number.",
         widget=forms.TextInput({"inputmode": "tel"}),
     )

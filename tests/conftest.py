@@ -20,6 +20,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"The tests run on PostgreSQL only, not {engine}: set DATABASE_URL.", 1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whatever starts Chromium is slow, marked or not: `-m "not slow"` never starts a browser.
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def consult(db):
     """A consultation that needs a slot (modules may define their own)."""

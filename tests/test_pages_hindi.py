@@ -117,6 +117,21 @@ def test_sign_up_errors_in_hindi(hindi):
     assert english_left(page, []) == []
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("date_of_birth", "2999-01-01"),  # in the future
+        ("date_of_birth", "1800-01-01"),  # more than 130 years ago
+        ("phone", "12345"),
+        ("phone", "+14155550100"),  # not an Indian mobile
+    ],
+)
+def test_the_shared_validators_speak_hindi(hindi, field, value):
+    # bookings/validators.py serves every door; its messages are translated too.
+    page = hindi.post("/accounts/signup/", {"username": "x", field: value}).content.decode()
+    assert english_left(page, [value]) == [], (field, value)
+
+
 def test_booking_pages_in_hindi(hindi, user, book, service_priced):
     confirmed = book(prices=("700.00", "500.00"))
     failed = book(prices=("1500.00",), payment_token="tok_chargeDeclined")

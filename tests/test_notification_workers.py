@@ -7,18 +7,29 @@ only thing that survives a killed process besides the database.
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
-from bookings.models import PatientProfile
-from notifications import sender
+from bookings import events
+from bookings.models import Booking, BookingStatus, PatientProfile
+from notifications import messages, sender
 from notifications.models import Channel, Kind, Notification, Status
+from payments.gateway import SimulatedGateway
+from portal.services import cancel_booking
 from tests.support import servers
 from tests.support.fake_providers import sends
+from tests.support.racing import at_once
+from tests.support.saga_hooks import delivery_stopped, hook_runs_first
+from tests.support.scheduling import slot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -110,113 +121,126 @@ def test_a_worker_killed_mid_send_leaves_every_row_sent_once_or_visibly_failed(
     assert len(deliveries) == 1 + (crash == "die_after_provider" or stuck.status == Status.SENT)
 
 
+class SlowRefundGateway(SimulatedGateway):
+    """Keeps the cancellation "under way" (requested, still confirmed) for a while."""
+
+    def refund(self, **kwargs) -> str:
+        time.sleep(0.6)
+        return super().refund(**kwargs)
+
+
+def appointment_with_its_reminder_due(book, consult, doctor, *, at: tuple[int, int]) -> Booking:
+    """A real booking of a slot tomorrow whose 2-hour e-mail reminder is due now (the only
+    row the sender will pick up)."""
+    booking = book(services=[consult], slot=slot(doctor, at=at))
+    rows = Notification.objects.filter(booking=booking)
+    reminder = rows.get(kind=Kind.REMINDER_2H, channel=Channel.EMAIL)
+    rows.exclude(pk=reminder.pk).update(status=Status.SENT, sent_at=timezone.now())
+    rows.filter(pk=reminder.pk).update(due_at=timezone.now())
+    return booking
+
+
+def committed_request_at(booking_id) -> datetime | None:
+    """The booking's cancellation request as another connection sees it (committed only)."""
+    seen = []
+
+    def look() -> None:
+        try:
+            seen.append(
+                Booking.objects.values_list("cancellation_requested_at", flat=True).get(
+                    pk=booking_id
+                )
+            )
+        finally:
+            connection.close()
+
+    looker = threading.Thread(target=look)
+    looker.start()
+    looker.join()
+    return seen[0]
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
 def test_a_cancellation_racing_the_worker_never_lets_a_cancelled_booking_get_its_reminder(
-    book, settings
+    book, consult, doctor, settings, monkeypatch
 ):
-    """Cancellation (simulated: the booking leaves `confirmed` by a conditional UPDATE and
-    its pending reminders are superseded in the same transaction; the cancellation saga
-    comes from another branch) races the sender. At the moment the provider is called,
-    the booking must still be confirmed as every other connection sees it."""
-    import threading
-
-    from django.db import connection, transaction
-
-    from bookings.models import Booking, BookingStatus
-    from notifications import messages, services
-
-    seen_at_send: list[str] = []
+    """The patient cancels through the real service (a slow refund keeps the booking
+    "confirmed" with its request committed for 0.6 s) while the sender picks the
+    reminder up, at offsets from well before the request to inside that window."""
+    settings.PAYMENT_GATEWAY = "tests.test_notification_workers.SlowRefundGateway"
+    requested_seen_at_send: list[datetime | None] = []
+    provider_done: dict[UUID, float] = {}
+    request_heard: dict[UUID, float] = {}
     real_deliver = messages.deliver
 
-    def deliver_and_look(notification, message):
-        # What any other connection sees right now (committed state).
-        result = []
-        looker = threading.Thread(
-            target=lambda: (
-                result.append(
-                    Booking.objects.filter(pk=notification.booking_id)
-                    .values_list("status", flat=True)
-                    .get()
-                ),
-                connection.close(),
+    def slow_provider(notification, message):
+        if notification.kind != Kind.REMINDER_2H:  # an earlier round's cancellation notice
+            return real_deliver(notification, message)
+        requested_seen_at_send.append(committed_request_at(notification.booking_id))
+        time.sleep(0.3)  # a slow provider: a cancellation arriving now must wait for it
+        provider_id = real_deliver(notification, message)
+        provider_done[notification.booking_id] = time.monotonic()
+        return provider_id
+
+    def heard(*, correlation_id, **_):  # CancellationRequested is delivered after its commit
+        request_heard[Booking.objects.get(correlation_id=correlation_id).pk] = time.monotonic()
+
+    monkeypatch.setattr(messages, "deliver", slow_provider)
+    cancel_at = 0.2
+    outcomes = []
+    with hook_runs_first(events.CancellationRequested, heard):
+        for n, worker_at in enumerate([0, 0, 0.1, 0.25, 0.3, 0.4, 0.55, 0.7]):
+            booking = appointment_with_its_reminder_due(book, consult, doctor, at=(9 + n, 0))
+
+            def cancel(booking=booking):
+                time.sleep(cancel_at)
+                cancel_booking(booking=booking, actor="asha", by_staff=False, reason="ill")
+
+            def work(worker_at=worker_at):
+                time.sleep(worker_at)
+                return sender.send_due()
+
+            at_once([cancel, work])
+            reminder = Notification.objects.filter(booking=booking).get(
+                kind=Kind.REMINDER_2H, channel=Channel.EMAIL
             )
+            outcomes.append((reminder.status, reminder.last_error))
+            assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
+            if booking.pk in provider_done:  # sent: finished before the request committed
+                assert provider_done[booking.pk] < request_heard[booking.pk]
+
+    sent = [o for o in outcomes if o[0] == Status.SENT]
+    assert len(sent) == len(requested_seen_at_send) == len(provider_done)
+    # Whenever the provider was called, no cancellation request was committed.
+    assert requested_seen_at_send == [None] * len(sent)
+    # Both orders happened: sent before the request, and superseded while the booking
+    # was still "confirmed" with its request committed (the window the fix closes).
+    assert sent, outcomes
+    assert (Status.SUPERSEDED, "superseded: a cancellation is under way") in outcomes, outcomes
+    assert {status for status, _ in outcomes} <= {Status.SENT, Status.SUPERSEDED}
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_a_cancellation_stopped_right_after_its_request_still_stops_the_reminder(
+    book, consult, doctor
+):
+    """The saga dies after the request commits (no refund, booking still "confirmed"):
+    the sender supersedes the reminders, also one it had claimed before the request."""
+    bookings = [
+        appointment_with_its_reminder_due(book, consult, doctor, at=(hour, 0)) for hour in (9, 10)
+    ]
+    [claimed] = sender.claim_due(now=timezone.now(), limit=1)  # one worker got there first
+
+    with delivery_stopped(events.CancellationRequested):  # the crash
+        for b in bookings:
+            cancel_booking(booking=b, actor="asha", by_staff=False, reason="ill")
+    assert set(Booking.objects.values_list("status", flat=True)) == {BookingStatus.CONFIRMED}
+
+    assert sender.send_one(claimed) == "superseded"
+    assert sender.send_due().superseded == 1
+    assert mail.outbox == []
+    assert set(
+        Notification.objects.filter(kind=Kind.REMINDER_2H, channel=Channel.EMAIL).values_list(
+            "status", "last_error", "sent_at"
         )
-        looker.start()
-        looker.join()
-        seen_at_send.append(result[0])
-        return real_deliver(notification, message)
-
-    messages.deliver = deliver_and_look
-    try:
-        outcomes = Counter()
-        for _ in range(15):
-            booking = book()
-            start = timezone.now() + timedelta(hours=3)
-            Booking.objects.filter(pk=booking.pk).update(
-                appointment_start=start, appointment_end=start + timedelta(minutes=20)
-            )
-            Notification.objects.filter(booking=booking).update(
-                status=Status.SENT, sent_at=timezone.now()
-            )
-            Notification.objects.create(
-                booking=booking,
-                kind=Kind.REMINDER_2H,
-                channel=Channel.EMAIL,
-                due_at=timezone.now(),
-            )
-            barrier = threading.Barrier(2)
-
-            def cancel(booking=booking, barrier=barrier):
-                barrier.wait()
-                with transaction.atomic():
-                    if Booking.objects.filter(pk=booking.pk, status=BookingStatus.CONFIRMED).update(
-                        status=BookingStatus.CANCELLED
-                    ):
-                        services.supersede_pending(
-                            booking_id=booking.pk, kinds=(Kind.REMINDER_24H, Kind.REMINDER_2H)
-                        )
-                connection.close()
-
-            def work(barrier=barrier):
-                barrier.wait()
-                sender.send_due()
-                connection.close()
-
-            threads = [threading.Thread(target=cancel), threading.Thread(target=work)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            reminder = Notification.objects.get(booking=booking, kind=Kind.REMINDER_2H)
-            outcomes[reminder.status] += 1
-            booking.refresh_from_db()
-            assert booking.status == BookingStatus.CANCELLED  # the cancellation always lands
-    finally:
-        messages.deliver = real_deliver
-
-    assert set(outcomes) <= {Status.SENT, Status.SUPERSEDED}
-    assert outcomes[Status.SENT] == len(seen_at_send)
-    # Whenever a reminder went out, the booking was still confirmed for everyone.
-    assert set(seen_at_send) <= {BookingStatus.CONFIRMED}, seen_at_send
-
-
-def test_a_cancellation_committed_after_the_claim_stops_the_reminder(book):
-    from bookings.models import Booking, BookingStatus
-
-    booking = book()
-    start = timezone.now() + timedelta(hours=3)
-    Booking.objects.filter(pk=booking.pk).update(
-        appointment_start=start, appointment_end=start + timedelta(minutes=20)
-    )
-    Notification.objects.filter(booking=booking).delete()
-    reminder = Notification.objects.create(
-        booking=booking, kind=Kind.REMINDER_2H, channel=Channel.EMAIL, due_at=timezone.now()
-    )
-
-    assert sender.claim_due(now=timezone.now(), limit=10) == [reminder.pk]
-    Booking.objects.filter(pk=booking.pk, status=BookingStatus.CONFIRMED).update(
-        status=BookingStatus.CANCELLED
-    )
-
-    assert sender.send_one(reminder.pk) == "superseded"
-    reminder.refresh_from_db()
-    assert reminder.status == Status.SUPERSEDED and reminder.sent_at is None
+    ) == {(Status.SUPERSEDED, "superseded: a cancellation is under way", None)}

@@ -81,7 +81,8 @@ def watch(*, seconds: float, poll: float) -> tuple[SendSummary, bool]:
     worker's task then queues the next one: tasks.py).
     """
     summary = send_due()
-    if not _take_lease(seconds=seconds):
+    held_until = _take_lease(seconds=seconds)
+    if held_until is None:
         return summary, False
     try:
         until = time.monotonic() + seconds
@@ -89,21 +90,26 @@ def watch(*, seconds: float, poll: float) -> tuple[SendSummary, bool]:
             time.sleep(poll)
             summary.add(send_due(release=False))
     finally:
-        SenderLease.objects.filter(pk=WATCH_LEASE).update(held_until=timezone.now())
+        # Only our own lease: a watch that outlived it (a stall) may find another watch
+        # took it since, and must not free that one.
+        SenderLease.objects.filter(pk=WATCH_LEASE, held_until=held_until).update(
+            held_until=timezone.now()
+        )
     return summary, True
 
 
-def _take_lease(*, seconds: float) -> bool:
+def _take_lease(*, seconds: float) -> datetime | None:
+    """Take the watch if nobody holds it; return until when it is ours (None: taken)."""
     now = timezone.now()
     SenderLease.objects.bulk_create(
         [SenderLease(name=WATCH_LEASE, held_until=now)], ignore_conflicts=True
     )
     # Held a little past the watch, so a worker that died holding it frees it soon.
-    return bool(
-        SenderLease.objects.filter(pk=WATCH_LEASE, held_until__lte=now).update(
-            held_until=now + timedelta(seconds=seconds + 30)
-        )
+    held_until = now + timedelta(seconds=seconds + 30)
+    taken = SenderLease.objects.filter(pk=WATCH_LEASE, held_until__lte=now).update(
+        held_until=held_until
     )
+    return held_until if taken else None
 
 
 def send_due(

@@ -1,15 +1,18 @@
-"""Real worker processes on one PostgreSQL: killed mid-send (SIGKILL), or two at once.
+"""The real worker (`manage.py qcluster`) on one PostgreSQL: killed mid-send (SIGKILL),
+or two at once; and a cancellation racing the sender.
 
 Sends are counted by fake providers in a file (tests/support/fake_providers.py), the
 only thing that survives a killed process besides the database.
 """
 
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -26,7 +29,7 @@ from notifications.models import Channel, Kind, Notification, Status
 from payments.gateway import SimulatedGateway
 from portal.services import cancel_booking
 from tests.support import servers
-from tests.support.fake_providers import sends
+from tests.support.fake_providers import senders, sends
 from tests.support.racing import at_once
 from tests.support.saga_hooks import delivery_stopped, hook_runs_first
 from tests.support.scheduling import slot
@@ -34,18 +37,60 @@ from tests.support.scheduling import slot
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-EMAIL = "tests.support.fake_providers.FileLogEmailBackend"
+FAKES = "tests.support.fake_providers"
+OUTBOX_STATES_IN_FLIGHT = (Status.PENDING, Status.SENDING)
 
 
-def worker(mode: str, send_log: Path, *, sms: str, **env: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.outbox_worker", mode],
-        cwd=ROOT,
-        env=servers.child_env(SEND_LOG=str(send_log), EMAIL_BACKEND=EMAIL, SMS_BACKEND=sms, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+@contextmanager
+def qcluster(name: str, tmp_path: Path, send_log: Path, *, sms: str, **env: str):
+    """The real worker (`manage.py qcluster`) on this test's database, in a session of its
+    own (a crash kills only its group); stopped with SIGTERM on exit, as systemd would."""
+    log_path = tmp_path / f"qcluster-{name}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=servers.child_env(
+                SEND_LOG=str(send_log),
+                WORKER_NAME=name,
+                EMAIL_BACKEND=f"{FAKES}.FileLogEmailBackend",
+                SMS_BACKEND=f"{FAKES}.{sms}",
+                # Short watches: a stop waits for the one in hand.
+                NOTIFICATION_WATCH_SECONDS="1",
+                NOTIFICATION_POLL_SECONDS="0.2",
+                LOG_LEVEL="WARNING",
+                **env,
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    process.log_path = log_path
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            # Its main process only: it stops its own children (a SIGTERM reaching them
+            # too could hang django-q2's stop routine, see scripts/run-dev.sh).
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                raise AssertionError(f"{name} ignored SIGTERM:\n{log_path.read_text()}") from None
+
+
+def wait_until(done, *, process: subprocess.Popen, seconds: float) -> None:
+    """Poll (readiness, not a timing assertion) until done(); fail after a bound."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, process.log_path.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def outbox_settled() -> bool:
+    return not Notification.objects.filter(status__in=OUTBOX_STATES_IN_FLIGHT).exists()
 
 
 def due_notifications(book, user, count: int) -> list[Notification]:
@@ -68,41 +113,48 @@ def test_two_workers_never_send_the_same_notification_twice(book, user, tmp_path
     rows = due_notifications(book, user, 200)
     log = tmp_path / "sends.log"
 
-    workers = [worker("run", log, sms="tests.support.fake_providers.FileLogSms") for _ in range(2)]
-    outputs = [w.communicate(timeout=300) for w in workers]
+    # Each send takes 20 ms (4 s in all), so both workers are up while sending goes on.
+    with (
+        qcluster("a", tmp_path, log, sms="FileLogSms", FAKE_SEND_SECONDS="0.02") as a,
+        qcluster("b", tmp_path, log, sms="FileLogSms", FAKE_SEND_SECONDS="0.02"),
+    ):
+        wait_until(
+            lambda: Notification.objects.filter(status=Status.SENT).count() == len(rows),
+            process=a,
+            seconds=120,
+        )
 
-    assert [w.returncode for w in workers] == [0, 0], outputs
     lines = sends(log)
     assert len(lines) == 200 and len(set(lines)) == 200, Counter(lines).most_common(3)
-    assert Notification.objects.filter(status=Status.SENT).count() == len(rows)
-    # Both took part (the point of SKIP LOCKED): each printed what it sent.
-    sent_by = [int(out.split("sent=")[1].split()[0]) for out, _ in outputs]
-    assert sum(sent_by) == 200 and min(sent_by) > 0, sent_by
+    # Both took part (the point of SKIP LOCKED): each sent some.
+    by_worker = senders(log)
+    assert set(by_worker) == {"a", "b"} and sum(by_worker.values()) == 200, by_worker
 
 
-@pytest.mark.parametrize("crash", ["die_before_provider", "die_after_provider"])
+@pytest.mark.parametrize("crash", ["before_provider", "after_provider"])
 @pytest.mark.parametrize(
     "sms", ["FileLogSms", "DedupingFileLogSms"], ids=["sms-without-keys", "sms-with-keys"]
 )
 def test_a_worker_killed_mid_send_leaves_every_row_sent_once_or_visibly_failed(
-    book, user, tmp_path, settings, crash, sms
+    book, user, tmp_path, crash, sms
 ):
     due_notifications(book, user, 2)  # one e-mail, one SMS
     log = tmp_path / "sends.log"
-    sms_backend = f"tests.support.fake_providers.{sms}"
 
-    killed = worker(crash, log, sms=sms_backend)
-    killed.communicate(timeout=120)
-    assert killed.returncode == -signal.SIGKILL
+    # One worker process, so one send is in flight when the whole worker is SIGKILLed.
+    crashing = dict(Q_WORKERS="1", CRASH_AT=crash, CRASH_MARKER=str(tmp_path / "died"))
+    with qcluster("killed", tmp_path, log, sms=sms, **crashing) as killed:
+        killed.wait(timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.log_path.read_text()[-3000:]
     stuck = Notification.objects.get(status=Status.SENDING)  # the row it was sending
     delivered_before = len(sends(log))
-    assert delivered_before == (1 if crash == "die_after_provider" else 0)
+    assert delivered_before == (1 if crash == "after_provider" else 0)
 
-    # Restarted after the sending timeout has passed.
-    settings.NOTIFICATION_SENDING_TIMEOUT_SECONDS = 0
-    restarted = worker("run", log, sms=sms_backend, NOTIFICATION_SENDING_TIMEOUT_SECONDS="0")
-    out, err = restarted.communicate(timeout=120)
-    assert restarted.returncode == 0, err
+    # Restarted once the sending timeout has passed (0 here: at once).
+    with qcluster(
+        "restarted", tmp_path, log, sms=sms, Q_WORKERS="1", NOTIFICATION_SENDING_TIMEOUT_SECONDS="0"
+    ) as restarted:
+        wait_until(outbox_settled, process=restarted, seconds=120)
 
     stuck.refresh_from_db()
     deliveries = Counter(sends(log))
@@ -118,7 +170,7 @@ def test_a_worker_killed_mid_send_leaves_every_row_sent_once_or_visibly_failed(
         assert stuck.status == Status.SENT  # tried again with the same key: delivered once
     else:
         assert stuck.status == Status.FAILED  # cannot tell: staff decide, never a double send
-    assert len(deliveries) == 1 + (crash == "die_after_provider" or stuck.status == Status.SENT)
+    assert len(deliveries) == 1 + (crash == "after_provider" or stuck.status == Status.SENT)
 
 
 class SlowRefundGateway(SimulatedGateway):

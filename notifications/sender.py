@@ -4,8 +4,9 @@ At-least-once, never a double send in the common failure:
 - a worker claims rows with SELECT … FOR UPDATE SKIP LOCKED and a conditional UPDATE
   pending → sending (attempts + 1), so two workers never take the same row;
 - it re-checks the booking under a row lock held through the provider call, so a
-  cancellation either commits first (the reminder is superseded, never sent) or waits
-  for the send to finish (sent while the booking was still confirmed);
+  cancellation request either commits first (the reminder is superseded, never sent,
+  though the booking stays "confirmed" until its refund is done) or waits for the send
+  to finish (sent before anyone asked to cancel);
 - after the provider answers it records `sent` and the provider's id; a provider error
   puts the row back to pending with a later due time (backoff), and after
   NOTIFICATION_MAX_ATTEMPTS it is `failed`, for staff to see and resend;
@@ -41,6 +42,9 @@ WANTED_STATUS = {
     Kind.RESCHEDULED: BookingStatus.CONFIRMED,
 }
 REMINDER_KINDS = (Kind.REMINDER_24H, Kind.REMINDER_2H)
+# Not wanted once a cancellation is requested: the booking stays "confirmed" until the
+# saga's last step (after the refund), but the patient has already cancelled.
+CANCELLATION_SUPERSEDES = (Kind.CONFIRMATION, *REMINDER_KINDS, Kind.RESCHEDULED)
 INTERRUPTED = (
     "interrupted while sending (the worker stopped during the provider call): it may or "
     "may not have reached the patient; resend from the admin if needed"
@@ -77,7 +81,8 @@ def watch(*, seconds: float, poll: float) -> tuple[SendSummary, bool]:
     worker's task then queues the next one: tasks.py).
     """
     summary = send_due()
-    if not _take_lease(seconds=seconds):
+    held_until = _take_lease(seconds=seconds)
+    if held_until is None:
         return summary, False
     try:
         until = time.monotonic() + seconds
@@ -85,21 +90,26 @@ def watch(*, seconds: float, poll: float) -> tuple[SendSummary, bool]:
             time.sleep(poll)
             summary.add(send_due(release=False))
     finally:
-        SenderLease.objects.filter(pk=WATCH_LEASE).update(held_until=timezone.now())
+        # Only our own lease: a watch that outlived it (a stall) may find another watch
+        # took it since, and must not free that one.
+        SenderLease.objects.filter(pk=WATCH_LEASE, held_until=held_until).update(
+            held_until=timezone.now()
+        )
     return summary, True
 
 
-def _take_lease(*, seconds: float) -> bool:
+def _take_lease(*, seconds: float) -> datetime | None:
+    """Take the watch if nobody holds it; return until when it is ours (None: taken)."""
     now = timezone.now()
     SenderLease.objects.bulk_create(
         [SenderLease(name=WATCH_LEASE, held_until=now)], ignore_conflicts=True
     )
     # Held a little past the watch, so a worker that died holding it frees it soon.
-    return bool(
-        SenderLease.objects.filter(pk=WATCH_LEASE, held_until__lte=now).update(
-            held_until=now + timedelta(seconds=seconds + 30)
-        )
+    held_until = now + timedelta(seconds=seconds + 30)
+    taken = SenderLease.objects.filter(pk=WATCH_LEASE, held_until__lte=now).update(
+        held_until=held_until
     )
+    return held_until if taken else None
 
 
 def send_due(
@@ -195,6 +205,9 @@ def send_one(pk: int, *, now: datetime | None = None) -> str:
 def _not_wanted(notification: Notification, booking: Booking) -> str:
     if booking.status != WANTED_STATUS[notification.kind]:
         return f"superseded: booking is {booking.status}"
+    if notification.kind in CANCELLATION_SUPERSEDES and booking.cancellation_requested_at:
+        # Race-free: request_cancellation's UPDATE of this row waits for our row lock.
+        return "superseded: a cancellation is under way"
     if notification.kind in REMINDER_KINDS and (
         booking.appointment_start is None or booking.appointment_start <= timezone.now()
     ):

@@ -10,6 +10,8 @@ from bookings.models import Booking, BookingStatus, PatientProfile
 from notifications import sender, services
 from notifications.models import Channel, Kind, Notification, Status
 from portal import tasks
+from portal.services import reschedule_booking
+from tests.support.scheduling import slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -279,3 +281,36 @@ def test_the_sweep_writes_a_cancellation_notice_a_lost_signal_never_wrote(book):
     assert services.sweep_confirmed_without_notifications() == 0
     assert rows(booking) >= {(Kind.CANCELLATION, Channel.EMAIL), (Kind.CANCELLATION, Channel.SMS)}
     assert Notification.objects.filter(booking=booking, kind=Kind.CANCELLATION).count() == 2
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_a_hindi_speaker_hears_of_a_move_in_hindi_by_mail_and_sms(
+    book, user, consult, doctor, capsys
+):
+    PatientProfile.objects.create(
+        user=user,
+        full_name="Asha Verma",
+        gender="female",
+        date_of_birth="1990-01-01",
+        phone="+919812345678",
+        language="hi",
+    )
+    booking = book(services=[consult], slot=slot(doctor, at=(9, 0)))
+    sender.send_due()  # the confirmations
+    mail.outbox.clear()
+    capsys.readouterr()
+
+    reschedule_booking(
+        booking=booking, slot_id=slot(doctor, at=(11, 0)).pk, actor="desk", by_staff=True
+    )
+    assert sender.send_due().sent == 2  # the notice of the move, by mail and SMS
+
+    [message] = mail.outbox
+    assert message.subject == f"अपॉइंटमेंट का समय बदला: {booking.confirmation_code}"
+    assert "अपॉइंटमेंट का समय बदल गया है" in message.body and "11:00 IST" in message.body
+    assert "now on" not in message.body and "now on" not in message.alternatives[0][0]
+    assert "समय बदल गया है" in message.alternatives[0][0]
+    assert "appointment.ics" in [a[0] for a in message.attachments]
+    sms_text = capsys.readouterr().out
+    assert f"बुकिंग {booking.confirmation_code}: Asha Verma की अपॉइंटमेंट अब" in sms_text
+    assert "is now" not in sms_text

@@ -10,21 +10,23 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
+from bookings.services import clinic_today
 from notifications import sender, services
 from notifications.models import Channel, Kind, Notification, Status
 from portal import tasks
 from tests.support import servers
+from tests.support.scheduling import slot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_sweep_writes_what_a_killed_process_never_wrote_exactly_once(user, service_priced):
-    service = service_priced("500.00")
+def test_the_sweep_writes_what_a_killed_process_never_wrote_exactly_once(user, consult, doctor):
+    # A slot three days ahead: the confirmation and both reminders are due in the future.
+    appointment = slot(doctor, day=clinic_today() + timedelta(days=3))
     child = subprocess.run(
         [
             sys.executable,
@@ -32,9 +34,10 @@ def test_the_sweep_writes_what_a_killed_process_never_wrote_exactly_once(user, s
             "tests.support.crash_child",
             "BookingConfirmed",
             str(user.pk),
-            str(service.pk),
+            str(consult.pk),
             "tok_visa",
             "killed-after-confirm",
+            str(appointment.pk),
         ],
         cwd=ROOT,
         env=servers.child_env(),
@@ -45,12 +48,8 @@ def test_the_sweep_writes_what_a_killed_process_never_wrote_exactly_once(user, s
     assert child.returncode == -signal.SIGKILL, child.stderr
     booking = Booking.objects.get(request_key="killed-after-confirm")
     assert booking.status == BookingStatus.CONFIRMED
+    assert booking.appointment_start == appointment.start
     assert not Notification.objects.filter(booking=booking).exists()  # the signal was lost
-    # The appointment (set by the scheduling work on another branch) is three days ahead.
-    start = timezone.now() + timedelta(days=3)
-    Booking.objects.filter(pk=booking.pk).update(
-        appointment_start=start, appointment_end=start + timedelta(minutes=20)
-    )
 
     tasks.resume_sagas()  # recovery leaves a confirmed booking alone: nothing pending
     assert services.sweep_confirmed_without_notifications() == 1

@@ -4,10 +4,12 @@ at a time on all hosts (a lease row)."""
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 
 from notifications import sender
 from notifications.models import Channel, Notification, SenderLease, Status
@@ -31,7 +33,7 @@ def test_a_confirmation_written_during_a_watch_goes_out_within_its_poll(book):
 
     assert [m.subject for m in mail.outbox] == [f"Booking confirmed: {booking.confirmation_code}"]
     # The lease is given back at the end: the next watch may start at once.
-    assert sender._take_lease(seconds=1)
+    assert sender._take_lease(seconds=1) is not None
 
 
 def test_two_watches_at_once_one_watches_the_other_returns(book):
@@ -48,6 +50,20 @@ def test_two_watches_at_once_one_watches_the_other_returns(book):
     assert sorted([first_took, second_took])[0] < 1 <= 2 <= sorted([first_took, second_took])[1]
     assert first.sent + second.sent == 1  # the mail went out once
     assert SenderLease.objects.count() == 1
+
+
+def test_a_watch_that_outlived_its_lease_leaves_the_next_watchs_lease_alone():
+    watching = threading.Thread(target=_watch_in_own_connection, kwargs={"seconds": 1.5})
+    watching.start()
+    time.sleep(0.5)
+    # The first watch stalled past its lease (as if expired); another watch takes it.
+    SenderLease.objects.update(held_until=timezone.now() - timedelta(seconds=1))
+    second = sender._take_lease(seconds=60)
+    assert second is not None
+    watching.join()
+
+    assert SenderLease.objects.get().held_until == second  # still the second watch's
+    assert sender._take_lease(seconds=1) is None  # so a third one does not start
 
 
 def _watch_in_own_connection(*, seconds: float) -> None:

@@ -1,7 +1,7 @@
 """A child process that starts one booking and dies by SIGKILL at a chosen point.
 
 Run by tests/test_crash_injection.py as
-    python -m tests.support.crash_child CRASH_POINT USER_ID SERVICE_ID TOKEN REQUEST_KEY
+    python -m tests.support.crash_child CRASH_POINT USER_ID SERVICE_ID TOKEN REQUEST_KEY [SLOT_ID]
 with DJANGO_SETTINGS_MODULE and DATABASE_URL pointing at the test database.
 CRASH_POINT is an event name (the process dies when that event is delivered,
 before any app acts on it; "PaymentReversed" also makes confirmation crash, so a
@@ -24,7 +24,14 @@ def die(**_) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main(crash_point: str, user_id: str, service_id: str, token: str, request_key: str) -> None:
+def main(
+    crash_point: str,
+    user_id: str,
+    service_id: str,
+    token: str,
+    request_key: str,
+    slot_id: str | None = None,
+) -> None:
     if crash_point in CHARGE_POINTS:
         os.environ["PAYMENT_GATEWAY"] = "tests.support.crash_child.GatewayThatDies"
         os.environ["CRASH_POINT"] = crash_point
@@ -62,6 +69,7 @@ def main(crash_point: str, user_id: str, service_id: str, token: str, request_ke
         service_ids=[int(service_id)],
         payment_token=token,
         request_key=request_key,
+        slot_id=None if slot_id is None else int(slot_id),
     )
     # Reaching here means the crash point was never reached: the parent fails the test.
     sys.exit(3)

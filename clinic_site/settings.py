@@ -224,7 +224,7 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "portal.login_guard.client_address"
 AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"
-# Per client address and per e-mail address, in the default cache (portal/login_guard.py).
+# Per client address and per e-mail address, counted in the database (portal/login_guard.py).
 PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -31,16 +32,57 @@ REGISTRATION = {
 }
 
 
-@pytest.mark.parametrize("field", ["gender", "full_name", "username", "email", "password"])
+def says_what_to_fix(response, field: str) -> None:
+    """A 400 on that field (DRF's shape) that names the problem, not the input."""
+    assert response.status_code == 400, response.content
+    message = response.json()[field][0]
+    assert "surrogate" in message
+
+
+REGISTRATION_FIELDS = [
+    "gender",
+    "full_name",
+    "username",
+    "email",
+    "password",
+    "language",
+    "phone",
+    "date_of_birth",
+    "unknown_field",  # a string no serializer reads is refused too
+]
+
+
+@pytest.mark.parametrize("field", REGISTRATION_FIELDS)
 def test_a_lone_surrogate_in_registration_is_400(api, field):
     response = api.post(
         "/api/auth/register", json_with(REGISTRATION, field), content_type="application/json"
     )
-    assert response.status_code == 400
-    assert field in response.json()
+    says_what_to_fix(response, field)
+    assert not User.objects.filter(username="meera").exists()
 
 
-@pytest.mark.parametrize("field", ["gender", "patient_name", "payment_token"])
+@pytest.mark.parametrize("field", ["language", "full_name", "email", "phone"])
+def test_a_lone_surrogate_in_a_profile_change_is_400(api, field):
+    registered = api.post("/api/auth/register", REGISTRATION, format="json")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {registered.json()['token']}")
+    before = api.get("/api/me").json()
+    response = api.patch("/api/me", json_with({}, field), content_type="application/json")
+    says_what_to_fix(response, field)
+    assert api.get("/api/me").json() == before
+
+
+BOOKING_FIELDS = [
+    "gender",
+    "patient_name",
+    "payment_token",
+    "date_of_birth",
+    "expected_total",
+    "visit_date",
+    "service_ids",
+]
+
+
+@pytest.mark.parametrize("field", BOOKING_FIELDS)
 def test_a_lone_surrogate_in_a_booking_is_400(patient_api, service_priced, field):
     body = {
         "patient_name": "Asha Verma",
@@ -51,9 +93,26 @@ def test_a_lone_surrogate_in_a_booking_is_400(patient_api, service_priced, field
     response = patient_api.post(
         "/api/booking", json_with(body, field), content_type="application/json"
     )
-    assert response.status_code == 400
-    assert field in response.json()
+    says_what_to_fix(response, field)
     assert not Booking.objects.exists()
+
+
+def test_a_lone_surrogate_deep_inside_a_value_or_in_a_key_is_400(patient_api, service_priced):
+    nested = '{"service_ids": [1, ["x", {"k": "a\\udfffb"}]], "gender": "female"}'
+    response = patient_api.post("/api/booking", nested, content_type="application/json")
+    says_what_to_fix(response, "service_ids")
+    response = patient_api.post("/api/booking", '{"\\ud800": 1}', content_type="application/json")
+    says_what_to_fix(response, "non_field_errors")
+    response = patient_api.post("/api/booking", '["\\ud800"]', content_type="application/json")
+    says_what_to_fix(response, "non_field_errors")
+    assert not Booking.objects.exists()
+
+
+def test_a_pair_of_surrogates_is_one_character_and_fine(api):
+    body = json.dumps({**REGISTRATION, "full_name": "Meera \U0001f600"}, ensure_ascii=True)
+    assert "\\ud83d\\ude00" in body
+    response = api.post("/api/auth/register", body, content_type="application/json")
+    assert response.status_code == 201, response.content
 
 
 def test_a_lone_surrogate_in_a_login_is_400(api):

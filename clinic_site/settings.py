@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After CSRF and auth: an admin action's selection that is no id of its list is a 400.
+    "clinic_site.middleware.RefuseMalformedAdminSelection",
     # Last: turns a login refused by the lockout into a 429 (portal/login_guard.py).
     "axes.middleware.AxesMiddleware",
 ]

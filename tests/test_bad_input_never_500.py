@@ -192,3 +192,56 @@ def test_a_nul_in_an_api_query_string_is_a_json_400(client, db):
     response = client.get("/api/services?x=%00")
     assert response.status_code == 400
     assert response.json() == {"detail": "The query string holds a NUL character."}
+
+
+# Posted as a list action's selection: not ids, a NUL, out of every integer's range.
+JUNK_SELECTIONS = ["abc", "1\x00", "\x00", "1.5", "99999999999999999999999", "x" * 300, ""]
+
+
+def actions_of(model, user) -> list[str]:
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/")
+    request.user = user
+    return list(model_admin.get_actions(request))
+
+
+@pytest.mark.parametrize(("name", "model"), changelists(), ids=lambda v: str(v).split(".")[-1])
+def test_no_admin_action_post_with_a_junk_selection_is_a_500(client, book, name, model):
+    """Every action of every registered changelist, posted as a superuser with a
+    selection that cannot be its model's ids: a 4xx (or the admin's own answer), never
+    a 500. `_selected_action=abc` was a 500 (ValueError) on most of them."""
+    book()  # a row on most lists
+    user = superuser()
+    client.force_login(user)
+    client.raise_request_exception = False  # a 500 is counted, not raised
+    url = reverse(name)
+    failures = []
+    actions = actions_of(model, user)
+    for action in actions or [""]:
+        for junk in JUNK_SELECTIONS:
+            for selection in ([junk], ["1", junk]):
+                response = client.post(
+                    url, {"action": action, "index": "0", "_selected_action": selection}
+                )
+                if response.status_code >= 500:
+                    failures.append((action, selection, response.status_code))
+    assert not failures, failures
+
+
+def test_the_reported_junk_selection_is_a_400_saying_what_to_fix(client, db):
+    client.force_login(superuser())
+    for selection in ("abc", "\x00"):
+        response = client.post(
+            "/admin/auth/user/",
+            {"action": "delete_selected", "index": "0", "_selected_action": selection},
+        )
+        assert response.status_code == 400
+        assert b"not ids of this list" in response.content
+    # Real ids still go through to the admin's confirmation page.
+    user = superuser()
+    response = client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "index": "0", "_selected_action": [str(user.pk)]},
+    )
+    assert response.status_code == 200
+    assert b"Are you sure" in response.content

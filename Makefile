@@ -21,9 +21,9 @@ run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} PY=$(PY) scripts/run-dev.sh  # web server + worker; Ctrl-C stops both
 
-# The browser tests need Chromium: ensure-browser.sh finds one or installs Debian's.
+# The browser tests need Chromium: ensure-browser.sh finds one or gets one (Playwright, apt).
 test: install
-	CHROMIUM="$$(scripts/ensure-browser.sh)" && export CHROMIUM && \
+	CHROMIUM="$$(VENV=$(VENV) scripts/ensure-browser.sh)" && export CHROMIUM && \
 	scripts/with-test-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install lint-imports

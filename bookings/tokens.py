@@ -31,3 +31,16 @@ class RevokeTokensOnPasswordChange:
         # Shown with the other password rules on the change and reset forms: true, and
         # worth knowing before one presses the button.
         return gettext("Setting a new password signs the mobile app out on every device.")
+
+
+def password_rules_help_html() -> str:
+    """The password rules' help without this hook's sentence: for forms that set a first
+    password (a new account has no tokens to revoke), not for those that change one."""
+    from django.contrib.auth import password_validation
+
+    rules = [
+        validator
+        for validator in password_validation.get_default_password_validators()
+        if not isinstance(validator, RevokeTokensOnPasswordChange)
+    ]
+    return password_validation.password_validators_help_text_html(rules)

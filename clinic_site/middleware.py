@@ -165,3 +165,64 @@ class ContentSecurityPolicy(CSPMiddleware):
         if request.path.startswith(INLINE_STYLE_PATHS) and parts.update is None:
             parts.update = {"style-src": [UNSAFE_INLINE]}
         return parts
+
+
+SELECTED_ACTION_DETAIL = "The selected rows are not ids of this list: choose them on the list."
+
+
+class RefuseMalformedAdminSelection:
+    """An admin list action posted with a selection that cannot be ids of that list's
+    model (`_selected_action=abc`, a NUL, a number out of range) is a 400.
+
+    The admin filters `pk__in` the posted values as they are: one that is not the pk's
+    type raises ValueError (or PostgreSQL a DataError), a 500, on every changelist, ours
+    and the libraries' (auth, axes, django-q). Checked against each registered model's pk
+    field, for the whole admin site at once. Placed after CSRF and authentication.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if (
+            request.method != "POST"
+            or match is None
+            or match.namespace != "admin"
+            or not (match.url_name or "").endswith("_changelist")
+        ):
+            return None
+        model = _changelist_models().get(match.url_name)
+        if model is None:
+            return None
+        selected = request.POST.getlist("_selected_action")
+        if all(_could_be_pk(model, value) for value in selected):
+            return None
+        return bad_request(request, SELECTED_ACTION_DETAIL)
+
+
+def _changelist_models() -> dict[str, type]:
+    from django.contrib import admin
+
+    return {
+        f"{model._meta.app_label}_{model._meta.model_name}_changelist": model
+        for model in admin.site._registry
+    }
+
+
+def _could_be_pk(model, value: str) -> bool:
+    from django.core.exceptions import ValidationError
+
+    field = model._meta.pk
+    while field.is_relation:  # a one-to-one primary key: the target's type
+        field = field.target_field
+    if "\x00" in value:
+        return False
+    try:
+        field.run_validators(field.to_python(value))  # the type, and its range
+    except ValidationError:
+        return False
+    return True

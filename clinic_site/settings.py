@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After CSRF and auth: an admin action's selection that is no id of its list is a 400.
+    "clinic_site.middleware.RefuseMalformedAdminSelection",
     # Last: turns a login refused by the lockout into a 429 (portal/login_guard.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -224,7 +226,7 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "portal.login_guard.client_address"
 AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"
-# Per client address and per e-mail address, in the default cache (portal/login_guard.py).
+# Per client address and per e-mail address, counted in the database (portal/login_guard.py).
 PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
 

@@ -8,6 +8,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -24,6 +27,7 @@ from bookings.admin_display import NOT_YET, clinic_time, inr
 from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.selectors import saga_events
 from bookings.services import NotCancellable
+from bookings.tokens import password_rules_help_html
 from payments.models import Payment
 from portal.appointments import appointment_of, with_appointments
 from portal.presentation import discount_in_words, failure_in_words, staff_story
@@ -493,3 +497,20 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
     def response_change(self, request: HttpRequest, obj: ClinicSettings):
         self.message_user(request, "The discount and quota settings were saved.")
         return HttpResponseRedirect(request.path)
+
+
+class NewAccountForm(AdminUserCreationForm):
+    """The admin's "Add user": a first password, so the rules without "signs the mobile
+    app out" (a new account has no token; the change and reset forms keep that line)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_rules_help_html()
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    add_form = NewAccountForm

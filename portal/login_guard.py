@@ -8,13 +8,15 @@ X-Forwarded-For), so a client cannot dodge one count by forging a header another
 import hashlib
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework.throttling import BaseThrottle
+
+from portal.throttles import count_hit
 
 LOCKED_OUT_DETAIL = "Too many failed logins for this account or from this address; try later."
 
@@ -46,27 +48,26 @@ def _parse_rate(rate: str) -> tuple[int, int]:
 
 
 def _digest(text: str) -> str:
-    # Cache keys of a fixed shape, whatever a client sends (and no e-mail address in them).
+    # Count keys of a fixed shape, whatever a client sends (and no e-mail address in them).
     return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def seconds_until_allowed(*, scope: str, idents: Iterable[str], rate: str) -> int:
-    """Count one attempt against each of `idents` (an address, an e-mail address) in the
-    default cache; answer 0 when all are within `rate` (DRF's format, "5/hour"), else
-    the seconds until the fullest one's window ends. Fixed windows: simple, and enough
-    to stop a flood of reset mails or sign-ups."""
+    """Count one attempt against each of `idents` (an address, an e-mail address); answer
+    0 when all are within `rate` (DRF's format, "5/hour"), else the seconds until the
+    fullest one's window ends. Fixed windows, counted in the database by the API
+    throttles' upsert (`count_hit`): one statement per ident, so attempts at the same
+    instant, from any worker, are each counted and exactly `rate` pass."""
     allowed, period = _parse_rate(rate)
     now = time.time()
     window = int(now // period)
+    expires_at = datetime.fromtimestamp((window + 1) * period, tz=UTC)
     wait = 0
     for ident in idents:
-        key = f"limit:{scope}:{_digest(ident)}:{window}"
-        cache.add(key, 0, timeout=period)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=period)
-            count = 1
+        key = f"limit:{scope}:{_digest(ident)}"
+        count, _previous = count_hit(
+            key=f"{key}:{window}", previous_key=f"{key}:{window - 1}", expires_at=expires_at
+        )
         if count > allowed:
             wait = max(wait, int(period - now % period) + 1)
     return wait

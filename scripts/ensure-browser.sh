@@ -3,10 +3,16 @@
 # getting one when the machine has none. `make test` runs it; so does CI, through make.
 #   1. $CHROMIUM, when set;
 #   2. chromium (or chromium-browser) on PATH, or at Debian's /usr/bin/chromium;
-#   3. Debian's `chromium` package via apt-get, as root or with password-less sudo
-#      (BROWSER_INSTALL=no skips this);
-#   4. otherwise one line on stderr saying what to install, and exit 1.
-# Playwright's own browser download is not used: it needs the internet at test time.
+#   3. a Chromium Playwright downloaded before: $PLAYWRIGHT_BROWSERS_PATH, else
+#      ~/.cache/ms-playwright (chromium-*/chrome-linux*/chrome);
+#   4. `$VENV/bin/python -m playwright install chromium` when the virtualenv has
+#      playwright (it downloads, so offline it fails: bounded by `timeout`,
+#      PLAYWRIGHT_INSTALL_TIMEOUT seconds, default 120); the path is the one
+#      playwright reports;
+#   5. Debian's `chromium` package via apt-get, as root or with password-less sudo;
+#   6. otherwise one line on stderr saying what to install, and exit 1.
+# BROWSER_INSTALL chooses the ways to get one: auto (default: 4 then 5), playwright,
+# apt, or no (only look).
 set -euo pipefail
 
 found() {
@@ -21,7 +27,7 @@ if [ -n "${CHROMIUM:-}" ]; then
 fi
 
 look() {
-  local name path
+  local name path newest=""
   for name in chromium chromium-browser; do
     path=$(command -v "$name" 2>/dev/null || true)
     [ -n "$path" ] && found "$path"
@@ -29,12 +35,35 @@ look() {
   for path in ${BROWSER_CANDIDATES-/usr/bin/chromium /usr/bin/chromium-browser}; do
     [ -x "$path" ] && found "$path"
   done
+  # Playwright's own download (glob order: the last is the newest revision).
+  for path in "${PLAYWRIGHT_BROWSERS_PATH:-${HOME:-/nonexistent}/.cache/ms-playwright}"/chromium-*/chrome-linux*/chrome; do
+    [ -x "$path" ] && newest=$path
+  done
+  [ -n "$newest" ] && found "$newest"
   return 0
 }
 
 look
 
-if [ "${BROWSER_INSTALL:-apt}" = apt ] && command -v apt-get >/dev/null 2>&1; then
+install=${BROWSER_INSTALL:-auto}
+venv=${VENV:-${BASH_SOURCE[0]%/*}/../.venv}
+py=$venv/bin/python
+
+if { [ "$install" = auto ] || [ "$install" = playwright ]; } \
+  && [ -x "$py" ] && "$py" -c 'import playwright' >/dev/null 2>&1; then
+  echo "ensure-browser: downloading Playwright's Chromium (python -m playwright install chromium)" >&2
+  if timeout "${PLAYWRIGHT_INSTALL_TIMEOUT:-120}" "$py" -m playwright install chromium >&2; then
+    path=$(timeout 60 "$py" -c '
+from playwright.sync_api import sync_playwright
+with sync_playwright() as p:
+    print(p.chromium.executable_path)
+' 2>/dev/null || true)
+    [ -n "$path" ] && [ -x "$path" ] && found "$path"
+  fi
+  echo "ensure-browser: Playwright could not get Chromium (offline?); trying the system's package" >&2
+fi
+
+if { [ "$install" = auto ] || [ "$install" = apt ]; } && command -v apt-get >/dev/null 2>&1; then
   as_root=()
   if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then

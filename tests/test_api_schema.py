@@ -218,6 +218,7 @@ def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
         {"Authorization": f"Token {staff_token}"},
         25,
         make_bookable=bookable if bookings else None,
+        explicit=[bookable[2](body) for body in EXPLICIT_BOOKINGS] if bookings else (),
     )
     # Every booking the fuzz made ended, soundly: none left half-way.
     assert not Booking.objects.filter(status="pending").exists()
@@ -226,6 +227,14 @@ def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
         ended = set(Booking.objects.values_list("status", flat=True))
         assert ended == {"confirmed", "failed"}, ended  # the sagas really ran
         assert SagaEvent.objects.filter(event_type="CompensationTriggered").exists()
+        # Both endings are guaranteed by the explicit examples (a declining card, a
+        # capturing one), checked like every fuzzed case; the generated cases must still
+        # have made bookings of their own, whose sagas ended soundly (asserted above).
+        explicit = {body["patient_name"] for body in EXPLICIT_BOOKINGS}
+        assert set(
+            Booking.objects.filter(patient_name__in=explicit).values_list("patient_name", "status")
+        ) == {("Explicit Declined", "failed"), ("Explicit Captured", "confirmed")}
+        assert Booking.objects.exclude(patient_name__in=explicit).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -264,13 +273,41 @@ def bookable(db):
                 case.body["expected_total"] = expected_total
         return case
 
-    return choices, make
+    def with_service(body: dict) -> dict:
+        return {**body, "service_ids": [cheap.pk]}
+
+    return choices, make, with_service
 
 
-def _fuzz(operation, mode, headers: dict[str, str], examples: int, make_bookable=None) -> None:
+# Run in every fuzz of POST /api/booking besides the generated cases, so that both of a
+# saga's endings are reached whatever the generated cases drew.
+EXPLICIT_BOOKINGS = [
+    {
+        "patient_name": "Explicit Declined",
+        "gender": "female",
+        "date_of_birth": "1990-06-15",
+        "payment_token": "tok_chargeDeclined",
+    },
+    {
+        "patient_name": "Explicit Captured",
+        "gender": "male",
+        "date_of_birth": "1990-06-15",
+        "payment_token": "tok_visa",
+    },
+]
+
+
+def _fuzz(
+    operation,
+    mode,
+    headers: dict[str, str],
+    examples: int,
+    make_bookable=None,
+    explicit=(),
+) -> None:
     cases = operation.as_strategy(generation_mode=mode)
     if make_bookable is not None:
-        choices, make = make_bookable
+        choices, make, _with_service = make_bookable
         cases = st.tuples(cases, choices).map(lambda pair: make(*pair))
 
     @hypothesis.given(case=cases)
@@ -284,6 +321,9 @@ def _fuzz(operation, mode, headers: dict[str, str], examples: int, make_bookable
     def fuzz(case):
         case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
+    for body in explicit:  # run by hypothesis first, with the same checks as the rest
+        example = operation.Case(body=body, media_type="application/json")
+        fuzz = hypothesis.example(case=example)(fuzz)
     fuzz()
 
 

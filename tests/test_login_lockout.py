@@ -189,3 +189,55 @@ def test_sign_up_is_limited_per_email_address(settings):
         signup(n, address=f"203.0.113.{n}", email="same@example.in").status_code for n in range(3)
     ]
     assert answers[2] == 429
+
+
+RACERS = 30
+
+
+@pytest.fixture
+def production_cache(settings):
+    """The cache production has by default (the database cache): the count must not
+    depend on it (a cache's add-then-incr there is a read, then a write)."""
+    from django.core.management import call_command
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "clinic_cache",
+        }
+    }
+    call_command("createcachetable", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_password_resets_at_the_same_instant_let_exactly_the_limit_through(
+    settings, production_cache
+):
+    """30 resets of one e-mail address released together, each on its own connection:
+    the count is one upsert per attempt, so exactly PASSWORD_RESET_RATE pass (a cache's
+    add-then-incr let 14-24 of 30 through at 5/hour)."""
+    from tests.support.racing import at_once
+
+    settings.PASSWORD_RESET_RATE = "5/hour"
+    user = UserFactory()
+    answers = at_once(
+        [lambda n=n: reset(user.email, address=f"203.0.113.{n}") for n in range(RACERS)]
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [302] * 5 + [429] * (RACERS - 5)
+    assert len(mail.outbox) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_ups_at_the_same_instant_from_one_address_let_exactly_the_limit_through(
+    settings, production_cache
+):
+    from django.contrib.auth import get_user_model
+
+    from tests.support.racing import at_once
+
+    settings.SIGNUP_RATE = "10/hour"
+    answers = at_once([lambda n=n: signup(n) for n in range(RACERS)])
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [302] * 10 + [429] * (RACERS - 10)
+    assert get_user_model().objects.filter(username__startswith="newpatient").count() == 10

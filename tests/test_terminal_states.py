@@ -135,3 +135,63 @@ def test_undo_steps_leave_a_confirmed_booking_whole(book):
 
     assert outcome_of(booking) == "confirmed"
     assert find_violations() == []
+
+
+def test_a_step_logging_while_another_step_of_its_saga_holds_its_number_waits_and_takes_the_next():
+    """Deterministic: step A has logged an event (sequence 1, not committed) and holds its
+    transaction open; step B of the same saga, which locks no booking row, logs another:
+    its INSERT computes the same number and waits on A's row. Once A commits, B takes 2,
+    without an error (without `ON CONFLICT … DO NOTHING` and the retry it fails on
+    saga_event_sequence_unique)."""
+    import threading
+    import time
+    import uuid
+
+    from django.db import connection
+
+    cid = uuid.uuid4()
+    a_logged, a_may_commit = threading.Event(), threading.Event()
+    b_pid: list[int] = []
+
+    def step_a() -> None:
+        with events.saga_step("test.a", cid):
+            events.emit(events.PaymentFailed, correlation_id=cid, reason="card_declined")
+            a_logged.set()
+            assert a_may_commit.wait(10), "the test never let A commit"
+
+    def step_b() -> None:
+        assert a_logged.wait(10), "A never logged"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            b_pid.append(cursor.fetchone()[0])
+        with events.saga_step("test.b", cid):
+            events.emit(events.SlotReleased, correlation_id=cid, slot_id=1)
+
+    def let_a_commit_once_b_waits() -> None:
+        assert a_logged.wait(10)
+        deadline = time.monotonic() + 10
+        try:
+            while time.monotonic() < deadline:
+                if b_pid:
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                            [b_pid[0]],
+                        )
+                        row = cursor.fetchone()
+                    if row and row[0] == "Lock":  # B's INSERT waits on A's row
+                        return
+                time.sleep(0.01)
+            raise AssertionError("B never waited on A's sequence number")
+        finally:
+            a_may_commit.set()
+
+    outcomes = outcomes_at_once([step_a, step_b, let_a_commit_once_b_waits])
+
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
+    logged = list(
+        SagaEvent.objects.filter(correlation_id=cid)
+        .order_by("sequence")
+        .values_list("sequence", "event_type")
+    )
+    assert logged == [(1, "PaymentFailed"), (2, "SlotReleased")]

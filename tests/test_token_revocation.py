@@ -114,3 +114,27 @@ def test_saving_a_user_without_a_new_password_keeps_the_token(patient):
     patient.save()
     assert patient.check_password(PASSWORD)  # a hash upgrade on login is no password change
     assert api.get("/api/booking").status_code == 200
+
+
+REVOCATION_HELP = b"signs the mobile app out"
+
+
+def test_the_revocation_line_shows_where_a_password_is_changed_not_where_one_is_first_set(
+    client, patient
+):
+    """Forms that change a password say it signs the app out; forms that set an account's
+    first password (sign-up, the admin's "Add user") do not: there is no token yet."""
+    admin_user = superuser()
+    client.force_login(admin_user)
+    add_user = client.get("/admin/auth/user/add/")
+    assert add_user.status_code == 200
+    assert REVOCATION_HELP not in add_user.content
+    assert b"at least 8 characters" in add_user.content  # the rules themselves stay
+    for changing in (
+        "/accounts/password_change/",
+        "/admin/password_change/",
+        f"/admin/auth/user/{patient.pk}/password/",
+    ):
+        assert REVOCATION_HELP in client.get(changing).content, changing
+    client.logout()
+    assert REVOCATION_HELP not in client.get("/accounts/signup/").content

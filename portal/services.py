@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from bookings import events
 from bookings.log_context import saga_log_context
-from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from bookings.money import format_inr
 from bookings.selectors import active_services
 from bookings.services import (
@@ -213,6 +213,18 @@ def refund_of(booking: Booking) -> dict:
     """A cancelled booking's refund as the patient sees it: refunded, on its way, or none."""
     refund = Refund.objects.filter(correlation_id=booking.correlation_id).first()
     if refund is None:
+        # Nothing promised, or the payments step failed and recovery has yet to record
+        # the refund the cancellation promised: that one is on its way.
+        promised = (
+            SagaEvent.objects.filter(
+                correlation_id=booking.correlation_id,
+                event_type=events.CancellationRequested.name,
+            )
+            .values_list("payload__refund_amount", flat=True)
+            .first()
+        )
+        if promised is not None and Decimal(promised) > 0:
+            return {"amount": Decimal(promised), "status": "pending"}
         return {"amount": Decimal("0.00"), "status": "none"}
     # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
     shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"

@@ -39,6 +39,7 @@ from scheduling.services import (
 
 __all__ = [
     "NotReschedulable",
+    "RefundLowered",
     "SlotUnavailable",
     "book_at_front_desk",
     "cancel_booking",
@@ -187,14 +188,36 @@ def cancellation_quote(
     return CancellationQuote(True, refund.amount, refund.fee, reason, refund.holds_until)
 
 
-def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str) -> Booking:
+class RefundLowered(Exception):
+    """Less would come back now than the page the patient confirmed showed (a tier's
+    edge passed in between): nothing is cancelled; `quote` is what cancelling now gives."""
+
+    def __init__(self, quote: "CancellationQuote") -> None:
+        super().__init__(quote.reason)
+        self.quote = quote
+
+
+def cancel_booking(
+    *,
+    booking: Booking,
+    actor: str,
+    by_staff: bool,
+    reason: str,
+    expected_refund: Decimal | None = None,
+    request_key: str | None = None,
+) -> Booking:
     """Cancel under the policy (staff: everything back); the saga runs before this returns.
 
+    `expected_refund` is the refund the patient was shown: when cancelling now would give
+    back less, RefundLowered is raised and nothing changes. `request_key` links the
+    cancellation to the API request that made it (a retry of that request finds it).
     Raises NotCancellable when the booking cannot be cancelled (any more).
     """
     quote = cancellation_quote(booking, by_staff=by_staff)
     if not quote.allowed:
         raise NotCancellable(quote.reason)
+    if expected_refund is not None and quote.refund_amount < expected_refund:
+        raise RefundLowered(quote)
     with events.collect_delivered() as delivered:
         request_cancellation(
             booking=booking,
@@ -203,6 +226,7 @@ def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str)
             by_staff=by_staff,
             refund_amount=quote.refund_amount,
             fee=quote.fee,
+            request_key=request_key or "",
         )
     if events.apply_delivered(booking, delivered.get(booking.correlation_id, {})):
         return booking  # as its events left it (its items, slot and price unchanged)

@@ -144,6 +144,9 @@ class Booking(models.Model):
     reschedules = models.PositiveSmallIntegerField(default=0)
     # bookings: set once, by the one cancellation that wins (a conditional UPDATE)
     cancellation_requested_at = models.DateTimeField(null=True, blank=True)
+    # The API request (its Idempotency-Key, hashed with the caller) whose cancellation won:
+    # a retry of that request after it died finds its cancellation and gets its answer.
+    cancellation_request_key = models.CharField(max_length=64, blank=True, default="")
     # confirmations / bookings
     # NULL until set: unique among confirmed bookings, and `null` in the API until then.
     confirmation_code = models.CharField(max_length=16, null=True, blank=True, unique=True)  # noqa: DJ001

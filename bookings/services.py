@@ -331,8 +331,12 @@ def request_cancellation(
     by_staff: bool,
     refund_amount: Decimal,
     fee: Decimal,
+    request_key: str = "",
 ) -> None:
     """Start cancelling a confirmed booking, with the refund its policy gives.
+
+    `request_key` (optional) is kept with the cancellation, set by the same UPDATE: the
+    request that made it can be recognised afterwards (an API retry after a crash).
 
     One conditional UPDATE decides: of any number of cancellations (or a cancellation
     and another change) racing for one booking, only the first wins; the others get
@@ -342,7 +346,9 @@ def request_cancellation(
     with events.saga_step("bookings.cancel_request", booking.correlation_id):
         won = Booking.objects.filter(
             pk=booking.pk, status=BookingStatus.CONFIRMED, cancellation_requested_at__isnull=True
-        ).update(cancellation_requested_at=now, updated_at=now)
+        ).update(
+            cancellation_requested_at=now, cancellation_request_key=request_key, updated_at=now
+        )
         if not won:
             raise NotCancellable(_("This booking is not confirmed, or is already being cancelled."))
         after = {

@@ -61,7 +61,10 @@ class SimulatedGateway:
     no money twice; refunds are idempotent the same way.
     """
 
-    CAPTURE = {"tok_visa", "tok_mastercard"}
+    # tok_refundDeclined: the charge is captured, but every refund of it is declined (the
+    # card account was closed since), so a failed refund can be shown on demand.
+    CAPTURE = {"tok_visa", "tok_mastercard", "tok_refundDeclined"}
+    REFUND_DECLINED = "tok_refundDeclined"
     DECLINE = {
         "tok_chargeDeclined": "card_declined",
         "tok_chargeDeclinedInsufficientFunds": "insufficient_funds",
@@ -108,6 +111,8 @@ class SimulatedGateway:
         if charge is None:
             raise RefundDeclined("no captured charge with this reference")
         refund_reference = "sim_re_" + _digest(idempotency_key)
+        if charge.token == self.REFUND_DECLINED:  # never refunded: the same answer each time
+            raise RefundDeclined("refund_declined: the card account is closed")
         try:
             SimulatedGatewayRefund.objects.create(
                 idempotency_key=idempotency_key,

@@ -28,10 +28,10 @@ from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.selectors import saga_events
 from bookings.services import NotCancellable
 from bookings.tokens import password_rules_help_html
-from payments.models import Payment
+from payments.models import Payment, Refund, RefundStatus
 from portal.appointments import appointment_of, with_appointments
 from portal.presentation import discount_in_words, failure_in_words, staff_story
-from portal.services import cancel_booking, cancellation_quote, reschedule_quote
+from portal.services import cancel_booking, cancellation_quote, refund_of, reschedule_quote
 from portal.views import appointment_services, move_booking, slot_choices
 from pricing.models import ClinicSettings
 from pricing.services import set_discount_percent
@@ -155,6 +155,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
                 "fields": (
                     "status",
                     "failure_in_words",
+                    "refund_display",
                     "confirmation_code",
                     "appointment_display",
                     "clinic_day_display",
@@ -196,6 +197,7 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     )
     readonly_fields = (
         "failure_in_words",
+        "refund_display",
         "appointment_display",
         "discount_in_words",
         "clinic_day_display",
@@ -210,6 +212,28 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         "event_timeline",
         "audit_trail",
     )
+
+    @admin.display(description="refund")
+    def refund_display(self, booking: Booking) -> str:
+        """A cancellation's refund: its amount and where it stands (a failed one is the
+        clinic's to settle: linked to the Refunds list's "Ask the gateway again")."""
+        if booking.status != BookingStatus.CANCELLED:
+            return "-"
+        refund = Refund.objects.filter(correlation_id=booking.correlation_id).first()
+        if refund is None:
+            owed = refund_of(booking)  # nothing promised, or not recorded yet (recovery)
+            if not owed["amount"]:
+                return "nothing to refund"
+            return f"{inr(owed['amount'])}, not recorded yet (recovery makes it)"
+        why = f": {refund.failure_reason}" if refund.status == RefundStatus.FAILED else ""
+        return format_html(
+            '{} · <a href="{}">{}</a>{} (attempts: {})',
+            inr(refund.amount),
+            reverse("admin:payments_refund_change", args=[refund.pk]),
+            refund.get_status_display(),
+            why,
+            refund.attempts,
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # One query for the services of the whole page, none per row.

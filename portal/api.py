@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings import events
-from bookings.models import Booking, BookingItem, MedicalService, PatientProfile
+from bookings.models import Booking, BookingItem, BookingStatus, MedicalService, PatientProfile
 from bookings.services import NotCancellable, clinic_today, register_patient, update_profile
 from bookings.tokens import revoke_tokens
 from portal import idempotency
@@ -86,10 +86,14 @@ from quotas.services import day_resets_at, quota_for_day, set_daily_limit
 from scheduling.selectors import active_practitioners, bookable_slots
 
 
-class IdempotencyConflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "A request with this Idempotency-Key is still being processed; retry."
-    default_code = "idempotency_in_flight"
+class IdempotencyConflict(Conflict):
+    """shared/API.md: the 409 of an Idempotency-Key still in flight says so in its code."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still being processed; retry.",
+            code="request_in_flight",
+        )
 
 
 class IdempotencyMismatch(APIException):
@@ -588,7 +592,10 @@ class CancelView(APIView):
         summary="Cancel a confirmed booking under the policy (staff: everything back).",
         request=CancelInputSerializer,
         parameters=[BOOKING_ID, IDEMPOTENCY_KEY_HEADER],
-        responses={200: CancelledBookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422)},
+        responses={
+            200: CancelledBookingOutputSerializer,
+            **errors(400, 401, 404, 409, 415, 422, 503),
+        },
     )
     def post(self, request, booking_id: str):
         booking, for_the_clinic = _booking_acted_on(
@@ -596,6 +603,8 @@ class CancelView(APIView):
         )
         given = CancelInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key")
+        request_key = "" if key is None else idempotency.cancellation_request_key(request.user, key)
 
         def cancel() -> tuple[idempotency.Answer, Booking]:
             try:
@@ -604,19 +613,33 @@ class CancelView(APIView):
                     actor=request.user.get_username(),
                     by_staff=for_the_clinic,
                     reason=given.validated_data["reason"],
+                    request_key=request_key,
                 )
             except NotCancellable as refused:
                 raise Conflict(str(refused), code="not_cancellable") from None
-            if cancelled is not booking:  # not ended in this request: read with its items
-                cancelled = _bookings_with_items().get(pk=booking.pk)
-            cancelled.refund = refund_of(cancelled)
-            body = CancelledBookingOutputSerializer(cancelled).data
-            return idempotency.Answer(status=status.HTTP_200_OK, body=body), cancelled
+            return self._answer_for(cancelled, as_is=cancelled is booking), cancelled
 
         answer = _once_per_key(
-            request, fingerprint={"cancel": booking_id, **given.validated_data}, produce=cancel
+            request,
+            fingerprint={"cancel": booking_id, **given.validated_data},
+            produce=cancel,
+            # The cancellation this key made (its request may have died after making it: a
+            # retry gets its answer once the booking is cancelled, 409 in flight until then).
+            booking_made=lambda: Booking.objects.filter(
+                pk=booking.pk, cancellation_request_key=request_key
+            ).first(),
+            answer_for=self._answer_for,
+            still_running=lambda made: made.status == BookingStatus.CONFIRMED,
         )
         return Response(answer.body, status=answer.status)
+
+    @staticmethod
+    def _answer_for(cancelled: Booking, *, as_is: bool = False) -> idempotency.Answer:
+        if not as_is:  # not ended in this request: read with its items
+            cancelled = _bookings_with_items().get(pk=cancelled.pk)
+        cancelled.refund = refund_of(cancelled)
+        body = CancelledBookingOutputSerializer(cancelled).data
+        return idempotency.Answer(status=status.HTTP_200_OK, body=body)
 
 
 class RescheduleView(APIView):
@@ -626,7 +649,7 @@ class RescheduleView(APIView):
         summary="Move a confirmed appointment to another slot (same price), within the policy.",
         request=RescheduleInputSerializer,
         parameters=[BOOKING_ID, IDEMPOTENCY_KEY_HEADER],
-        responses={200: BookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422)},
+        responses={200: BookingOutputSerializer, **errors(400, 401, 404, 409, 415, 422, 503)},
     )
     def post(self, request, booking_id: str):
         booking, for_the_clinic = _booking_acted_on(
@@ -656,7 +679,7 @@ class RescheduleView(APIView):
 
 
 def _once_per_key(
-    request, *, fingerprint: Any, produce, booking_made=None, answer_for=None
+    request, *, fingerprint: Any, produce, booking_made=None, answer_for=None, **waiting
 ) -> idempotency.Answer:
     """Run `produce` under the request's Idempotency-Key, if it sent one.
 
@@ -679,8 +702,9 @@ def _once_per_key(
             produce=produce,
             booking_made=booking_made,
             answer_for=answer_for,
+            **waiting,
         )
     except idempotency.KeyReusedForAnotherRequest:
         raise IdempotencyMismatch from None
     except idempotency.KeyStillInFlight:
-        raise IdempotencyConflict from None
+        raise IdempotencyConflict() from None

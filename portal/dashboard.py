@@ -8,7 +8,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from quotas.models import DiscountQuota, QuotaSettings
 
 
@@ -16,7 +16,7 @@ from quotas.models import DiscountQuota, QuotaSettings
 class TodayAtAGlance:
     day: date
     bookings_by_status: dict[str, int]  # every status, zero included
-    revenue_collected: Decimal  # captured (and not refunded) payments taken today
+    revenue_collected: Decimal  # payments taken today, captured, less what refunds gave back
     discounts_granted: int
     discount_limit: int
     payments_failed: int
@@ -48,13 +48,21 @@ def today_at_a_glance(day: date) -> TodayAtAGlance:
         revenue=Sum("amount", filter=Q(status=PaymentStatus.CAPTURED)),
         failed=Count("pk", filter=Q(status=PaymentStatus.DECLINED)),
     )
+    # Money a cancellation gave back of those payments is no longer collected (a refund
+    # still pending or refused is: the clinic holds it until the gateway says otherwise).
+    refunded = Refund.objects.filter(
+        status=RefundStatus.REFUNDED,
+        payment__status=PaymentStatus.CAPTURED,
+        payment__created_at__gte=start,
+        payment__created_at__lt=end,
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
     quota = DiscountQuota.objects.filter(day=day).values("used", "limit").first()
     if quota is None:  # no discount asked for yet today: the day starts with the default
         quota = {"used": 0, "limit": QuotaSettings.current().default_daily_limit}
     return TodayAtAGlance(
         day=day,
         bookings_by_status={s: counts.get(s, 0) for s in BookingStatus.values},
-        revenue_collected=payments["revenue"] or Decimal("0.00"),
+        revenue_collected=(payments["revenue"] or Decimal("0.00")) - refunded,
         discounts_granted=quota["used"],
         discount_limit=quota["limit"],
         payments_failed=payments["failed"],

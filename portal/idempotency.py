@@ -1,4 +1,4 @@
-"""Idempotency-Key on POST /api/booking: one answer per user and key, kept at least a day.
+"""Idempotency-Key on the API's POSTs: one answer per user and key, kept at least a day.
 
 The in-flight row is inserted first and its unique constraint decides which of
 several simultaneous duplicates does the work; the others are told 409 (retry) and,
@@ -61,6 +61,16 @@ def booking_request_key(key: str) -> str:
     return hashlib.sha256(f"api:{key}".encode()).hexdigest()
 
 
+def cancellation_request_key(user: AbstractBaseUser, key: str) -> str:
+    """Booking.cancellation_request_key for an API key: the caller's own (staff and the
+    patient may both act on one booking), fixed length."""
+    return hashlib.sha256(f"api-cancel:{user.pk}:{key}".encode()).hexdigest()
+
+
+def _saga_running(booking: Booking) -> bool:
+    return booking.status == BookingStatus.PENDING
+
+
 def answer_once(
     *,
     user: AbstractBaseUser,
@@ -69,6 +79,7 @@ def answer_once(
     produce: Callable[[], tuple[Answer, Booking]],
     booking_made: Callable[[], Booking | None] | None = None,
     answer_for: Callable[[Booking], Answer] | None = None,
+    still_running: Callable[[Booking], bool] = _saga_running,
 ) -> Answer:
     """Run `produce` once per (user, key); later calls get its stored answer.
 
@@ -82,8 +93,9 @@ def answer_once(
     released so the client may send a corrected request under the same key. A request
     that died after its booking was written leaves the key in flight: a retry gets that
     booking's answer as soon as its saga has ended (confirmed or failed), and 409 while it
-    is still running. A claim with no booking left in flight past
-    IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS (its process died) is taken over.
+    is still running (`still_running(booking)`; a cancellation: still confirmed). A
+    claim with no booking left in flight past IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS (its
+    process died) is taken over.
     """
     try:
         with transaction.atomic():
@@ -95,6 +107,7 @@ def answer_once(
             fingerprint=fingerprint,
             booking_made=booking_made,
             answer_for=answer_for,
+            still_running=still_running,
         )
         if isinstance(existing, Answer):
             return existing
@@ -114,6 +127,7 @@ def _answer_or_abandoned_claim(
     fingerprint: str,
     booking_made: Callable[[], Booking | None] | None,
     answer_for: Callable[[Booking], Answer] | None,
+    still_running: Callable[[Booking], bool],
 ) -> Answer | IdempotencyKey:
     record = IdempotencyKey.objects.filter(user=user, key=key).first()
     if record is None:  # released or purged since our insert failed: the client retries
@@ -126,7 +140,7 @@ def _answer_or_abandoned_claim(
     if booking is not None and answer_for is not None:
         # The first request wrote its booking; it may have died since (a 503). Its
         # answer is the booking as its saga ended: build and keep it, once it has ended.
-        if booking.status == BookingStatus.PENDING:
+        if still_running(booking):
             raise KeyStillInFlight
         return _store(record, answer_for(booking), booking)
     now = timezone.now()

@@ -11,8 +11,10 @@ from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, SagaEvent
+from payments.gateway import SimulatedGateway, get_gateway
 from payments.models import (
     Payment,
+    PaymentMethod,
     PaymentStatus,
     Refund,
     RefundStatus,
@@ -66,6 +68,7 @@ def find_violations() -> list[str]:
         found.append(f"booking {booking.pk} failed but its payment's outcome is still unknown")
     found += _money_the_gateway_holds_without_a_record()
     found += _cancellations_refunded_as_the_policy_gave()
+    found += _cancellations_stuck_half_way()
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     for booking in Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=deadline):
         found.append(f"booking {booking.pk} is still pending past the saga deadline")
@@ -159,11 +162,52 @@ def _cancellations_refunded_as_the_policy_gave() -> list[str]:
         elif refund.status == RefundStatus.PENDING and refund.created_at < deadline:
             found.append(f"cancellation {correlation_id}: refund still pending past the deadline")
     ours = {
-        r.idempotency_key: r.amount for r in Refund.objects.filter(status=RefundStatus.REFUNDED)
+        r.idempotency_key: r
+        for r in Refund.objects.filter(status=RefundStatus.REFUNDED).select_related("payment")
     }
-    for kept in SimulatedGatewayRefund.objects.filter(idempotency_key__startswith="cancel-"):
-        if ours.get(kept.idempotency_key) != kept.amount:
+    theirs = {
+        kept.idempotency_key: kept
+        for kept in SimulatedGatewayRefund.objects.filter(idempotency_key__startswith="cancel-")
+    }
+    for key, kept in theirs.items():
+        if key not in ours or ours[key].amount != kept.amount:
             found.append(
                 f"the gateway refunded ₹{kept.amount} ({kept.reference}) we never recorded"
             )
+    if _the_gateway_is_simulated():
+        # The other way round: a refund we mark refunded went back at the gateway, in full.
+        # (Cash is handed back at the desk; a real gateway's books are not in this database.)
+        for key, refund in ours.items():
+            if refund.payment.method == PaymentMethod.CASH:
+                continue
+            kept = theirs.get(key)
+            if kept is None:
+                found.append(
+                    f"cancellation {refund.correlation_id}: refund of ₹{refund.amount} marked "
+                    "refunded, but the gateway has no such refund"
+                )
+            elif kept.amount != refund.amount:
+                found.append(
+                    f"cancellation {refund.correlation_id}: refund of ₹{refund.amount} marked "
+                    f"refunded, but the gateway refunded ₹{kept.amount}"
+                )
     return found
+
+
+def _the_gateway_is_simulated() -> bool:
+    return isinstance(get_gateway(), SimulatedGateway)
+
+
+def _cancellations_stuck_half_way() -> list[str]:
+    """A cancellation requested but whose booking is still confirmed past the saga deadline:
+    its saga stopped and recovery has not finished it (the slot, discount or refund may
+    still be held)."""
+    deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
+    stuck = Booking.objects.filter(
+        status=BookingStatus.CONFIRMED, cancellation_requested_at__lt=deadline
+    ).only("pk", "cancellation_requested_at")
+    return [
+        f"booking {b.pk}: cancellation requested at {b.cancellation_requested_at:%Y-%m-%d %H:%M} "
+        "UTC, still confirmed past the saga deadline"
+        for b in stuck
+    ]

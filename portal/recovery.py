@@ -18,6 +18,7 @@ others. No lock is held while the saga's own steps run (they update the same row
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from bookings import events
 from bookings.log_context import saga_log_context
 from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from bookings.selectors import saga_events
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Refund
 from payments.services import settle_pending_refunds
 from quotas.models import QuotaReservation
 
@@ -199,7 +200,9 @@ def resume_stuck_cancellations(*, now: datetime | None = None) -> tuple[int, int
     A cancellation requested (its event logged) but not ended after SAGA_TIMEOUT_SECONDS
     has its CancellationRequested sent again: every receiver is idempotent (one refund
     per saga, by a unique key and the gateway's idempotency key), so a host that runs
-    this twice, or beside another, refunds nothing twice. Returns (resumed, refunded).
+    this twice, or beside another, refunds nothing twice. So has that of a cancelled
+    booking whose promised refund was never recorded (the payments step failed and
+    bookings marked it cancelled even so). Returns (resumed, refunded).
     """
     now = now or timezone.now()
     quiet_since = now - timedelta(seconds=settings.SAGA_TIMEOUT_SECONDS)
@@ -210,9 +213,31 @@ def resume_stuck_cancellations(*, now: datetime | None = None) -> tuple[int, int
         correlation_id__in=list(stuck), event_type=events.CancellationRequested.name
     )
     resumed = 0
-    for event_row in logged:
+    for event_row in [*logged, *_cancelled_without_their_refund(quiet_since=quiet_since)]:
         with saga_log_context(correlation_id=event_row.correlation_id, step="recovery"):
             events.replay(event_row)
         resumed += 1
     refunded = settle_pending_refunds(not_touched_since=quiet_since)
     return resumed, refunded
+
+
+def _cancelled_without_their_refund(*, quiet_since: datetime) -> list[SagaEvent]:
+    """CancellationRequested of cancelled bookings whose promised refund has no Refund row.
+
+    bookings marks the booking cancelled as the saga's last step even when the payments
+    step raised (twice: a database blip), so the booking is no longer `confirmed` and only
+    its log says money is owed. Sending the event again lets payments record and make the
+    refund (once per saga: a unique key and the gateway's idempotency key); the other
+    receivers have done their part and change nothing.
+    """
+    cancelled = Booking.objects.filter(
+        status=BookingStatus.CANCELLED, updated_at__lt=quiet_since
+    ).values("correlation_id")
+    rows = (
+        SagaEvent.objects.filter(
+            event_type=events.CancellationRequested.name, correlation_id__in=cancelled
+        )
+        .exclude(correlation_id__in=Refund.objects.values("correlation_id"))
+        .exclude(payload__refund_amount="0.00")  # nothing promised: nothing owed
+    )
+    return [row for row in rows if Decimal(row.payload["refund_amount"]) > 0]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from bookings import events
 from bookings.log_context import saga_log_context
-from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from bookings.money import format_inr
 from bookings.selectors import active_services
 from bookings.services import (
@@ -39,6 +39,7 @@ from scheduling.services import (
 
 __all__ = [
     "NotReschedulable",
+    "RefundLowered",
     "SlotUnavailable",
     "book_at_front_desk",
     "cancel_booking",
@@ -187,14 +188,36 @@ def cancellation_quote(
     return CancellationQuote(True, refund.amount, refund.fee, reason, refund.holds_until)
 
 
-def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str) -> Booking:
+class RefundLowered(Exception):
+    """Less would come back now than the page the patient confirmed showed (a tier's
+    edge passed in between): nothing is cancelled; `quote` is what cancelling now gives."""
+
+    def __init__(self, quote: "CancellationQuote") -> None:
+        super().__init__(quote.reason)
+        self.quote = quote
+
+
+def cancel_booking(
+    *,
+    booking: Booking,
+    actor: str,
+    by_staff: bool,
+    reason: str,
+    expected_refund: Decimal | None = None,
+    request_key: str | None = None,
+) -> Booking:
     """Cancel under the policy (staff: everything back); the saga runs before this returns.
 
+    `expected_refund` is the refund the patient was shown: when cancelling now would give
+    back less, RefundLowered is raised and nothing changes. `request_key` links the
+    cancellation to the API request that made it (a retry of that request finds it).
     Raises NotCancellable when the booking cannot be cancelled (any more).
     """
     quote = cancellation_quote(booking, by_staff=by_staff)
     if not quote.allowed:
         raise NotCancellable(quote.reason)
+    if expected_refund is not None and quote.refund_amount < expected_refund:
+        raise RefundLowered(quote)
     with events.collect_delivered() as delivered:
         request_cancellation(
             booking=booking,
@@ -203,6 +226,7 @@ def cancel_booking(*, booking: Booking, actor: str, by_staff: bool, reason: str)
             by_staff=by_staff,
             refund_amount=quote.refund_amount,
             fee=quote.fee,
+            request_key=request_key or "",
         )
     if events.apply_delivered(booking, delivered.get(booking.correlation_id, {})):
         return booking  # as its events left it (its items, slot and price unchanged)
@@ -213,6 +237,18 @@ def refund_of(booking: Booking) -> dict:
     """A cancelled booking's refund as the patient sees it: refunded, on its way, or none."""
     refund = Refund.objects.filter(correlation_id=booking.correlation_id).first()
     if refund is None:
+        # Nothing promised, or the payments step failed and recovery has yet to record
+        # the refund the cancellation promised: that one is on its way.
+        promised = (
+            SagaEvent.objects.filter(
+                correlation_id=booking.correlation_id,
+                event_type=events.CancellationRequested.name,
+            )
+            .values_list("payload__refund_amount", flat=True)
+            .first()
+        )
+        if promised is not None and Decimal(promised) > 0:
+            return {"amount": Decimal(promised), "status": "pending"}
         return {"amount": Decimal("0.00"), "status": "none"}
     # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
     shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"

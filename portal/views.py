@@ -6,7 +6,7 @@ step validates them again, since prices and services may change in between.
 
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib import messages
@@ -44,6 +44,7 @@ from portal.presentation import (
 )
 from portal.services import (
     NotReschedulable,
+    RefundLowered,
     SlotUnavailable,
     cancel_booking,
     cancellation_quote,
@@ -418,10 +419,21 @@ def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     quote = cancellation_quote(booking, by_staff=False)
     if request.method == "POST" and quote.allowed:
         reason = request.POST.get("reason", "").strip()[:500]
+        shown = _money_or_none(request.POST.get("expected_refund"))
+        if shown is None:  # a form without the amount it showed: show it, ask again
+            return _cancel_page(request, booking, quote, reason=reason, incomplete=True)
         try:
             cancelled = cancel_booking(
-                booking=booking, actor=request.user.get_username(), by_staff=False, reason=reason
+                booking=booking,
+                actor=request.user.get_username(),
+                by_staff=False,
+                reason=reason,
+                expected_refund=shown,
             )
+        except RefundLowered as lowered:
+            # A tier's edge passed since the page was shown: nothing is cancelled; the
+            # page again, with what comes back now.
+            return _cancel_page(request, booking, lowered.quote, reason=reason, shown=shown)
         except NotCancellable as refused:
             messages.error(request, str(refused))
         else:
@@ -437,7 +449,38 @@ def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     if not quote.allowed:
         messages.error(request, quote.reason)
         return redirect("booking_detail", pk=booking.pk)
-    return render(request, "bookings/cancel.html", {"booking": booking, "quote": quote})
+    return _cancel_page(request, booking, quote)
+
+
+def _cancel_page(
+    request: HttpRequest,
+    booking: Booking,
+    quote,
+    *,
+    reason: str = "",
+    shown: Decimal | None = None,
+    incomplete: bool = False,
+) -> HttpResponse:
+    """The confirmation page; it posts back the refund it shows (`expected_refund`)."""
+    return render(
+        request,
+        "bookings/cancel.html",
+        {
+            "booking": booking,
+            "quote": quote,
+            "reason": reason,
+            "lowered_from": shown,
+            "incomplete": incomplete,
+        },
+    )
+
+
+def _money_or_none(value: str | None) -> Decimal | None:
+    try:
+        amount = Decimal(value or "")
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
 
 
 @login_required

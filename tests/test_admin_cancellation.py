@@ -94,3 +94,62 @@ def test_the_manager_publishes_a_new_policy_version_and_it_is_audited(client):
         403,
     )
     assert CancellationPolicy.objects.get(pk=newest.pk).max_reschedules == 1
+
+
+def test_a_refund_the_gateway_declines_is_listed_for_staff_and_asked_again(client, book, settings):
+    from payments.models import RefundStatus, SimulatedGatewayRefund
+
+    with time_machine.travel(LATE, tick=True):
+        # The simulated gateway's documented rule: this card's refunds are declined.
+        booking = book(prices=("500.00",), payment_token="tok_refundDeclined")
+        assert booking.status == "confirmed"
+        client.force_login(staff_member("Reception", username="desk1"))
+        client.post(f"/admin/bookings/booking/{booking.pk}/cancel/", {"reason": "Doctor away"})
+
+        refund = Refund.objects.get()
+        assert (refund.status, refund.amount, refund.attempts) == ("failed", Decimal("500.00"), 1)
+        assert Booking.objects.get(pk=booking.pk).status == "cancelled"  # never dropped
+
+        page = client.get(f"/admin/bookings/booking/{booking.pk}/change/").text
+        listed = client.get("/admin/payments/refund/?status__exact=failed").text
+        asked = client.post(
+            "/admin/payments/refund/",
+            {"action": "try_again", "_selected_action": [refund.pk]},
+            follow=True,
+        )
+
+    # The booking's page says how much and where it stands.
+    assert "₹500.00 · " in page
+    assert "Failed (the gateway refused it: staff must act)" in page
+    assert "refund_declined: the card account is closed" in page
+    # The Refunds list shows it, and its action asked the gateway again (refused again).
+    assert "₹500.00" in listed and "refund_declined" in listed
+    assert "0 refunded, 0 still waiting for the gateway, 1 refused again." in asked.text
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == (RefundStatus.FAILED, 2)
+    assert not SimulatedGatewayRefund.objects.exists()
+
+
+def test_ask_the_gateway_again_settles_a_refund_it_refused_before(client, book, settings):
+    from payments.models import RefundStatus, SimulatedGatewayRefund
+
+    with time_machine.travel(LATE, tick=True):
+        booking = book(prices=("500.00",))
+        client.force_login(staff_member("Reception", username="desk1"))
+        settings.PAYMENT_GATEWAY = "tests.test_cancellation_saga.GatewayRefusing"
+        client.post(f"/admin/bookings/booking/{booking.pk}/cancel/", {"reason": "Doctor away"})
+        assert Refund.objects.get().status == RefundStatus.FAILED
+        settings.PAYMENT_GATEWAY = "payments.gateway.SimulatedGateway"  # it answers now
+
+        asked = client.post(
+            "/admin/payments/refund/",
+            {"action": "try_again", "_selected_action": [Refund.objects.get().pk]},
+            follow=True,
+        )
+        page = client.get(f"/admin/bookings/booking/{booking.pk}/change/").text
+
+    assert "1 refunded, 0 still waiting for the gateway, 0 refused again." in asked.text
+    assert Refund.objects.get().status == RefundStatus.REFUNDED
+    assert SimulatedGatewayRefund.objects.get().amount == Decimal("500.00")
+    assert "₹500.00 · " in page and ">Refunded</a>" in page
+    assert AuditLog.objects.filter(action="refund.retried", actor="desk1").exists()

@@ -98,3 +98,22 @@ def test_bookings_today_and_the_discount_filter_agree_with_the_glance(
     assert len(ids) == glance.discounts_granted
     others = client.get(changelist, {"discount_applied__exact": "0"}).text
     assert str(attempt.pk) in others
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_revenue_collected_leaves_out_what_cancellations_refunded(book, client):
+    from portal.services import cancel_booking
+
+    book(prices=("500.00",))  # kept: ₹500.00
+    cancelled = book(prices=("700.00",))
+    cancel_booking(booking=cancelled, actor="desk1", by_staff=True, reason="doctor away")
+
+    glance = today_at_a_glance(clinic_today())
+
+    assert glance.revenue_collected == Decimal("500.00")  # ₹1,200.00 taken, ₹700.00 back
+    assert isinstance(glance.revenue_collected, Decimal)
+    client.force_login(staff_member("Reception"))
+    page = client.get(reverse("admin:index")).text
+    revenue = page[page.index('id="glance-revenue"') :]
+    assert "₹500.00" in revenue[: revenue.index("</div>")]

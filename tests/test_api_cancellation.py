@@ -124,3 +124,96 @@ def test_staff_without_the_permission_cannot_cancel_others_bookings(book, token_
 
 def test_a_malformed_booking_id_is_404(patient_api):
     assert patient_api.post("/api/booking/not-a-uuid/cancel", {}, format="json").status_code == 404
+
+
+# --- A cancel request that died after its cancellation was written --------------------
+
+
+def test_a_retry_after_a_503_gets_the_first_cancellations_200(book, patient_api, monkeypatch):
+    from django.db import connection
+
+    from portal import idempotency
+
+    booking = book(prices=("500.00",))
+    real, cut = idempotency._store, []
+
+    def store_after_the_cut(*args, **kwargs):
+        if not cut:  # the cancellation is committed; the answer cannot be stored: a 503
+            cut.append(True)
+            connection.connection.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(idempotency, "_store", store_after_the_cut)
+
+    died = patient_api.post(
+        cancel_path(booking), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+    )
+    assert died.status_code == 503
+    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
+
+    retry = patient_api.post(
+        cancel_path(booking), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+    )
+
+    assert retry.status_code == 200, retry.json()  # not 409 not_cancellable
+    assert (retry.json()["id"], retry.json()["status"]) == (str(booking.pk), "cancelled")
+    assert retry.json()["refund"] == {"amount": "400.00", "status": "refunded"}
+    assert Refund.objects.count() == 1
+    again = patient_api.post(
+        cancel_path(booking), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+    )
+    assert (again.status_code, again.json()) == (200, retry.json())
+    # Another key is another request: the booking is cancelled already.
+    other = patient_api.post(
+        cancel_path(booking), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="c-2"
+    )
+    assert (other.status_code, other.json()["code"]) == (409, "not_cancellable")
+
+
+def test_a_retry_while_that_cancellation_is_still_running_is_409_then_its_answer(
+    book, patient_api, user
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bookings import events
+    from portal.idempotency import cancellation_request_key, fingerprint_of
+    from portal.models import IdempotencyKey
+    from portal.recovery import resume_stuck_cancellations
+    from portal.services import cancel_booking
+    from tests.support.saga_hooks import delivery_stopped
+
+    booking = book(prices=("500.00",))
+    # The request claimed its key, cancelled (the saga stopped by a crash), and died.
+    IdempotencyKey.objects.create(
+        user=user,
+        key="c-1",
+        fingerprint=fingerprint_of({"cancel": str(booking.pk), "reason": "x"}),
+        claimed_at=timezone.now() - timedelta(seconds=5),
+    )
+    with delivery_stopped(events.CancellationRequested):
+        cancel_booking(
+            booking=booking,
+            actor=user.get_username(),
+            by_staff=False,
+            reason="x",
+            request_key=cancellation_request_key(user, "c-1"),
+        )
+
+    def retry():
+        return patient_api.post(
+            cancel_path(booking), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+        )
+
+    running = retry()
+    assert (running.status_code, running.json()["code"]) == (409, "request_in_flight")
+
+    with time_machine.travel(MORNING + timedelta(minutes=5), tick=True):
+        assert resume_stuck_cancellations() == (1, 0)  # recovery ends it
+        settled = retry()
+
+    assert settled.status_code == 200
+    assert settled.json()["status"] == "cancelled"
+    assert settled.json()["refund"] == {"amount": "400.00", "status": "refunded"}
+    assert Refund.objects.count() == 1

@@ -142,3 +142,135 @@ def test_past_the_deadline_every_crashed_saga_is_compensated(user, service_price
     ).refund_reference
     assert_all_sound()
     assert manage("check_saga_invariants").returncode == 0
+
+
+# --- The cancellation saga -------------------------------------------------------------
+
+# Where a child cancelling a booking dies: when each event is delivered (before anyone
+# acts on it), and twice inside the refund (our Refund row recorded but the gateway not
+# yet asked; the gateway refunded but its answer not recorded).
+CANCEL_CRASH_POINTS = (
+    "CancellationRequested",  # nothing given back yet
+    "SlotReleased",  # the place given back
+    "DiscountQuotaReleased",  # the discount given back too
+    "refund:before_gateway",
+    "refund:after_ledger",
+    "PaymentRefunded",  # refunded, not yet marked cancelled
+)
+CANCELLED_TRAIL = [
+    "CancellationRequested",
+    "SlotReleased",
+    "DiscountQuotaReleased",
+    "PaymentRefunded",
+    "BookingCancelled",
+]
+
+
+def confirmed_appointments(user, count: int) -> list[Booking]:
+    """Confirmed bookings with a place three days on and a discount: every step of a
+    cancellation has something to give back (the place, the discount, the money)."""
+    from datetime import timedelta
+
+    from bookings.services import clinic_today
+    from portal.services import start_booking
+    from tests.support.factories import ADULT_BIRTHDAY
+    from tests.support.scheduling import appointment_service, practitioner, slot
+
+    service = appointment_service("2500.00")  # above ₹1000: discounted
+    doctor = practitioner(service)
+    made = []
+    for n in range(count):
+        booking = start_booking(
+            user=user,
+            patient_name="Crash Test",
+            gender="male",
+            date_of_birth=ADULT_BIRTHDAY,
+            service_ids=[service.pk],
+            payment_token="tok_visa",
+            slot_id=slot(doctor, day=clinic_today() + timedelta(days=3), at=(9 + n, 0)).pk,
+        )
+        booking.refresh_from_db()
+        assert booking.status == BookingStatus.CONFIRMED and booking.discount_applied
+        made.append(booking)
+    return made
+
+
+def test_a_cancellation_killed_at_each_step_is_finished_by_resume_sagas_refunding_once(
+    user, set_default_limit, default_cancellation_policy
+):
+    from payments.models import Refund, SimulatedGatewayRefund
+    from quotas.models import DiscountQuota
+    from scheduling.models import Slot, SlotBooking
+
+    set_default_limit(20)
+    bookings = dict(
+        zip(
+            CANCEL_CRASH_POINTS, confirmed_appointments(user, len(CANCEL_CRASH_POINTS)), strict=True
+        )
+    )
+    env = servers.child_env()
+    for start in range(0, len(CANCEL_CRASH_POINTS), PARALLEL_CHILDREN):
+        running = {
+            point: subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.support.crash_child",
+                    "cancel",
+                    point,
+                    str(bookings[point].pk),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for point in CANCEL_CRASH_POINTS[start : start + PARALLEL_CHILDREN]
+        }
+        for point, child in running.items():
+            _, stderr = child.communicate(timeout=120)
+            assert child.returncode == -signal.SIGKILL, f"{point}: {child.returncode} {stderr}"
+
+    # Every one was stopped half-way: requested, still confirmed.
+    for point, booking in bookings.items():
+        booking.refresh_from_db()
+        assert booking.status == BookingStatus.CONFIRMED, point
+        assert booking.cancellation_requested_at is not None, point
+    before_gateway = Refund.objects.get(
+        correlation_id=bookings["refund:before_gateway"].correlation_id
+    )
+    after_ledger = Refund.objects.get(correlation_id=bookings["refund:after_ledger"].correlation_id)
+    assert (before_gateway.status, after_ledger.status) == ("pending", "pending")
+    assert not SimulatedGatewayRefund.objects.filter(
+        idempotency_key=before_gateway.idempotency_key
+    ).exists()
+    assert SimulatedGatewayRefund.objects.filter(
+        idempotency_key=after_ledger.idempotency_key
+    ).exists()  # the money went back; our books do not say so yet
+
+    resumed = manage("resume_sagas", SAGA_TIMEOUT_SECONDS="0")
+    again = manage("resume_sagas", SAGA_TIMEOUT_SECONDS="0")
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"cancellations_resumed={len(CANCEL_CRASH_POINTS)}" in resumed.stdout
+    assert "cancellations_resumed=0 refunds_made=0" in again.stdout
+    for point, booking in bookings.items():
+        booking.refresh_from_db()
+        assert booking.status == BookingStatus.CANCELLED, point
+        refund = Refund.objects.get(correlation_id=booking.correlation_id)  # exactly one
+        assert (refund.status, refund.amount) == ("refunded", booking.final_price), point
+        at_gateway = SimulatedGatewayRefund.objects.filter(idempotency_key=refund.idempotency_key)
+        assert [r.amount for r in at_gateway] == [booking.final_price], point
+        trail = list(
+            SagaEvent.objects.filter(correlation_id=booking.correlation_id)
+            .order_by("sequence")
+            .values_list("event_type", flat=True)
+        )
+        assert trail[-len(CANCELLED_TRAIL) :] == CANCELLED_TRAIL, point
+        assert not SlotBooking.objects.filter(booking=booking, released_at__isnull=True).exists()
+    assert SimulatedGatewayRefund.objects.count() == len(CANCEL_CRASH_POINTS)
+    assert not Slot.objects.filter(booked__gt=0).exists()
+    assert DiscountQuota.objects.get().used == 0
+    checked = manage("check_saga_invariants")
+    assert checked.returncode == 0, checked.stderr

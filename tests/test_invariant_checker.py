@@ -101,3 +101,65 @@ def test_reports_a_moved_booking_whose_place_is_not_at_the_time_it_shows(
     with pytest.raises(CommandError, match="1 invariant violation"):
         call_command("check_saga_invariants")
     assert "1 live place(s), not one at its time" in capsys.readouterr().err
+
+
+# --- Cancellations ------------------------------------------------------------------
+
+
+def cancelled_by_staff(book):
+    """A booking cancelled by the clinic (everything back, whatever the hour)."""
+    from portal.services import cancel_booking
+
+    booking = book(prices=("500.00",))
+    cancel_booking(booking=booking, actor="reception1", by_staff=True, reason="doctor away")
+    return booking
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_reports_a_refund_we_mark_refunded_that_the_gateway_never_made(book):
+    from payments.models import SimulatedGatewayRefund
+    from portal.invariants import find_violations
+
+    booking = cancelled_by_staff(book)
+    assert find_violations() == []
+    SimulatedGatewayRefund.objects.all().delete()  # the gateway's books have no refund
+
+    assert find_violations() == [
+        f"cancellation {booking.correlation_id}: refund of ₹500.00 marked refunded, "
+        "but the gateway has no such refund"
+    ]
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_reports_a_refund_the_gateway_made_for_another_amount(book):
+    from payments.models import SimulatedGatewayRefund
+    from portal.invariants import find_violations
+
+    booking = cancelled_by_staff(book)
+    SimulatedGatewayRefund.objects.update(amount="400.00")
+
+    found = find_violations()
+    assert (
+        f"cancellation {booking.correlation_id}: refund of ₹500.00 marked refunded, "
+        "but the gateway refunded ₹400.00"
+    ) in found
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_reports_a_cancellation_stuck_half_way_past_the_deadline(book, settings, capsys):
+    from portal.invariants import find_violations
+
+    stuck = book(prices=("500.00",))
+    fresh = book(prices=("500.00",))
+    long_ago = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS + 60)
+    # Requested (the winning UPDATE) but the saga never went on: still confirmed.
+    Booking.objects.filter(pk=stuck.pk).update(cancellation_requested_at=long_ago)
+    Booking.objects.filter(pk=fresh.pk).update(cancellation_requested_at=timezone.now())
+
+    found = find_violations()
+
+    assert len(found) == 1
+    assert found[0].startswith(f"booking {stuck.pk}: cancellation requested at ")
+    assert found[0].endswith("still confirmed past the saga deadline")
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_saga_invariants")

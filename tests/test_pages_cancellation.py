@@ -1,6 +1,7 @@
 """A patient cancels from the booking page, seeing exactly what comes back first."""
 
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,7 +40,12 @@ def test_the_patient_confirms_and_sees_the_refund(client, user, book):
     client.force_login(user)
 
     confirm = client.get(f"/bookings/{booking.pk}/cancel/").text
-    done = client.post(f"/bookings/{booking.pk}/cancel/", {"reason": "better"}, follow=True)
+    assert 'name="expected_refund" value="2100.00"' in confirm  # what the page shows
+    done = client.post(
+        f"/bookings/{booking.pk}/cancel/",
+        {"reason": "better", "expected_refund": "2100.00"},
+        follow=True,
+    )
 
     assert "You get ₹2,100.00 back; ₹100.00 fee." in confirm
     assert "Your booking is cancelled. ₹2,100.00 is back on your card." in done.text
@@ -65,3 +71,53 @@ def test_a_failed_booking_offers_no_cancel_and_refuses_one(client, user, book):
     refused = client.post(f"/bookings/{booking.pk}/cancel/", follow=True)
     assert "This booking failed; nothing was charged." in refused.text
     assert not Refund.objects.exists()
+
+
+def test_past_a_tier_edge_the_lower_refund_is_shown_again_not_taken(client, user, book):
+    booking = book(prices=("2500.00",))  # a walk-in: ₹2,200.00 paid, its visit ends at midnight
+    client.force_login(user)
+    with time_machine.travel(MORNING.replace(hour=17, minute=59), tick=False):
+        confirm = client.get(f"/bookings/{booking.pk}/cancel/").text
+    assert 'name="expected_refund" value="2100.00"' in confirm  # 6 hours' notice: less ₹100
+
+    # The patient confirms a minute later: under 6 hours, half comes back.
+    with time_machine.travel(MORNING.replace(hour=18, minute=0, second=30), tick=False):
+        again = client.post(
+            f"/bookings/{booking.pk}/cancel/",
+            {"reason": "better", "expected_refund": "2100.00"},
+        )
+    assert again.status_code == 200
+    assert "Less comes back now than the page showed: ₹1,100.00, not ₹2,100.00" in again.text
+    assert "You get ₹1,100.00 back." in again.text
+    assert 'name="expected_refund" value="1100.00"' in again.text
+    assert ">better</textarea>" in again.text  # the reason kept
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+    assert not Refund.objects.exists()
+
+    with time_machine.travel(MORNING.replace(hour=18, minute=1), tick=False):
+        done = client.post(
+            f"/bookings/{booking.pk}/cancel/",
+            {"reason": "better", "expected_refund": "1100.00"},
+            follow=True,
+        )
+    assert "Your booking is cancelled. ₹1,100.00 is back on your card." in done.text
+    assert Refund.objects.get().amount == Decimal("1100.00")
+
+
+def test_a_confirmation_without_the_amount_it_showed_cancels_nothing(client, user, book):
+    booking = book(prices=("2500.00",))
+    client.force_login(user)
+
+    again = client.post(f"/bookings/{booking.pk}/cancel/", {"reason": "better"})
+
+    assert again.status_code == 200
+    assert "your booking is not cancelled yet" in again.text
+    assert 'name="expected_refund" value="2100.00"' in again.text
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+
+
+def test_more_back_than_shown_is_no_reason_to_stop(client, user, book):
+    booking = book(prices=("2500.00",))
+    client.force_login(user)
+    client.post(f"/bookings/{booking.pk}/cancel/", {"expected_refund": "2000.00"})
+    assert Refund.objects.get().amount == Decimal("2100.00")

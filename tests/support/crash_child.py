@@ -9,6 +9,14 @@ charge is refunded first), or "charge:before_gateway" / "charge:after_ledger" (t
 process dies inside the charge: before the gateway is asked, or after the
 gateway recorded the charge but before our payment row says so).
 
+The cancellation saga the same way:
+    python -m tests.support.crash_child cancel CRASH_POINT BOOKING_ID
+cancels that (confirmed) booking as its patient and dies at CRASH_POINT: an event
+name (CancellationRequested, SlotReleased, DiscountQuotaReleased, PaymentRefunded:
+when it is delivered, before anyone acts on it), or "refund:before_gateway" (the
+Refund row recorded, the gateway not yet asked) / "refund:after_ledger" (the gateway
+refunded, its answer not recorded).
+
 The hooks live only here, in the child: no production code knows about them.
 """
 
@@ -18,6 +26,7 @@ import sys
 from decimal import Decimal
 
 CHARGE_POINTS = ("charge:before_gateway", "charge:after_ledger")
+REFUND_POINTS = ("refund:before_gateway", "refund:after_ledger")
 
 
 def die(**_) -> None:
@@ -75,6 +84,32 @@ def main(
     sys.exit(3)
 
 
+def cancel_main(crash_point: str, booking_id: str) -> None:
+    if crash_point in REFUND_POINTS:
+        os.environ["PAYMENT_GATEWAY"] = "tests.support.crash_child.GatewayThatDies"
+        os.environ["CRASH_POINT"] = crash_point
+
+    import django
+
+    django.setup()
+
+    from bookings import events
+    from bookings.models import Booking
+    from portal.services import cancel_booking
+    from tests.support.saga_hooks import hook_runs_first
+
+    hook = None  # kept: a context manager collected would disconnect its hook
+    if crash_point not in REFUND_POINTS:
+        hook = hook_runs_first(events.CATALOG[crash_point], die)
+        hook.__enter__()
+    booking = Booking.objects.select_related("user").get(pk=booking_id)
+    cancel_booking(
+        booking=booking, actor=booking.user.get_username(), by_staff=False, reason="crash"
+    )
+    del hook
+    sys.exit(3)  # the crash point was never reached: the parent fails the test
+
+
 def _gateway_that_dies():
     from payments.gateway import ChargeResult, SimulatedGateway
 
@@ -85,6 +120,12 @@ def _gateway_that_dies():
             result = super().charge(amount=amount, token=token, idempotency_key=idempotency_key)
             die()  # the gateway's ledger has the charge; our Payment row is still pending
             return result
+
+        def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
+            if os.environ["CRASH_POINT"] == "refund:before_gateway":
+                die()  # our Refund row is pending; the gateway was never asked
+            super().refund(reference=reference, amount=amount, idempotency_key=idempotency_key)
+            die()  # the gateway refunded; our Refund row still says pending
 
     return GatewayThatDies
 
@@ -97,4 +138,7 @@ def __getattr__(name: str):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "cancel":
+        cancel_main(*sys.argv[2:])
+    else:
+        main(*sys.argv[1:])

@@ -52,3 +52,17 @@ def test_only_the_clinic_manager_publishes_a_cancellation_policy():
     reception = staff_member("Reception")
     assert reception.has_perm("pricing.view_cancellationpolicy")
     assert not reception.has_perm("pricing.add_cancellationpolicy")
+
+
+def test_granting_again_with_the_real_registry_leaves_every_app_its_models(db):
+    # tests/support/admin_helpers re-runs the grants with django.apps.apps after a flush;
+    # the registry must keep its models modules, or `migrate` stops sending post_migrate
+    # to the apps (the worker's schedules were then never registered).
+    from django.apps import apps
+
+    from tests.support.admin_helpers import GRANTS
+
+    before = {config.label: config.models_module for config in apps.get_app_configs()}
+    for grant in GRANTS:
+        grant(apps, None)
+    assert {config.label: config.models_module for config in apps.get_app_configs()} == before

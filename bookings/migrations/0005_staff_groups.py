@@ -42,9 +42,13 @@ def create_groups(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
+        # create_permissions skips an app without models_module (as migrations' apps
+        # are); put back what was there, so the real registry (tests call this with it)
+        # keeps its modules and post_migrate still reaches every app.
+        models_module = getattr(app_config, "models_module", None)  # stubs have none
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -8,9 +8,10 @@ def grant_to_the_desk(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
     config = apps.get_app_config("bookings")
+    models_module = getattr(config, "models_module", None)  # see staff_permissions
     config.models_module = True
     create_permissions(config, apps=apps, verbosity=0)
-    config.models_module = None
+    config.models_module = models_module
     Permission = apps.get_model("auth", "Permission")
     granted = Permission.objects.get(
         content_type__app_label="bookings", codename="reschedule_booking"

@@ -50,7 +50,9 @@ def appointment_of(booking: Booking) -> Appointment | None:
     held = list(booking.slot_bookings.all())
     if not held:
         return None
-    slot = held[-1].slot
+    # The live place (after a reschedule, the new slot), else the last one held.
+    live = [h for h in held if h.released_at is None]
+    slot = (live or sorted(held, key=lambda h: (h.created_at, h.pk)))[-1].slot
     return Appointment(
         slot_id=slot.pk,
         practitioner=slot.practitioner,

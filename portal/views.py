@@ -325,7 +325,14 @@ def _with_retries(bookings: list[Booking]) -> list[dict]:
         if booking.status == BookingStatus.FAILED and rows and rows[-1]["services"] == services:
             rows[-1]["attempts"].append(booking)
             continue
-        rows.append({"booking": booking, "services": services, "attempts": []})
+        rows.append(
+            {
+                "booking": booking,
+                "appointment": appointment_of(booking),
+                "services": services,
+                "attempts": [],
+            }
+        )
     return rows
 
 

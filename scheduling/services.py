@@ -124,13 +124,22 @@ def schedules_changed() -> None:
 
 
 def check_slot_serves(*, slot_id: int, service_ids: Iterable[int], day: date | None = None) -> None:
-    """Refuse (400) a slot whose practitioner does not provide every given service, or
+    """Refuse (400) a slot whose practitioner does not provide every given service, a
+    slot beyond the booking horizon (patients and the front desk alike), or
     (with `day`, the day the patient chose) a slot of another clinic day; an unknown
     slot or one of an inactive practitioner is unavailable (409)."""
     slot = Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
     if slot is None or not slot.practitioner.active:
         raise SlotUnavailable(f"Slot {slot_id} does not exist.")
     slot_day = timezone.localtime(slot.start, clinic_zone()).date()
+    last = horizon_days()[1]
+    if slot_day > last:  # from the row just read: no statement more
+        raise ValidationError(
+            {
+                "slot_id": f"Slot {slot_id} is on {slot_day.isoformat()}, beyond the booking "
+                f"horizon: appointments can be booked up to {last.isoformat()}."
+            }
+        )
     if day is not None and slot_day != day:
         raise ValidationError(
             {

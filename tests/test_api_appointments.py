@@ -253,6 +253,30 @@ def test_slot_rules_are_400(patient_api, consult, doctor, service_priced):
 
 
 @saga
+def test_a_slot_beyond_the_booking_horizon_is_400(
+    patient_api, consult, doctor, settings, default_cancellation_policy
+):
+    """A slot row may exist beyond the horizon (generated when the policy was longer, or
+    made in the admin): booking or moving to it is refused like the other slot rules."""
+    last = clinic_today() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    beyond = slot(doctor, day=last + timedelta(days=1))
+    on_the_last_day = slot(doctor, day=last)
+
+    refused = patient_api.post(BOOKINGS, body([consult], slot_id=beyond.pk), format="json")
+
+    assert refused.status_code == 400
+    assert "beyond the booking horizon" in refused.json()["slot_id"][0]
+    assert not Booking.objects.exists()
+    assert Slot.objects.get(pk=beyond.pk).booked == 0
+    taken = patient_api.post(BOOKINGS, body([consult], slot_id=on_the_last_day.pk), format="json")
+    assert taken.status_code == 201
+    moved = patient_api.post(
+        f"{BOOKINGS}/{taken.json()['id']}/reschedule", {"slot_id": beyond.pk}, format="json"
+    )
+    assert moved.status_code == 400 and "slot_id" in moved.json()
+
+
+@saga
 def test_a_walk_in_booking_has_no_appointment_and_visits_today(patient_api, service_priced):
     cbc = service_priced("350.00")
     given = patient_api.post(BOOKINGS, body([cbc]), format="json").json()

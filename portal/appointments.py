@@ -4,14 +4,13 @@ joined with the slot and practitioner that scheduling keeps; and its .ics file."
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 from icalendar import Calendar, Event
 
 from bookings.models import Booking
 from scheduling.models import Practitioner, SlotBooking
-
-CLINIC_NAME = "Clinic"
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def calendar_file(booking: Booking, appointment: Appointment) -> bytes:
         f"{practitioner.name} ({practitioner.specialty}) for {booking.patient_name}. "
         f"Confirmation code: {booking.confirmation_code or '—'}.",
     )
-    event.add("location", CLINIC_NAME)
+    event.add("location", settings.CLINIC_ADDRESS)
     calendar.add_component(event)
     if hasattr(calendar, "add_missing_timezones"):
         calendar.add_missing_timezones()  # VTIMEZONE for Asia/Kolkata (icalendar ≥ 6)

@@ -1,9 +1,6 @@
 """API.md: practitioners, slots, slot_id on a booking, the appointment in the answer,
 calendar.ics, and the 409 slot_unavailable that leaves no booking behind."""
 
-import os
-import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -15,7 +12,13 @@ from bookings.services import clinic_today
 from portal.invariants import find_violations
 from scheduling.models import Slot, SlotBooking
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
-from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
+from tests.support.scheduling import (
+    appointment_service,
+    clinic_time,
+    practitioner,
+    server_tz,
+    slot,
+)
 
 BOOKINGS = "/api/booking"
 saga = pytest.mark.django_db(transaction=True)
@@ -31,22 +34,6 @@ def body(services, **changes):
     }
     given.update(changes)
     return given
-
-
-@contextmanager
-def server_tz(name: str):
-    """The process's TZ environment variable, as a server might have it."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = name
-    time.tzset()
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
-"""Practitioners and slots made for a test, without going through the weekly schedules."""
+"""Practitioners and slots made for a test, without going through the weekly schedules;
+and the server's TZ environment variable set for a while."""
 
+import os
+import time as clock
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -55,3 +59,19 @@ def slot(
         capacity=capacity,
         booked=booked,
     )
+
+
+@contextmanager
+def server_tz(name: str):
+    """The process's TZ environment variable, as a server might have it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    clock.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        clock.tzset()

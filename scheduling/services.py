@@ -250,13 +250,24 @@ def check_slot_serves(*, slot_id: int, service_ids: Iterable[int], day: date | N
             }
         )
     wanted = set(service_ids)
-    provided = set(slot.practitioner.services.filter(pk__in=wanted).values_list("pk", flat=True))
-    missing = sorted(wanted - provided)
+    provided = dict(
+        slot.practitioner.services.filter(pk__in=wanted).values_list("pk", "duration_minutes")
+    )  # the same one query as before, now with each service's length
+    missing = sorted(wanted - set(provided))
     if missing:
         raise ValidationError(
             {
                 "slot_id": f"{slot.practitioner.name} does not provide service "
                 f"{', '.join(map(str, missing))}; choose a slot of a practitioner who does."
+            }
+        )
+    needed = max(provided.values(), default=0)
+    length = int((slot.end - slot.start).total_seconds() // 60)
+    if length < needed:
+        raise ValidationError(
+            {
+                "slot_id": f"Slot {slot_id} lasts {length} minutes; the chosen services need "
+                f"{needed}: choose a longer slot."
             }
         )
 

@@ -17,9 +17,8 @@ _counter = iter(range(1, 10**9))
 
 
 def appointment_service(price: str = "900.00", **kwargs) -> MedicalService:
-    return MedicalServiceFactory(
-        price=Decimal(price), requires_appointment=True, duration_minutes=15, **kwargs
-    )
+    kwargs.setdefault("duration_minutes", 15)
+    return MedicalServiceFactory(price=Decimal(price), requires_appointment=True, **kwargs)
 
 
 def practitioner(*services: MedicalService, name: str | None = None, **kwargs) -> Practitioner:

@@ -180,3 +180,25 @@ def test_a_time_of_another_day_than_the_one_shown_is_refused(patient, consult, d
     mine = slot(doctor, day=shown)
     taken = patient.post(f"/book/time/?day={shown.isoformat()}", {"slot": mine.pk})
     assert taken["Location"] == "/book/review/"
+
+
+def test_a_consultation_and_a_scan_nobody_provides_together_are_told_apart(
+    patient, consult, doctor
+):
+    """One slot per booking, and no practitioner provides both: the slot step says to
+    book them separately instead of showing no free times."""
+    scan = appointment_service("2500.00", name="Page MRI")
+    radiologist = practitioner(scan, name="Dr. Scan Nair", specialty="Radiologist")
+    slot(doctor, at=(9, 0))
+    slot(radiologist, at=(9, 0))
+    patient.post("/book/", details(consult, scan))
+
+    page = patient.get("/book/time/").content.decode()
+
+    assert "These need separate bookings" in page
+    assert "No practitioner provides all of these together: Page Consultation, Page MRI." in page
+    assert "choose them as separate bookings" in page
+    assert "Next available days" not in page and "Show free times" not in page
+    patient.post("/book/", details(consult))
+    alone = patient.get("/book/time/").content.decode()
+    assert "separate bookings" not in alone and "Next available days" in alone

@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.clinic",
             ],
         },
     },
@@ -377,3 +378,7 @@ LOGGING = {
 
 # Appointments: how many clinic days ahead patients may book a slot.
 BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=60)
+# Where patients come: shown as "Where" on the pages and e-mails, and the .ics LOCATION.
+CLINIC_ADDRESS = env.str(
+    "CLINIC_ADDRESS", default="Demo Clinic, 12 MG Road, Bengaluru 560001, Karnataka"
+)

@@ -44,6 +44,7 @@ def _compose(notification: Notification, booking: Booking):
         "items": list(booking.items.order_by("id")),
         "name": (profile.full_name if profile else "") or user.get_full_name() or user.username,
         "start": start,
+        "clinic_address": settings.CLINIC_ADDRESS,
     }
     kind = notification.kind
     if notification.channel == Channel.SMS:
@@ -72,6 +73,7 @@ def ics_for(booking: Booking) -> str:
     event.add("dtend", booking.appointment_end or booking.appointment_start)
     event.add("summary", f"Clinic appointment ({booking.confirmation_code})")
     event.add("description", f"Booking {booking.confirmation_code} for {booking.patient_name}")
+    event.add("location", settings.CLINIC_ADDRESS)
     calendar.add_component(event)
     return calendar.to_ical().decode()
 

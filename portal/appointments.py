@@ -4,14 +4,13 @@ joined with the slot and practitioner that scheduling keeps; and its .ics file."
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 from icalendar import Calendar, Event
 
 from bookings.models import Booking
 from scheduling.models import Practitioner, SlotBooking
-
-CLINIC_NAME = "Clinic"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,9 @@ def appointment_of(booking: Booking) -> Appointment | None:
     held = list(booking.slot_bookings.all())
     if not held:
         return None
-    slot = held[-1].slot
+    # The live place (after a reschedule, the new slot), else the last one held.
+    live = [h for h in held if h.released_at is None]
+    slot = (live or sorted(held, key=lambda h: (h.created_at, h.pk)))[-1].slot
     return Appointment(
         slot_id=slot.pk,
         practitioner=slot.practitioner,
@@ -77,7 +78,7 @@ def calendar_file(booking: Booking, appointment: Appointment) -> bytes:
         f"{practitioner.name} ({practitioner.specialty}) for {booking.patient_name}. "
         f"Confirmation code: {booking.confirmation_code or '—'}.",
     )
-    event.add("location", CLINIC_NAME)
+    event.add("location", settings.CLINIC_ADDRESS)
     calendar.add_component(event)
     if hasattr(calendar, "add_missing_timezones"):
         calendar.add_missing_timezones()  # VTIMEZONE for Asia/Kolkata (icalendar ≥ 6)

@@ -4,7 +4,7 @@ reason), a link to change the time, find a patient's bookings by phone or name, 
 a walk-in or telephone patient (card or cash). Each action is audited."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby
 
 from django.contrib import admin, messages
@@ -23,6 +23,7 @@ from portal.appointments import appointment_of, with_appointments
 from portal.forms import DeskBookingForm
 from portal.services import SlotUnavailable, book_at_front_desk, cancel_booking
 from scheduling.selectors import bookable_slots, day_sheet
+from scheduling.services import horizon_days
 
 PERMISSION = "scheduling.use_front_desk"
 SHOWS_PHONE = hasattr(PatientProfile, "phone")  # the phone arrives with the notify branch
@@ -32,7 +33,7 @@ ACTIONS = {"check_in": BookingStatus.COMPLETED, "no_show": BookingStatus.NO_SHOW
 @require_http_methods(["GET", "POST"])
 @permission_required(PERMISSION, raise_exception=True)
 def front_desk(request: HttpRequest) -> HttpResponse:
-    day = _day(request.GET.get("day") or request.POST.get("day"))
+    day = _day(request.GET.get("day") or request.POST.get("day"), request)
     if request.method == "POST":
         return _act(request, day)
     slots = day_sheet(day)
@@ -68,7 +69,7 @@ _FIELDS = {"service_ids": "services", "slot_id": "slot", "payment_token": "payme
 @permission_required(PERMISSION, raise_exception=True)
 def desk_book(request: HttpRequest) -> HttpResponse:
     """Book a walk-in or telephone patient on the chosen day: card or cash at the desk."""
-    day = _day(request.GET.get("day"))
+    day = _day(request.GET.get("day"), request)
     slots = list(bookable_slots(day=day)) if day >= clinic_today() else []
     form = DeskBookingForm(request.POST or None, slots=slots)
     if request.method == "POST" and form.is_valid():
@@ -168,8 +169,29 @@ def _cancel(request: HttpRequest, booking_id: uuid.UUID) -> None:
     )
 
 
-def _day(text: str | None) -> date:
+# The days the front desk shows: a past year (who came) up to the booking horizon's last
+# day (the policy: the desk books no further ahead than patients may).
+PAST_DAYS_SHOWN = 366
+
+
+def _day(text: str | None, request: HttpRequest | None = None) -> date:
+    """The chosen day, or today with a message when it is malformed or out of range (a day
+    far out would generate slots nobody may book, and 9999-12-31 has no next day)."""
+    today = clinic_today()
+    if not text:
+        return today
     try:
-        return date.fromisoformat(text) if text else clinic_today()
+        day = date.fromisoformat(text)
     except ValueError:
-        return clinic_today()
+        problem = f"“{text[:20]}” is not a date (YYYY-MM-DD)"
+    else:
+        first, last = today - timedelta(days=PAST_DAYS_SHOWN), horizon_days()[1]
+        if first <= day <= last:
+            return day
+        problem = (
+            f"{day.isoformat()} is outside the days the front desk shows "
+            f"({first.isoformat()} to {last.isoformat()}, the booking horizon)"
+        )
+    if request is not None:
+        messages.error(request, f"{problem}; showing today instead.")
+    return today

@@ -57,8 +57,8 @@ from portal.throttles import LoginThrottle, LoginUsernameThrottle
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import quota_for_day
-from scheduling.models import Slot
-from scheduling.selectors import bookable_slots, days_with_free_slots
+from scheduling.models import Practitioner, Slot
+from scheduling.selectors import bookable_slots, days_with_free_slots, practitioners_providing
 from scheduling.services import check_slot_serves, horizon_days
 
 DRAFT = "booking_draft"
@@ -288,6 +288,13 @@ def book_slot(request: HttpRequest) -> HttpResponse:
 def slot_choices(request: HttpRequest, needing: list[int], *, excluding: int | None = None) -> dict:
     """The slot step's context (also the "Change time" pages'): the next days with
     free times, or, with ?day=, each practitioner's free times that day."""
+    if not Practitioner.objects.filter(
+        active=True, pk__in=practitioners_providing(needing)
+    ).exists():
+        # One slot per booking, and nobody provides all of these (a consultation and a
+        # scan): say so instead of showing no free times.
+        names = MedicalService.objects.filter(pk__in=needing).order_by("name")
+        return {"nobody_provides": [s.name for s in names], "picker_url": request.path}
     first, last = horizon_days()
     day_form = SlotDayForm(request.GET or None, first=first, last=last)
     day = day_form.cleaned_data["day"] if day_form.is_valid() else None
@@ -326,7 +333,14 @@ def _with_retries(bookings: list[Booking]) -> list[dict]:
         if booking.status == BookingStatus.FAILED and rows and rows[-1]["services"] == services:
             rows[-1]["attempts"].append(booking)
             continue
-        rows.append({"booking": booking, "services": services, "attempts": []})
+        rows.append(
+            {
+                "booking": booking,
+                "appointment": appointment_of(booking),
+                "services": services,
+                "attempts": [],
+            }
+        )
     return rows
 
 

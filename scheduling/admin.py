@@ -1,17 +1,19 @@
 """Staff: practitioners, their weekly hours and leave (Clinic manager edits, Reception
 views); slots and who holds them, read-only. Every change writes an AuditLog row."""
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
+from django.utils import timezone
 
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from bookings.models import AuditLog
 from scheduling.models import Practitioner, ScheduleException, Slot, SlotBooking, WeeklySchedule
-from scheduling.services import SlotsStillBooked, close_slots, schedules_changed
+from scheduling.services import SlotsStillBooked, clinic_zone, close_slots, schedules_changed
 
 
 def _snapshot(obj) -> dict[str, Any]:
@@ -60,7 +62,7 @@ class PractitionerAdmin(AuditedAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         if any(f.has_changed() for f in formsets):
-            schedules_changed()  # the coming days get the new hours' slots when next listed
+            _slots_follow(request)  # the coming days' slots follow the new hours
             AuditLog.record(
                 actor=request.user.get_username(),
                 action="schedule.changed",
@@ -83,11 +85,33 @@ class WeeklyScheduleAdmin(AuditedAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        schedules_changed()
+        _slots_follow(request)
 
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
-        schedules_changed()
+        _slots_follow(request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        _slots_follow(request)
+
+
+def _slots_follow(request: HttpRequest, *spans: tuple[datetime, datetime]) -> None:
+    """Bring the coming days' slots in line (all of them, or the days of `spans`), and
+    tell staff which booked slots no schedule wants any more: they stay, to be moved."""
+    days = [timezone.localtime(moment, clinic_zone()).date() for span in spans for moment in span]
+    stranded = schedules_changed(min(days), max(days)) if days else schedules_changed()
+    if stranded:
+        listed = "; ".join(
+            f"{s.practitioner.name} {timezone.localtime(s.start, clinic_zone()):%d %b %H:%M} "
+            f"({s.booked} booked)"
+            for s in stranded
+        )
+        messages.warning(
+            request,
+            f"{len(stranded)} booked slot(s) are outside the new hours and were kept; "
+            f"move or cancel those appointments: {listed}",
+        )
 
 
 class ScheduleExceptionForm(forms.ModelForm):
@@ -120,6 +144,21 @@ class ScheduleExceptionAdmin(AuditedAdmin):
     form = ScheduleExceptionForm
     list_display = ("__str__", "kind", "start", "end", "note")
     list_filter = ("kind", "practitioner")
+
+    def save_model(self, request, obj, form, change) -> None:
+        before = ScheduleException.objects.get(pk=obj.pk) if change else obj
+        super().save_model(request, obj, form, change)
+        # Leave shortened or moved: the time it no longer covers opens again.
+        _slots_follow(request, (before.start, before.end), (obj.start, obj.end))
+
+    def delete_model(self, request, obj) -> None:
+        span = (obj.start, obj.end)
+        super().delete_model(request, obj)
+        _slots_follow(request, span)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        _slots_follow(request)
 
 
 class SlotBookingInline(ReadOnlyInline, admin.TabularInline):

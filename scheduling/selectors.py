@@ -3,10 +3,23 @@
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from bookings.models import MedicalService
 from scheduling.models import Practitioner, Slot, SlotBooking
 from scheduling.services import clinic_zone, day_bounds, ensure_slots
 
@@ -25,6 +38,23 @@ def practitioners_providing(service_ids: Sequence[int]) -> QuerySet:
         .filter(n=len(ids))
         .values("practitioner_id")
     )
+
+
+def long_enough_for(slots: QuerySet[Slot], service_ids: Sequence[int]) -> QuerySet[Slot]:
+    """Only slots at least as long as the longest of the services that need one (MRI, 45
+    minutes, is never offered a 30-minute slot). A subquery: no statement more."""
+    longest = (
+        MedicalService.objects.filter(pk__in=set(service_ids), requires_appointment=True)
+        .order_by()
+        .values("requires_appointment")
+        .annotate(minutes=Max("duration_minutes"))
+        .values("minutes")
+    )
+    need = ExpressionWrapper(
+        Coalesce(Subquery(longest), 0) * Value(timedelta(minutes=1)),
+        output_field=DurationField(),
+    )
+    return slots.filter(end__gte=F("start") + need)
 
 
 def bookable_slots(
@@ -51,6 +81,7 @@ def bookable_slots(
         slots = slots.filter(practitioner_id=practitioner_id)
     if service_ids:
         slots = slots.filter(practitioner_id__in=practitioners_providing(service_ids))
+        slots = long_enough_for(slots, service_ids)
     return slots
 
 
@@ -70,6 +101,7 @@ def days_with_free_slots(
     )
     if service_ids:
         slots = slots.filter(practitioner_id__in=practitioners_providing(service_ids))
+        slots = long_enough_for(slots, service_ids)
     rows = (
         slots.annotate(day=TruncDate("start", tzinfo=clinic_zone()))
         .values("day")

@@ -73,40 +73,64 @@ def ensure_slots(day: date) -> None:
     if SlotDay.objects.filter(day=day).exists():
         return
     first, after = day_bounds(day)
-    closed = list(
+    closed = _closed_between(first, after)
+    schedules = _schedules_between(day, day)
+    slots = [
+        Slot(practitioner_id=who, start=start, end=end, capacity=capacity)
+        for who, start, end, capacity in _wanted_slots(day, schedules, closed)
+    ]
+    Slot.objects.bulk_create(slots, ignore_conflicts=True, batch_size=1000)
+    SlotDay.objects.bulk_create([SlotDay(day=day)], ignore_conflicts=True)
+
+
+def _closed_between(
+    first: datetime, after: datetime
+) -> list[tuple[int | None, datetime, datetime]]:
+    return list(
         ScheduleException.objects.filter(start__lt=after, end__gt=first).values_list(
             "practitioner_id", "start", "end"
         )
     )
-    schedules = WeeklySchedule.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=day),
-        weekday=day.weekday(),
-        valid_from__lte=day,
-        practitioner__active=True,
+
+
+def _schedules_between(first: date, last: date) -> list[WeeklySchedule]:
+    return list(
+        WeeklySchedule.objects.filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=first),
+            valid_from__lte=last,
+            practitioner__active=True,
+        ).order_by("practitioner_id", "start", "pk")
     )
+
+
+def _wanted_slots(
+    day: date, schedules: list[WeeklySchedule], closed: list
+) -> list[tuple[int, datetime, datetime, int]]:
+    """(practitioner, start, end, capacity) of the day's slots by the schedules, leave and
+    holidays left out; a start overlapping an earlier one of the same practitioner (two
+    schedules that overlap) is left out too."""
     zone = clinic_zone()
-    slots = []
+    wanted: list[tuple[int, datetime, datetime, int]] = []
+    taken: dict[int, list[tuple[datetime, datetime]]] = {}
     for schedule in schedules:
+        if schedule.weekday != day.weekday() or schedule.valid_from > day:
+            continue
+        if schedule.valid_to is not None and schedule.valid_to < day:
+            continue
+        who = schedule.practitioner_id
         step = timedelta(minutes=schedule.slot_minutes)
         start = datetime.combine(day, schedule.start, tzinfo=zone)
         stop = datetime.combine(day, schedule.end, tzinfo=zone)
         while start + step <= stop:
             end = start + step
-            if not any(
-                (who is None or who == schedule.practitioner_id) and s < end and start < e
-                for who, s, e in closed
-            ):
-                slots.append(
-                    Slot(
-                        practitioner_id=schedule.practitioner_id,
-                        start=start,
-                        end=end,
-                        capacity=schedule.capacity,
-                    )
-                )
+            free = not any(
+                (p is None or p == who) and s < end and start < e for p, s, e in closed
+            ) and not any(s < end and start < e for s, e in taken.get(who, ()))
+            if free:
+                wanted.append((who, start, end, schedule.capacity))
+                taken.setdefault(who, []).append((start, end))
             start = end
-    Slot.objects.bulk_create(slots, ignore_conflicts=True, batch_size=1000)
-    SlotDay.objects.bulk_create([SlotDay(day=day)], ignore_conflicts=True)
+    return wanted
 
 
 def ensure_slots_between(first: date, last: date) -> None:
@@ -116,21 +140,108 @@ def ensure_slots_between(first: date, last: date) -> None:
         day += timedelta(days=1)
 
 
-def schedules_changed() -> None:
-    """Let the coming days pick up a changed schedule: their missing slots are added when
-    next needed. Existing slots are kept (a booked one is never removed silently); hours
-    taken away are closed with leave."""
-    SlotDay.objects.filter(day__gte=clinic_today()).delete()
+def schedules_changed(first: date | None = None, last: date | None = None) -> list[Slot]:
+    """Bring the coming days' slots in line with the schedules, leave and holidays now.
+
+    Only days already generated (the others are made right when first needed), from
+    today (or `first`) to `last`, and only slots that have not begun. Each slot:
+    - still wanted as it is: kept; closed by leave that has since been shortened or
+      removed, or with another capacity: its capacity set (conditional: never below
+      its `booked`);
+    - wanted from the same start with another length (slot length changed): reshaped,
+      only while nobody holds it (`booked = 0`);
+    - wanted no more (hours cut, leave added): closed, capacity 0 by one conditional
+      UPDATE `WHERE booked = 0`, so a patient booking it at that moment either wins first
+      (and the slot is kept) or finds it full.
+    A new start is added unless it overlaps an open or booked slot of the same
+    practitioner (so 30-minute slots changed to 20 never overlap). Returns the booked
+    slots kept although no schedule wants them any more: staff move or cancel those.
+    """
+    today = clinic_today()
+    generated = SlotDay.objects.filter(day__gte=max(first or today, today))
+    if last is not None:
+        generated = generated.filter(day__lte=last)
+    days = sorted(generated.values_list("day", flat=True))
+    if not days:
+        return []
+    lo, hi = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    now = timezone.now()
+    closed = _closed_between(lo, hi)
+    schedules = _schedules_between(days[0], days[-1])
+    wanted = {
+        (who, start): (end, capacity)
+        for day in days
+        for who, start, end, capacity in _wanted_slots(day, schedules, closed)
+        if start > now
+    }
+    day_set = set(days)
+    zone = clinic_zone()
+    stranded: list[Slot] = []
+    occupied: dict[int, list[tuple[datetime, datetime]]] = {}
+    with transaction.atomic():
+        existing = Slot.objects.filter(start__lt=hi, end__gt=max(lo, now)).select_related(
+            "practitioner"
+        )
+        for slot in existing.order_by("start", "pk"):
+            if timezone.localtime(slot.start, zone).date() not in day_set:
+                continue
+            if slot.start > now:
+                _reconcile_slot(slot, wanted.pop((slot.practitioner_id, slot.start), None))
+            if slot.capacity > 0 or slot.booked > 0:
+                occupied.setdefault(slot.practitioner_id, []).append((slot.start, slot.end))
+            if getattr(slot, "stranded", False):
+                stranded.append(slot)
+        added = [
+            Slot(practitioner_id=who, start=start, end=end, capacity=capacity)
+            for (who, start), (end, capacity) in sorted(wanted.items(), key=lambda kv: kv[0][1])
+            if not any(s < end and start < e for s, e in occupied.get(who, ()))
+        ]
+        Slot.objects.bulk_create(added, ignore_conflicts=True, batch_size=1000)
+    return stranded
+
+
+def _reconcile_slot(slot: Slot, want: tuple[datetime, int] | None) -> None:
+    """One future slot against what the schedules want at its start (None: nothing)."""
+    mine = Slot.objects.filter(pk=slot.pk)
+    if want is None:
+        if slot.capacity == 0:
+            return
+        if slot.booked == 0 and mine.filter(booked=0).update(capacity=0):
+            slot.capacity = 0
+            return
+        slot.stranded = True  # booked (now or a moment ago): kept, for staff to move
+        return
+    end, capacity = want
+    if slot.end == end:
+        if slot.capacity != capacity and mine.filter(booked__lte=capacity).update(
+            capacity=capacity
+        ):
+            slot.capacity = capacity
+        return
+    if slot.booked == 0 and mine.filter(booked=0).update(end=end, capacity=capacity):
+        slot.end, slot.capacity = end, capacity
+        return
+    # Booked at its old length: kept as it is; no longer what the schedule makes.
+    slot.stranded = True
 
 
 def check_slot_serves(*, slot_id: int, service_ids: Iterable[int], day: date | None = None) -> None:
-    """Refuse (400) a slot whose practitioner does not provide every given service, or
+    """Refuse (400) a slot whose practitioner does not provide every given service, a
+    slot beyond the booking horizon (patients and the front desk alike), or
     (with `day`, the day the patient chose) a slot of another clinic day; an unknown
     slot or one of an inactive practitioner is unavailable (409)."""
     slot = Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
     if slot is None or not slot.practitioner.active:
         raise SlotUnavailable(f"Slot {slot_id} does not exist.")
     slot_day = timezone.localtime(slot.start, clinic_zone()).date()
+    last = horizon_days()[1]
+    if slot_day > last:  # from the row just read: no statement more
+        raise ValidationError(
+            {
+                "slot_id": f"Slot {slot_id} is on {slot_day.isoformat()}, beyond the booking "
+                f"horizon: appointments can be booked up to {last.isoformat()}."
+            }
+        )
     if day is not None and slot_day != day:
         raise ValidationError(
             {
@@ -139,13 +250,24 @@ def check_slot_serves(*, slot_id: int, service_ids: Iterable[int], day: date | N
             }
         )
     wanted = set(service_ids)
-    provided = set(slot.practitioner.services.filter(pk__in=wanted).values_list("pk", flat=True))
-    missing = sorted(wanted - provided)
+    provided = dict(
+        slot.practitioner.services.filter(pk__in=wanted).values_list("pk", "duration_minutes")
+    )  # the same one query as before, now with each service's length
+    missing = sorted(wanted - set(provided))
     if missing:
         raise ValidationError(
             {
                 "slot_id": f"{slot.practitioner.name} does not provide service "
                 f"{', '.join(map(str, missing))}; choose a slot of a practitioner who does."
+            }
+        )
+    needed = max(provided.values(), default=0)
+    length = int((slot.end - slot.start).total_seconds() // 60)
+    if length < needed:
+        raise ValidationError(
+            {
+                "slot_id": f"Slot {slot_id} lasts {length} minutes; the chosen services need "
+                f"{needed}: choose a longer slot."
             }
         )
 

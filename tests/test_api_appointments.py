@@ -1,21 +1,25 @@
 """API.md: practitioners, slots, slot_id on a booking, the appointment in the answer,
 calendar.ics, and the 409 slot_unavailable that leaves no booking behind."""
 
-import os
-import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db.models import Max
 from icalendar import Calendar
 from rest_framework.test import APIClient
 
-from bookings.models import Booking, SagaEvent
+from bookings.models import Booking, MedicalService, SagaEvent
 from bookings.services import clinic_today
 from portal.invariants import find_violations
-from scheduling.models import Slot, SlotBooking
+from scheduling.models import Slot, SlotBooking, WeeklySchedule
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
-from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
+from tests.support.scheduling import (
+    appointment_service,
+    clinic_time,
+    practitioner,
+    server_tz,
+    slot,
+)
 
 BOOKINGS = "/api/booking"
 saga = pytest.mark.django_db(transaction=True)
@@ -31,22 +35,6 @@ def body(services, **changes):
     }
     given.update(changes)
     return given
-
-
-@contextmanager
-def server_tz(name: str):
-    """The process's TZ environment variable, as a server might have it."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = name
-    time.tzset()
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
 
 
 @pytest.fixture
@@ -253,6 +241,30 @@ def test_slot_rules_are_400(patient_api, consult, doctor, service_priced):
 
 
 @saga
+def test_a_slot_beyond_the_booking_horizon_is_400(
+    patient_api, consult, doctor, settings, default_cancellation_policy
+):
+    """A slot row may exist beyond the horizon (generated when the policy was longer, or
+    made in the admin): booking or moving to it is refused like the other slot rules."""
+    last = clinic_today() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    beyond = slot(doctor, day=last + timedelta(days=1))
+    on_the_last_day = slot(doctor, day=last)
+
+    refused = patient_api.post(BOOKINGS, body([consult], slot_id=beyond.pk), format="json")
+
+    assert refused.status_code == 400
+    assert "beyond the booking horizon" in refused.json()["slot_id"][0]
+    assert not Booking.objects.exists()
+    assert Slot.objects.get(pk=beyond.pk).booked == 0
+    taken = patient_api.post(BOOKINGS, body([consult], slot_id=on_the_last_day.pk), format="json")
+    assert taken.status_code == 201
+    moved = patient_api.post(
+        f"{BOOKINGS}/{taken.json()['id']}/reschedule", {"slot_id": beyond.pk}, format="json"
+    )
+    assert moved.status_code == 400 and "slot_id" in moved.json()
+
+
+@saga
 def test_a_walk_in_booking_has_no_appointment_and_visits_today(patient_api, service_priced):
     cbc = service_priced("350.00")
     given = patient_api.post(BOOKINGS, body([cbc]), format="json").json()
@@ -356,3 +368,44 @@ def test_a_slot_of_another_day_than_the_visit_date_is_400(patient_api, consult, 
         BOOKINGS, body([consult], slot_id=right.pk, visit_date=chosen.isoformat()), format="json"
     )
     assert booked.status_code == 201 and booked.json()["visit_date"] == chosen.isoformat()
+
+
+@saga
+def test_a_service_longer_than_the_slot_is_neither_offered_nor_booked(patient_api, api):
+    """MRI takes 45 minutes: a 30-minute slot is not offered for it, and is a 400."""
+    mri = appointment_service("6500.00", name="Test MRI")
+    MedicalService.objects.filter(pk=mri.pk).update(duration_minutes=45)
+    xray = appointment_service("400.00", name="Test X-ray")
+    radiologist = practitioner(mri, xray, name="Dr. Test Nair", specialty="Radiologist")
+    day = clinic_today() + timedelta(days=1)
+    short = slot(radiologist, day=day, at=(9, 0), minutes=30)
+    long = slot(radiologist, day=day, at=(14, 0), minutes=45)
+
+    def offered(*services):
+        ids = ",".join(str(s.pk) for s in services)
+        return [s["id"] for s in api.get(f"/api/slots?date={day}&service_ids={ids}").json()]
+
+    assert offered(mri) == [long.pk]
+    assert offered(mri, xray) == [long.pk]
+    assert offered(xray) == [short.pk, long.pk]
+    refused = patient_api.post(BOOKINGS, body([mri], slot_id=short.pk), format="json")
+    assert refused.status_code == 400
+    assert refused.json()["slot_id"] == [
+        f"Slot {short.pk} lasts 30 minutes; the chosen services need 45: choose a longer slot."
+    ]
+    assert not Booking.objects.exists() and Slot.objects.get(pk=short.pk).booked == 0
+    assert (
+        patient_api.post(BOOKINGS, body([mri], slot_id=long.pk), format="json").status_code == 201
+    )
+
+
+def test_the_seeded_hours_have_slots_long_enough_for_the_seeded_services(db):
+    """Every seeded service that needs an appointment has a practitioner with a schedule
+    whose slots are at least as long as the service (the migrations' data)."""
+    needing = MedicalService.objects.filter(requires_appointment=True, active=True)
+    assert needing.filter(name="MRI Scan", duration_minutes=45).exists()
+    for service in needing.filter(practitioners__isnull=False).distinct():
+        longest = WeeklySchedule.objects.filter(practitioner__services=service).aggregate(
+            Max("slot_minutes")
+        )["slot_minutes__max"]
+        assert longest is not None and longest >= service.duration_minutes, service.name

@@ -19,8 +19,8 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.mark.parametrize(
     ("width", "javascript"),
-    [(360, True), (360, False), (1280, True)],
-    ids=["phone", "phone-nojs", "desktop"],
+    [(360, True), (360, False), (1280, True), (1280, False)],
+    ids=["phone", "phone-nojs", "desktop", "desktop-nojs"],
 )
 def test_book_a_slot_and_see_its_time(browser, live_server, shot, width, javascript):
     user = UserFactory()

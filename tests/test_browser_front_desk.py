@@ -4,7 +4,7 @@ walk-in paid in cash."""
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+import time_machine
 from playwright.sync_api import expect
 
 from bookings.models import AuditLog, Booking, BookingStatus
@@ -18,15 +18,17 @@ from tests.support.scheduling import appointment_service, clinic_time, practitio
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_receptionist_checks_a_patient_in_and_books_a_walk_in_paid_in_cash(
-    page, shot, book, service_priced
+    page, shot, book, service_priced, request
 ):
     consult = appointment_service()
     doctor = practitioner(consult, name="Dr. Browser Nair")
-    late = clinic_time(clinic_today(), 23, 45)  # the day's last quarter: still to come
-    if timezone.now() >= late - timedelta(minutes=5):
-        pytest.skip("run after 23:40 IST: no slot of today is left in the future")
+    late = clinic_time(clinic_today(), 18)  # still to come at noon
+    # Run at noon IST today whatever the hour (later, the slot would be past).
+    noon = time_machine.travel(clinic_time(clinic_today(), 12), tick=True)
+    noon.start()
+    request.addfinalizer(noon.stop)
     today_slot = Slot.objects.create(
-        practitioner=doctor, start=late, end=late + timedelta(minutes=14), capacity=2
+        practitioner=doctor, start=late, end=late + timedelta(minutes=15), capacity=2
     )
     booked = book(services=[consult], slot=today_slot)
     assert booked.status == BookingStatus.CONFIRMED

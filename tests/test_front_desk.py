@@ -5,11 +5,11 @@ leave in the admin: the Clinic manager edits, Reception views, leave over bookin
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+import time_machine
 
 from bookings.models import AuditLog, BookingStatus
 from bookings.services import clinic_today
-from scheduling.models import ScheduleException, Slot
+from scheduling.models import ScheduleException, Slot, WeeklySchedule
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
 from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
@@ -20,23 +20,24 @@ DESK = "/admin/front-desk/"
 
 @pytest.fixture
 def booked_today(book):
-    consult = appointment_service()
-    doctor = practitioner(consult, name="Dr. Desk Rao")
-    now = clinic_time(clinic_today(), 23, 45)  # the day's last quarter: still in the future
-    if timezone.now() >= now:
-        pytest.skip("run after 23:45 IST: no slot of today is left in the future")
-    the_slot = Slot.objects.create(
-        practitioner=doctor, start=now, end=now + timedelta(minutes=14), capacity=2
-    )
-    booking = book(services=[consult], slot=the_slot)
-    assert booking.status == BookingStatus.CONFIRMED
-    return booking
+    """A confirmed booking at 18:00 IST today, the test run at noon IST today (so it runs
+    whatever the hour the suite runs at: later, the slot would be past)."""
+    with time_machine.travel(clinic_time(clinic_today(), 12), tick=True):
+        consult = appointment_service()
+        doctor = practitioner(consult, name="Dr. Desk Rao")
+        late = clinic_time(clinic_today(), 18)  # still to come at noon
+        the_slot = Slot.objects.create(
+            practitioner=doctor, start=late, end=late + timedelta(minutes=15), capacity=2
+        )
+        booking = book(services=[consult], slot=the_slot)
+        assert booking.status == BookingStatus.CONFIRMED
+        yield booking
 
 
 def test_reception_sees_the_day_and_checks_a_patient_in(client, booked_today):
     client.force_login(staff_member("Reception"))
     page = client.get(DESK).content.decode()
-    assert "Dr. Desk Rao" in page and "23:45" in page and booked_today.patient_name in page
+    assert "Dr. Desk Rao" in page and "18:00" in page and booked_today.patient_name in page
     assert 'value="check_in"' in page
 
     answer = client.post(
@@ -128,3 +129,43 @@ def test_leave_over_booked_slots_is_refused_in_the_admin_with_the_bookings(clien
     free.refresh_from_db()
     assert free.capacity == 0
     assert AuditLog.objects.filter(action="scheduleexception.added").count() == 1
+
+
+def test_reception_cannot_change_a_practitioner_or_add_hours_by_post(client):
+    """Reception views practitioners and schedules; a crafted POST changes nothing."""
+    consult = appointment_service()
+    doctor = practitioner(consult, name="Dr. Kept Rao")
+    client.force_login(staff_member("Reception"))
+    day = clinic_today() + timedelta(days=1)
+
+    changed = client.post(
+        f"/admin/scheduling/practitioner/{doctor.pk}/change/",
+        {
+            "name": "Dr. Renamed",
+            "specialty": "Surgeon",
+            "registration_number": doctor.registration_number,
+            "active": "on",
+            "services": [consult.pk],
+            "schedules-TOTAL_FORMS": "0",
+            "schedules-INITIAL_FORMS": "0",
+        },
+    )
+    added = client.post(
+        "/admin/scheduling/weeklyschedule/add/",
+        {
+            "practitioner": doctor.pk,
+            "weekday": day.weekday(),
+            "start": "09:00",
+            "end": "10:00",
+            "slot_minutes": 15,
+            "capacity": 1,
+            "valid_from": day.isoformat(),
+            "valid_to": "",
+        },
+    )
+
+    assert (changed.status_code, added.status_code) == (403, 403)
+    doctor.refresh_from_db()
+    assert doctor.name == "Dr. Kept Rao"
+    assert not WeeklySchedule.objects.filter(practitioner=doctor).exists()
+    assert not AuditLog.objects.filter(action__in=["practitioner.changed", "weeklyschedule.added"])

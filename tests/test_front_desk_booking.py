@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from bookings.models import AuditLog, Booking, BookingStatus, PatientProfile, SagaEvent
 from bookings.services import clinic_today
 from payments.models import CashReceipt, Payment, PaymentMethod, SimulatedGatewayCharge
 from portal.invariants import find_violations
 from portal.presentation import staff_story, timeline
-from portal.services import cancel_booking, start_booking
+from portal.services import book_at_front_desk, cancel_booking, start_booking
 from scheduling.models import Slot
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
@@ -255,3 +256,40 @@ def test_search_by_phone_or_name(client, receptionist, consult, tomorrow_nine, s
     # Yesterday's bookings are not the desk's concern any more.
     Booking.objects.update(visit_date=clinic_today() - timedelta(days=1))
     assert client.get(DESK, {"q": "ravi"}).context["found"] == []
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "not-a-date", "2026-02-30"])
+def test_an_impossible_or_far_day_shows_today_with_a_message(client, receptionist, day):
+    for page in (DESK, BOOK):
+        answer = client.get(f"{page}?day={day}", follow=True)
+        assert answer.status_code == 200
+        assert answer.context["day"] == clinic_today()
+        assert "showing today instead" in answer.content.decode()
+
+
+def test_a_day_beyond_the_horizon_generates_no_slots(client, receptionist, doctor, settings):
+    far = clinic_today() + timedelta(days=settings.BOOKING_HORIZON_DAYS + 1)
+    answer = client.get(f"{DESK}?day={far.isoformat()}")
+    assert answer.context["day"] == clinic_today()
+    assert "the booking horizon" in answer.content.decode()
+    last = clinic_today() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    assert client.get(f"{DESK}?day={last.isoformat()}").context["day"] == last
+
+
+def test_the_desk_books_no_further_than_the_horizon(consult, doctor, settings):
+    """Decided: the front desk follows the patients' booking horizon."""
+    far = slot(doctor, day=clinic_today() + timedelta(days=settings.BOOKING_HORIZON_DAYS + 1))
+    with pytest.raises(ValidationError) as refused:
+        book_at_front_desk(
+            receptionist="rita",
+            patient_name="Ravi Kumar",
+            gender="male",
+            date_of_birth=date(1980, 5, 17),
+            phone=PHONE,
+            service_ids=[consult.pk],
+            payment_token="cash",
+            day=far.start.astimezone(far.start.tzinfo).date(),
+            slot_id=far.pk,
+        )
+    assert "beyond the booking horizon" in str(refused.value)
+    assert not Booking.objects.exists()

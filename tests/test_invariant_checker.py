@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Booking
 from payments.models import Payment, SimulatedGatewayCharge
 from quotas.models import DiscountQuota, QuotaReservation
+from scheduling.models import Slot, SlotBooking
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,3 +165,60 @@ def test_reports_a_cancellation_stuck_half_way_past_the_deadline(book, settings,
     assert found[0].endswith("still confirmed past the saga deadline")
     with pytest.raises(CommandError, match="1 invariant violation"):
         call_command("check_saga_invariants")
+
+
+@pytest.fixture
+def booked_slot(book):
+    from tests.support.scheduling import appointment_service, practitioner, slot
+
+    consult = appointment_service()
+    the_slot = slot(practitioner(consult), at=(9, 0), capacity=3)
+    booking = book(services=[consult], slot=the_slot)
+    assert booking.status == "confirmed"
+    call_command("check_saga_invariants")  # sound as booked
+    return booking, the_slot
+
+
+@pytest.mark.parametrize("booked", [0, 2])
+def test_reports_a_slot_whose_booked_count_is_not_its_live_bookings(booked_slot, capsys, booked):
+    _, the_slot = booked_slot
+    Slot.objects.filter(pk=the_slot.pk).update(booked=booked)
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_saga_invariants")
+    err = capsys.readouterr().err
+    assert f"slot {the_slot.pk}: booked={booked}, live slot bookings=1, capacity=3" in err
+
+
+def test_reports_a_released_place_still_counted(booked_slot, capsys):
+    """The place given back (released_at set) but `booked` not lowered."""
+    booking, the_slot = booked_slot
+    SlotBooking.objects.filter(booking=booking).update(released_at=timezone.now())
+    with pytest.raises(CommandError, match="invariant violation"):
+        call_command("check_saga_invariants")
+    err = capsys.readouterr().err
+    assert f"slot {the_slot.pk}: booked=1, live slot bookings=0, capacity=3" in err
+
+
+def test_booked_over_capacity_cannot_even_be_written(booked_slot):
+    """booked > capacity is refused by the database's CHECK, so the checker never sees it."""
+    _, the_slot = booked_slot
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Slot.objects.filter(pk=the_slot.pk).update(capacity=0)
+
+
+def test_reports_a_failed_booking_still_holding_a_place(book, capsys):
+    from tests.support.scheduling import appointment_service, practitioner, slot
+
+    consult = appointment_service()
+    the_slot = slot(practitioner(consult), at=(9, 0), capacity=3)
+    booking = book(services=[consult], slot=the_slot, payment_token="tok_chargeDeclined")
+    assert booking.status == "failed"
+    call_command("check_saga_invariants")  # its place was given back
+    SlotBooking.objects.filter(booking=booking).update(released_at=None)
+    Slot.objects.filter(pk=the_slot.pk).update(booked=1)  # counted, so only this is wrong
+
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_saga_invariants")
+    assert f"booking {booking.pk} is failed but still holds a place in a slot" in (
+        capsys.readouterr().err
+    )

@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from icalendar import Calendar
 
 from bookings.models import Booking
 from bookings.services import clinic_today
 from notifications import sender
 from scheduling.models import Slot
+from scheduling.services import clinic_zone
 from tests.support.factories import UserFactory
 from tests.support.pages_helpers import (
     VISA,
@@ -18,7 +20,7 @@ from tests.support.pages_helpers import (
     give_profile,
     request_key_from,
 )
-from tests.support.scheduling import appointment_service, practitioner, slot
+from tests.support.scheduling import appointment_service, practitioner, server_tz, slot
 
 saga = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +83,17 @@ def test_review_waits_for_a_time_and_refuses_a_foreign_slot(patient, consult, do
 
 
 @saga
-def test_book_a_time_and_see_it_everywhere(patient, user, consult, doctor):
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_book_a_time_and_see_it_everywhere(patient, user, consult, doctor, tz, settings):
+    """09:00 IST on every page, in the e-mail and the .ics, whatever the server's TZ; and
+    where (the CLINIC_ADDRESS setting)."""
+    settings.CLINIC_ADDRESS = "Test Clinic, 7 Park Street, Kolkata"
+    with server_tz(tz):
+        _book_a_time_and_see_it_everywhere(patient, consult, doctor)
+
+
+def _book_a_time_and_see_it_everywhere(patient, consult, doctor):
+    where = "Test Clinic, 7 Park Street, Kolkata"
     day = clinic_today() + timedelta(days=1)
     nine = slot(doctor, day=day, at=(9, 0), capacity=2)
     patient.post("/book/", details(consult))
@@ -91,6 +103,7 @@ def test_book_a_time_and_see_it_everywhere(patient, user, consult, doctor):
     review = patient.get("/book/review/")
     assert "09:00–09:15 IST" in review.content.decode()
     assert "Dr. Page Rao" in review.content.decode()
+    assert f'Where</dt><dd class="appointment-where">{where}</dd>' in review.content.decode()
     paid = patient.post(
         "/book/review/",
         {
@@ -106,15 +119,24 @@ def test_book_a_time_and_see_it_everywhere(patient, user, consult, doctor):
     result = patient.get(paid["Location"]).content.decode()
     assert f"{day:%A} {day.day} {day:%B %Y}, 09:00 IST with Dr. Page Rao" in result
     assert "Add to calendar" in result
+    assert f"Where: {where}" in result and f'appointment-where">{where}</dd>' in result
     listed = patient.get("/bookings/").content.decode()
     assert "09:00 IST · Dr. Page Rao" in listed
+    assert f"Where: {where}" in listed
     sender.send_due()  # the worker's job: the request itself sends nothing
     assert "With: Dr. Page Rao" in mail.outbox[0].body
     assert ", 09:00 IST" in mail.outbox[0].body
+    assert f"Where: {where}" in mail.outbox[0].body
+    assert f"Where: {where}" in mail.outbox[0].alternatives[0][0]
+    attached = Calendar.from_ical(mail.outbox[0].attachments[0][1]).walk("VEVENT")[0]
+    assert str(attached["LOCATION"]) == where
+    assert attached.decoded("DTSTART").astimezone(clinic_zone()).strftime("%H:%M") == "09:00"
 
     ics = patient.get(f"/bookings/{booking.pk}/calendar.ics")
     assert ics.status_code == 200 and ics["Content-Type"].startswith("text/calendar")
     assert b"DTSTART;TZID=Asia/Kolkata:" in ics.content and b"T090000" in ics.content
+    event = Calendar.from_ical(ics.content).walk("VEVENT")[0]
+    assert str(event["LOCATION"]) == where
 
 
 @saga
@@ -158,3 +180,25 @@ def test_a_time_of_another_day_than_the_one_shown_is_refused(patient, consult, d
     mine = slot(doctor, day=shown)
     taken = patient.post(f"/book/time/?day={shown.isoformat()}", {"slot": mine.pk})
     assert taken["Location"] == "/book/review/"
+
+
+def test_a_consultation_and_a_scan_nobody_provides_together_are_told_apart(
+    patient, consult, doctor
+):
+    """One slot per booking, and no practitioner provides both: the slot step says to
+    book them separately instead of showing no free times."""
+    scan = appointment_service("2500.00", name="Page MRI")
+    radiologist = practitioner(scan, name="Dr. Scan Nair", specialty="Radiologist")
+    slot(doctor, at=(9, 0))
+    slot(radiologist, at=(9, 0))
+    patient.post("/book/", details(consult, scan))
+
+    page = patient.get("/book/time/").content.decode()
+
+    assert "These need separate bookings" in page
+    assert "No practitioner provides all of these together: Page Consultation, Page MRI." in page
+    assert "choose them as separate bookings" in page
+    assert "Next available days" not in page and "Show free times" not in page
+    patient.post("/book/", details(consult))
+    alone = patient.get("/book/time/").content.decode()
+    assert "separate bookings" not in alone and "Next available days" in alone

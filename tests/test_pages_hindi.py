@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
 from django.utils import translation
 
 from bookings.models import Booking, MedicalService
@@ -76,6 +77,7 @@ def _data(*bookings: Booking, user=None) -> list[str]:
         values += [item.service.description for item in booking.items.all()]
     if user is not None:
         values.append(user.get_username())
+    values.append(settings.CLINIC_ADDRESS)  # the clinic's address is data, not a word
     return [v for v in values if v]
 
 

@@ -10,7 +10,7 @@ import time_machine
 from bookings.models import AuditLog, Booking
 from scheduling.models import Slot
 from tests.support.factories import UserFactory
-from tests.support.scheduling import slot
+from tests.support.scheduling import practitioner, slot
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -85,3 +85,17 @@ def test_too_late_or_not_theirs(client, user, booked, doctor):
         late = client.get(f"/bookings/{booked.pk}/change-time/", follow=True)
     assert "/change-time/" not in page
     assert "Too late" in late.text
+
+
+def test_the_list_shows_the_new_practitioner_after_a_move(client, user, booked, consult):
+    """Moved to another practitioner: the list and the booking page name the new one."""
+    other = practitioner(consult, name="Dr. Second Iyer")
+    theirs = slot(other, day=DAY, at=(11, 0))
+    client.force_login(user)
+
+    client.post(f"/bookings/{booked.pk}/change-time/", {"slot": theirs.pk})
+
+    listed = client.get("/bookings/").text
+    assert "11:00 IST · Dr. Second Iyer" in listed
+    assert "Dr. Test Rao" not in listed
+    assert "with Dr. Second Iyer" in client.get(f"/bookings/{booked.pk}/").text

@@ -23,7 +23,7 @@ ROUNDS = 8
 
 @pytest.fixture
 def consult(db):
-    return appointment_service("900.00")
+    return appointment_service("900.00", duration_minutes=5)  # the races use 5-minute slots
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
-"""Practitioners and slots made for a test, without going through the weekly schedules."""
+"""Practitioners and slots made for a test, without going through the weekly schedules;
+and the server's TZ environment variable set for a while."""
 
+import os
+import time as clock
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -13,9 +17,8 @@ _counter = iter(range(1, 10**9))
 
 
 def appointment_service(price: str = "900.00", **kwargs) -> MedicalService:
-    return MedicalServiceFactory(
-        price=Decimal(price), requires_appointment=True, duration_minutes=15, **kwargs
-    )
+    kwargs.setdefault("duration_minutes", 15)
+    return MedicalServiceFactory(price=Decimal(price), requires_appointment=True, **kwargs)
 
 
 def practitioner(*services: MedicalService, name: str | None = None, **kwargs) -> Practitioner:
@@ -55,3 +58,19 @@ def slot(
         capacity=capacity,
         booked=booked,
     )
+
+
+@contextmanager
+def server_tz(name: str):
+    """The process's TZ environment variable, as a server might have it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    clock.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        clock.tzset()

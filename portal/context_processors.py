@@ -1,0 +1,7 @@
+"""What every page may show about the clinic itself."""
+
+from django.conf import settings
+
+
+def clinic(request) -> dict:
+    return {"clinic_address": settings.CLINIC_ADDRESS}

@@ -6,15 +6,14 @@ from datetime import date, timedelta
 from django.db.models import (
     Count,
     DurationField,
-    ExpressionWrapper,
     F,
+    Func,
     Max,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -50,11 +49,23 @@ def long_enough_for(slots: QuerySet[Slot], service_ids: Sequence[int]) -> QueryS
         .annotate(minutes=Max("duration_minutes"))
         .values("minutes")
     )
-    need = ExpressionWrapper(
-        Coalesce(Subquery(longest), 0) * Value(timedelta(minutes=1)),
-        output_field=DurationField(),
-    )
-    return slots.filter(end__gte=F("start") + need)
+    return slots.filter(end__gte=F("start") + Minutes(Coalesce(Subquery(longest), 0)))
+
+
+class Minutes(Func):
+    """A whole number of minutes as a duration. `n * interval '1 minute'` is PostgreSQL's
+    alone (SQLite refuses it: `make run` answered /api/slots with a 500)."""
+
+    output_field = DurationField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "make_interval(mins => %(expressions)s)"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Django keeps a duration on SQLite as a count of microseconds.
+        template = "(%(expressions)s * 60000000)"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
 
 
 def bookable_slots(

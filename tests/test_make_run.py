@@ -1,6 +1,7 @@
 """`make run`'s launcher (scripts/run-dev.sh) on a fresh SQLite file: the web server and
 the worker start together, a booking's confirmation e-mail shows in the console within
-seconds with no extra command, and Ctrl-C stops both."""
+seconds with no extra command, the seeded practitioners' slots can be booked, and Ctrl-C
+stops both."""
 
 import json
 import os
@@ -8,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -57,9 +60,9 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
         )
         assert status == 201, body
         auth = {"Authorization": f"Token {json.loads(body)['token']}"}
-        _, _, body = server.request("GET", "/api/services")
+        _, _, services = server.request("GET", "/api/services")
         # A walk-in service (a lab test): no slot to choose.
-        service_id = next(s["id"] for s in json.loads(body) if not s["requires_appointment"])
+        service_id = next(s["id"] for s in json.loads(services) if not s["requires_appointment"])
         booked_at = time.monotonic()
         status, _, body = server.request(
             "POST",
@@ -80,6 +83,41 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
             assert time.monotonic() - booked_at < 30, server.log()[-3000:]
             time.sleep(0.2)
         print(f"confirmation e-mail in the console after {time.monotonic() - booked_at:.1f} s")
+
+        # The seeded practitioners' hours: every seeded service that needs an appointment
+        # has a free time in the coming week, and the longest (an MRI) is booked into one.
+        clinic_today = datetime.now(ZoneInfo("Asia/Kolkata")).date()
+        needing = [s for s in json.loads(services) if s["requires_appointment"]]
+        assert len(needing) >= 3
+        first_free = {}
+        for service in needing:
+            for ahead in range(8):
+                day = (clinic_today + timedelta(days=ahead)).isoformat()
+                status, _, body = server.request(
+                    "GET", f"/api/slots?date={day}&service_ids={service['id']}"
+                )
+                assert status == 200, (status, body[:500])
+                if json.loads(body):
+                    first_free[service["name"]] = json.loads(body)[0]
+                    break
+        assert set(first_free) == {s["name"] for s in needing}, first_free
+        longest = max(needing, key=lambda s: s["duration_minutes"])
+        status, _, body = server.request(
+            "POST",
+            "/api/booking",
+            headers=auth,
+            body={
+                "patient_name": "Asha Verma",
+                "gender": "female",
+                "date_of_birth": "1990-01-01",
+                "service_ids": [longest["id"]],
+                "slot_id": first_free[longest["name"]]["id"],
+            },
+        )
+        assert status in (200, 201), body
+        booked = json.loads(body)
+        assert booked["status"] == "confirmed", booked
+        assert booked["appointment"]["start"] == first_free[longest["name"]]["start"]
     finally:
         # The worker leads a process group of its own (see run-dev.sh).
         groups = [launcher.pid, *_children_running("qcluster", parent=launcher.pid)]

@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingStatus
 from scheduling.models import Practitioner, SlotBooking
 
 
@@ -60,6 +60,17 @@ def appointment_of(booking: Booking) -> Appointment | None:
     )
 
 
+# A booking's status as an iCalendar event's (RFC 5545: TENTATIVE, CONFIRMED, CANCELLED).
+CALENDAR_STATUS = {
+    BookingStatus.PENDING: "TENTATIVE",
+    BookingStatus.CONFIRMED: "CONFIRMED",
+    BookingStatus.COMPLETED: "CONFIRMED",
+    BookingStatus.NO_SHOW: "CONFIRMED",  # it was on; the patient did not come
+    BookingStatus.FAILED: "CANCELLED",
+    BookingStatus.CANCELLED: "CANCELLED",
+}
+
+
 def calendar_file(booking: Booking, appointment: Appointment) -> bytes:
     """One VEVENT in the clinic's zone (TZID=Asia/Kolkata), whatever the server's TZ."""
     calendar = Calendar()
@@ -68,6 +79,10 @@ def calendar_file(booking: Booking, appointment: Appointment) -> bytes:
     event = Event()
     event.add("uid", f"{booking.pk}@clinic-booking")
     event.add("dtstamp", timezone.now())
+    # Same UID, a higher SEQUENCE per move, CANCELLED when off: a calendar that imported
+    # an earlier copy moves or drops the event instead of keeping a visit that will not be.
+    event.add("sequence", booking.reschedules)
+    event.add("status", CALENDAR_STATUS[booking.status])
     event.add("dtstart", appointment.local_start)
     event.add("dtend", appointment.local_end)
     services = ", ".join(item.name for item in booking.items.all())

@@ -321,10 +321,42 @@ def test_calendar_file_for_the_owner_only(patient_api, token_client, consult, do
     assert (start.hour, start.minute, start.utcoffset()) == (9, 0, timedelta(hours=5, minutes=30))
     assert b"DTSTART;TZID=Asia/Kolkata" in answer.content
     assert "Dr. Test Rao" in str(event["summary"])
+    assert (str(event["status"]), event.decoded("sequence")) == ("CONFIRMED", 0)
 
     stranger = token_client(UserFactory())
     assert stranger.get(url).status_code == 404
     assert patient_api.get("/api/booking/not-a-uuid/calendar.ics").status_code == 404
+
+
+@saga
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_the_calendar_file_of_a_moved_then_cancelled_booking_tells_calendars_so(
+    patient_api, consult, doctor
+):
+    day = clinic_today() + timedelta(days=2)
+    nine, ten = slot(doctor, day=day, at=(9, 0)), slot(doctor, day=day, at=(10, 0))
+    booking_id = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json").json()[
+        "id"
+    ]
+    url = f"/api/booking/{booking_id}/calendar.ics"
+    owner = APIClient()
+    owner.force_authenticate(Booking.objects.get(pk=booking_id).user)
+
+    def event():
+        answer = owner.get(url)
+        assert answer.status_code == 200
+        found = Calendar.from_ical(answer.content).walk("VEVENT")[0]
+        return found.decoded("dtstart").hour, str(found["status"]), found.decoded("sequence")
+
+    assert event() == (9, "CONFIRMED", 0)
+    moved = patient_api.post(
+        f"/api/booking/{booking_id}/reschedule", {"slot_id": ten.pk}, format="json"
+    )
+    assert moved.status_code == 200, moved.json()
+    assert event() == (10, "CONFIRMED", 1)  # same UID, a later copy: calendars move it
+    cancelled = patient_api.post(f"/api/booking/{booking_id}/cancel", {}, format="json")
+    assert cancelled.status_code == 200, cancelled.json()
+    assert event()[1:] == ("CANCELLED", 1)  # calendars that imported it drop it
 
 
 @saga

@@ -2,12 +2,12 @@
 
 from email.utils import make_msgid
 
-import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import select_template
 from django.utils import timezone, translation
 
+from bookings.calendar import visit_calendar
 from bookings.models import Booking
 from notifications import sms
 from notifications.models import Channel, Kind, Notification
@@ -63,19 +63,18 @@ def _compose(notification: Notification, booking: Booking):
 
 
 def ics_for(booking: Booking) -> str:
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Clinic booking//EN")
-    calendar.add("version", "2.0")
-    event = icalendar.Event()
-    event.add("uid", f"booking-{booking.pk}@clinic")
-    event.add("dtstamp", timezone.now())
-    event.add("dtstart", booking.appointment_start)
-    event.add("dtend", booking.appointment_end or booking.appointment_start)
-    event.add("summary", f"Clinic appointment ({booking.confirmation_code})")
-    event.add("description", f"Booking {booking.confirmation_code} for {booking.patient_name}")
-    event.add("location", settings.CLINIC_ADDRESS)
-    calendar.add_component(event)
-    return calendar.to_ical().decode()
+    """The visit's .ics, the same event as the booking page's (bookings.calendar)."""
+    held = (
+        booking.slot_bookings.filter(released_at__isnull=True)
+        .select_related("slot__practitioner")
+        .first()
+    )
+    practitioner = held.slot.practitioner if held else None
+    return visit_calendar(
+        booking,
+        practitioner=practitioner.name if practitioner else "",
+        specialty=practitioner.specialty if practitioner else "",
+    ).decode()
 
 
 def deliver(notification: Notification, message) -> str:

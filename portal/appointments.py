@@ -4,12 +4,11 @@ joined with the slot and practitioner that scheduling keeps; and its .ics file."
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
-from icalendar import Calendar, Event
 
-from bookings.models import Booking, BookingStatus
+from bookings.calendar import visit_calendar
+from bookings.models import Booking
 from scheduling.models import Practitioner, SlotBooking
 
 
@@ -60,41 +59,6 @@ def appointment_of(booking: Booking) -> Appointment | None:
     )
 
 
-# A booking's status as an iCalendar event's (RFC 5545: TENTATIVE, CONFIRMED, CANCELLED).
-CALENDAR_STATUS = {
-    BookingStatus.PENDING: "TENTATIVE",
-    BookingStatus.CONFIRMED: "CONFIRMED",
-    BookingStatus.COMPLETED: "CONFIRMED",
-    BookingStatus.NO_SHOW: "CONFIRMED",  # it was on; the patient did not come
-    BookingStatus.FAILED: "CANCELLED",
-    BookingStatus.CANCELLED: "CANCELLED",
-}
-
-
 def calendar_file(booking: Booking, appointment: Appointment) -> bytes:
-    """One VEVENT in the clinic's zone (TZID=Asia/Kolkata), whatever the server's TZ."""
-    calendar = Calendar()
-    calendar.add("prodid", "-//Clinic booking//EN")
-    calendar.add("version", "2.0")
-    event = Event()
-    event.add("uid", f"{booking.pk}@clinic-booking")
-    event.add("dtstamp", timezone.now())
-    # Same UID, a higher SEQUENCE per move, CANCELLED when off: a calendar that imported
-    # an earlier copy moves or drops the event instead of keeping a visit that will not be.
-    event.add("sequence", booking.reschedules)
-    event.add("status", CALENDAR_STATUS[booking.status])
-    event.add("dtstart", appointment.local_start)
-    event.add("dtend", appointment.local_end)
-    services = ", ".join(item.name for item in booking.items.all())
     practitioner = appointment.practitioner
-    event.add("summary", f"{services} with {practitioner.name}")
-    event.add(
-        "description",
-        f"{practitioner.name} ({practitioner.specialty}) for {booking.patient_name}. "
-        f"Confirmation code: {booking.confirmation_code or '—'}.",
-    )
-    event.add("location", settings.CLINIC_ADDRESS)
-    calendar.add_component(event)
-    if hasattr(calendar, "add_missing_timezones"):
-        calendar.add_missing_timezones()  # VTIMEZONE for Asia/Kolkata (icalendar ≥ 6)
-    return calendar.to_ical()
+    return visit_calendar(booking, practitioner=practitioner.name, specialty=practitioner.specialty)

@@ -137,6 +137,9 @@ def _book_a_time_and_see_it_everywhere(patient, consult, doctor):
     assert b"DTSTART;TZID=Asia/Kolkata:" in ics.content and b"T090000" in ics.content
     event = Calendar.from_ical(ics.content).walk("VEVENT")[0]
     assert str(event["LOCATION"]) == where
+    # One visit, not two: the e-mail's copy and the page's are the same event.
+    assert str(attached["UID"]) == str(event["UID"])
+    assert "Dr. Page Rao" in str(attached["SUMMARY"]) and "Dr. Page Rao" in str(event["SUMMARY"])
 
 
 @saga

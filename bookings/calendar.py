@@ -1,0 +1,49 @@
+"""A visit as an iCalendar event: one writer for the page, the API and the e-mails.
+
+One UID per booking, SEQUENCE counting its moves and STATUS following it, so a calendar
+that imported the confirmation's copy and then the page's sees one visit, moved or gone.
+"""
+
+from django.conf import settings
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from bookings.models import Booking, BookingStatus
+
+# A booking's status as an iCalendar event's (RFC 5545: TENTATIVE, CONFIRMED, CANCELLED).
+CALENDAR_STATUS = {
+    BookingStatus.PENDING: "TENTATIVE",
+    BookingStatus.CONFIRMED: "CONFIRMED",
+    BookingStatus.COMPLETED: "CONFIRMED",
+    BookingStatus.NO_SHOW: "CONFIRMED",  # it was on; the patient did not come
+    BookingStatus.FAILED: "CANCELLED",
+    BookingStatus.CANCELLED: "CANCELLED",
+}
+
+
+def visit_calendar(booking: Booking, *, practitioner: str = "", specialty: str = "") -> bytes:
+    """The booking's appointment (its own copy of the times) in the clinic's zone
+    (TZID=Asia/Kolkata), whatever the server's TZ."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clinic booking//EN")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"{booking.pk}@clinic-booking")
+    event.add("dtstamp", timezone.now())
+    event.add("sequence", booking.reschedules)
+    event.add("status", CALENDAR_STATUS[booking.status])
+    event.add("dtstart", timezone.localtime(booking.appointment_start))
+    event.add("dtend", timezone.localtime(booking.appointment_end or booking.appointment_start))
+    services = ", ".join(item.name for item in booking.items.all())
+    with_whom = f"{practitioner} ({specialty})" if specialty else practitioner
+    event.add("summary", f"{services} with {practitioner}" if practitioner else services)
+    event.add(
+        "description",
+        f"{with_whom + ' for ' if with_whom else 'For '}{booking.patient_name}. "
+        f"Confirmation code: {booking.confirmation_code or '—'}.",
+    )
+    event.add("location", settings.CLINIC_ADDRESS)
+    calendar.add_component(event)
+    if hasattr(calendar, "add_missing_timezones"):
+        calendar.add_missing_timezones()  # VTIMEZONE for Asia/Kolkata (icalendar ≥ 6)
+    return calendar.to_ical()

@@ -45,6 +45,7 @@ def _compose(notification: Notification, booking: Booking):
         "name": (profile.full_name if profile else "") or user.get_full_name() or user.username,
         "start": start,
         "clinic_address": settings.CLINIC_ADDRESS,
+        "practitioner": practitioner_of(booking) if start else None,
     }
     kind = notification.kind
     if notification.channel == Channel.SMS:
@@ -62,14 +63,20 @@ def _compose(notification: Notification, booking: Booking):
     return message
 
 
-def ics_for(booking: Booking) -> str:
-    """The visit's .ics, the same event as the booking page's (bookings.calendar)."""
+def practitioner_of(booking: Booking):
+    """Who the visit is with now: the practitioner of the place the booking holds (after
+    a move, the new one); None for a walk-in or a place given back."""
     held = (
         booking.slot_bookings.filter(released_at__isnull=True)
         .select_related("slot__practitioner")
         .first()
     )
-    practitioner = held.slot.practitioner if held else None
+    return held.slot.practitioner if held else None
+
+
+def ics_for(booking: Booking) -> str:
+    """The visit's .ics, the same event as the booking page's (bookings.calendar)."""
+    practitioner = practitioner_of(booking)
     return visit_calendar(
         booking,
         practitioner=practitioner.name if practitioner else "",

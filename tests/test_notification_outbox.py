@@ -314,3 +314,33 @@ def test_a_hindi_speaker_hears_of_a_move_in_hindi_by_mail_and_sms(
     sms_text = capsys.readouterr().out
     assert f"बुकिंग {booking.confirmation_code}: Asha Verma की अपॉइंटमेंट अब" in sms_text
     assert "is now" not in sms_text
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_a_move_to_another_practitioner_names_the_new_one_in_the_notice_and_its_ics(
+    book, user, consult, doctor
+):
+    from icalendar import Calendar
+
+    from tests.support.scheduling import practitioner
+
+    user.email = "asha@example.in"
+    user.save()
+    booking = book(services=[consult], slot=slot(doctor, at=(9, 0)))
+    sender.send_due()
+    assert "With: Dr. Test Rao" in mail.outbox[0].body
+    mail.outbox.clear()
+    colleague = practitioner(consult, name="Dr. Second Iyer")
+
+    reschedule_booking(
+        booking=booking, slot_id=slot(colleague, at=(11, 0)).pk, actor="desk", by_staff=True
+    )
+    sender.send_due()
+
+    [notice] = mail.outbox
+    assert "with Dr. Second Iyer" in notice.body and "Dr. Test Rao" not in notice.body
+    assert "with Dr. Second Iyer" in notice.alternatives[0][0]
+    [(_, ics, _)] = notice.attachments
+    event = Calendar.from_ical(ics).walk("VEVENT")[0]
+    assert "Dr. Second Iyer" in str(event["SUMMARY"])
+    assert event.decoded("SEQUENCE") == 1

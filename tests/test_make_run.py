@@ -1,7 +1,7 @@
 """`make run`'s launcher (scripts/run-dev.sh) on a fresh SQLite file: the web server and
 the worker start together, a booking's confirmation e-mail shows in the console within
-seconds with no extra command, the seeded practitioners' slots can be booked, and Ctrl-C
-stops both."""
+seconds with no extra command (booked through the API and in Chromium), the seeded
+practitioners' slots can be booked, and Ctrl-C stops both."""
 
 import json
 import os
@@ -13,13 +13,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support import servers
+from tests.support.pages_helpers import VISA
 
 pytestmark = pytest.mark.slow
 
 
-def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tmp_path):
+def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tmp_path, browser):
     env = {k: v for k, v in os.environ.items() if k not in servers.TEST_ONLY_VARIABLES}
     port = servers.free_port()
     env.update(
@@ -118,6 +120,33 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
         booked = json.loads(body)
         assert booked["status"] == "confirmed", booked
         assert booked["appointment"]["start"] == first_free[longest["name"]]["start"]
+
+        # And a patient in the browser: sign up, book a walk-in, pay; the worker mails it.
+        walk_in = next(s["name"] for s in json.loads(services) if not s["requires_appointment"])
+        context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto("/accounts/signup/")
+        page.get_by_label("Username").fill("meera")
+        page.get_by_label("Email").fill("meera@example.in")
+        page.get_by_label("Full name").fill("Meera Nair")
+        page.get_by_label("Gender").select_option("female")
+        page.get_by_label("Date of birth").fill("1992-03-14")
+        page.get_by_label("Password", exact=True).fill("a-long-unusual-passphrase")
+        page.get_by_label("Password (again)").fill("a-long-unusual-passphrase")
+        page.get_by_role("button", name="Sign up").click()
+        page.get_by_label(walk_in).check()
+        page.get_by_role("button", name="Continue to review").click()
+        page.get_by_label("Card number").fill(VISA)
+        paid_at = time.monotonic()
+        page.get_by_role("button", name="Confirm & Pay").click()
+        expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+        code = page.get_by_label("Confirmation code").inner_text().strip()
+        context.close()
+        while f"Booking confirmed: {code}" not in server.log():
+            assert time.monotonic() - paid_at < 30, server.log()[-3000:]
+            time.sleep(0.2)
+        print(f"the browser's booking mailed after {time.monotonic() - paid_at:.1f} s")
     finally:
         # The worker leads a process group of its own (see run-dev.sh).
         groups = [launcher.pid, *_children_running("qcluster", parent=launcher.pid)]

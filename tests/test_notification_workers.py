@@ -26,6 +26,7 @@ from bookings import events
 from bookings.models import Booking, BookingStatus, PatientProfile
 from notifications import messages, sender
 from notifications.models import Channel, Kind, Notification, Status
+from notifications.tasks import start_watching
 from payments.gateway import SimulatedGateway
 from portal.services import cancel_booking
 from tests.support import servers
@@ -113,11 +114,25 @@ def test_two_workers_never_send_the_same_notification_twice(book, user, tmp_path
     rows = due_notifications(book, user, 200)
     log = tmp_path / "sends.log"
 
-    # Each send takes 20 ms (4 s in all), so both workers are up while sending goes on.
+    # One worker process each, and every send held at a gate until both workers are in
+    # a provider call (two rows "sending"): both are sending at once, however slowly
+    # either started (a loaded CI machine started "b" after "a" had sent all 200).
+    gate = tmp_path / "open"
+    both = dict(Q_WORKERS="1", FAKE_SEND_GATE=str(gate), FAKE_SEND_SECONDS="0.005")
     with (
-        qcluster("a", tmp_path, log, sms="FileLogSms", FAKE_SEND_SECONDS="0.02") as a,
-        qcluster("b", tmp_path, log, sms="FileLogSms", FAKE_SEND_SECONDS="0.02"),
+        qcluster("a", tmp_path, log, sms="FileLogSms", **both) as a,
+        qcluster("b", tmp_path, log, sms="FileLogSms", **both),
     ):
+        # A worker holds at most two tasks (one running, one queued): with more watches
+        # queued than that, the other gets one at once, not at the next minute's schedule.
+        for _ in range(4):
+            start_watching()
+        wait_until(
+            lambda: Notification.objects.filter(status=Status.SENDING).count() == 2,
+            process=a,
+            seconds=120,
+        )
+        gate.touch()
         wait_until(
             lambda: Notification.objects.filter(status=Status.SENT).count() == len(rows),
             process=a,

@@ -50,6 +50,9 @@ def senders(path) -> Counter:
 
 def _provider_call(key: str) -> None:
     _maybe_die("before_provider")
+    gate = os.environ.get("FAKE_SEND_GATE")
+    while gate and not os.path.exists(gate):  # held until the test opens the gate
+        time.sleep(0.05)
     time.sleep(float(os.environ.get("FAKE_SEND_SECONDS", "0")))
     _append(key)
     _maybe_die("after_provider")

@@ -3,10 +3,18 @@
 The tests run on PostgreSQL only (tests/conftest.py refuses anything else).
 """
 
+import hashlib
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic")
+# The checkout's own database name, as scripts/with-test-postgres.sh gives it, so a plain
+# `pytest` in two checkouts on one server does not share one test database either.
+_checkout = str(Path(__file__).resolve().parents[1]).encode()
+os.environ.setdefault(
+    "DATABASE_URL",
+    f"postgres://postgres@127.0.0.1:5432/clinic_{hashlib.sha1(_checkout).hexdigest()[:10]}",
+)
 # Loud: a crashing receiver is compensated, then fails the test that caused it.
 os.environ.setdefault("SAGA_RERAISE_RECEIVER_ERRORS", "true")
 # The test client and live_server speak plain HTTP: no redirect to HTTPS, no

@@ -30,6 +30,10 @@ def compose(notification: Notification, booking: Booking):
         return _compose(notification, booking)
 
 
+# The messages that tell the visit itself: with whom, and its .ics attached.
+WITH_THE_VISIT = (Kind.CONFIRMATION, Kind.RESCHEDULED)
+
+
 def _compose(notification: Notification, booking: Booking):
     user = booking.user
     profile = getattr(user, "patient_profile", None)
@@ -39,15 +43,16 @@ def _compose(notification: Notification, booking: Booking):
         return None
     language = getattr(profile, "language", "") or FALLBACK_LANGUAGE
     start = timezone.localtime(booking.appointment_start) if booking.appointment_start else None
+    kind = notification.kind
     context = {
         "booking": booking,
         "items": list(booking.items.order_by("id")),
         "name": (profile.full_name if profile else "") or user.get_full_name() or user.username,
         "start": start,
         "clinic_address": settings.CLINIC_ADDRESS,
-        "practitioner": practitioner_of(booking) if start else None,
+        # Read only for the messages that name who the visit is with (and carry the .ics).
+        "practitioner": practitioner_of(booking) if start and kind in WITH_THE_VISIT else None,
     }
-    kind = notification.kind
     if notification.channel == Channel.SMS:
         return sms.Sms(to=str(phone), body=_render(f"{kind}_sms.txt", language, context))
     message = EmailMultiAlternatives(
@@ -58,8 +63,10 @@ def _compose(notification: Notification, booking: Booking):
         headers={"Message-ID": make_msgid(idstring=f"notification-{notification.pk}")},
     )
     message.attach_alternative(_render(f"{kind}.html", language, context), "text/html")
-    if kind in (Kind.CONFIRMATION, Kind.RESCHEDULED) and booking.appointment_start:
-        message.attach("appointment.ics", ics_for(booking), "text/calendar")
+    if kind in WITH_THE_VISIT and start:
+        message.attach(
+            "appointment.ics", ics_for(booking, context["practitioner"]), "text/calendar"
+        )
     return message
 
 
@@ -74,9 +81,9 @@ def practitioner_of(booking: Booking):
     return held.slot.practitioner if held else None
 
 
-def ics_for(booking: Booking) -> str:
-    """The visit's .ics, the same event as the booking page's (bookings.calendar)."""
-    practitioner = practitioner_of(booking)
+def ics_for(booking: Booking, practitioner) -> str:
+    """The visit's .ics, the same event as the booking page's (bookings.calendar);
+    `practitioner` as practitioner_of found it for the message (one read, not two)."""
     return visit_calendar(
         booking,
         practitioner=practitioner.name if practitioner else "",

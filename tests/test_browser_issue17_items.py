@@ -12,7 +12,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from notifications import sender
 from tests.support.admin_helpers import STAFF_PASSWORD, staff_member
-from tests.support.pages_helpers import DECLINED, VISA, give_profile
+from tests.support.pages_helpers import DECLINED, VISA, fill_sign_up, give_profile
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -204,13 +204,7 @@ def test_sign_up_reports_every_problem_at_once_in_a_summary_linked_to_the_fields
     only once the rest is right), and templates/bookings/_form_errors.html as before
     905f3b1 (a count without links)."""
     page.goto("/accounts/signup/")
-    page.get_by_label("Username").fill("meera")
-    page.get_by_label("Email").fill("not-an-address")
-    page.get_by_label("Full name").fill("Meera Nair")
-    page.get_by_label("Gender").select_option("female")
-    page.get_by_label("Date of birth").fill("1992-03-14")
-    page.get_by_label("Password", exact=True).fill("12345678")
-    page.get_by_label("Password (again)").fill("12345678")
+    fill_sign_up(page, email="not-an-address", password="12345678")
     page.get_by_role("button", name="Sign up").click()
 
     summary = page.get_by_role("alert")

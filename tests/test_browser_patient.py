@@ -9,7 +9,7 @@ from payments.models import Payment
 from portal.services import start_booking
 from quotas.services import quota_for_day
 from tests.support.factories import UserFactory
-from tests.support.pages_helpers import DECLINED, VISA, give_profile
+from tests.support.pages_helpers import DECLINED, VISA, fill_sign_up, give_profile
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -52,13 +52,7 @@ def test_sign_up_book_pay_and_see_the_confirmation(page: Page, shot, service_pri
     shot(page, "home")
 
     page.get_by_role("link", name="Sign up").first.click()
-    page.get_by_label("Username").fill("meera")
-    page.get_by_label("Email").fill("meera@example.in")
-    page.get_by_label("Full name").fill("Meera Nair")
-    page.get_by_label("Gender").select_option("female")
-    page.get_by_label("Date of birth").fill("1992-03-14")
-    page.get_by_label("Password", exact=True).fill("a-long-unusual-passphrase")
-    page.get_by_label("Password (again)").fill("a-long-unusual-passphrase")
+    fill_sign_up(page)
     shot(page, "signup")
     page.get_by_role("button", name="Sign up").click()
 

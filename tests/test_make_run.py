@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support import servers
-from tests.support.pages_helpers import VISA
+from tests.support.pages_helpers import VISA, fill_sign_up
 
 pytestmark = pytest.mark.slow
 
@@ -127,13 +127,7 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.goto("/accounts/signup/")
-        page.get_by_label("Username").fill("meera")
-        page.get_by_label("Email").fill("meera@example.in")
-        page.get_by_label("Full name").fill("Meera Nair")
-        page.get_by_label("Gender").select_option("female")
-        page.get_by_label("Date of birth").fill("1992-03-14")
-        page.get_by_label("Password", exact=True).fill("a-long-unusual-passphrase")
-        page.get_by_label("Password (again)").fill("a-long-unusual-passphrase")
+        fill_sign_up(page)
         page.get_by_role("button", name="Sign up").click()
         page.get_by_label(walk_in).check()
         page.get_by_role("button", name="Continue to review").click()

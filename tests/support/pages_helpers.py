@@ -32,3 +32,16 @@ def request_key_from(response) -> str:
 def expected_total_from(response) -> str:
     """The price the review page showed, which its payment form sends back."""
     return str(response.context["form"]["expected_total"].value())
+
+
+def fill_sign_up(
+    page, *, email: str = "meera@example.in", password: str = "a-long-unusual-passphrase"
+) -> None:
+    """Fill the sign-up page for Meera Nair (a browser test's new patient); not sent."""
+    page.get_by_label("Username").fill("meera")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Full name").fill("Meera Nair")
+    page.get_by_label("Gender").select_option("female")
+    page.get_by_label("Date of birth").fill("1992-03-14")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password (again)").fill(password)

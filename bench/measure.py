@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from bookings.models import Booking, MedicalService
 from bookings.services import clinic_today
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from pricing.rules import PRICE_THRESHOLD
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import set_daily_limit

@@ -11,8 +11,8 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from portal.api_errors import RETRY_AFTER_SECONDS
-from portal.api_errors import UNAVAILABLE_DETAIL as DETAIL
+from portal.api.errors import RETRY_AFTER_SECONDS
+from portal.api.errors import UNAVAILABLE_DETAIL as DETAIL
 
 logger = logging.getLogger("clinic_site.database")
 JSON_PATHS = ("/api/", "/healthz")

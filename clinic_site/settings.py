@@ -99,7 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.clinic",
+                "portal.web.context_processors.clinic",
             ],
         },
     },
@@ -300,17 +300,17 @@ REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with WWW-Authenticate, not 403.
     # Session auth (for the browser) keeps its CSRF check.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.authentication.TokenAuthentication",
+        "portal.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: any other body is a 415.
-    "DEFAULT_PARSER_CLASSES": ["portal.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # No OPTIONS self-description (405): the OpenAPI schema is the description.
     "DEFAULT_METADATA_CLASS": None,
-    "EXCEPTION_HANDLER": "portal.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
     # Proxies in front of the app: 0 means the client's address is REMOTE_ADDR and a
     # client-sent X-Forwarded-For is ignored (it cannot dodge the per-address throttles).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),

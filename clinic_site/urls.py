@@ -1,16 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.api import HealthView
-from portal.front_desk import desk_book, front_desk
-from portal.views import ThrottledLoginView, ThrottledPasswordResetView
+from portal.ops.health import HealthView
+from portal.staff.front_desk import desk_book, front_desk
+from portal.web.accounts import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     # Before the admin's own URLs: a staff page of the admin site.
     path("admin/front-desk/", admin.site.admin_view(front_desk), name="front_desk"),
     path("admin/front-desk/book/", admin.site.admin_view(desk_book), name="front_desk_book"),
     path("admin/", admin.site.urls),
-    path("api/", include("portal.api_urls")),
+    path("api/", include("portal.api.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
     # The language switch: Django's set_language (a POST form, no JavaScript).
     path("i18n/", include("django.conf.urls.i18n")),
@@ -22,5 +22,5 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("portal.urls")),
+    path("", include("portal.web.urls")),
 ]

@@ -7,9 +7,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Front desk and patients"
 
     def ready(self) -> None:
-        from portal import checks  # noqa: F401  (registers them)
-        from portal.cache_table import create_cache_tables
-        from portal.schedules import ensure_schedules
+        from portal.ops import checks  # noqa: F401  (registers them)
+        from portal.ops.cache_table import create_cache_tables
+        from portal.ops.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="portal.schedules")
         # Once per `migrate`: the shared cache's table (the production default; the sign-up

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 
 from bookings.models import Booking
-from portal.services import start_booking
+from portal.flows import start_booking
 from quotas.models import QuotaSettings
 from tests.support.factories import ADULT_BIRTHDAY, MedicalServiceFactory, UserFactory
 from tests.support.scheduling import appointment_service, practitioner

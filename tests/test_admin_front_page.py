@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
-from portal.dashboard import today_at_a_glance
+from portal.staff.dashboard import today_at_a_glance
 from tests.support.admin_helpers import staff_member
 
 
@@ -103,7 +103,7 @@ def test_bookings_today_and_the_discount_filter_agree_with_the_glance(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("default_cancellation_policy")
 def test_revenue_collected_leaves_out_what_cancellations_refunded(book, client):
-    from portal.services import cancel_booking
+    from portal.flows import cancel_booking
 
     book(prices=("500.00",))  # kept: ₹500.00
     cancelled = book(prices=("700.00",))

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from bookings.models import Booking, MedicalService, SagaEvent
 from bookings.services import clinic_today
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from scheduling.models import Slot, SlotBooking, WeeklySchedule
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.scheduling import (

@@ -132,7 +132,7 @@ def test_a_malformed_booking_id_is_404(patient_api):
 def test_a_retry_after_a_503_gets_the_first_cancellations_200(book, patient_api, monkeypatch):
     from django.db import connection
 
-    from portal import idempotency
+    from portal.api import idempotency
 
     booking = book(prices=("500.00",))
     real, cut = idempotency._store, []
@@ -178,10 +178,10 @@ def test_a_retry_while_that_cancellation_is_still_running_is_409_then_its_answer
     from django.utils import timezone
 
     from bookings import events
-    from portal.idempotency import cancellation_request_key, fingerprint_of
+    from portal.api.idempotency import cancellation_request_key, fingerprint_of
+    from portal.flows import cancel_booking
     from portal.models import IdempotencyKey
-    from portal.recovery import resume_stuck_cancellations
-    from portal.services import cancel_booking
+    from portal.ops.recovery import resume_stuck_cancellations
     from tests.support.saga_hooks import delivery_stopped
 
     booking = book(prices=("500.00",))

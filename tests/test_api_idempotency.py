@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from payments.models import Payment, SimulatedGatewayCharge
-from portal.idempotency import booking_request_key, fingerprint_of
+from portal.api.idempotency import booking_request_key, fingerprint_of
+from portal.flows import start_booking
 from portal.models import IdempotencyKey, IdempotencyState
-from portal.services import start_booking
 from tests.support.api_support import ConformingAPIClient
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.racing import at_once
@@ -319,7 +319,7 @@ def cut_the_connection_when_answering(monkeypatch):
     released either (the connection is gone)."""
     from django.db import connection
 
-    from portal import idempotency
+    from portal.api import idempotency
 
     real = idempotency._store
     cut = []

@@ -11,7 +11,7 @@ from django.utils import timezone
 from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from notifications import sender
 from notifications.models import Channel, Kind, Notification, Status
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from scheduling.models import Slot, SlotBooking
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
@@ -109,7 +109,7 @@ def test_a_second_move_is_logged_as_the_second_and_a_third_is_refused(booked, pa
 def test_a_full_slot_is_a_409_slot_unavailable_and_changes_nothing(booked, patient_api, doctor):
     full = slot(doctor, day=DAY, at=(10, 0), capacity=1)
     book_other = UserFactory()
-    from portal.services import start_booking
+    from portal.flows import start_booking
 
     start_booking(
         user=book_other,

@@ -19,7 +19,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from bookings.models import Booking, SagaEvent
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from tests.support.admin_helpers import staff_member
 from tests.support.api_support import assert_conforms
 from tests.support.factories import MedicalServiceFactory

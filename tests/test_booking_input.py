@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from bookings.models import Booking, SagaEvent
 from bookings.services import register_patient
-from portal.services import start_booking
+from portal.flows import start_booking
 from tests.support.factories import ADULT_BIRTHDAY
 
 pytestmark = pytest.mark.django_db

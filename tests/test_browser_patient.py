@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from payments.models import Payment
-from portal.services import start_booking
+from portal.flows import start_booking
 from quotas.services import quota_for_day
 from tests.support.factories import UserFactory
 from tests.support.pages_helpers import DECLINED, VISA, fill_sign_up, give_profile

@@ -11,9 +11,9 @@ from django.db import OperationalError
 import payments.services
 from bookings.models import Booking, BookingStatus, SagaEvent
 from payments.models import Refund, RefundStatus, SimulatedGatewayRefund
-from portal.invariants import find_violations
-from portal.recovery import resume_stuck_cancellations
-from portal.services import cancel_booking, refund_of
+from portal.flows import cancel_booking, refund_of
+from portal.ops.invariants import find_violations
+from portal.ops.recovery import resume_stuck_cancellations
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -13,9 +13,9 @@ from bookings.services import NotCancellable
 from payments.gateway import RefundDeclined, SimulatedGateway
 from payments.models import Refund, RefundStatus, SimulatedGatewayRefund
 from payments.services import settle_pending_refunds
-from portal.invariants import find_violations
-from portal.recovery import resume_stuck_cancellations
-from portal.services import cancel_booking, cancellation_quote
+from portal.flows import cancel_booking, cancellation_quote
+from portal.ops.invariants import find_violations
+from portal.ops.recovery import resume_stuck_cancellations
 from pricing.models import CancellationPolicy, CancellationTier, DiscountSettings
 from quotas.models import DiscountQuota
 from tests.support.racing import outcomes_at_once
@@ -250,7 +250,7 @@ def test_a_cancellation_a_crash_stopped_is_finished_by_recovery_with_one_refund(
 
 def test_the_workers_minute_job_finishes_a_stuck_cancellation(book):
     from bookings import events
-    from portal import tasks
+    from portal.ops import tasks
 
     with time_machine.travel(MORNING, tick=True):
         booking = book(prices=("500.00",))
@@ -265,7 +265,7 @@ def test_the_workers_minute_job_finishes_a_stuck_cancellation(book):
 
 
 def test_a_cancelled_appointment_gives_its_place_back_at_once(user, service_priced):
-    from portal.services import start_booking
+    from portal.flows import start_booking
     from scheduling.models import Practitioner, Slot
     from tests.support.factories import ADULT_BIRTHDAY
 

@@ -172,7 +172,7 @@ def confirmed_appointments(user, count: int) -> list[Booking]:
     from datetime import timedelta
 
     from bookings.services import clinic_today
-    from portal.services import start_booking
+    from portal.flows import start_booking
     from tests.support.factories import ADULT_BIRTHDAY
     from tests.support.scheduling import appointment_service, practitioner, slot
 

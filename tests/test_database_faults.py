@@ -15,8 +15,8 @@ from django.db import connection
 from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
 from payments.models import SimulatedGatewayCharge
-from portal.recovery import resume_stuck_sagas
-from portal.services import start_booking
+from portal.flows import start_booking
+from portal.ops.recovery import resume_stuck_sagas
 from tests.support import servers
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.racing import outcomes_at_once

@@ -4,7 +4,7 @@ import pytest
 
 from bookings.models import Booking
 from payments.models import Payment, SimulatedGatewayCharge
-from portal.services import start_booking
+from portal.flows import start_booking
 from tests.support.factories import ADULT_BIRTHDAY
 from tests.support.racing import at_once
 

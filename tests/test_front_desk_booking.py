@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from bookings.models import AuditLog, Booking, BookingStatus, PatientProfile, SagaEvent
 from bookings.services import clinic_today
 from payments.models import CashReceipt, Payment, PaymentMethod, SimulatedGatewayCharge
-from portal.invariants import find_violations
+from portal.flows import book_at_front_desk, cancel_booking, start_booking
+from portal.ops.invariants import find_violations
 from portal.presentation import staff_story, timeline
-from portal.services import book_at_front_desk, cancel_booking, start_booking
 from scheduling.models import Slot
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory

@@ -7,7 +7,7 @@ from bookings.events import replay, trigger_compensation
 from bookings.models import AuditLog, Booking, SagaEvent
 from confirmations.services import confirm_booking
 from payments.models import Payment, SimulatedGatewayCharge
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 from tests.support.saga_hooks import delivery_stopped
 

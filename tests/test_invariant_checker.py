@@ -110,7 +110,7 @@ def test_reports_a_moved_booking_whose_place_is_not_at_the_time_it_shows(
 
 def cancelled_by_staff(book):
     """A booking cancelled by the clinic (everything back, whatever the hour)."""
-    from portal.services import cancel_booking
+    from portal.flows import cancel_booking
 
     booking = book(prices=("500.00",))
     cancel_booking(booking=booking, actor="reception1", by_staff=True, reason="doctor away")
@@ -120,7 +120,7 @@ def cancelled_by_staff(book):
 @pytest.mark.usefixtures("default_cancellation_policy")
 def test_reports_a_refund_we_mark_refunded_that_the_gateway_never_made(book):
     from payments.models import SimulatedGatewayRefund
-    from portal.invariants import find_violations
+    from portal.ops.invariants import find_violations
 
     booking = cancelled_by_staff(book)
     assert find_violations() == []
@@ -135,7 +135,7 @@ def test_reports_a_refund_we_mark_refunded_that_the_gateway_never_made(book):
 @pytest.mark.usefixtures("default_cancellation_policy")
 def test_reports_a_refund_the_gateway_made_for_another_amount(book):
     from payments.models import SimulatedGatewayRefund
-    from portal.invariants import find_violations
+    from portal.ops.invariants import find_violations
 
     booking = cancelled_by_staff(book)
     SimulatedGatewayRefund.objects.update(amount="400.00")
@@ -149,7 +149,7 @@ def test_reports_a_refund_the_gateway_made_for_another_amount(book):
 
 @pytest.mark.usefixtures("default_cancellation_policy")
 def test_reports_a_cancellation_stuck_half_way_past_the_deadline(book, settings, capsys):
-    from portal.invariants import find_violations
+    from portal.ops.invariants import find_violations
 
     stuck = book(prices=("500.00",))
     fresh = book(prices=("500.00",))

@@ -15,7 +15,7 @@ from django.db import connection
 
 from bookings.models import Booking, BookingStatus, MedicalService, SagaEvent
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaSettings
 from tests.support import servers
 from tests.support.racing import at_once

@@ -9,8 +9,8 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus, PatientProfile
 from notifications import sender, services
 from notifications.models import Channel, Kind, Notification, Status
-from portal import tasks
-from portal.services import reschedule_booking
+from portal.ops import tasks
+from portal.flows import reschedule_booking
 from tests.support.scheduling import slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -240,7 +240,7 @@ def test_the_worker_heartbeat_makes_healthz_say_ok_and_its_absence_late(client):
 
 @pytest.mark.usefixtures("default_cancellation_policy")
 def test_a_cancelled_booking_gets_its_notice_and_none_of_its_reminders(book):
-    from portal.services import cancel_booking
+    from portal.flows import cancel_booking
 
     booking = with_appointment(book(prices=("2500.00",)), hours_ahead=72)
     Notification.objects.filter(booking=booking).delete()
@@ -269,7 +269,7 @@ def test_a_cancelled_booking_gets_its_notice_and_none_of_its_reminders(book):
 @pytest.mark.usefixtures("default_cancellation_policy")
 def test_the_sweep_writes_a_cancellation_notice_a_lost_signal_never_wrote(book):
     from bookings import events
-    from portal.services import cancel_booking
+    from portal.flows import cancel_booking
     from tests.support.saga_hooks import listeners_replaced
 
     booking = book()

@@ -15,7 +15,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from notifications import sender, services
 from notifications.models import Channel, Kind, Notification, Status
-from portal import tasks
+from portal.ops import tasks
 from tests.support import servers
 from tests.support.scheduling import slot
 

@@ -28,7 +28,7 @@ from notifications import messages, sender
 from notifications.models import Channel, Kind, Notification, Status
 from notifications.tasks import start_watching
 from payments.gateway import SimulatedGateway
-from portal.services import cancel_booking
+from portal.flows import cancel_booking
 from tests.support import servers
 from tests.support.fake_providers import senders, sends
 from tests.support.racing import at_once

@@ -13,7 +13,7 @@ import pytest
 from bookings.models import Booking, BookingStatus, SagaEvent
 from bookings.services import clinic_today
 from payments.models import Payment, SimulatedGatewayCharge
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory

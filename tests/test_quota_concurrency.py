@@ -6,8 +6,8 @@ import pytest
 
 from bookings.models import Booking, BookingStatus
 from payments.models import Payment, PaymentStatus
-from portal.invariants import find_violations
-from portal.services import start_booking
+from portal.flows import start_booking
+from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 from tests.support.factories import ADULT_BIRTHDAY
 from tests.support.racing import at_once

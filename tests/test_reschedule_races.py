@@ -7,7 +7,7 @@ import pytest
 
 from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from scheduling.models import Slot, SlotBooking
 from tests.support.factories import UserFactory
 from tests.support.racing import at_once

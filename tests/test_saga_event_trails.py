@@ -8,7 +8,7 @@ from django.core import mail
 from bookings.events import ReceiverCrashed
 from bookings.models import Booking, SagaEvent
 from payments.models import PaymentStatus, SimulatedGatewayCharge
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota
 
 pytestmark = pytest.mark.django_db(transaction=True)

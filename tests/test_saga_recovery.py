@@ -12,7 +12,7 @@ from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus
 from payments.gateway import SimulatedGateway, get_gateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
-from portal.recovery import claim_stuck_bookings, resume_stuck_sagas
+from portal.ops.recovery import claim_stuck_bookings, resume_stuck_sagas
 from tests.support.racing import at_once
 from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
 from tests.support.saga_hooks import CountingGateway, listeners_replaced

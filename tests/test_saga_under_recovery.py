@@ -14,9 +14,9 @@ import threading
 import pytest
 
 from bookings.models import Booking, BookingStatus, SagaEvent
-from portal.invariants import find_violations
-from portal.recovery import resume_stuck_sagas
-from portal.services import start_booking
+from portal.flows import start_booking
+from portal.ops.invariants import find_violations
+from portal.ops.recovery import resume_stuck_sagas
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.racing import at_once
 from tests.support.recovery_checks import assert_all_sound

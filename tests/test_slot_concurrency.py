@@ -6,7 +6,7 @@ import pytest
 
 from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from scheduling.models import Slot, SlotBooking
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.racing import at_once
@@ -107,7 +107,7 @@ def no_wait(settings):
 
 
 def book_stuck_after(event_name, *, token, user, keep_apps=()):
-    from portal.services import start_booking
+    from portal.flows import start_booking
 
     service = appointment_service()
     the_slot = slot(practitioner(service), capacity=1)

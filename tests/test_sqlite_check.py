@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from portal.checks import returning_problems, sqlite_takes_returning
+from portal.ops.checks import returning_problems, sqlite_takes_returning
 
 SQLITE = "django.db.backends.sqlite3"
 

@@ -11,7 +11,7 @@ from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
 from confirmations.services import confirm_booking
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from quotas.models import QuotaReservation
 from tests.support.racing import outcomes_at_once
 from tests.support.saga_hooks import delivery_stopped

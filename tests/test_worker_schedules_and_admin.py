@@ -15,8 +15,8 @@ from django_q.monitor import save_task
 
 from notifications import sender
 from notifications.models import Channel, Notification, Status
-from portal import tasks
-from portal.schedules import ensure_schedules
+from portal.ops import tasks
+from portal.ops.schedules import ensure_schedules
 from tests.support.admin_helpers import staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,12 +39,12 @@ def test_migrate_registers_the_periodic_jobs_and_doing_it_again_changes_nothing(
 
     registered = schedules()
     assert {func: (kind, minutes) for func, (_, kind, minutes, *_) in registered.items()} == {
-        "portal.tasks.resume_sagas": EVERY_MINUTE,
+        "portal.ops.tasks.resume_sagas": EVERY_MINUTE,
         "notifications.tasks.send_due_notifications": EVERY_MINUTE,
         "notifications.tasks.sweep_event_log": EVERY_MINUTE,
-        "portal.tasks.heartbeat": EVERY_MINUTE,
-        "portal.tasks.purge_idempotency_keys": DAILY,
-        "portal.tasks.purge_throttle_windows": DAILY,
+        "portal.ops.tasks.heartbeat": EVERY_MINUTE,
+        "portal.ops.tasks.purge_idempotency_keys": DAILY,
+        "portal.ops.tasks.purge_throttle_windows": DAILY,
     }
     assert {repeats for _, _, _, repeats, _ in registered.values()} == {-1}  # for ever
 
@@ -55,12 +55,12 @@ def test_migrate_registers_the_periodic_jobs_and_doing_it_again_changes_nothing(
 
 
 def test_a_cadence_changed_by_hand_is_put_back_by_the_next_migrate():
-    Schedule.objects.filter(func="portal.tasks.resume_sagas").update(minutes=30)
+    Schedule.objects.filter(func="portal.ops.tasks.resume_sagas").update(minutes=30)
 
     call_command("migrate", verbosity=0, interactive=False)
 
-    assert Schedule.objects.get(func="portal.tasks.resume_sagas").minutes == 1
-    assert Schedule.objects.filter(func="portal.tasks.resume_sagas").count() == 1
+    assert Schedule.objects.get(func="portal.ops.tasks.resume_sagas").minutes == 1
+    assert Schedule.objects.filter(func="portal.ops.tasks.resume_sagas").count() == 1
 
 
 def test_the_clinic_manager_sees_the_workers_failed_tasks_and_reception_does_not(client):
@@ -74,7 +74,7 @@ def test_the_clinic_manager_sees_the_workers_failed_tasks_and_reception_does_not
         {
             "id": uuid.uuid4().hex,
             "name": "purge-that-failed",
-            "func": "portal.tasks.purge_idempotency_keys",
+            "func": "portal.ops.tasks.purge_idempotency_keys",
             "args": ("an unexpected argument",),
             "kwargs": {},
             "started": started,

@@ -8,7 +8,7 @@ from django.utils.http import urlencode
 from bookings.admin_display import inr
 from bookings.models import BookingStatus
 from bookings.services import clinic_today
-from portal.dashboard import today_at_a_glance
+from portal.staff.dashboard import today_at_a_glance
 
 register = template.Library()
 

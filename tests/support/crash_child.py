@@ -52,7 +52,7 @@ def main(
     from django.contrib.auth import get_user_model
 
     from bookings import events
-    from portal.services import start_booking
+    from portal.flows import start_booking
     from tests.support.factories import ADULT_BIRTHDAY
     from tests.support.saga_hooks import hook_runs_first, listeners_replaced
 
@@ -95,7 +95,7 @@ def cancel_main(crash_point: str, booking_id: str) -> None:
 
     from bookings import events
     from bookings.models import Booking
-    from portal.services import cancel_booking
+    from portal.flows import cancel_booking
     from tests.support.saga_hooks import hook_runs_first
 
     hook = None  # kept: a context manager collected would disconnect its hook

@@ -2,7 +2,7 @@
 
 from bookings.models import Booking, BookingStatus
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 from quotas.models import QuotaReservation
 from scheduling.models import SlotBooking
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.invariants import find_violations
+from portal.ops.invariants import find_violations
 
 
 class Command(BaseCommand):

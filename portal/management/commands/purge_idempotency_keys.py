@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from portal.idempotency import purge_expired_keys
+from portal.api.idempotency import purge_expired_keys
 
 
 class Command(BaseCommand):

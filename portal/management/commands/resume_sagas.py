@@ -6,7 +6,7 @@ hosts may run it at once: each stuck booking is claimed by one of them.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.recovery import resume_stuck_cancellations, resume_stuck_sagas
+from portal.ops.recovery import resume_stuck_cancellations, resume_stuck_sagas
 
 
 class Command(BaseCommand):

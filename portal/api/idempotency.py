@@ -24,7 +24,7 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus
 from portal.models import IdempotencyKey, IdempotencyState
 
-logger = logging.getLogger("portal.idempotency")
+logger = logging.getLogger("portal.api.idempotency")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from bookings import events
@@ -45,6 +46,7 @@ __all__ = [
     "cancel_booking",
     "cancellation_quote",
     "refund_of",
+    "move_booking",
     "reschedule_booking",
     "reschedule_quote",
     "start_booking",
@@ -370,3 +372,25 @@ def reschedule_booking(*, booking: Booking, slot_id: int, actor: str, by_staff: 
         max_reschedules=most,
     )
     return Booking.objects.get(pk=booking.pk)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """How a page's "Change time" form went: the booking when it moved, and what to say."""
+
+    booking: Booking | None
+    message: str
+
+
+def move_booking(*, booking: Booking, slot_text: str, actor: str, by_staff: bool) -> Moved:
+    """The patient's and the staff's "Change time" forms: move to the slot posted."""
+    try:
+        moved = reschedule_booking(
+            booking=booking, slot_id=int(slot_text), actor=actor, by_staff=by_staff
+        )
+    except (ValueError, ValidationError, SlotUnavailable):
+        return Moved(None, _("That time is no longer free; choose another of the times shown."))
+    except NotReschedulable as refused:
+        return Moved(None, str(refused))
+    when = date_format(timezone.localtime(moved.appointment_start), "l j F Y, H:i")
+    return Moved(moved, _("Moved: the appointment is now %(when)s IST.") % {"when": when})

@@ -19,9 +19,9 @@ from bookings.models import Booking, BookingStatus, PatientProfile
 from bookings.money import format_inr
 from bookings.selectors import bookings_by_patient
 from bookings.services import NotCancellable, clinic_today, record_visit
-from portal.appointments import appointment_of, with_appointments
-from portal.forms import DeskBookingForm
-from portal.services import SlotUnavailable, book_at_front_desk, cancel_booking
+from portal.flows import SlotUnavailable, book_at_front_desk, cancel_booking
+from portal.selectors import appointment_of, with_appointments
+from portal.staff.forms import DeskBookingForm
 from scheduling.selectors import bookable_slots, day_sheet
 from scheduling.services import horizon_days
 

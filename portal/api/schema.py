@@ -4,7 +4,7 @@ examples. Kept apart so the views in portal/api.py stay short."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-from portal.serializers import ErrorDetailSerializer
+from portal.api.serializers import ErrorDetailSerializer
 
 # --- Error answers, as the schema tells them ---------------------------------
 

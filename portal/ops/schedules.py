@@ -11,12 +11,12 @@ EVERY_MINUTE = {"schedule_type": "I", "minutes": 1}
 DAILY = {"schedule_type": "D"}
 
 SCHEDULES = {
-    "worker heartbeat": ("portal.tasks.heartbeat", EVERY_MINUTE),
-    "resume sagas": ("portal.tasks.resume_sagas", EVERY_MINUTE),
+    "worker heartbeat": ("portal.ops.tasks.heartbeat", EVERY_MINUTE),
+    "resume sagas": ("portal.ops.tasks.resume_sagas", EVERY_MINUTE),
     "send due notifications": ("notifications.tasks.send_due_notifications", EVERY_MINUTE),
     "sweep the event log for notifications": ("notifications.tasks.sweep_event_log", EVERY_MINUTE),
-    "purge idempotency keys": ("portal.tasks.purge_idempotency_keys", DAILY),
-    "purge throttle windows": ("portal.tasks.purge_throttle_windows", DAILY),
+    "purge idempotency keys": ("portal.ops.tasks.purge_idempotency_keys", DAILY),
+    "purge throttle windows": ("portal.ops.tasks.purge_throttle_windows", DAILY),
 }
 
 

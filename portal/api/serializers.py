@@ -20,7 +20,7 @@ from bookings.models import Booking, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
 from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
-from portal.appointments import appointment_of
+from portal.selectors import appointment_of
 from scheduling.services import horizon_days
 
 CURRENCY = "INR"

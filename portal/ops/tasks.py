@@ -7,9 +7,9 @@ Task functions that span apps live here, at the edge; an app's own tasks live in
 from django.utils import timezone
 
 from portal import throttles
-from portal.idempotency import purge_expired_keys
+from portal.api.idempotency import purge_expired_keys
 from portal.models import WorkerHeartbeat
-from portal.recovery import resume_stuck_cancellations, resume_stuck_sagas
+from portal.ops.recovery import resume_stuck_cancellations, resume_stuck_sagas
 
 HEARTBEAT = "worker"
 

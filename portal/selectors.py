@@ -1,0 +1,165 @@
+"""The reads the rooms share: the bookings a user may see, a booking's appointment as
+the edges show it (the booking's own copy of its times joined with the slot and
+practitioner that scheduling keeps), its .ics file, and the slot step's choices."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse, QueryDict
+from django.utils import timezone
+
+from bookings.calendar import visit_calendar
+from bookings.models import Booking, BookingItem, MedicalService
+from portal.forms import SlotDayForm
+from scheduling.models import Practitioner, SlotBooking
+from scheduling.selectors import bookable_slots, days_with_free_slots, practitioners_providing
+from scheduling.services import horizon_days
+
+# Staff who may read any booking through the API (the admin's groups grant it).
+VIEW_ANY_BOOKING = "bookings.view_booking"
+DAYS_SHOWN = 14  # the slot step lists the next fortnight's days that have free times
+
+
+def staff_may(user: AbstractBaseUser | AnonymousUser, permission: str) -> bool:
+    """Staff act through their group's permissions: `is_staff` alone allows nothing."""
+    return bool(user and user.is_active and user.is_staff and user.has_perm(permission))
+
+
+def visible_bookings(
+    user: AbstractBaseUser | AnonymousUser,
+    *,
+    staff_permission: str | None = None,
+    among: QuerySet[Booking] | None = None,
+) -> QuerySet[Booking]:
+    """The bookings `user` may see (of `among`, default all): their own, or every one for
+    staff holding `staff_permission`. Any other booking does not exist for them (404)."""
+    bookings = Booking.objects.all() if among is None else among
+    if staff_permission is not None and staff_may(user, staff_permission):
+        return bookings
+    return bookings.filter(user=user)
+
+
+def visible_booking(
+    user: AbstractBaseUser | AnonymousUser,
+    booking_id: str | uuid.UUID,
+    *,
+    staff_permission: str | None = None,
+    among: QuerySet[Booking] | None = None,
+) -> Booking | None:
+    """One booking `user` may see, or None (also for an id that is not a UUID)."""
+    try:
+        pk = booking_id if isinstance(booking_id, uuid.UUID) else uuid.UUID(str(booking_id))
+    except ValueError:
+        return None
+    bookings = visible_bookings(user, staff_permission=staff_permission, among=among)
+    return bookings.filter(pk=pk).first()
+
+
+def with_items_and_appointments(bookings: QuerySet[Booking] | None = None) -> QuerySet[Booking]:
+    """Bookings with their items (in order) and appointments: two more queries in all."""
+    bookings = Booking.objects.all() if bookings is None else bookings
+    return with_appointments(
+        bookings.prefetch_related(Prefetch("items", queryset=BookingItem.objects.order_by("id")))
+    )
+
+
+def appointment_services(booking: Booking) -> list[int]:
+    """The booking's services that need an appointment (what a new time must serve)."""
+    return list(
+        booking.items.filter(service__requires_appointment=True).values_list(
+            "service_id", flat=True
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Appointment:
+    slot_id: int
+    practitioner: Practitioner
+    start: datetime
+    end: datetime
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.start)
+
+    @property
+    def local_end(self) -> datetime:
+        return timezone.localtime(self.end)
+
+
+def with_appointments(bookings):
+    """Fetch each booking's slot booking and practitioner in one more query."""
+    return bookings.prefetch_related(
+        Prefetch(
+            "slot_bookings",
+            queryset=SlotBooking.objects.select_related("slot__practitioner").order_by(
+                "created_at"
+            ),
+        )
+    )
+
+
+def appointment_of(booking: Booking) -> Appointment | None:
+    """The appointment the booking took (kept after a failed saga gave the place back),
+    or None for a walk-in."""
+    if booking.appointment_start is None:
+        return None
+    held = list(booking.slot_bookings.all())
+    if not held:
+        return None
+    # The live place (after a reschedule, the new slot), else the last one held.
+    live = [h for h in held if h.released_at is None]
+    slot = (live or sorted(held, key=lambda h: (h.created_at, h.pk)))[-1].slot
+    return Appointment(
+        slot_id=slot.pk,
+        practitioner=slot.practitioner,
+        start=booking.appointment_start,
+        end=booking.appointment_end,
+    )
+
+
+def calendar_file(booking: Booking, appointment: Appointment) -> bytes:
+    practitioner = appointment.practitioner
+    return visit_calendar(booking, practitioner=practitioner.name, specialty=practitioner.specialty)
+
+
+def calendar_download(booking: Booking, appointment: Appointment) -> HttpResponse:
+    """ "Add to calendar" (the page's and the API's): the appointment's .ics as a file."""
+    response = HttpResponse(
+        calendar_file(booking, appointment), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
+    return response
+
+
+def slot_choices(
+    query: QueryDict, needing: list[int], *, picker_url: str, excluding: int | None = None
+) -> dict:
+    """The slot step's context (also the "Change time" pages', the patient's and the
+    staff's): the next days with free times, or, with ?day=, each practitioner's free
+    times that day."""
+    if not Practitioner.objects.filter(
+        active=True, pk__in=practitioners_providing(needing)
+    ).exists():
+        # One slot per booking, and nobody provides all of these (a consultation and a
+        # scan): say so instead of showing no free times.
+        names = MedicalService.objects.filter(pk__in=needing).order_by("name")
+        return {"nobody_provides": [s.name for s in names], "picker_url": picker_url}
+    first, last = horizon_days()
+    day_form = SlotDayForm(query or None, first=first, last=last)
+    day = day_form.cleaned_data["day"] if day_form.is_valid() else None
+    context = {"day_form": day_form, "day": day, "picker_url": picker_url}
+    if day is None:
+        shown = min(last, first + timedelta(days=DAYS_SHOWN - 1))
+        context["days"] = days_with_free_slots(first=first, last=shown, service_ids=needing)
+    else:
+        by_practitioner: dict = {}
+        for slot in bookable_slots(day=day, service_ids=needing):
+            if slot.pk != excluding:
+                by_practitioner.setdefault(slot.practitioner, []).append(slot)
+        context["by_practitioner"] = list(by_practitioner.items())
+    return context

@@ -1,0 +1,68 @@
+"""The staff pages' forms: booking at the front desk, and a cancellation's reason."""
+
+from django import forms
+from django.utils import timezone
+from phonenumber_field.formfields import PhoneNumberField
+
+from bookings.models import Gender, MedicalService
+from bookings.validators import (
+    NOT_AN_INDIAN_MOBILE,
+    validate_indian_mobile,
+)
+from portal.forms import BirthDateInput, DateOfBirthField, ServiceChoiceField
+
+
+class StaffCancellationForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Told to the patient and kept in the audit log.",
+    )
+
+
+DESK_PAYMENTS = [
+    ("cash", "Cash received at the desk"),
+    ("tok_visa", "Card: Visa (tok_visa)"),
+    ("tok_mastercard", "Card: Mastercard (tok_mastercard)"),
+    ("tok_chargeDeclined", "Card: declined (tok_chargeDeclined)"),
+]
+
+
+class DeskBookingForm(forms.Form):
+    """The front desk books a walk-in or telephone patient on the day shown."""
+
+    patient_name = forms.CharField(max_length=120, label="Patient's name")
+    gender = forms.ChoiceField(choices=[("", "Choose…"), *Gender.choices])
+    date_of_birth = DateOfBirthField(widget=BirthDateInput())
+    phone = PhoneNumberField(
+        region="IN",
+        validators=[validate_indian_mobile],
+        error_messages={"invalid": NOT_AN_INDIAN_MOBILE},
+        help_text="Indian mobile: the booking goes to the patient's account with this number.",
+        widget=forms.TextInput({"inputmode": "tel"}),
+    )
+    services = ServiceChoiceField(
+        queryset=MedicalService.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    slot = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+        help_text="Needed for consultations and imaging; none for lab tests (walk-in).",
+    )
+    payment = forms.ChoiceField(choices=DESK_PAYMENTS, initial="cash", widget=forms.RadioSelect)
+
+    def __init__(self, *args, slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = MedicalService.objects.filter(active=True).order_by(
+            "name"
+        )
+        self.fields["slot"].choices = [("", "No appointment (walk-in)")] + [
+            (
+                s.pk,
+                f"{timezone.localtime(s.start):%H:%M} · {s.practitioner.name} "
+                f"({s.practitioner.specialty})",
+            )
+            for s in slots
+        ]

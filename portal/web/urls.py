@@ -1,0 +1,17 @@
+from django.urls import path
+
+from portal.web import accounts, booking, bookings
+
+urlpatterns = [
+    path("", booking.home, name="home"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("book/", booking.book, name="book"),
+    path("book/time/", booking.book_slot, name="book_slot"),
+    path("book/review/", booking.book_review, name="book_review"),
+    path("bookings/", bookings.my_bookings, name="my_bookings"),
+    path("bookings/<uuid:pk>/", bookings.booking_detail, name="booking_detail"),
+    path("bookings/<uuid:pk>/retry/", bookings.booking_retry, name="booking_retry"),
+    path("bookings/<uuid:pk>/calendar.ics", bookings.booking_calendar, name="booking_calendar"),
+    path("bookings/<uuid:pk>/cancel/", bookings.cancel, name="booking_cancel"),
+    path("bookings/<uuid:pk>/change-time/", bookings.reschedule, name="booking_reschedule"),
+]

@@ -114,7 +114,8 @@ def set_discount_percent(*, percent: Decimal, actor: str) -> DiscountSettings:
     if not Decimal(0) <= percent <= Decimal(100):
         raise ValidationError({"discount_percent": "The percentage must be between 0 and 100."})
     percent = percent.quantize(Decimal("0.01"))
-    DiscountSettings.current()  # the row exists before it is locked
+    # The row exists before it is locked (a flushed test database has none).
+    DiscountSettings.objects.get_or_create(pk=DiscountSettings.SINGLETON_ID)
     return change_setting(
         row=DiscountSettings.objects.filter(pk=DiscountSettings.SINGLETON_ID),
         field="discount_percent",

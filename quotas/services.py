@@ -169,7 +169,8 @@ def set_default_daily_limit(*, limit: int, actor: str) -> QuotaSettings:
     """Change the limit new clinic days start with (days already begun keep theirs); audited."""
     if limit < 0:
         raise ValidationError({"default_daily_limit": "The limit cannot be negative."})
-    QuotaSettings.current()  # the row exists before it is locked
+    # The row exists before it is locked (a flushed test database has none).
+    QuotaSettings.objects.get_or_create(pk=QuotaSettings.SINGLETON_ID)
     return change_setting(
         row=QuotaSettings.objects.filter(pk=QuotaSettings.SINGLETON_ID),
         field="default_daily_limit",

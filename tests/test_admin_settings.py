@@ -10,12 +10,19 @@ from pricing.models import DiscountSettings
 from quotas.models import QuotaSettings
 from tests.support.admin_helpers import staff_member
 
+
+def settings_rows() -> None:
+    """The rows the migrations make (a transactional test before may have flushed them)."""
+    DiscountSettings.objects.get_or_create(pk=DiscountSettings.SINGLETON_ID)
+    QuotaSettings.objects.get_or_create(pk=QuotaSettings.SINGLETON_ID)
+
+
 URL = reverse("admin:pricing_clinicsettings_change", args=[1])
 
 
 @pytest.fixture
 def manager(client):
-    DiscountSettings.current()
+    settings_rows()
     client.force_login(staff_member("Clinic manager", username="dr_rao"))
     return client
 
@@ -87,7 +94,7 @@ def test_the_edges_zero_and_a_hundred_percent_and_a_zero_limit_are_accepted(mana
 
 @pytest.mark.django_db
 def test_reception_cannot_change_the_settings_with_a_crafted_post(client):
-    DiscountSettings.current()
+    settings_rows()
     client.force_login(staff_member("Reception"))
     response = client.post(URL, {"discount_percent": "50", "default_daily_limit": "1"})
     assert response.status_code == 403

@@ -9,4 +9,5 @@ class BookingsConfig(AppConfig):
         # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events, receivers
 
-        events.listen("bookings", receivers)
+        events.connect(events.CompensationTriggered, receivers.on_compensation_triggered)
+        events.connect(events.CancellationRequested, receivers.on_cancellation_requested)

@@ -1,10 +1,10 @@
 """The saga's event catalog, and `emit`: the one way an event travels.
 
-The catalog below is the whole flow, and also its wiring: each app's `ready()`
-calls `listen(app_label, receivers)`, which connects that app's `on_<event>`
-function for every event whose `heard_by` names the app. Receivers are called in
-the order their apps start (INSTALLED_APPS); a wiring test holds the live
-receivers, and their order, to `heard_by`, so this table cannot drift from what runs.
+Each event is a frozen dataclass (its payload, with `Decimal`, `date`, `UUID` fields)
+and a `Route` in the catalog below: who emits it and which apps hear it, in order.
+Each app's `ready()` connects its receivers explicitly (`connect(Event, on_event)`), so
+a search for a receiver finds its wiring; a wiring test holds the live receivers, and
+their order, to `heard_by`, so this table cannot drift from what runs.
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
 PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
@@ -19,20 +19,25 @@ in one transaction): BookingRescheduled, logged once per move (its `occurrence`)
 
 `emit` appends the SagaEvent row inside the caller's transaction and sends the
 signal only after that transaction commits, so the log is durable before anyone
-acts on it. Receivers get `correlation_id` and the payload as keyword arguments.
+acts on it. Receivers get the event object and the saga's `correlation_id`.
 Payloads carry what the next steps need, so no receiver re-reads the booking; the edge
-that started a saga answers from the payloads too (`collect_delivered`).
+that started a saga answers from the payloads too (`collect_delivered`). JSON in and
+out happens here alone (`Payload.to_json`, `Payload.from_json`): nothing else parses
+money or dates out of a payload.
 """
 
+import dataclasses
+import functools
 import logging
-import re
 import threading
-from collections.abc import Iterator
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
-from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
 from django.conf import settings
@@ -46,163 +51,291 @@ from bookings.models import Booking, BookingStatus, SagaEvent
 logger = logging.getLogger("saga")
 
 
+def _to_json(value: Any) -> Any:
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, date):  # datetime too: ISO 8601 with its offset
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(kind: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        (kind,) = [k for k in typing.get_args(kind) if k is not type(None)]
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        return tuple(_from_json(item, v) for v in value)
+    if kind is Decimal:
+        return Decimal(value)
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is date:
+        return date.fromisoformat(value)
+    if kind is UUID:
+        return UUID(str(value))
+    return value
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+class Payload:
+    """The base of every event: a frozen dataclass, turned to JSON for the log and back.
+
+    `onto_booking` and `booking_becomes` say how the edge's in-memory booking follows the
+    event (`apply_delivered`): payload field → booking field, and fixed values; an event
+    with `ends_saga` is the booking's end.
+    """
+
+    name: ClassVar[str]  # the class's own name: the log's event_type
+    onto_booking: ClassVar[Mapping[str, str]] = {}
+    booking_becomes: ClassVar[Mapping[str, Any]] = {}
+    ends_saga: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.__name__
+
+    def to_json(self) -> dict[str, Any]:
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]  # every event is one
+        return {f.name: _to_json(getattr(self, f.name)) for f in fields}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        hints = _field_types(cls)
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # every event is one
+        return cls(**{f.name: _from_json(hints[f.name], data[f.name]) for f in fields})
+
+
+# The flow, in order. Every event also travels with its saga's correlation_id.
+
+
 @dataclass(frozen=True)
-class Event:
-    name: str
+class BookingRequested(Payload):
+    """The booking is written (and its slot taken). What R1 needs: the day, the patient
+    and the snapshot's prices (no re-read)."""
+
+    booking_id: UUID
+    clinic_day: date
+    gender: str
+    date_of_birth: date
+    prices: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True)
+class PricingCalculated(Payload):
+    booking_id: UUID
+    clinic_day: date
+    base_price: Decimal
+    discount_eligible: bool
+    eligibility_reason: str
+    discount_percent: Decimal
+
+    onto_booking = {
+        "base_price": "base_price",
+        "discount_eligible": "discount_eligible",
+        "eligibility_reason": "eligibility_reason",
+        "discount_percent": "discount_percent",
+    }
+
+
+@dataclass(frozen=True)
+class DiscountQuotaReserved(Payload):
+    discount_applied: bool
+    quota_exhausted: bool
+    discount_amount: Decimal
+    final_price: Decimal
+
+    onto_booking = {
+        "discount_applied": "discount_applied",
+        "quota_exhausted": "quota_exhausted",
+        "discount_amount": "discount_amount",
+        "final_price": "final_price",
+    }
+
+
+@dataclass(frozen=True)
+class PaymentCompleted(Payload):
+    """booking_id and appointment_start travel on to the notifications step."""
+
+    payment_id: int
+    amount: Decimal
+    method: str  # card or cash: the patient's history says which
+    booking_id: UUID
+    appointment_start: datetime | None
+
+
+@dataclass(frozen=True)
+class PaymentFailed(Payload):
+    reason: str
+
+
+@dataclass(frozen=True)
+class CompensationTriggered(Payload):
+    reason: str
+    failed_step: str
+
+    booking_becomes = {"compensating": True}
+
+
+@dataclass(frozen=True)
+class SlotReleased(Payload):
+    slot_id: int
+
+
+@dataclass(frozen=True)
+class DiscountQuotaReleased(Payload):
+    quota_day: date
+
+
+@dataclass(frozen=True)
+class PaymentReversed(Payload):
+    payment_id: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class BookingConfirmed(Payload):
+    confirmation_code: str
+    booking_id: UUID
+    appointment_start: datetime | None
+
+    onto_booking = {"confirmation_code": "confirmation_code"}
+    booking_becomes = {"status": BookingStatus.CONFIRMED}
+    ends_saga = True
+
+
+@dataclass(frozen=True)
+class BookingFailed(Payload):
+    reason: str
+
+    onto_booking = {"reason": "failure_reason"}
+    booking_becomes = {"status": BookingStatus.FAILED}
+    ends_saga = True
+
+
+@dataclass(frozen=True)
+class CancellationRequested(Payload):
+    """A cancellation: the same shape as a compensation, on a confirmed booking."""
+
+    actor: str
+    reason: str
+    by_staff: bool
+    refund_amount: Decimal
+    fee: Decimal
+    requested_on: date
+
+
+@dataclass(frozen=True)
+class PaymentRefunded(Payload):
+    refund_id: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class BookingCancelled(Payload):
+    reason: str
+    refund_amount: Decimal
+
+    booking_becomes = {"status": BookingStatus.CANCELLED}
+    ends_saga = True
+
+
+@dataclass(frozen=True)
+class BookingRescheduled(Payload):
+    """One step of scheduling's; may happen again (logged with the move's number as
+    occurrence)."""
+
+    actor: str
+    number: int
+    from_slot_id: int
+    to_slot_id: int
+    appointment_start: datetime
+    appointment_end: datetime
+
+
+@dataclass
+class Route:
+    """Who emits an event and which apps hear it (app labels, in call order)."""
+
+    event: type[Payload]
     emitted_by: str
-    payload: tuple[str, ...]  # besides correlation_id, which every event carries
-    heard_by: tuple[str, ...]  # app labels whose receivers listen, in call order
-    signal: Signal = field(default_factory=Signal, compare=False)
+    heard_by: tuple[str, ...]
+    signal: Signal = field(default_factory=Signal)
+    # (dispatch_uid, connected function) of each receiver `connect` added, in order.
+    listeners: list[tuple[str, Callable[..., None]]] = field(default_factory=list)
 
     @property
-    def receiver_name(self) -> str:
-        """The function each listening app's receivers module defines: on_<event>."""
-        return "on_" + re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
+    def name(self) -> str:
+        return self.event.name
 
 
-# The flow, in order. Every payload also carries correlation_id.
-BookingRequested = Event(
-    "BookingRequested",
-    emitted_by="bookings",
-    # What R1 needs: the day, the patient and the snapshot's prices (no re-read).
-    payload=("booking_id", "clinic_day", "gender", "date_of_birth", "prices"),
-    heard_by=("pricing",),
-)
-PricingCalculated = Event(
-    "PricingCalculated",
-    emitted_by="pricing",
-    payload=(
-        "booking_id",
-        "clinic_day",
-        "base_price",
-        "discount_eligible",
-        "eligibility_reason",
-        "discount_percent",
-    ),
-    heard_by=("quotas",),
-)
-DiscountQuotaReserved = Event(
-    "DiscountQuotaReserved",
-    emitted_by="quotas",
-    payload=("discount_applied", "quota_exhausted", "discount_amount", "final_price"),
-    heard_by=("payments",),
-)
-PaymentCompleted = Event(
-    "PaymentCompleted",
-    emitted_by="payments",
-    # booking_id and appointment_start travel on to the notifications step.
-    payload=("payment_id", "amount", "method", "booking_id", "appointment_start"),
-    heard_by=("confirmations",),
-)
-PaymentFailed = Event(
-    "PaymentFailed",
-    emitted_by="payments",
-    payload=("reason",),
-    heard_by=(),
-)
-CompensationTriggered = Event(
-    "CompensationTriggered",
-    emitted_by="the failed step",
-    payload=("reason", "failed_step"),
+ROUTES: tuple[Route, ...] = (
+    Route(BookingRequested, emitted_by="bookings", heard_by=("pricing",)),
+    Route(PricingCalculated, emitted_by="pricing", heard_by=("quotas",)),
+    Route(DiscountQuotaReserved, emitted_by="quotas", heard_by=("payments",)),
+    Route(PaymentCompleted, emitted_by="payments", heard_by=("confirmations",)),
+    Route(PaymentFailed, emitted_by="payments", heard_by=()),
     # Each participant undoes its own part, in INSTALLED_APPS order; bookings last.
-    heard_by=("scheduling", "quotas", "payments", "bookings"),
-)
-SlotReleased = Event(
-    "SlotReleased",
-    emitted_by="scheduling",
-    payload=("slot_id",),
-    heard_by=(),
-)
-DiscountQuotaReleased = Event(
-    "DiscountQuotaReleased",
-    emitted_by="quotas",
-    payload=("quota_day",),
-    heard_by=(),
-)
-PaymentReversed = Event(
-    "PaymentReversed",
-    emitted_by="payments",
-    payload=("payment_id", "amount"),
-    heard_by=(),
-)
-BookingConfirmed = Event(
-    "BookingConfirmed",
-    emitted_by="confirmations",
-    payload=("confirmation_code", "booking_id", "appointment_start"),
-    heard_by=("notifications",),
-)
-BookingFailed = Event(
-    "BookingFailed",
-    emitted_by="bookings",
-    payload=("reason",),
-    heard_by=(),
-)
-# A cancellation: the same shape as a compensation, on a confirmed booking.
-CancellationRequested = Event(
-    "CancellationRequested",
-    emitted_by="bookings",
-    payload=("actor", "reason", "by_staff", "refund_amount", "fee", "requested_on"),
-    heard_by=("scheduling", "quotas", "payments", "bookings"),
-)
-PaymentRefunded = Event(
-    "PaymentRefunded",
-    emitted_by="payments",
-    payload=("refund_id", "amount"),
-    heard_by=(),
-)
-BookingCancelled = Event(
-    "BookingCancelled",
-    emitted_by="bookings",
-    payload=("reason", "refund_amount"),
-    heard_by=("notifications",),
-)
-
-# One step of scheduling's; may happen again (logged with the move's number as occurrence).
-BookingRescheduled = Event(
-    "BookingRescheduled",
-    emitted_by="scheduling",
-    payload=(
-        "actor",
-        "number",
-        "from_slot_id",
-        "to_slot_id",
-        "appointment_start",
-        "appointment_end",
-    ),
-    heard_by=("notifications",),
-)
-
-CATALOG: dict[str, Event] = {
-    e.name: e
-    for e in (
-        BookingRequested,
-        PricingCalculated,
-        DiscountQuotaReserved,
-        PaymentCompleted,
-        PaymentFailed,
+    Route(
         CompensationTriggered,
-        SlotReleased,
-        DiscountQuotaReleased,
-        PaymentReversed,
-        BookingConfirmed,
-        BookingFailed,
+        emitted_by="the failed step",
+        heard_by=("scheduling", "quotas", "payments", "bookings"),
+    ),
+    Route(SlotReleased, emitted_by="scheduling", heard_by=()),
+    Route(DiscountQuotaReleased, emitted_by="quotas", heard_by=()),
+    Route(PaymentReversed, emitted_by="payments", heard_by=()),
+    Route(BookingConfirmed, emitted_by="confirmations", heard_by=("notifications",)),
+    Route(BookingFailed, emitted_by="bookings", heard_by=()),
+    Route(
         CancellationRequested,
-        PaymentRefunded,
-        BookingCancelled,
-        BookingRescheduled,
-    )
-}
+        emitted_by="bookings",
+        heard_by=("scheduling", "quotas", "payments", "bookings"),
+    ),
+    Route(PaymentRefunded, emitted_by="payments", heard_by=()),
+    Route(BookingCancelled, emitted_by="bookings", heard_by=("notifications",)),
+    Route(BookingRescheduled, emitted_by="scheduling", heard_by=("notifications",)),
+)
+CATALOG: dict[str, Route] = {route.name: route for route in ROUTES}
+
+E = TypeVar("E", bound=Payload)
 
 
-def listen(app_label: str, receivers: ModuleType) -> None:
-    """Connect `app_label`'s receivers to the events the catalog says it hears.
+def route(event: type[Payload] | Payload) -> Route:
+    """The catalog's entry for an event class (or an event)."""
+    return CATALOG[event.name]
 
-    Called from the app's `ready()`; a missing `on_<event>` function fails start-up.
-    """
-    for event in CATALOG.values():
-        if app_label in event.heard_by:
-            receiver = getattr(receivers, event.receiver_name)
-            event.signal.connect(receiver, dispatch_uid=f"{app_label}.{event.receiver_name}")
+
+def connect(event: type[E], receiver: Callable[[E, UUID], None]) -> None:
+    """Connect an app's receiver of `event` (from its `ready()`); called with the event
+    and the saga's correlation_id. The app is the receiver's top-level package."""
+    entry = route(event)
+    uid = f"{receiver.__module__}.{receiver.__qualname__}"
+
+    def heard(sender: str, *, event: E, correlation_id: UUID, **_: Any) -> None:
+        receiver(event, correlation_id)
+
+    heard.receiver = receiver  # type: ignore[attr-defined]  # named in logs and tests
+    heard.__module__ = receiver.__module__
+    if any(known == uid for known, _ in entry.listeners):
+        return  # connected already (a second ready())
+    entry.signal.connect(heard, weak=False, dispatch_uid=uid)
+    entry.listeners.append((uid, heard))
+
+
+def payload_of(row: SagaEvent, kind: type[E] = Payload) -> E:  # type: ignore[assignment]
+    """A logged event as its typed object (replays and the log's readers use this);
+    `kind` is the event class the caller expects (TypeError for another)."""
+    event = CATALOG[row.event_type].event.from_json(row.payload)
+    if not isinstance(event, kind):
+        raise TypeError(f"{row.event_type} is not a {kind.__name__}")
+    return event
 
 
 DUPLICATE_EVENT_CONSTRAINT = "saga_event_once_per_saga"
@@ -217,7 +350,7 @@ class StepAbandoned(Exception):
     and skipped (a forward step must not take effect once compensation started)."""
 
 
-def emit(event: Event, *, correlation_id: UUID, occurrence: int = 1, **payload: Any) -> None:
+def emit(event: Payload, *, correlation_id: UUID, occurrence: int = 1) -> None:
     """Log `event` in the current transaction; send its signal once that commits.
 
     Must run inside `saga_step`: a second emission of the same event (and occurrence)
@@ -225,22 +358,21 @@ def emit(event: Event, *, correlation_id: UUID, occurrence: int = 1, **payload: 
     a step delivered twice changes nothing. An event that may rightly happen again
     passes its number as `occurrence`.
     """
-    if set(payload) != set(event.payload):  # the catalog is the payload's contract
-        raise TypeError(f"{event.name} carries {sorted(event.payload)}, not {sorted(payload)}")
+    name = event.name
     # No savepoint of its own: a duplicate breaks the caller's transaction, and
     # saga_step turns that into "already done" once the transaction is rolled back.
-    _append(event, correlation_id, payload, occurrence=occurrence)
+    _append(name, correlation_id, event.to_json(), occurrence=occurrence)
     logger.info(
         "saga event=%s correlation_id=%s",
-        event.name,
+        name,
         correlation_id,
-        extra={"event": event.name, "correlation_id": str(correlation_id)},
+        extra={"event": name, "correlation_id": str(correlation_id)},
     )
 
     # A named function, not a functools.partial: Django's on_commit names a failing
     # callback by its __qualname__ in the log, and a partial has none.
     def deliver_after_commit() -> None:
-        deliver(event, correlation_id, payload)
+        deliver(event, correlation_id)
 
     transaction.on_commit(deliver_after_commit)
 
@@ -248,9 +380,7 @@ def emit(event: Event, *, correlation_id: UUID, occurrence: int = 1, **payload: 
 SEQUENCE_ATTEMPTS = 20
 
 
-def _append(
-    event: Event, correlation_id: UUID, payload: dict[str, Any], *, occurrence: int
-) -> None:
+def _append(name: str, correlation_id: UUID, payload: dict[str, Any], *, occurrence: int) -> None:
     """INSERT the event with the saga's next sequence number, computed in the INSERT.
 
     Two steps of one saga may log at the same instant (a confirmation racing a
@@ -277,7 +407,7 @@ def _append(
     key = meta.get_field("correlation_id").get_db_prep_value(correlation_id, connection)
     params = (
         key,
-        event.name,
+        name,
         occurrence,
         meta.get_field("payload").get_db_prep_value(payload, connection),
         meta.get_field("created_at").get_db_prep_value(timezone.now(), connection),
@@ -293,7 +423,7 @@ def _append(
             cursor.execute(sql, params)
             if cursor.rowcount == 1:
                 return
-    raise RuntimeError(f"no free sequence number for {event.name} of saga {correlation_id}")
+    raise RuntimeError(f"no free sequence number for {name} of saga {correlation_id}")
 
 
 @contextmanager
@@ -331,13 +461,13 @@ _watching = threading.local()
 
 
 @contextmanager
-def collect_delivered() -> Iterator[dict[UUID, dict[str, dict[str, Any]]]]:
-    """Collect what this thread delivers while inside: saga → event name → payload.
+def collect_delivered() -> Iterator[dict[UUID, dict[str, Payload]]]:
+    """Collect what this thread delivers while inside: saga → event name → event.
 
     The edge that starts a saga answers from these (see `apply_delivered`) instead of
     re-reading the rows its steps just wrote: the payloads are what those steps committed.
     """
-    seen: dict[UUID, dict[str, dict[str, Any]]] = {}
+    seen: dict[UUID, dict[str, Payload]] = {}
     outer = getattr(_watching, "seen", None)
     _watching.seen = seen
     try:
@@ -346,50 +476,39 @@ def collect_delivered() -> Iterator[dict[UUID, dict[str, dict[str, Any]]]]:
         _watching.seen = outer
 
 
-def apply_delivered(booking: Booking, delivered: dict[str, dict[str, Any]]) -> bool:
-    """Bring the in-memory `booking` up to what its delivered events say; True when they
-    include its end (confirmed, failed or cancelled): the fields a saga changes are then as
-    the database has them."""
-    priced = delivered.get(PricingCalculated.name)
-    if priced:
-        booking.base_price = Decimal(priced["base_price"])
-        booking.discount_eligible = priced["discount_eligible"]
-        booking.eligibility_reason = priced["eligibility_reason"]
-        booking.discount_percent = Decimal(priced["discount_percent"])
-    reserved = delivered.get(DiscountQuotaReserved.name)
-    if reserved:
-        booking.discount_applied = reserved["discount_applied"]
-        booking.quota_exhausted = reserved["quota_exhausted"]
-        booking.discount_amount = Decimal(reserved["discount_amount"])
-        booking.final_price = Decimal(reserved["final_price"])
-    if CompensationTriggered.name in delivered:
-        booking.compensating = True
-    if confirmed := delivered.get(BookingConfirmed.name):
-        booking.status = BookingStatus.CONFIRMED
-        booking.confirmation_code = confirmed["confirmation_code"]
-        return True
-    if failed := delivered.get(BookingFailed.name):
-        booking.status = BookingStatus.FAILED
-        booking.failure_reason = failed["reason"][:200]
-        return True
-    if BookingCancelled.name in delivered:
-        booking.status = BookingStatus.CANCELLED
-        return True
-    return False
+def apply_delivered(booking: Booking, delivered: Mapping[str, Payload]) -> bool:
+    """Bring the in-memory `booking` up to what its delivered events say (each event's
+    `onto_booking` and `booking_becomes`, in the flow's order); True when they include
+    its end (confirmed, failed or cancelled): the fields a saga changes are then as the
+    database has them."""
+    ended = False
+    for entry in ROUTES:
+        event = delivered.get(entry.name)
+        if event is None:
+            continue
+        for source, target in event.onto_booking.items():
+            value = getattr(event, source)
+            limit = getattr(Booking._meta.get_field(target), "max_length", None)
+            setattr(booking, target, value[:limit] if limit and isinstance(value, str) else value)
+        for target, value in event.booking_becomes.items():
+            setattr(booking, target, value)
+        ended = ended or event.ends_saga
+    return ended
 
 
-def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None:
+def deliver(event: Payload, correlation_id: UUID) -> None:
     """Send the signal. A receiver that raises is tried once more; if it raises again,
     its step has failed: compensate it."""
+    entry = route(event)
     seen = getattr(_watching, "seen", None)
     if seen is not None:
-        seen.setdefault(correlation_id, {})[event.name] = payload
-    responses = event.signal.send_robust(
-        sender=event.name, correlation_id=correlation_id, **payload
+        seen.setdefault(correlation_id, {})[entry.name] = event
+    responses = entry.signal.send_robust(
+        sender=entry.name, event=event, correlation_id=correlation_id
     )
     for receiver, outcome in responses:
         if isinstance(outcome, Exception) and not isinstance(outcome, ReceiverCrashed):
-            outcome = _call_again(receiver, event, correlation_id, payload, outcome)
+            outcome = _call_again(receiver, entry, event, correlation_id, outcome)
         if not isinstance(outcome, Exception) or isinstance(outcome, ReceiverCrashed):
             if isinstance(outcome, ReceiverCrashed) and settings.SAGA_RERAISE_RECEIVER_ERRORS:
                 raise outcome
@@ -397,11 +516,11 @@ def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None
         failed_step = receiver.__module__.split(".")[0]
         logger.error(
             "saga receiver crashed event=%s step=%s correlation_id=%s",
-            event.name,
+            entry.name,
             failed_step,
             correlation_id,
             exc_info=outcome,
-            extra={"event": event.name, "step": failed_step},
+            extra={"event": entry.name, "step": failed_step},
         )
         trigger_compensation(
             correlation_id=correlation_id,
@@ -409,11 +528,11 @@ def deliver(event: Event, correlation_id: UUID, payload: dict[str, Any]) -> None
             failed_step=failed_step,
         )
         if settings.SAGA_RERAISE_RECEIVER_ERRORS:
-            raise ReceiverCrashed(f"{failed_step} crashed on {event.name}") from outcome
+            raise ReceiverCrashed(f"{failed_step} crashed on {entry.name}") from outcome
 
 
 def _call_again(
-    receiver: Any, event: Event, correlation_id: UUID, payload: dict[str, Any], error: Exception
+    receiver: Any, entry: Route, event: Payload, correlation_id: UUID, error: Exception
 ) -> Exception | None:
     """One more try, on a new database connection if the receiver's one died.
 
@@ -423,16 +542,16 @@ def _call_again(
     """
     logger.warning(
         "saga receiver raised, trying once more event=%s receiver=%s correlation_id=%s",
-        event.name,
+        entry.name,
         receiver.__module__,
         correlation_id,
         exc_info=error,
-        extra={"event": event.name},
+        extra={"event": entry.name},
     )
     if not connection.in_atomic_block:  # never inside a caller's transaction
         connection.close_if_unusable_or_obsolete()
     try:
-        receiver(signal=event.signal, sender=event.name, correlation_id=correlation_id, **payload)
+        receiver(signal=entry.signal, sender=entry.name, event=event, correlation_id=correlation_id)
     except Exception as again:
         return again
     return None
@@ -470,10 +589,8 @@ def trigger_compensation(*, correlation_id: UUID, reason: str, failed_step: str)
             )
             return False
         emit(
-            CompensationTriggered,
+            CompensationTriggered(reason=reason, failed_step=failed_step),
             correlation_id=correlation_id,
-            reason=reason,
-            failed_step=failed_step,
         )
         started = True
     return started
@@ -481,4 +598,4 @@ def trigger_compensation(*, correlation_id: UUID, reason: str, failed_step: str)
 
 def replay(event_row: SagaEvent) -> None:
     """Send a logged event's signal again (receivers are idempotent): resumes a stuck saga."""
-    deliver(CATALOG[event_row.event_type], event_row.correlation_id, dict(event_row.payload))
+    deliver(payload_of(event_row), event_row.correlation_id)

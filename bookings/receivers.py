@@ -1,11 +1,13 @@
-from bookings import services
+from uuid import UUID
+
+from bookings import events, services
 
 
-def on_compensation_triggered(*, correlation_id, reason, **_) -> None:
-    services.fail_booking(correlation_id=correlation_id, reason=reason)
+def on_compensation_triggered(event: events.CompensationTriggered, correlation_id: UUID) -> None:
+    services.fail_booking(correlation_id=correlation_id, reason=event.reason)
 
 
-def on_cancellation_requested(*, correlation_id, reason, refund_amount, **_) -> None:
+def on_cancellation_requested(event: events.CancellationRequested, correlation_id: UUID) -> None:
     services.mark_cancelled(
-        correlation_id=correlation_id, reason=reason, refund_amount=refund_amount
+        correlation_id=correlation_id, reason=event.reason, refund_amount=event.refund_amount
     )

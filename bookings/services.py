@@ -264,13 +264,14 @@ def _create_and_start(
         booking._prefetched_objects_cache = {"items": items}
         # No AuditLog row: BookingRequested is the record of the request (DESIGN.md, Logs).
         events.emit(
-            events.BookingRequested,
+            events.BookingRequested(
+                booking_id=booking.pk,
+                clinic_day=today,
+                gender=gender,
+                date_of_birth=date_of_birth,
+                prices=tuple(s.price for s in services),
+            ),
             correlation_id=booking.correlation_id,
-            booking_id=str(booking.pk),
-            clinic_day=today.isoformat(),
-            gender=gender,
-            date_of_birth=date_of_birth.isoformat(),
-            prices=[str(s.price) for s in services],
         )
     return booking
 
@@ -287,7 +288,7 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
         )
         if not changed:
             return  # already confirmed or failed: nothing of ours to undo
-        events.emit(events.BookingFailed, correlation_id=correlation_id, reason=reason)
+        events.emit(events.BookingFailed(reason=reason), correlation_id=correlation_id)
 
 
 def record_visit(*, booking_id: UUID, outcome: str, actor: str, today: date) -> bool:
@@ -366,15 +367,19 @@ def request_cancellation(
             after=after,
         )
         events.emit(
-            events.CancellationRequested,
+            events.CancellationRequested(
+                actor=actor,
+                reason=reason,
+                by_staff=by_staff,
+                refund_amount=refund_amount,
+                fee=fee,
+                requested_on=clinic_today(),
+            ),
             correlation_id=booking.correlation_id,
-            actor=actor,
-            requested_on=clinic_today().isoformat(),
-            **after,
         )
 
 
-def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: str) -> None:
+def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: Decimal) -> None:
     """The cancellation's last step (bookings alone marks it): confirmed → cancelled."""
     with events.saga_step("bookings.cancel", correlation_id):
         if not Booking.objects.filter(
@@ -384,10 +389,8 @@ def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: str) -> 
         ).update(status=BookingStatus.CANCELLED, updated_at=timezone.now()):
             return
         events.emit(
-            events.BookingCancelled,
+            events.BookingCancelled(reason=reason, refund_amount=refund_amount),
             correlation_id=correlation_id,
-            reason=reason,
-            refund_amount=refund_amount,
         )
 
 

@@ -10,4 +10,4 @@ class ConfirmationsConfig(AppConfig):
         from bookings import events
         from confirmations import checks, receivers  # noqa: F401 - checks register themselves
 
-        events.listen("confirmations", receivers)
+        events.connect(events.PaymentCompleted, receivers.on_payment_completed)

@@ -6,6 +6,7 @@ e-mail and SMS into its outbox, which the worker sends.
 
 import logging
 import secrets
+from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError
@@ -26,7 +27,7 @@ def generate_confirmation_code() -> str:
 
 
 def confirm_booking(
-    *, correlation_id: UUID, booking_id: str, appointment_start: str | None
+    *, correlation_id: UUID, booking_id: UUID, appointment_start: datetime | None
 ) -> None:
     for _attempt in range(5):
         try:
@@ -45,7 +46,7 @@ def confirm_booking(
 
 
 def _confirm(
-    correlation_id: UUID, *, code: str, booking_id: str, appointment_start: str | None
+    correlation_id: UUID, *, code: str, booking_id: UUID, appointment_start: datetime | None
 ) -> None:
     # No AuditLog row: BookingConfirmed is the record (DESIGN.md, Logs).
     with events.saga_step("confirmations", correlation_id):
@@ -60,9 +61,8 @@ def _confirm(
         ):
             return  # failed, or being compensated: it must not be confirmed now
         events.emit(
-            events.BookingConfirmed,
+            events.BookingConfirmed(
+                confirmation_code=code, booking_id=booking_id, appointment_start=appointment_start
+            ),
             correlation_id=correlation_id,
-            confirmation_code=code,
-            booking_id=booking_id,
-            appointment_start=appointment_start,
         )

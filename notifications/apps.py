@@ -10,7 +10,9 @@ class NotificationsConfig(AppConfig):
         from bookings import events
         from notifications import receivers
 
-        events.listen("notifications", receivers)
+        events.connect(events.BookingConfirmed, receivers.on_booking_confirmed)
+        events.connect(events.BookingCancelled, receivers.on_booking_cancelled)
+        events.connect(events.BookingRescheduled, receivers.on_booking_rescheduled)
 
         from django_q.signals import post_spawn
 

@@ -1,25 +1,26 @@
 import logging
-from datetime import datetime
+from uuid import UUID
 
+from bookings import events
 from notifications import services
 
 logger = logging.getLogger("notifications")
 
 
-def on_booking_confirmed(*, correlation_id, booking_id, appointment_start, **_) -> None:
+def on_booking_confirmed(event: events.BookingConfirmed, correlation_id: UUID) -> None:
     # Never raises: a crash here would compensate (refund) a paid, confirmed booking.
     # The sweep writes the rows later from the event log.
     try:
         services.write_confirmation(
             correlation_id=correlation_id,
-            booking_id=booking_id,
-            appointment_start=appointment_start and datetime.fromisoformat(appointment_start),
+            booking_id=event.booking_id,
+            appointment_start=event.appointment_start,
         )
     except Exception:
         logger.exception("notifications not written yet correlation_id=%s", correlation_id)
 
 
-def on_booking_cancelled(*, correlation_id, **_) -> None:
+def on_booking_cancelled(event: events.BookingCancelled, correlation_id: UUID) -> None:
     # Never raises, like the confirmation's: the sweep writes the notice later.
     try:
         services.write_for_cancelled(correlation_id=correlation_id)
@@ -27,9 +28,9 @@ def on_booking_cancelled(*, correlation_id, **_) -> None:
         logger.exception("cancellation notice not written yet correlation_id=%s", correlation_id)
 
 
-def on_booking_rescheduled(*, correlation_id, number, **_) -> None:
+def on_booking_rescheduled(event: events.BookingRescheduled, correlation_id: UUID) -> None:
     # Never raises: the move is done; the sweep writes the rows later from the event log.
     try:
-        services.write_for_rescheduled(correlation_id=correlation_id, number=number)
+        services.write_for_rescheduled(correlation_id=correlation_id, number=event.number)
     except Exception:
         logger.exception("reschedule notice not written yet correlation_id=%s", correlation_id)

@@ -10,4 +10,6 @@ class PaymentsConfig(AppConfig):
         from bookings import events
         from payments import receivers
 
-        events.listen("payments", receivers)
+        events.connect(events.DiscountQuotaReserved, receivers.on_discount_quota_reserved)
+        events.connect(events.CompensationTriggered, receivers.on_compensation_triggered)
+        events.connect(events.CancellationRequested, receivers.on_cancellation_requested)

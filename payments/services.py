@@ -32,7 +32,7 @@ logger = logging.getLogger("payments")
 PRICE_CHANGED = "price_changed"
 
 
-def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
+def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
     """Charge the final price once; emit PaymentCompleted, or PaymentFailed and compensate.
 
     Never more than the patient was shown: when the booking carries the amount they saw
@@ -40,7 +40,7 @@ def charge_booking(*, correlation_id: UUID, final_price: str) -> None:
     someone else in between), nothing is charged and the saga is compensated
     (`price_changed`). Nothing is charged either once the saga is being undone.
     """
-    amount = Decimal(final_price)
+    amount = final_price
     booking = Booking.objects.only(
         "pk", "payment_token", "expected_total", "status", "compensating", "appointment_start"
     ).get(correlation_id=correlation_id)
@@ -87,12 +87,10 @@ def _refuse_higher_price(*, correlation_id: UUID, amount: Decimal, booking: Book
     with events.saga_step("payments.charge", correlation_id):
         if not events.mark_compensating(correlation_id):
             return  # already being undone, or ended
-        events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=PRICE_CHANGED)
+        events.emit(events.PaymentFailed(reason=PRICE_CHANGED), correlation_id=correlation_id)
         events.emit(
-            events.CompensationTriggered,
+            events.CompensationTriggered(reason=PRICE_CHANGED, failed_step="payments"),
             correlation_id=correlation_id,
-            reason=PRICE_CHANGED,
-            failed_step="payments",
         )
 
 
@@ -157,24 +155,22 @@ def _log_charge_outcome(*, payment: Payment, result: ChargeResult, booking: Book
     # (events.mark_compensating), the order every step keeps.
     undo = not result.captured and events.mark_compensating(correlation_id)
     if result.captured:
-        start = booking.appointment_start
         events.emit(
-            events.PaymentCompleted,
+            events.PaymentCompleted(
+                payment_id=payment.pk,
+                amount=payment.amount,
+                method=payment.method,  # card or cash: the patient's history says which
+                booking_id=booking.pk,
+                appointment_start=booking.appointment_start,
+            ),
             correlation_id=correlation_id,
-            payment_id=payment.pk,
-            amount=str(payment.amount),
-            method=payment.method,  # card or cash: the patient's history says which
-            booking_id=str(booking.pk),
-            appointment_start=start.isoformat() if start else None,
         )
         return
-    events.emit(events.PaymentFailed, correlation_id=correlation_id, reason=result.decline_reason)
+    events.emit(events.PaymentFailed(reason=result.decline_reason), correlation_id=correlation_id)
     if undo:
         events.emit(
-            events.CompensationTriggered,
+            events.CompensationTriggered(reason=result.decline_reason, failed_step="payments"),
             correlation_id=correlation_id,
-            reason=result.decline_reason,
-            failed_step="payments",
         )
 
 
@@ -251,16 +247,14 @@ def _refund(
         ):
             return
         events.emit(
-            events.PaymentReversed,
+            events.PaymentReversed(payment_id=payment.pk, amount=payment.amount),
             correlation_id=correlation_id,
-            payment_id=payment.pk,
-            amount=str(payment.amount),
         )
 
 
-def refund_cancellation(*, correlation_id: UUID, refund_amount: str) -> None:
+def refund_cancellation(*, correlation_id: UUID, refund_amount: Decimal) -> None:
     """Give back what the cancellation policy gave (nothing to do for ₹0), once per saga."""
-    amount = Decimal(refund_amount)
+    amount = refund_amount
     if amount <= 0:
         return
     payment = Payment.objects.only("pk").get(
@@ -313,10 +307,8 @@ def settle_refund(*, correlation_id: UUID) -> str:
             refunded_at=timezone.now(),
         ):
             events.emit(
-                events.PaymentRefunded,
+                events.PaymentRefunded(refund_id=refund.pk, amount=refund.amount),
                 correlation_id=correlation_id,
-                refund_id=refund.pk,
-                amount=str(refund.amount),
             )
     return RefundStatus.REFUNDED
 

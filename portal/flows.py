@@ -241,16 +241,13 @@ def refund_of(booking: Booking) -> dict:
     if refund is None:
         # Nothing promised, or the payments step failed and recovery has yet to record
         # the refund the cancellation promised: that one is on its way.
-        promised = (
-            SagaEvent.objects.filter(
-                correlation_id=booking.correlation_id,
-                event_type=events.CancellationRequested.name,
-            )
-            .values_list("payload__refund_amount", flat=True)
-            .first()
-        )
-        if promised is not None and Decimal(promised) > 0:
-            return {"amount": Decimal(promised), "status": "pending"}
+        row = SagaEvent.objects.filter(
+            correlation_id=booking.correlation_id,
+            event_type=events.CancellationRequested.name,
+        ).first()
+        promised = None if row is None else events.payload_of(row, events.CancellationRequested)
+        if promised is not None and promised.refund_amount > 0:
+            return {"amount": promised.refund_amount, "status": "pending"}
         return {"amount": Decimal("0.00"), "status": "none"}
     # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
     shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"

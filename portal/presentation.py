@@ -1,14 +1,17 @@
 """Plain words for the patient pages: failure reasons, discount outcomes, the timeline."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from bookings import events
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.money import percent_of
@@ -17,7 +20,7 @@ from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discou
 
 PRICE_CHANGED = "price_changed"
 
-MONEY_BACK_EVENTS = {"PaymentReversed", "PaymentRefunded"}
+MONEY_BACK_EVENTS = {events.PaymentReversed, events.PaymentRefunded}
 
 FAILURE_REASONS = {
     "card_declined": gettext_lazy("The card was declined by the bank."),
@@ -86,58 +89,142 @@ class TimelineEntry:
     compensation: bool  # money or a discount went back: shown as such
 
 
-def _describe(event_type: str, payload: dict, booking: Booking) -> tuple[str, str] | None:
-    """(title, detail) in the patient's words, or None for the machinery's own steps
-    (pricing, the quota, compensation), which staff read in the admin's full trail."""
+Said = tuple[str, str]  # (title, detail)
 
-    def money(key: str) -> str:
-        return inr(payload.get(key))
 
-    match event_type:
-        case "BookingRequested":
-            services = ", ".join(item.name for item in booking.items.all())
-            return _("You asked for"), services
-        case "PaymentCompleted":
-            if payload.get("method") == "cash":
-                return _("You paid"), _("%(amount)s in cash at the front desk.") % {
-                    "amount": money("amount")
-                }
-            return _("You paid"), _("%(amount)s by card.") % {"amount": money("amount")}
-        case "PaymentFailed":
-            return _("Payment did not go through"), _("%(why)s You were not charged.") % {
-                "why": failure_in_words(payload.get("reason"))
-            }
-        case "PaymentReversed":
-            return _("Money returned"), _("%(amount)s went back to your card.") % {
-                "amount": money("amount")
-            }
-        case "BookingConfirmed":
-            return _("Booking confirmed"), _("Your code is %(code)s.") % {
-                "code": payload.get("confirmation_code")
-            }
-        case "BookingFailed":
-            return _("Booking not made"), _("Nothing was charged.")
-        case "CancellationRequested":
-            if Decimal(payload.get("fee", "0")):
-                detail = _("%(amount)s to come back (fee %(fee)s).")
-            else:
-                detail = _("%(amount)s to come back.")
-            return _("You cancelled"), detail % {
-                "amount": money("refund_amount"),
-                "fee": money("fee"),
-            }
-        case "PaymentRefunded":
-            return _("Refund made"), _("%(amount)s went back to your card.") % {
-                "amount": money("amount")
-            }
-        case "BookingCancelled":
-            return _("Booking cancelled"), _("The visit is cancelled.")
-        case "BookingRescheduled":
-            start = timezone.localtime(datetime.fromisoformat(payload["appointment_start"]))
-            return _("Appointment moved"), _("Now %(when)s IST.") % {
-                "when": date_format(start, "D j M Y, H:i")
-            }
-    return None
+@dataclass(frozen=True)
+class Words:
+    """An event in words: the patient's (None: the machinery's own steps, which staff
+    read in the admin's full trail) and the staff's (told about the patient; the event
+    names, ids and payloads stay in the managers' technical details)."""
+
+    patient: Callable[[Any, Booking], Said] | None
+    staff: Callable[[Any, Booking], Said] | None
+
+
+def _services(booking: Booking) -> str:
+    return ", ".join(item.name for item in booking.items.all())
+
+
+def _paid(e: events.PaymentCompleted, _b: Booking) -> Said:
+    if e.method == "cash":
+        return _("You paid"), _("%(amount)s in cash at the front desk.") % {"amount": inr(e.amount)}
+    return _("You paid"), _("%(amount)s by card.") % {"amount": inr(e.amount)}
+
+
+def _cancelled(e: events.CancellationRequested, _b: Booking) -> Said:
+    if e.fee:
+        detail = _("%(amount)s to come back (fee %(fee)s).")
+    else:
+        detail = _("%(amount)s to come back.")
+    return _("You cancelled"), detail % {"amount": inr(e.refund_amount), "fee": inr(e.fee)}
+
+
+def _priced_for_staff(e: events.PricingCalculated, _b: Booking) -> Said:
+    if e.discount_eligible:
+        why = eligibility_in_words(e.eligibility_reason)
+        return "Price worked out", f"{inr(e.base_price)}; discount due, as {why}."
+    return "Price worked out", f"{inr(e.base_price)}; no discount due."
+
+
+def _reserved_for_staff(e: events.DiscountQuotaReserved, _b: Booking) -> Said:
+    if e.discount_applied:
+        return "Discount held for the patient", (
+            f"{inr(e.discount_amount)} off, one of today's discounts; to pay {inr(e.final_price)}."
+        )
+    if e.quota_exhausted:
+        return "No discount left today", f"Full price to pay: {inr(e.final_price)}."
+    return "Amount to pay set", f"To pay {inr(e.final_price)}."
+
+
+def _cancelled_for_staff(e: events.CancellationRequested, _b: Booking) -> Said:
+    who = "by the clinic" if e.by_staff else "by the patient"
+    fee = f" (fee {inr(e.fee)})" if e.fee else ""
+    detail = f"{inr(e.refund_amount)} to go back{fee}." + (
+        f" Reason: {e.reason}" if e.reason else ""
+    )
+    return f"Cancelled {who}", detail
+
+
+def _moved(e: events.BookingRescheduled, _b: Booking) -> Said:
+    when = date_format(timezone.localtime(e.appointment_start), "D j M Y, H:i")
+    return _("Appointment moved"), _("Now %(when)s IST.") % {"when": when}
+
+
+def _moved_for_staff(e: events.BookingRescheduled, _b: Booking) -> Said:
+    start = timezone.localtime(e.appointment_start)
+    return "Appointment moved", f"Now {start:%a %d %b %Y, %H:%M} IST."
+
+
+# Every event a reader may see, the patient's words beside the staff's.
+WORDS: dict[type[events.Payload], Words] = {
+    events.BookingRequested: Words(
+        patient=lambda e, b: (_("You asked for"), _services(b)),
+        staff=lambda e, b: ("Booking asked for", _services(b)),
+    ),
+    events.PricingCalculated: Words(patient=None, staff=_priced_for_staff),
+    events.DiscountQuotaReserved: Words(patient=None, staff=_reserved_for_staff),
+    events.PaymentCompleted: Words(
+        patient=_paid,
+        staff=lambda e, b: (
+            "Paid",
+            f"{inr(e.amount)} taken{' in cash at the desk' if e.method == 'cash' else ' by card'}.",
+        ),
+    ),
+    events.PaymentFailed: Words(
+        patient=lambda e, b: (
+            _("Payment did not go through"),
+            _("%(why)s You were not charged.") % {"why": failure_in_words(e.reason)},
+        ),
+        staff=lambda e, b: ("Payment did not go through", failure_in_words(e.reason)),
+    ),
+    events.CompensationTriggered: Words(
+        patient=None,
+        staff=lambda e, b: ("Booking being undone", "What was held for it is given back."),
+    ),
+    events.SlotReleased: Words(
+        patient=None,
+        staff=lambda e, b: ("Appointment time freed", "The place is free for other patients."),
+    ),
+    events.DiscountQuotaReleased: Words(
+        patient=None,
+        staff=lambda e, b: (
+            "Discount given back",
+            "Today's count of discounts given is one lower.",
+        ),
+    ),
+    events.PaymentReversed: Words(
+        patient=lambda e, b: (
+            _("Money returned"),
+            _("%(amount)s went back to your card.") % {"amount": inr(e.amount)},
+        ),
+        staff=lambda e, b: ("Payment returned", f"{inr(e.amount)} back to the card."),
+    ),
+    events.BookingConfirmed: Words(
+        patient=lambda e, b: (
+            _("Booking confirmed"),
+            _("Your code is %(code)s.") % {"code": e.confirmation_code},
+        ),
+        staff=lambda e, b: ("Booking confirmed", f"Code {e.confirmation_code}."),
+    ),
+    events.BookingFailed: Words(
+        patient=lambda e, b: (_("Booking not made"), _("Nothing was charged.")),
+        staff=lambda e, b: ("Booking not made", "Nothing was charged."),
+    ),
+    events.CancellationRequested: Words(patient=_cancelled, staff=_cancelled_for_staff),
+    events.PaymentRefunded: Words(
+        patient=lambda e, b: (
+            _("Refund made"),
+            _("%(amount)s went back to your card.") % {"amount": inr(e.amount)},
+        ),
+        staff=lambda e, b: ("Refund made", f"{inr(e.amount)} back to the card."),
+    ),
+    events.BookingCancelled: Words(
+        patient=lambda e, b: (_("Booking cancelled"), _("The visit is cancelled.")),
+        staff=lambda e, b: ("Booking cancelled", "The visit is cancelled."),
+    ),
+    events.BookingRescheduled: Words(patient=_moved, staff=_moved_for_staff),
+}
 
 
 def next_step(booking: Booking) -> str:
@@ -156,7 +243,7 @@ def next_step(booking: Booking) -> str:
 
 def timeline(booking: Booking) -> list[TimelineEntry]:
     """The patient's story of a booking: asked for, paid or not, what happens next."""
-    entries = _story(booking, _describe)
+    entries = _story(booking, staff=False)
     follows = next_step(booking)
     if follows:
         entries.append(
@@ -165,86 +252,29 @@ def timeline(booking: Booking) -> list[TimelineEntry]:
     return entries
 
 
-def _staff_describe(event_type: str, payload: dict, booking: Booking) -> tuple[str, str] | None:
-    """(title, detail) for the clinic's staff: every step of the booking in plain words,
-    told about the patient, including what was held and given back (the event names, ids
-    and payloads stay in the managers' technical details)."""
-
-    def money(key: str) -> str:
-        return inr(payload.get(key))
-
-    match event_type:
-        case "BookingRequested":
-            services = ", ".join(item.name for item in booking.items.all())
-            return "Booking asked for", services
-        case "PricingCalculated":
-            if payload.get("discount_eligible"):
-                why = eligibility_in_words(payload.get("eligibility_reason", ""))
-                return "Price worked out", f"{money('base_price')}; discount due, as {why}."
-            return "Price worked out", f"{money('base_price')}; no discount due."
-        case "DiscountQuotaReserved":
-            if payload.get("discount_applied"):
-                return "Discount held for the patient", (
-                    f"{money('discount_amount')} off, one of today's discounts; "
-                    f"to pay {money('final_price')}."
-                )
-            if payload.get("quota_exhausted"):
-                return "No discount left today", f"Full price to pay: {money('final_price')}."
-            return "Amount to pay set", f"To pay {money('final_price')}."
-        case "PaymentCompleted":
-            how = " in cash at the desk" if payload.get("method") == "cash" else " by card"
-            return "Paid", f"{money('amount')} taken{how}."
-        case "PaymentFailed":
-            return "Payment did not go through", failure_in_words(payload.get("reason"))
-        case "CompensationTriggered":
-            return "Booking being undone", "What was held for it is given back."
-        case "SlotReleased":
-            return "Appointment time freed", "The place is free for other patients."
-        case "DiscountQuotaReleased":
-            return "Discount given back", "Today's count of discounts given is one lower."
-        case "PaymentReversed":
-            return "Payment returned", f"{money('amount')} back to the card."
-        case "BookingConfirmed":
-            return "Booking confirmed", f"Code {payload.get('confirmation_code')}."
-        case "BookingFailed":
-            return "Booking not made", "Nothing was charged."
-        case "CancellationRequested":
-            who = "by the clinic" if payload.get("by_staff") else "by the patient"
-            fee = f" (fee {money('fee')})" if Decimal(payload.get("fee", "0")) else ""
-            reason = payload.get("reason") or ""
-            detail = f"{money('refund_amount')} to go back{fee}." + (
-                f" Reason: {reason}" if reason else ""
-            )
-            return f"Cancelled {who}", detail
-        case "PaymentRefunded":
-            return "Refund made", f"{money('amount')} back to the card."
-        case "BookingCancelled":
-            return "Booking cancelled", "The visit is cancelled."
-        case "BookingRescheduled":
-            start = timezone.localtime(datetime.fromisoformat(payload["appointment_start"]))
-            return "Appointment moved", f"Now {start:%a %d %b %Y, %H:%M} IST."
-    return None
-
-
 def staff_story(booking: Booking) -> list[TimelineEntry]:
     """The booking's story for the admin: each step, in words a receptionist uses."""
-    return _story(booking, _staff_describe)
+    return _story(booking, staff=True)
 
 
-def _story(booking: Booking, describe) -> list[TimelineEntry]:
-    """The booking's events that `describe` puts in words (it returns None to skip one)."""
+def _story(booking: Booking, *, staff: bool) -> list[TimelineEntry]:
+    """The booking's events that have words for this reader (the patient or staff)."""
     entries = []
-    for event in saga_events(booking.correlation_id):
-        said = describe(event.event_type, event.payload, booking)
-        if said is not None:
-            entries.append(
-                TimelineEntry(
-                    at=event.created_at,
-                    title=said[0],
-                    detail=said[1],
-                    compensation=event.event_type in MONEY_BACK_EVENTS,
-                )
+    for row in saga_events(booking.correlation_id):
+        event = events.payload_of(row)
+        words = WORDS.get(type(event))
+        say = words and (words.staff if staff else words.patient)
+        if say is None:
+            continue
+        title, detail = say(event, booking)
+        entries.append(
+            TimelineEntry(
+                at=row.created_at,
+                title=title,
+                detail=detail,
+                compensation=type(event) in MONEY_BACK_EVENTS,
             )
+        )
     return entries
 
 

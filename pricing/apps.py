@@ -10,4 +10,4 @@ class PricingConfig(AppConfig):
         from bookings import events
         from pricing import receivers
 
-        events.listen("pricing", receivers)
+        events.connect(events.BookingRequested, receivers.on_booking_requested)

@@ -1,14 +1,8 @@
+from uuid import UUID
+
+from bookings import events
 from pricing import services
 
 
-def on_booking_requested(
-    *, correlation_id, booking_id, clinic_day, gender, date_of_birth, prices, **_
-) -> None:
-    services.calculate_price(
-        correlation_id=correlation_id,
-        booking_id=booking_id,
-        clinic_day=clinic_day,
-        gender=gender,
-        date_of_birth=date_of_birth,
-        prices=prices,
-    )
+def on_booking_requested(event: events.BookingRequested, correlation_id: UUID) -> None:
+    services.calculate_price(correlation_id=correlation_id, requested=event)

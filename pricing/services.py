@@ -1,4 +1,3 @@
-from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -18,26 +17,18 @@ from pricing.rules import discount_eligibility
 from pricing.selectors import cancellation_policy
 
 
-def calculate_price(
-    *,
-    correlation_id: UUID,
-    booking_id: str,
-    clinic_day: str,
-    gender: str,
-    date_of_birth: str,
-    prices: list[str],
-) -> None:
+def calculate_price(*, correlation_id: UUID, requested: events.BookingRequested) -> None:
     """Rule R1: the base price and whether the booking may have the discount.
 
     A booking that cannot have the discount is fully priced here (final = base), so
     the quota step has nothing to change for it.
     """
-    base_price = sum((Decimal(p) for p in prices), Decimal("0.00"))
+    base_price = sum(requested.prices, Decimal("0.00"))
     eligible, reason = discount_eligibility(
-        gender=gender,
-        date_of_birth=date.fromisoformat(date_of_birth),
+        gender=requested.gender,
+        date_of_birth=requested.date_of_birth,
         base_price=base_price,
-        today=date.fromisoformat(clinic_day),
+        today=requested.clinic_day,
     )
     priced = {
         "base_price": base_price,
@@ -69,21 +60,24 @@ def calculate_price(
         )
     with events.saga_step("pricing", correlation_id):
         percent = _update_returning(
-            Booking.objects.filter(pk=booking_id, status=BookingStatus.PENDING, compensating=False),
+            Booking.objects.filter(
+                pk=requested.booking_id, status=BookingStatus.PENDING, compensating=False
+            ),
             priced,
             returning="discount_percent",
         )
         if percent is _NO_ROW:
             return  # the saga is being undone: no step forward
         events.emit(
-            events.PricingCalculated,
+            events.PricingCalculated(
+                booking_id=requested.booking_id,
+                clinic_day=requested.clinic_day,
+                base_price=base_price,
+                discount_eligible=eligible,
+                eligibility_reason=reason,
+                discount_percent=_money_percent(percent),
+            ),
             correlation_id=correlation_id,
-            booking_id=booking_id,
-            clinic_day=clinic_day,
-            base_price=str(base_price),
-            discount_eligible=eligible,
-            eligibility_reason=reason,
-            discount_percent=str(_money_percent(percent)),
         )
 
 

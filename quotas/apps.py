@@ -10,4 +10,6 @@ class QuotasConfig(AppConfig):
         from bookings import events
         from quotas import receivers
 
-        events.listen("quotas", receivers)
+        events.connect(events.PricingCalculated, receivers.on_pricing_calculated)
+        events.connect(events.CompensationTriggered, receivers.on_compensation_triggered)
+        events.connect(events.CancellationRequested, receivers.on_cancellation_requested)

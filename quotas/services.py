@@ -23,29 +23,25 @@ def ensure_day(day: date) -> None:
     )
 
 
-def reserve_discount(
-    *,
-    correlation_id: UUID,
-    booking_id: str,
-    clinic_day: str,
-    base_price: str,
-    discount_eligible: bool,
-    discount_percent: str,
-) -> None:
+def reserve_discount(*, correlation_id: UUID, priced: events.PricingCalculated) -> None:
     """Take one of the day's discounts for an eligible booking, or go on at full price.
 
     A booking that cannot have the discount was fully priced by pricing: this step only
     logs that it goes on. Not once the saga is being undone: a reservation made then
     would outlive the compensation that already looked for it.
     """
-    base = Decimal(base_price)
+    base, discount_eligible, booking_id = (
+        priced.base_price,
+        priced.discount_eligible,
+        priced.booking_id,
+    )
     with events.saga_step(
         "quotas.reserve", correlation_id, once_per_saga=(ONE_RESERVATION_PER_SAGA,)
     ):
         if not discount_eligible:
             reserved = False
         else:
-            day = date.fromisoformat(clinic_day)
+            day = priced.clinic_day
             reserved = _take_one(day)
             if reserved:
                 QuotaReservation.objects.create(
@@ -53,7 +49,7 @@ def reserve_discount(
                     quota_id=day,  # the day is the quota row's key
                     booking_id=booking_id,
                 )
-        discount = percent_of(base, Decimal(discount_percent)) if reserved else Decimal("0.00")
+        discount = percent_of(base, priced.discount_percent) if reserved else Decimal("0.00")
         final_price = base - discount
         quota_exhausted = discount_eligible and not reserved
         if discount_eligible:
@@ -69,12 +65,13 @@ def reserve_discount(
             if not going_on:
                 raise events.StepAbandoned  # rolls the day's unit back with the step
         events.emit(
-            events.DiscountQuotaReserved,
+            events.DiscountQuotaReserved(
+                discount_applied=reserved,
+                quota_exhausted=quota_exhausted,
+                discount_amount=discount,
+                final_price=final_price,
+            ),
             correlation_id=correlation_id,
-            discount_applied=reserved,
-            quota_exhausted=quota_exhausted,
-            discount_amount=str(discount),
-            final_price=str(final_price),
         )
 
 
@@ -97,11 +94,11 @@ def release_discount(*, correlation_id: UUID) -> None:
         _give_back(correlation_id=correlation_id)
 
 
-def release_on_cancellation(*, correlation_id: UUID, requested_on: str) -> None:
+def release_on_cancellation(*, correlation_id: UUID, requested_on: date) -> None:
     """A cancelled booking's discount goes back to its day's quota only when cancelled
     on that same clinic day: a later day's quota is another day's."""
     with events.saga_step("quotas.release_on_cancel", correlation_id):
-        _give_back(correlation_id=correlation_id, only_day=date.fromisoformat(requested_on))
+        _give_back(correlation_id=correlation_id, only_day=requested_on)
 
 
 def _give_back(*, correlation_id: UUID, only_day: date | None = None) -> None:
@@ -119,9 +116,8 @@ def _give_back(*, correlation_id: UUID, only_day: date | None = None) -> None:
         return
     DiscountQuota.objects.filter(pk=reservation.quota_id).update(used=F("used") - 1)
     events.emit(
-        events.DiscountQuotaReleased,
+        events.DiscountQuotaReleased(quota_day=reservation.quota_id),
         correlation_id=correlation_id,
-        quota_day=reservation.quota_id.isoformat(),
     )
 
 

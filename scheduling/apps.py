@@ -10,4 +10,5 @@ class SchedulingConfig(AppConfig):
         from bookings import events
         from scheduling import receivers
 
-        events.listen("scheduling", receivers)
+        events.connect(events.CompensationTriggered, receivers.on_compensation_triggered)
+        events.connect(events.CancellationRequested, receivers.on_cancellation_requested)

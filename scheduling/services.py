@@ -381,15 +381,16 @@ def reschedule(
             after={"slot_id": slot.pk, "start": slot.start.isoformat(), "number": old.reschedules},
         )
         events.emit(
-            events.BookingRescheduled,
+            events.BookingRescheduled(
+                actor=actor,
+                number=old.reschedules,
+                from_slot_id=held.slot_id,
+                to_slot_id=slot.pk,
+                appointment_start=slot.start,
+                appointment_end=slot.end,
+            ),
             correlation_id=booking.correlation_id,
             occurrence=old.reschedules,
-            actor=actor,
-            number=old.reschedules,
-            from_slot_id=held.slot_id,
-            to_slot_id=slot.pk,
-            appointment_start=slot.start.isoformat(),
-            appointment_end=slot.end.isoformat(),
         )
     return slot
 
@@ -448,7 +449,7 @@ def _give_back(*, correlation_id: UUID) -> None:
     ):
         return
     Slot.objects.filter(pk=held.slot_id).update(booked=F("booked") - 1)
-    events.emit(events.SlotReleased, correlation_id=correlation_id, slot_id=held.slot_id)
+    events.emit(events.SlotReleased(slot_id=held.slot_id), correlation_id=correlation_id)
 
 
 def close_slots(*, practitioner_id: int | None, start: datetime, end: datetime) -> int:

@@ -382,7 +382,7 @@ def test_a_retry_while_that_booking_is_still_pending_is_409_then_its_answer(
     assert post(patient_api, body, "order-1").status_code == 409  # its saga is running
 
     confirm_booking(
-        correlation_id=written.correlation_id, booking_id=str(written.pk), appointment_start=None
+        correlation_id=written.correlation_id, booking_id=written.pk, appointment_start=None
     )  # recovery ends it
     settled = post(patient_api, body, "order-1")
     assert settled.status_code == 201

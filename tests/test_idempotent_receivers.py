@@ -64,7 +64,7 @@ def test_a_compensated_saga_is_never_confirmed(book):
     assert (booking.status, booking.compensating) == ("pending", True)
 
     confirm_booking(
-        correlation_id=booking.correlation_id, booking_id=str(booking.pk), appointment_start=None
+        correlation_id=booking.correlation_id, booking_id=booking.pk, appointment_start=None
     )
 
     booking.refresh_from_db()

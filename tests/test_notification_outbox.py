@@ -9,8 +9,8 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus, PatientProfile
 from notifications import sender, services
 from notifications.models import Channel, Kind, Notification, Status
-from portal.ops import tasks
 from portal.flows import reschedule_booking
+from portal.ops import tasks
 from tests.support.scheduling import slot
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -80,7 +80,7 @@ def test_confirmation_racing_compensation_ends_one_way_every_time(book, set_defa
         raised = outcomes_at_once(
             [
                 lambda b=booking: confirm_booking(
-                    correlation_id=b.correlation_id, booking_id=str(b.pk), appointment_start=None
+                    correlation_id=b.correlation_id, booking_id=b.pk, appointment_start=None
                 ),
                 lambda b=booking: compensate(b),
             ]
@@ -109,7 +109,7 @@ def test_sequence_numbers_stay_unique_when_two_steps_of_one_saga_log_at_once(boo
         raised = outcomes_at_once(
             [
                 lambda b=booking: confirm_booking(
-                    correlation_id=b.correlation_id, booking_id=str(b.pk), appointment_start=None
+                    correlation_id=b.correlation_id, booking_id=b.pk, appointment_start=None
                 ),
                 lambda b=booking: compensate(b),
             ]
@@ -155,7 +155,7 @@ def test_a_step_logging_while_another_step_of_its_saga_holds_its_number_waits_an
 
     def step_a() -> None:
         with events.saga_step("test.a", cid):
-            events.emit(events.PaymentFailed, correlation_id=cid, reason="card_declined")
+            events.emit(events.PaymentFailed(reason="card_declined"), correlation_id=cid)
             a_logged.set()
             assert a_may_commit.wait(10), "the test never let A commit"
 
@@ -165,7 +165,7 @@ def test_a_step_logging_while_another_step_of_its_saga_holds_its_number_waits_an
             cursor.execute("SELECT pg_backend_pid()")
             b_pid.append(cursor.fetchone()[0])
         with events.saga_step("test.b", cid):
-            events.emit(events.SlotReleased, correlation_id=cid, slot_id=1)
+            events.emit(events.SlotReleased(slot_id=1), correlation_id=cid)
 
     def let_a_commit_once_b_waits() -> None:
         assert a_logged.wait(10)

@@ -2,7 +2,6 @@
 check_saga_invariants`, the tests and the bench."""
 
 from datetime import timedelta
-from decimal import Decimal
 from itertools import islice
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
+from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
 from payments.gateway import SimulatedGateway, get_gateway
 from payments.models import (
@@ -139,9 +139,9 @@ def _cancellations_refunded_as_the_policy_gave() -> list[str]:
     found = []
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     promised = {
-        row.correlation_id: Decimal(row.payload["refund_amount"])
+        row.correlation_id: events.payload_of(row, events.CancellationRequested).refund_amount
         for row in SagaEvent.objects.filter(
-            event_type="CancellationRequested",
+            event_type=events.CancellationRequested.name,
             correlation_id__in=Booking.objects.filter(status=BookingStatus.CANCELLED).values(
                 "correlation_id"
             ),

@@ -18,7 +18,6 @@ others. No lock is held while the saga's own steps run (they update the same row
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
@@ -240,4 +239,8 @@ def _cancelled_without_their_refund(*, quiet_since: datetime) -> list[SagaEvent]
         .exclude(correlation_id__in=Refund.objects.values("correlation_id"))
         .exclude(payload__refund_amount="0.00")  # nothing promised: nothing owed
     )
-    return [row for row in rows if Decimal(row.payload["refund_amount"]) > 0]
+    return [
+        row
+        for row in rows
+        if events.payload_of(row, events.CancellationRequested).refund_amount > 0
+    ]

@@ -11,46 +11,41 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from importlib import import_module
 from typing import ClassVar
 
 from bookings import events
 from payments.gateway import ChargeResult, SimulatedGateway
 
 
-def app_receivers(event: events.Event) -> list[tuple[str, Callable]]:
-    """The apps' own receivers of `event` (dispatch_uid, function), in call order."""
-    return [
-        (
-            f"{app}.{event.receiver_name}",
-            getattr(import_module(f"{app}.receivers"), event.receiver_name),
-        )
-        for app in event.heard_by
-    ]
+def _route(event: events.Route | type[events.Payload]) -> events.Route:
+    return event if isinstance(event, events.Route) else events.route(event)
 
 
 @contextmanager
 def listeners_replaced(
-    event: events.Event, *hooks: Callable, keep_apps: tuple[str, ...] | None = None
+    event: events.Route | type[events.Payload],
+    *hooks: Callable,
+    keep_apps: tuple[str, ...] | None = None,
 ) -> Iterator[None]:
     """While inside: `event` is heard by `hooks`, then by the apps in `keep_apps`.
 
     `keep_apps=None` keeps every app's receiver (after the hooks); `()` keeps none,
     which stops the saga right after `event` is logged, as a crash there would.
     """
-    signal = event.signal
-    originals = app_receivers(event)
+    route = _route(event)
+    signal = route.signal
+    originals = list(route.listeners)  # (dispatch_uid, connected function), in order
     kept = [
         (uid, fn) for uid, fn in originals if keep_apps is None or uid.split(".")[0] in keep_apps
     ]
     for uid, _ in originals:
         signal.disconnect(dispatch_uid=uid)
-    hook_uids = [f"test-hook-{event.name}-{i}" for i in range(len(hooks))]
+    hook_uids = [f"test-hook-{route.name}-{i}" for i in range(len(hooks))]
     try:
         for uid, hook in zip(hook_uids, hooks, strict=True):
             signal.connect(hook, dispatch_uid=uid, weak=False)
         for uid, fn in kept:
-            signal.connect(fn, dispatch_uid=uid)
+            signal.connect(fn, dispatch_uid=uid, weak=False)
         yield
     finally:
         for uid in hook_uids:
@@ -58,16 +53,17 @@ def listeners_replaced(
         for uid, _ in originals:
             signal.disconnect(dispatch_uid=uid)
         for uid, fn in originals:
-            signal.connect(fn, dispatch_uid=uid)
+            signal.connect(fn, dispatch_uid=uid, weak=False)
 
 
-def delivery_stopped(event: events.Event):
+def delivery_stopped(event: events.Route | type[events.Payload]):
     """The saga stops right after `event` is logged: nobody acts on it."""
     return listeners_replaced(event, keep_apps=())
 
 
-def hook_runs_first(event: events.Event, hook: Callable):
-    """`hook(**payload)` runs when `event` is delivered, before any app acts on it."""
+def hook_runs_first(event: events.Route | type[events.Payload], hook: Callable):
+    """`hook(event=..., correlation_id=..., **_)` runs when `event` is delivered, before
+    any app acts on it."""
     return listeners_replaced(event, hook)
 
 

@@ -334,7 +334,8 @@ THROTTLE_BOOKING_RATE = env.str("THROTTLE_BOOKING_RATE", default="60/minute")
 # Idempotency keys of POST /api/booking are kept at least this long, then purged
 # by `manage.py purge_idempotency_keys`.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
-# A request still "in flight" after this long died with its process: a retry takes it over.
+# The fallback only (SQLite, a half-open connection): on PostgreSQL a key whose request
+# died is free at once (portal/idempotency.py). Past this long a retry takes it over.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int(
     "IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=300
 )

@@ -239,7 +239,10 @@ LOGOUT_REDIRECT_URL = "home"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 # A provider's API instead of SMTP: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend
-# and ANYMAIL={...} (django-anymail's settings) in the environment's settings module.
+# and ANYMAIL={...} (django-anymail's settings; JSON in the environment). Resend drops a
+# repeated send: EMAIL_BACKEND=notifications.email.ResendEmailBackend (an interrupted send
+# is then tried again with its key, notifications/sender.py).
+ANYMAIL = env.json("ANYMAIL", default={})
 if env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = env.str("EMAIL_BACKEND")
 # E-mails go out from the worker: a mail server that stops answering costs one

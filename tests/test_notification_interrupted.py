@@ -198,3 +198,27 @@ def test_the_stand_in_refuses_a_changed_body_under_a_used_key(resend):
     assert send("one").status_code == 200
     assert send("one").json()["id"] == resend.sent[0].id
     assert send("two").status_code == 409
+
+
+def test_an_interrupted_e_mail_is_settled_by_asking_for_its_message_id(
+    book, settings, tmp_path, monkeypatch
+):
+    log = tmp_path / "sends.log"
+    monkeypatch.setenv("SEND_LOG", str(log))
+    settings.EMAIL_BACKEND = "tests.support.fake_providers.LookingUpFileLogEmail"
+    got_it = book()
+    assert sender.send_due().sent == 1  # reached the provider before the worker died
+    never_got_it = book()  # claimed, not yet handed over, when it died
+    left_sending(got_it, channel=Channel.EMAIL)
+    left_sending(never_got_it, channel=Channel.EMAIL)
+
+    summary = sender.send_due()
+
+    assert (summary.released, summary.sent) == (2, 1)
+    found = Notification.objects.get(booking=got_it, channel=Channel.EMAIL)
+    assert (found.status, found.last_error) == (Status.SENT, sender.FOUND_AT_THE_PROVIDER)
+    resent = Notification.objects.get(booking=never_got_it, channel=Channel.EMAIL)
+    assert resent.status == Status.SENT
+    assert sorted(sends(log)) == sorted(
+        [found.provider_message_id, resent.provider_message_id]
+    )  # each once

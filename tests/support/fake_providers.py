@@ -111,3 +111,12 @@ class LookingUpFileLogSms(FileLogSms):
         if idempotency_key in sends(os.environ["SEND_LOG"]):
             return f"fake-{idempotency_key}"
         return None
+
+
+class LookingUpFileLogEmail(FileLogEmailBackend):
+    """A mail provider that finds a message by its Message-ID (a status API)."""
+
+    looks_up_sends = True
+
+    def look_up(self, *, message_id: str) -> str | None:
+        return message_id if message_id in sends(os.environ["SEND_LOG"]) else None

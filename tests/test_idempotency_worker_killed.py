@@ -139,3 +139,62 @@ def test_a_retry_after_the_worker_holding_the_key_was_killed_gets_its_booking(
     assert Booking.objects.filter(user=user).count() == 1
     assert Booking.objects.get().status == BookingStatus.CONFIRMED
     assert Slot.objects.get(pk=place.pk).booked == 1
+
+
+def test_a_retry_after_the_worker_died_in_the_payment_gets_the_booking_it_made(
+    service_priced, tmp_path, settings
+):
+    """The dead request had written its booking (killed in the gateway call): the retry
+    is 409 while that saga is unfinished, and once recovery has ended it, that booking's
+    201, never a second booking."""
+    from django.core.management import call_command
+
+    user = UserFactory()
+    token = Token.objects.create(user=user).key
+    body = {
+        "patient_name": "Asha Verma",
+        "gender": "female",
+        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
+        "service_ids": [service_priced("500.00").pk],
+        "payment_token": "tok_visa",
+    }
+    headers = {**PROXY, "Authorization": f"Token {token}", "Idempotency-Key": "tap-twice"}
+    entered = tmp_path / "gateway-entered"
+    env = servers.production_env(
+        STATIC_ROOT=str(tmp_path),
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+        PAYMENT_GATEWAY="tests.support.held_gateway.HeldGateway",
+        GATEWAY_ENTERED=str(entered),
+    )
+    with servers.gunicorn(env, tmp_path, workers=1) as server:
+        assert server.request("GET", "/healthz", headers=PROXY)[0] == 200
+        [worker] = worker_pids(server.process.pid)
+        first_answer: list = []
+
+        def first_request() -> None:
+            try:
+                first_answer.append(
+                    server.request("POST", "/api/booking", body=body, headers=headers)
+                )
+            except OSError as lost:
+                first_answer.append(lost)
+
+        client = threading.Thread(target=first_request)
+        client.start()
+        wait_for(entered.exists, seconds=60, what="the charge under way")
+        os.kill(worker, signal.SIGKILL)
+        client.join(timeout=60)
+        assert isinstance(first_answer[0], OSError), first_answer
+        made = Booking.objects.get(user=user)
+        assert made.status == BookingStatus.PENDING  # written; its payment never finished
+
+        status, _, data = server.request("POST", "/api/booking", body=body, headers=headers)
+        assert (status, json.loads(data)["code"]) == (409, "request_in_flight")
+
+        settings.SAGA_TIMEOUT_SECONDS = 0  # recovery (the worker's every minute), now
+        call_command("resume_sagas")
+        status, _, data = server.request("POST", "/api/booking", body=body, headers=headers)
+
+    assert status == 201, data
+    assert (json.loads(data)["id"], json.loads(data)["status"]) == (str(made.pk), "confirmed")
+    assert Booking.objects.filter(user=user).count() == 1

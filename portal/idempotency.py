@@ -162,12 +162,17 @@ def _try_lock(lock: int) -> bool:
 
 def _unlock(lock: int) -> None:
     """Give the lock back: a persistent connection outlives its request. A connection
-    lost meanwhile took the lock with its session, so there is nothing to give back."""
+    lost meanwhile took the lock with its session, so there is nothing to give back;
+    one that refused the unlock is closed, so its session cannot keep the key."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
     except Error:
-        logger.warning("idempotency lock not given back (connection lost)", exc_info=True)
+        logger.warning("idempotency lock not given back: closing the connection", exc_info=True)
+        try:
+            connection.close()
+        except Error:
+            pass
 
 
 def _answer_or_abandoned_claim(

@@ -4,6 +4,8 @@ One UID per booking, SEQUENCE counting its moves and STATUS following it, so a c
 that imported the confirmation's copy and then the page's sees one visit, moved or gone.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
@@ -21,15 +23,22 @@ CALENDAR_STATUS = {
 }
 
 
-def visit_calendar(booking: Booking, *, practitioner: str = "", specialty: str = "") -> bytes:
+def visit_calendar(
+    booking: Booking,
+    *,
+    practitioner: str = "",
+    specialty: str = "",
+    stamp: datetime | None = None,
+) -> bytes:
     """The booking's appointment (its own copy of the times) in the clinic's zone
-    (TZID=Asia/Kolkata), whatever the server's TZ."""
+    (TZID=Asia/Kolkata), whatever the server's TZ. `stamp` (DTSTAMP, default now): a
+    message's own time, so each try of one e-mail carries the same bytes."""
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic booking//EN")
     calendar.add("version", "2.0")
     event = Event()
     event.add("uid", f"{booking.pk}@clinic-booking")
-    event.add("dtstamp", timezone.now())
+    event.add("dtstamp", stamp or timezone.now())
     event.add("sequence", booking.reschedules)
     event.add("status", CALENDAR_STATUS[booking.status])
     event.add("dtstart", timezone.localtime(booking.appointment_start))

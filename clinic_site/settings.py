@@ -239,7 +239,10 @@ LOGOUT_REDIRECT_URL = "home"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 # A provider's API instead of SMTP: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend
-# and ANYMAIL={...} (django-anymail's settings) in the environment's settings module.
+# and ANYMAIL={...} (django-anymail's settings; JSON in the environment). Resend drops a
+# repeated send: EMAIL_BACKEND=notifications.email.ResendEmailBackend (an interrupted send
+# is then tried again with its key, notifications/sender.py).
+ANYMAIL = env.json("ANYMAIL", default={})
 if env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = env.str("EMAIL_BACKEND")
 # E-mails go out from the worker: a mail server that stops answering costs one
@@ -334,7 +337,8 @@ THROTTLE_BOOKING_RATE = env.str("THROTTLE_BOOKING_RATE", default="60/minute")
 # Idempotency keys of POST /api/booking are kept at least this long, then purged
 # by `manage.py purge_idempotency_keys`.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
-# A request still "in flight" after this long died with its process: a retry takes it over.
+# The fallback only (SQLite, a half-open connection): on PostgreSQL a key whose request
+# died is free at once (portal/idempotency.py). Past this long a retry takes it over.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int(
     "IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=300
 )

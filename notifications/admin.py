@@ -10,10 +10,25 @@ from notifications import sender
 from notifications.models import Notification
 
 
+class DeliveryUnknownFilter(admin.SimpleListFilter):
+    """The rows the front page counts: a send interrupted that no provider could settle."""
+
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [("unknown", "Unknown: interrupted while sending")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unknown":
+            return queryset.filter(pk__in=sender.delivery_unknown().values("pk"))
+        return queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "channel", "status", "due_display", "attempts", "sent_display")
-    list_filter = ("status", "kind", "channel")
+    list_filter = (DeliveryUnknownFilter, "status", "kind", "channel")
     search_fields = ("booking__confirmation_code", "provider_message_id")
     readonly_fields = ("booking_display", "last_error", "provider_message_id")
     fields = (

@@ -1,11 +1,11 @@
 """What a notification says (templates in the patient's language), and handing it over."""
 
-from email.utils import make_msgid
-
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.utils import DNS_NAME
 from django.template.loader import select_template
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 
 from bookings.calendar import visit_calendar
 from bookings.models import Booking
@@ -60,14 +60,22 @@ def _compose(notification: Notification, booking: Booking):
         body=_render(f"{kind}.txt", language, context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],
-        headers={"Message-ID": make_msgid(idstring=f"notification-{notification.pk}")},
+        headers={"Message-ID": message_id_of(notification, booking)},
     )
     message.attach_alternative(_render(f"{kind}.html", language, context), "text/html")
     if kind in WITH_THE_VISIT and start:
         message.attach(
-            "appointment.ics", ics_for(booking, context["practitioner"]), "text/calendar"
+            "appointment.ics",
+            ics_for(booking, context["practitioner"], stamp=notification.created_at),
+            "text/calendar",
         )
     return message
+
+
+def message_id_of(notification: Notification, booking: Booking) -> str:
+    """The same Message-ID on every try of one row: the message's reference at a
+    provider that finds or drops messages by it (unique across databases: the saga's id)."""
+    return f"<notification-{notification.pk}.{booking.correlation_id}@{DNS_NAME}>"
 
 
 def practitioner_of(booking: Booking):
@@ -81,21 +89,28 @@ def practitioner_of(booking: Booking):
     return held.slot.practitioner if held else None
 
 
-def ics_for(booking: Booking, practitioner) -> str:
+def ics_for(booking: Booking, practitioner, *, stamp=None) -> str:
     """The visit's .ics, the same event as the booking page's (bookings.calendar);
-    `practitioner` as practitioner_of found it for the message (one read, not two)."""
+    `practitioner` as practitioner_of found it for the message (one read, not two);
+    `stamp` the message's own time (every try of it the same bytes)."""
     return visit_calendar(
         booking,
         practitioner=practitioner.name if practitioner else "",
         specialty=practitioner.specialty if practitioner else "",
+        stamp=stamp,
     ).decode()
+
+
+def idempotency_key_of(notification: Notification) -> str:
+    return f"notification-{notification.pk}"
 
 
 def deliver(notification: Notification, message) -> str:
     """Hand the message to its provider; return the provider's id for it."""
-    key = f"notification-{notification.pk}"
+    key = idempotency_key_of(notification)
     if notification.channel == Channel.SMS:
         return sms.get_backend().send(message, idempotency_key=key)
+    message.idempotency_key = key  # for a backend that sends one (notifications.email)
     message.send()
     status = getattr(message, "anymail_status", None)  # set by django-anymail's backends
     if status is not None and status.message_id:
@@ -106,4 +121,22 @@ def deliver(notification: Notification, message) -> str:
 def backend_takes_idempotency_key(channel: str) -> bool:
     if channel == Channel.SMS:
         return sms.get_backend().takes_idempotency_key
-    return settings.EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY
+    backend = import_string(settings.EMAIL_BACKEND)
+    return getattr(backend, "takes_idempotency_key", False) or (
+        settings.EMAIL_BACKEND_TAKES_IDEMPOTENCY_KEY
+    )
+
+
+def backend_looks_up_sends(channel: str) -> bool:
+    """Whether the channel's provider can say if it got a message (a status API)."""
+    if channel == Channel.SMS:
+        return sms.get_backend().looks_up_sends
+    return getattr(import_string(settings.EMAIL_BACKEND), "looks_up_sends", False)
+
+
+def look_up(notification: Notification, booking: Booking) -> str | None:
+    """Ask the provider about a row whose send was interrupted: its id for the message if
+    it got it, None if it never did. Raises when it cannot tell (down, an error)."""
+    if notification.channel == Channel.SMS:
+        return sms.get_backend().look_up(idempotency_key=idempotency_key_of(notification))
+    return get_connection().look_up(message_id=message_id_of(notification, booking))

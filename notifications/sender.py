@@ -12,9 +12,11 @@ At-least-once, never a double send in the common failure:
   NOTIFICATION_MAX_ATTEMPTS it is `failed`, for staff to see and resend;
 - a row left in `sending` (the worker died during the call) cannot tell whether the
   message went out. For a backend that accepts an idempotency key it is tried again
-  with the same key (the provider drops the duplicate); for the others it is marked
-  `failed` for staff to decide: a patient may miss a message we can see, but never
-  gets it twice.
+  with the same key (the provider drops the duplicate); a backend whose provider has a
+  status API is asked (sent: recorded; never received: tried again; no answer: asked
+  again later); only for the others is it marked `failed` for staff to decide
+  (`delivery_unknown`, counted on the admin's front page): a patient may miss a
+  message we can see, but never gets it twice.
 """
 
 import logging
@@ -49,6 +51,14 @@ INTERRUPTED = (
     "interrupted while sending (the worker stopped during the provider call): it may or "
     "may not have reached the patient; resend from the admin if needed"
 )
+RETRIED_WITH_ITS_KEY = (
+    "interrupted while sending; tried again with the same idempotency key (the provider "
+    "drops a duplicate)"
+)
+NEVER_RECEIVED = "interrupted while sending; the provider says it never got it: tried again"
+FOUND_AT_THE_PROVIDER = "interrupted while sending; the provider says it got it"
+# A provider that cannot answer about a row for this long: staff decide after all.
+LOOK_UP_GIVES_UP_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -246,7 +256,8 @@ def _failed_attempt(notification: Notification, error: Exception, *, now: dateti
 
 
 def release_stuck(*, now: datetime) -> int:
-    """Rows left "sending" by a worker that died: retry where the provider dedups, else fail."""
+    """Rows left "sending" by a worker that died: retried where the provider drops
+    duplicates, settled by asking where it has a status API, else failed for staff."""
     stuck = Notification.objects.filter(
         status=Status.SENDING,
         claimed_at__lt=now - timedelta(seconds=settings.NOTIFICATION_SENDING_TIMEOUT_SECONDS),
@@ -255,10 +266,59 @@ def release_stuck(*, now: datetime) -> int:
     for channel in Channel.values:
         rows = stuck.filter(channel=channel)
         if messages.backend_takes_idempotency_key(channel):
-            released += rows.update(status=Status.PENDING, due_at=now, last_error=INTERRUPTED)
+            released += rows.update(
+                status=Status.PENDING, due_at=now, last_error=RETRIED_WITH_ITS_KEY
+            )
+        elif messages.backend_looks_up_sends(channel):
+            released += _settle_by_asking(rows, now=now)
         else:
             released += rows.update(status=Status.FAILED, last_error=INTERRUPTED)
     return released
+
+
+def _settle_by_asking(rows, *, now: datetime, limit: int = 100) -> int:
+    """Ask the provider about each row, one row lock at a time (another worker skips it)."""
+    settled = 0
+    for pk in list(rows.values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            row = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("booking")
+                .filter(pk=pk, status=Status.SENDING)
+                .first()
+            )
+            if row is None:
+                continue
+            try:
+                provider_id = messages.look_up(row, row.booking)
+            except Exception as error:  # cannot tell now: asked again at the next release
+                logger.warning("notification look-up failed id=%s", pk, exc_info=error)
+                if row.claimed_at < now - LOOK_UP_GIVES_UP_AFTER:
+                    settled += _finish_row(row, status=Status.FAILED, last_error=INTERRUPTED)
+                continue
+            if provider_id is None:
+                settled += _finish_row(
+                    row, status=Status.PENDING, due_at=now, last_error=NEVER_RECEIVED
+                )
+            else:
+                settled += _finish_row(
+                    row,
+                    status=Status.SENT,
+                    provider_message_id=provider_id[:255],
+                    sent_at=now,
+                    last_error=FOUND_AT_THE_PROVIDER,
+                )
+    return settled
+
+
+def _finish_row(row: Notification, **fields) -> int:
+    return Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(**fields)
+
+
+def delivery_unknown():
+    """Rows whose send was interrupted and that no provider could settle: staff decide
+    (resend or not). The admin's front page counts them."""
+    return Notification.objects.filter(status=Status.FAILED, last_error=INTERRUPTED)
 
 
 def resend(*, ids: list[int], now: datetime | None = None) -> int:

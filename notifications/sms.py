@@ -24,8 +24,16 @@ class SmsBackend:
     # True when the provider drops a second request with the same key: a row left
     # "sending" by a dead worker may then be tried again (notifications/sender.py).
     takes_idempotency_key = False
+    # True when the provider answers "did you get the message sent with this key?" (a
+    # status API): a row left "sending" is then settled by asking, not by staff.
+    looks_up_sends = False
 
     def send(self, sms: Sms, *, idempotency_key: str) -> str:
+        raise NotImplementedError
+
+    def look_up(self, *, idempotency_key: str) -> str | None:
+        """The provider's id of the message sent with this key, None if it never got
+        one; raises when it cannot tell. Only where `looks_up_sends`."""
         raise NotImplementedError
 
 

@@ -40,8 +40,11 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
     assert '<p class="figure">1</p>' in failed
     # Every figure links to the rows behind it (a bad filter would redirect with ?e=1).
     links = re.findall(r'href="([^"]+)"', glance[: glance.index("</div>\n</div>")])
-    # all bookings, one per status but failed, the attempts, revenue, discounts, failed payments
-    assert len(links) == 1 + (len(BookingStatus.values) - 1) + 1 + 3
+    # all bookings, one per status but failed, the attempts, revenue, discounts, failed
+    # payments, messages to check (issue 22, B3)
+    assert len(links) == 1 + (len(BookingStatus.values) - 1) + 1 + 4
+    unknown = glance[glance.index('id="glance-delivery-unknown"') :]
+    assert '<p class="figure">0</p>' in unknown
     for link in links:
         assert client.get(html.unescape(link)).status_code == 200, link
 

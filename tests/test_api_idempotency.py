@@ -1,17 +1,21 @@
 """API.md, Idempotency-Key on POST /api/booking: replay, mismatch, in flight, races, purge."""
 
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from bookings.models import Booking
 from payments.models import Payment, SimulatedGatewayCharge
-from portal.api.idempotency import booking_request_key, fingerprint_of
+from portal.api.idempotency import booking_request_key, claim_lock_id, fingerprint_of
 from portal.flows import start_booking
 from portal.models import IdempotencyKey, IdempotencyState
+from tests.support import servers
 from tests.support.api_support import ConformingAPIClient
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.racing import at_once
@@ -127,13 +131,37 @@ def test_the_key_answers_the_same_body_in_another_key_order_as_a_replay(
     assert post(patient_api, reordered, "order-1").json() == first.json()
 
 
+@contextmanager
+def request_alive(user, key):
+    """The request that claimed `key` is alive: its database session (another connection,
+    as another gunicorn worker's would be) holds the key's advisory lock."""
+    with psycopg.connect(servers.database_url(), autocommit=True) as session:
+        session.execute("SELECT pg_advisory_lock(%s)", (claim_lock_id(user=user, key=key),))
+        yield
+
+
 def test_a_duplicate_while_the_first_is_in_flight_is_409(patient_api, user, service_priced):
     body = booking_body(service_priced("500.00"))
     # The first request with this key has claimed it and is still running its saga.
     IdempotencyKey.objects.create(user=user, key="order-1", fingerprint=fingerprint_of(body))
-    response = post(patient_api, body, "order-1")
+    with request_alive(user, "order-1"):
+        response = post(patient_api, body, "order-1")
     assert response.status_code == 409
+    assert response.json()["code"] == "request_in_flight"
     assert "retry" in response.json()["detail"]
+    assert not Booking.objects.exists()
+
+
+def test_a_duplicate_before_the_first_has_written_its_claim_is_409(
+    patient_api, user, service_priced
+):
+    """The first request holds the key's lock and has not inserted its row yet: the
+    duplicate must not insert one of its own (it would run the request a second time)."""
+    body = booking_body(service_priced("500.00"))
+    with request_alive(user, "order-1"):
+        response = post(patient_api, body, "order-1")
+    assert (response.status_code, response.json()["code"]) == (409, "request_in_flight")
+    assert not IdempotencyKey.objects.exists()
     assert not Booking.objects.exists()
 
 
@@ -144,6 +172,21 @@ def in_flight_claim(user, body, key, *, claimed_seconds_ago):
         fingerprint=fingerprint_of(body),
         claimed_at=timezone.now() - timedelta(seconds=claimed_seconds_ago),
     )
+
+
+@saga
+def test_a_claim_whose_request_died_a_second_ago_is_taken_over_at_once(
+    patient_api, user, service_priced
+):
+    """Issue 22, B2: its process died (no session holds the key's lock), nothing was
+    booked: the retry books, instead of 409 for IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS."""
+    body = booking_body(service_priced("500.00"))
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=1)
+    response = post(patient_api, body, "order-1")
+    assert response.status_code == 201
+    assert Booking.objects.count() == 1
+    record = IdempotencyKey.objects.get(user=user, key="order-1")
+    assert (record.state, str(record.booking_id)) == ("done", response.json()["id"])
 
 
 @saga
@@ -182,10 +225,28 @@ def test_a_claim_abandoned_after_booking_hands_back_that_booking(patient_api, us
     assert Payment.objects.count() == 1
 
 
-def test_a_claim_younger_than_the_timeout_is_still_in_flight(patient_api, user, service_priced):
+def test_a_live_claim_younger_than_the_timeout_is_still_in_flight(
+    patient_api, user, service_priced
+):
     body = booking_body(service_priced("500.00"))
     in_flight_claim(user, body, "order-1", claimed_seconds_ago=299)
-    assert post(patient_api, body, "order-1").status_code == 409
+    with request_alive(user, "order-1"):
+        assert post(patient_api, body, "order-1").status_code == 409
+    assert not Booking.objects.exists()
+
+
+@saga
+def test_a_claim_held_past_the_timeout_is_taken_over_though_its_session_lingers(
+    patient_api, user, service_priced
+):
+    """The fallback: a session that outlived its process (a half-open connection the
+    server has not noticed) keeps the lock; past the timeout the claim is taken over."""
+    body = booking_body(service_priced("500.00"))
+    in_flight_claim(user, body, "order-1", claimed_seconds_ago=301)
+    with request_alive(user, "order-1"):
+        response = post(patient_api, body, "order-1")
+    assert response.status_code == 201
+    assert Booking.objects.count() == 1
 
 
 @saga
@@ -264,14 +325,15 @@ def race(token, openapi_schema, body, key, threads=8):
 
 
 @saga
+@pytest.mark.parametrize("claimed_seconds_ago", [1, 3600], ids=["died-just-now", "past-timeout"])
 def test_parallel_retries_of_an_abandoned_claim_make_one_booking(
-    user, service_priced, openapi_schema
+    user, service_priced, openapi_schema, claimed_seconds_ago
 ):
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.create(user=user).key
     body = booking_body(service_priced("2500.00"))
-    in_flight_claim(user, body, "lost-request", claimed_seconds_ago=3600)
+    in_flight_claim(user, body, "lost-request", claimed_seconds_ago=claimed_seconds_ago)
     answers = race(token, openapi_schema, body, "lost-request")
     assert {status for status, _ in answers} <= {201, 409}
     assert len({b["id"] for status, b in answers if status == 201}) == 1
@@ -388,3 +450,47 @@ def test_a_retry_while_that_booking_is_still_pending_is_409_then_its_answer(
     assert settled.status_code == 201
     assert (settled.json()["id"], settled.json()["status"]) == (str(written.pk), "confirmed")
     assert Booking.objects.count() == 1
+
+
+def cut_the_connection_before_booking(monkeypatch):
+    """The database goes away under the first request after it claimed its key and
+    before it wrote anything: a 503, and its claim cannot be released (no connection)."""
+    from django.db import connection
+
+    from portal.api import bookings as api
+
+    real = api.start_booking
+    cut = []
+
+    def start_after_the_cut(**kwargs):
+        if not cut:
+            cut.append(True)
+            connection.connection.close()
+        return real(**kwargs)
+
+    monkeypatch.setattr(api, "start_booking", start_after_the_cut)
+
+
+@saga
+def test_a_retry_after_a_503_before_booking_books_within_seconds(
+    patient_api, service_priced, monkeypatch
+):
+    """Issue 22, B2: the dead request's session took the key's lock with it, so the
+    retry books (once the server has ended that session: polled, bounded)."""
+    body = booking_body(service_priced("2500.00"))
+    cut_the_connection_before_booking(monkeypatch)
+
+    died = post(patient_api, body, "order-1")
+    assert died.status_code == 503
+    assert not Booking.objects.exists()
+    assert IdempotencyKey.objects.get().state == IdempotencyState.IN_FLIGHT  # not released
+
+    started = time.monotonic()
+    retry = post(patient_api, body, "order-1")
+    while retry.status_code == 409 and time.monotonic() - started < 5:
+        time.sleep(0.1)
+        retry = post(patient_api, body, "order-1")
+
+    assert retry.status_code == 201, retry.json()
+    assert Booking.objects.count() == Payment.objects.count() == 1
+    assert post(patient_api, body, "order-1").json() == retry.json()

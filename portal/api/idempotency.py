@@ -6,6 +6,15 @@ once the first is done, get its stored answer, never one rebuilt from today's da
 The booking itself carries a request key derived from the client's key (Booking's own
 unique constraint): it links the key to its booking, so a retry after a request that
 died (a 503 from a lost connection) gets that booking's answer once its saga ended.
+
+Whether the request that claimed a key is still alive is the database's to say: on
+PostgreSQL a request holds a session-level advisory lock on its key from before its
+claim until its answer is kept. A process that dies (SIGKILL, gunicorn's timeout) or
+loses its connection loses its session, and PostgreSQL drops the lock with it, so a
+retry that can take the lock knows at once that the claim was abandoned. The in-flight
+timeout is only the fallback: where there are no such locks (SQLite under `make run`),
+or for a session that outlives its process (a half-open connection the server has not
+noticed yet).
 """
 
 import hashlib
@@ -18,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, Error, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
@@ -86,7 +95,7 @@ def answer_once(
     `produce` validates the body and books; it runs only when no answer is stored, so a
     replay never depends on today's data. `booking_made()` finds the booking made under
     this key (None if none), `answer_for(booking)` builds the answer from it; without
-    them (a request that makes no booking) a key in flight waits for the timeout.
+    them (a request that makes no booking) a key in flight waits until its request is gone.
 
     Raises KeyReusedForAnotherRequest (another body) or KeyStillInFlight. When
     `produce` raises before a booking exists (bad input: nothing was booked), the key is
@@ -94,30 +103,76 @@ def answer_once(
     that died after its booking was written leaves the key in flight: a retry gets that
     booking's answer as soon as its saga has ended (confirmed or failed), and 409 while it
     is still running (`still_running(booking)`; a cancellation: still confirmed). A
-    claim with no booking left in flight past IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS (its
-    process died) is taken over.
+    claim with no booking whose request is gone (its session lock is free; without
+    such locks, in flight past IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS) is taken over.
     """
+    lock = claim_lock_id(user=user, key=key) if connection.vendor == "postgresql" else None
+    held = lock is not None and _try_lock(lock)
+    try:
+        if lock is not None and not held:
+            # A live session holds the key (or one its process outlived: the timeout
+            # decides). Never insert the claim here: its holder may be about to.
+            claim = None
+        else:
+            claim = _claim(user=user, key=key, fingerprint=fingerprint)
+        if claim is None:
+            existing = _answer_or_abandoned_claim(
+                user=user,
+                key=key,
+                fingerprint=fingerprint,
+                booking_made=booking_made,
+                answer_for=answer_for,
+                still_running=still_running,
+                holder_gone=held,
+            )
+            if isinstance(existing, Answer):
+                return existing
+            claim = existing
+        try:
+            answer, booking = produce()
+        except BaseException:
+            _release_unless_booked(claim, booking_made)
+            raise
+        return _store(claim, answer, booking)
+    finally:
+        if held:
+            _unlock(lock)
+
+
+def _claim(*, user: AbstractBaseUser, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """The new in-flight row, or None when the key has one already."""
     try:
         with transaction.atomic():
-            claim = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+            return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
     except IntegrityError:
-        existing = _answer_or_abandoned_claim(
-            user=user,
-            key=key,
-            fingerprint=fingerprint,
-            booking_made=booking_made,
-            answer_for=answer_for,
-            still_running=still_running,
-        )
-        if isinstance(existing, Answer):
-            return existing
-        claim = existing
+        return None
+
+
+def claim_lock_id(*, user: AbstractBaseUser, key: str) -> int:
+    """The PostgreSQL advisory lock id of (user, key): a signed 64-bit int."""
+    digest = hashlib.sha256(f"idempotency:{user.pk}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _try_lock(lock: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock])
+        return cursor.fetchone()[0]
+
+
+def _unlock(lock: int) -> None:
+    """Give the lock back: a persistent connection outlives its request. A connection
+    lost meanwhile took the lock with its session, so there is nothing to give back;
+    one that refused the unlock is closed, so its session cannot keep the key."""
     try:
-        answer, booking = produce()
-    except BaseException:
-        _release_unless_booked(claim, booking_made)
-        raise
-    return _store(claim, answer, booking)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+    except Error:
+        logger.warning("idempotency lock not given back: closing the connection", exc_info=True)
+        try:
+            connection.close()
+        except Error:
+            pass
 
 
 def _answer_or_abandoned_claim(
@@ -128,9 +183,13 @@ def _answer_or_abandoned_claim(
     booking_made: Callable[[], Booking | None] | None,
     answer_for: Callable[[Booking], Answer] | None,
     still_running: Callable[[Booking], bool],
+    holder_gone: bool,
 ) -> Answer | IdempotencyKey:
+    """The stored answer, the answer of the booking the claim made, or the claim taken
+    over when its request is gone (`holder_gone`: we hold its session lock; else past
+    the timeout); raises KeyStillInFlight otherwise."""
     record = IdempotencyKey.objects.filter(user=user, key=key).first()
-    if record is None:  # released or purged since our insert failed: the client retries
+    if record is None:  # released or purged meanwhile, or not yet written: the client retries
         raise KeyStillInFlight
     if record.fingerprint != fingerprint:
         raise KeyReusedForAnotherRequest
@@ -145,11 +204,12 @@ def _answer_or_abandoned_claim(
         return _store(record, answer_for(booking), booking)
     now = timezone.now()
     timeout = timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS)
-    if record.claimed_at > now - timeout:
+    if not holder_gone and record.claimed_at > now - timeout:
         raise KeyStillInFlight
     # Abandoned by a process that died mid-request, before it wrote a booking. One retry
     # takes it over (the conditional UPDATE decides which); the booking's own request key
-    # still guards against a second booking should that process have been slow, not dead.
+    # still guards against a second booking should that process have been slow, not dead
+    # (possible only past the timeout, without the lock).
     taken = IdempotencyKey.objects.filter(
         pk=record.pk, state=IdempotencyState.IN_FLIGHT, claimed_at=record.claimed_at
     ).update(claimed_at=now)

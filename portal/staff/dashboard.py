@@ -8,6 +8,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
+from notifications.sender import delivery_unknown
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from quotas.models import DiscountQuota, QuotaSettings
 
@@ -20,6 +21,8 @@ class TodayAtAGlance:
     discounts_granted: int
     discount_limit: int
     payments_failed: int
+    # Messages a dead worker interrupted that no provider could settle: staff decide.
+    deliveries_unknown: int = 0
 
     @property
     def bookings_total(self) -> int:
@@ -66,4 +69,5 @@ def today_at_a_glance(day: date) -> TodayAtAGlance:
         discounts_granted=quota["used"],
         discount_limit=quota["limit"],
         payments_failed=payments["failed"],
+        deliveries_unknown=delivery_unknown().count(),
     )

@@ -51,6 +51,10 @@ def today_at_a_glance_panel(context) -> dict:
             "admin:payments_payment_changelist", status__exact="declined", **today_payments
         ),
         "quota_url": reverse("admin:quotas_discountquota_changelist"),
+        "deliveries_unknown_url": _url(
+            "admin:notifications_notification_changelist", delivery="unknown"
+        ),
+        "can_see_notifications": user.has_perm("notifications.view_notification"),
         "can_see_payments": user.has_perm("payments.view_payment"),
         "can_see_quota": user.has_perm("quotas.view_discountquota"),
     }

@@ -97,3 +97,26 @@ class DedupingFileLogSms(FileLogSms):
 class BrokenEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
         raise ConnectionRefusedError("the mail server is down")
+
+
+class LookingUpFileLogSms(FileLogSms):
+    """A provider with a status API and no idempotency keys: asked about a key, it says
+    whether it sent that message (LOOKUP_DOWN set: it cannot answer)."""
+
+    looks_up_sends = True
+
+    def look_up(self, *, idempotency_key: str) -> str | None:
+        if os.environ.get("LOOKUP_DOWN"):
+            raise ConnectionError("the provider's status API is down")
+        if idempotency_key in sends(os.environ["SEND_LOG"]):
+            return f"fake-{idempotency_key}"
+        return None
+
+
+class LookingUpFileLogEmail(FileLogEmailBackend):
+    """A mail provider that finds a message by its Message-ID (a status API)."""
+
+    looks_up_sends = True
+
+    def look_up(self, *, message_id: str) -> str | None:
+        return message_id if message_id in sends(os.environ["SEND_LOG"]) else None

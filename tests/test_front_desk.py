@@ -75,6 +75,21 @@ def test_a_future_visit_cannot_be_checked_in(client, book):
     assert booking.status == BookingStatus.CONFIRMED
 
 
+def test_a_future_visit_cannot_be_marked_a_no_show(client, book):
+    """A no-show is final: only for a visit whose day has come, never one next week."""
+    consult = appointment_service()
+    next_week = clinic_today() + timedelta(days=7)
+    booking = book(services=[consult], slot=slot(practitioner(consult), day=next_week))
+    client.force_login(staff_member("Reception"))
+
+    answer = client.post(DESK, {"action": "no_show", "booking": str(booking.pk)}, follow=True)
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert not AuditLog.objects.filter(action="booking.no_show").exists()
+    assert "its visit is not due" in answer.content.decode()
+
+
 def test_patients_and_strangers_are_kept_out(client):
     client.force_login(UserFactory())
     assert client.get(DESK).status_code == 302  # to the admin login

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.utils import timezone
 
@@ -108,6 +109,29 @@ def test_a_reminder_whose_moment_has_passed_is_not_written(book):
         (Kind.REMINDER_2H, Channel.EMAIL),
         (Kind.CONFIRMATION, Channel.SMS),
         (Kind.REMINDER_2H, Channel.SMS),
+    }
+
+
+def test_a_reminder_picked_up_after_the_appointment_began_is_not_sent(book):
+    """After a worker outage the 2-hour reminder is due but its appointment has begun:
+    superseded, never sent (the confirmation still goes)."""
+    booking = with_appointment(book(), hours_ahead=5)
+    Notification.objects.filter(booking=booking).delete()
+    services.write_for_confirmed(correlation_id=booking.correlation_id)
+
+    # The worker is back ten minutes into the appointment.
+    with time_machine.travel(booking.appointment_start + timedelta(minutes=10), tick=False):
+        summary = sender.send_due()
+
+    assert (summary.sent, summary.superseded) == (1, 3)  # the confirmation e-mail only
+    assert [m.subject for m in mail.outbox] == [f"Booking confirmed: {booking.confirmation_code}"]
+    assert set(
+        Notification.objects.filter(booking=booking, kind=Kind.REMINDER_2H).values_list(
+            "channel", "status", "last_error"
+        )
+    ) == {
+        (channel, Status.SUPERSEDED, "superseded: the appointment is no longer ahead")
+        for channel in (Channel.EMAIL, Channel.SMS)
     }
 
 

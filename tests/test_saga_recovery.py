@@ -9,13 +9,13 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import AuditLog, Booking, BookingStatus
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from payments.gateway import SimulatedGateway, get_gateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
-from portal.ops.recovery import claim_stuck_bookings, resume_stuck_sagas
+from portal.ops.recovery import claim_stuck_bookings, resume_saga, resume_stuck_sagas
 from tests.support.racing import at_once
 from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
-from tests.support.saga_hooks import CountingGateway, listeners_replaced
+from tests.support.saga_hooks import CountingGateway, hook_runs_first, listeners_replaced
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,6 +202,32 @@ def test_a_claimed_saga_is_not_claimed_again_within_the_timeout(book, settings):
     now = timezone.now()
     assert claim_stuck_bookings(now=now, limit=10) == [booking.pk]
     assert claim_stuck_bookings(now=now, limit=10) == []  # another host finds nothing
+
+
+def test_a_saga_confirmed_between_its_claim_and_its_resume_is_left_alone(book, no_wait):
+    """Claimed as stuck, then its own slow delivery confirms it before recovery gets to
+    it: recovery sends nothing again and records nothing."""
+    booking = stuck_after(book, "PaymentCompleted")
+    now = timezone.now()
+    assert claim_stuck_bookings(now=now, limit=1) == [booking.pk]
+    events.replay(
+        SagaEvent.objects.get(
+            correlation_id=booking.correlation_id, event_type=events.PaymentCompleted.name
+        )
+    )
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    sent_again = []
+
+    def heard(*, correlation_id, **_):
+        sent_again.append(correlation_id)
+
+    with hook_runs_first(events.BookingConfirmed, heard):
+        assert resume_saga(booking.pk, now=now) == ""
+
+    assert sent_again == []
+    assert not AuditLog.objects.filter(action__startswith="saga.").exists()
+    assert_ended_soundly(booking)
 
 
 def test_a_saga_that_cannot_be_resumed_is_reported_and_the_command_fails(book, no_wait):

@@ -68,6 +68,45 @@ def test_a_booking_status_is_for_its_owner_and_staff_only(people, who, expected)
     assert api_as(people.get(who)).get(path).status_code == expected
 
 
+# Acting on a booking: anyone but its owner and staff holding the permission gets the
+# same 404 as for a booking that does not exist, and changes nothing.
+OWNED_ACTIONS = {
+    "cancel quote": ("get", "cancellation", None),
+    "cancel": ("post", "cancel", {"reason": "not mine"}),
+    "reschedule": ("post", "reschedule", {"slot_id": 1}),
+    "calendar": ("get", "calendar.ics", None),
+}
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+@pytest.mark.parametrize("action", OWNED_ACTIONS)
+@pytest.mark.parametrize(("who", "expected"), [(None, 401), ("other", 404), ("bare_staff", 404)])
+def test_another_users_booking_cannot_be_acted_on(people, action, who, expected):
+    method, tail, body = OWNED_ACTIONS[action]
+    booking = people["booking"]
+    path = f"/api/booking/{booking.pk}/{tail}"
+    answer = getattr(api_as(people.get(who)), method)(path, body, format="json")
+    assert answer.status_code == expected, (action, who, answer.content)
+    before = (booking.status, booking.cancellation_requested_at, booking.reschedules)
+    booking.refresh_from_db()
+    assert (booking.status, booking.cancellation_requested_at, booking.reschedules) == before
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+@pytest.mark.parametrize("who", ["owner", "staff"])
+def test_the_owner_and_staff_get_the_cancel_quote(people, who):
+    path = f"/api/booking/{people['booking'].pk}/cancellation"
+    assert api_as(people[who]).get(path).status_code == 200
+
+
+@pytest.mark.usefixtures("default_cancellation_policy")
+def test_the_owner_cancels_their_own_booking(people):
+    path = f"/api/booking/{people['booking'].pk}/cancel"
+    answer = api_as(people["owner"]).post(path, {"reason": "ill"}, format="json")
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "cancelled"
+
+
 @pytest.mark.parametrize(("who", "count"), [("other", 0), ("owner", 1)])
 def test_the_booking_list_holds_only_ones_own(people, who, count):
     assert api_as(people[who]).get("/api/booking").json()["count"] == count

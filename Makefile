@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install messages run test lint lint-imports format bench profile
+.PHONY: install messages run test fuzz lint lint-imports format bench profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ run: install
 test: install
 	CHROMIUM="$$(VENV=$(VENV) scripts/ensure-browser.sh)" && export CHROMIUM && \
 	scripts/with-test-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+# The schema fuzz exploring: new random requests each run, 8× as many (make test sends the
+# same ones every time). A failure prints its seed: PYTEST_ARGS=--hypothesis-seed=<it>.
+fuzz: install
+	FUZZ_PROFILE=explore scripts/with-test-postgres.sh $(PY) -m pytest tests/test_api_schema.py \
+		-k fuzzing -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install lint-imports
 	$(VENV)/bin/ruff check .

@@ -310,7 +310,8 @@ REST_FRAMEWORK = {
     # JSON only: any other body is a 415.
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the errors every operation can meet (400 for a NUL, 503, …).
+    "DEFAULT_SCHEMA_CLASS": "portal.api_schema.ClinicAutoSchema",
     # No OPTIONS self-description (405): the OpenAPI schema is the description.
     "DEFAULT_METADATA_CLASS": None,
     "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",

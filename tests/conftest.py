@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+import hypothesis
 import pytest
 from django.conf import settings
 
@@ -12,6 +13,16 @@ from portal.flows import start_booking
 from quotas.models import QuotaSettings
 from tests.support.factories import ADULT_BIRTHDAY, MedicalServiceFactory, UserFactory
 from tests.support.scheduling import appointment_service, practitioner
+
+# The schema fuzz (tests/test_api_schema.py): "repeatable" in `make test`, the same
+# requests on every run and machine; "explore" in `make fuzz` (FUZZ_PROFILE=explore),
+# new random ones each run, a failure kept in .hypothesis/ and replayed first next time.
+_FUZZ_COMMON = dict(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
+hypothesis.settings.register_profile(
+    "repeatable", derandomize=True, database=None, print_blob=True, **_FUZZ_COMMON
+)
+hypothesis.settings.register_profile("explore", derandomize=False, **_FUZZ_COMMON)
+hypothesis.settings.load_profile(os.environ.get("FUZZ_PROFILE", "repeatable"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

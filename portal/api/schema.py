@@ -1,8 +1,11 @@
 """What the OpenAPI description says beyond the serializers: error answers, headers,
 examples. Kept apart so the views in portal/api.py stay short."""
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from portal.api.serializers import ErrorDetailSerializer
 
@@ -56,6 +59,62 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         ),
     }
     return {code: described[code] for code in codes}
+
+
+_DATABASE_UNAVAILABLE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="The database could not be reached; retry after Retry-After seconds.",
+)
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class ClinicAutoSchema(AutoSchema):
+    """Each operation also lists the errors that what stands around its view can answer,
+    whatever the view itself declares (REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS):
+
+    - 400: a NUL in any query string (clinic_site.middleware.RefuseNulInQueryString);
+    - 401: an invalid or revoked token, wherever a token is read (even on public reads);
+    - 403: a session write without its CSRF token, or a permission beyond logging in;
+    - 404: a path parameter naming nothing of yours, or a page past the end;
+    - 415: a body that is not JSON, wherever a body is read;
+    - 429: a throttle on the view;
+    - 503: the database out of reach (clinic_site.middleware.DatabaseUnavailableMiddleware).
+
+    405 is the answer to a method a path does not have, so it is no operation's to list.
+    """
+
+    def _get_response_bodies(self, direction="response"):
+        # Below @extend_schema's override of get_response_serializers, which returns the
+        # view's own declarations without asking this class.
+        bodies = super()._get_response_bodies(direction)
+        for code, answer in self._stack_errors().items():
+            if str(code) not in bodies:
+                bodies[str(code)] = self._get_response_for_code(answer, str(code), None, direction)
+        return bodies
+
+    def _stack_errors(self) -> dict[int, OpenApiResponse]:
+        view, method = self.view, self.method
+        authenticators = view.get_authenticators()
+        codes = [400]
+        if authenticators:
+            codes.append(401)
+        session_write = method in _WRITES and any(
+            isinstance(a, SessionAuthentication) for a in authenticators
+        )
+        beyond_login = any(
+            not isinstance(p, (AllowAny, IsAuthenticated))
+            for p in view.get_permissions()  # noqa: UP038
+        )
+        if session_write or beyond_login:
+            codes.append(403)
+        paginated = method == "GET" and getattr(view, "pagination_class", None) is not None
+        if "{" in self.path or paginated:
+            codes.append(404)
+        if method in _WRITES and self.get_request_serializer() is not None:
+            codes.append(415)
+        if view.get_throttles():
+            codes.append(429)
+        return {**errors(*codes), 503: _DATABASE_UNAVAILABLE}
 
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(

@@ -311,7 +311,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # drf-spectacular's, plus the errors every operation can meet (400 for a NUL, 503, …).
-    "DEFAULT_SCHEMA_CLASS": "portal.api_schema.ClinicAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.ClinicAutoSchema",
     # No OPTIONS self-description (405): the OpenAPI schema is the description.
     "DEFAULT_METADATA_CLASS": None,
     "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",

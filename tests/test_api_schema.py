@@ -81,7 +81,7 @@ def test_every_endpoint_describes_its_error_answers(api):
 
 def test_every_operation_lists_the_errors_around_its_view(api):
     """What the middleware and DRF answer before or around any view is listed on every
-    operation it can reach (portal.api_schema.ClinicAutoSchema)."""
+    operation it can reach (portal.api.schema.ClinicAutoSchema)."""
     document = served_schema(api)
     for path, methods in document["paths"].items():
         for method, operation in methods.items():

@@ -21,8 +21,8 @@ from django.db import connection, transaction
 from bookings import events
 from bookings.models import BookingStatus, SagaEvent
 from bookings.services import clinic_today
-from portal.invariants import find_violations
-from portal.services import cancel_booking, reschedule_booking
+from portal.flows import cancel_booking, reschedule_booking
+from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import release_discount
 from scheduling.models import Slot, SlotBooking

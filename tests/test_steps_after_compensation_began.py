@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ELIGIBLE = ("2500.00",)  # above ₹1000: would take one of the day's discounts
 
 
-def compensation_begun_after(book, event: events.Event) -> Booking:
+def compensation_begun_after(book, event: type[events.Payload]) -> Booking:
     """The saga stopped right after `event` was logged; then recovery compensated it, and
     every participant but bookings has done its part (found nothing to undo)."""
     with delivery_stopped(event):
@@ -40,7 +40,7 @@ def compensation_begun_after(book, event: events.Event) -> Booking:
     return booking
 
 
-def deliver_again(booking: Booking, event: events.Event) -> None:
+def deliver_again(booking: Booking, event: type[events.Payload]) -> None:
     events.replay(
         SagaEvent.objects.get(correlation_id=booking.correlation_id, event_type=event.name)
     )

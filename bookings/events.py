@@ -7,7 +7,9 @@ the order their apps start (INSTALLED_APPS); a wiring test holds the live
 receivers, and their order, to `heard_by`, so this table cannot drift from what runs.
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
-PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
+PaymentCompleted → BookingConfirmed. Paying online, the saga waits in between:
+DiscountQuotaReserved → PaymentAwaited → (the order paid) PaymentCompleted, or (expired
+unpaid) PaymentFailed → CompensationTriggered. Any failure after that starts ends with
 CompensationTriggered → (SlotReleased) → (DiscountQuotaReleased) → (PaymentReversed) →
 BookingFailed. (The slot itself is taken with the request, in BookingRequested's
 transaction: a full slot means no booking and no saga.)
@@ -94,6 +96,14 @@ PaymentCompleted = Event(
     payload=("payment_id", "amount", "method", "booking_id", "appointment_start"),
     heard_by=("confirmations",),
 )
+# Online payment: the gateway's order exists; the saga waits (slot and discount held)
+# until the order is paid (PaymentCompleted) or expires (PaymentFailed, payment_expired).
+PaymentAwaited = Event(
+    "PaymentAwaited",
+    emitted_by="payments",
+    payload=("payment_id", "order_id", "amount", "expires_at"),
+    heard_by=(),
+)
 PaymentFailed = Event(
     "PaymentFailed",
     emitted_by="payments",
@@ -178,6 +188,7 @@ CATALOG: dict[str, Event] = {
         BookingRequested,
         PricingCalculated,
         DiscountQuotaReserved,
+        PaymentAwaited,
         PaymentCompleted,
         PaymentFailed,
         CompensationTriggered,

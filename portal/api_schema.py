@@ -163,6 +163,7 @@ BOOKING_EXAMPLES = [
                 "start": "2026-11-26T09:00:00+05:30",
                 "end": "2026-11-26T09:30:00+05:30",
             },
+            "payment": None,
         },
     ),
     OpenApiExample(
@@ -204,6 +205,7 @@ BOOKING_EXAMPLES = [
                 "start": "2026-11-26T09:00:00+05:30",
                 "end": "2026-11-26T09:30:00+05:30",
             },
+            "payment": None,
         },
     ),
     OpenApiExample(

@@ -25,6 +25,7 @@ DESIGN_TABLE = {
     "BookingRequested": ["pricing"],
     "PricingCalculated": ["quotas"],
     "DiscountQuotaReserved": ["payments"],
+    "PaymentAwaited": [],
     "PaymentCompleted": ["confirmations"],
     "PaymentFailed": [],
     "CompensationTriggered": ["scheduling", "quotas", "payments", "bookings"],

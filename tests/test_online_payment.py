@@ -387,3 +387,80 @@ def test_online_needs_the_online_gateway_and_no_card_token(patient_api, mri, raz
     )
     assert card.status_code == 201 and card.json()["status"] == "confirmed"
     assert card.json()["payment"] is None
+
+
+def test_a_confirmation_lost_after_a_late_capture_is_resumed_not_undone(
+    razorpay,  # noqa: F811
+    patient_api,
+    mri,
+):
+    from bookings import events
+    from portal.recovery import resume_stuck_sagas
+    from tests.support.saga_hooks import listeners_replaced
+
+    body = book_online(patient_api, mri).json()
+    # Paid at minute 14 of the hold: the request is older than the saga's hard deadline.
+    Booking.objects.filter(pk=body["id"]).update(created_at=timezone.now() - timedelta(minutes=14))
+    proof = razorpay.pay(body["payment"]["order_id"])
+    with listeners_replaced(events.PaymentCompleted, keep_apps=()):  # confirmation lost
+        assert proof_for(patient_api, body["id"], proof).json()["status"] == "pending"
+    resume_stuck_sagas(now=timezone.now() + timedelta(minutes=2))
+    assert Booking.objects.get(pk=body["id"]).status == BookingStatus.CONFIRMED
+    assert razorpay.refunds == {} and find_violations() == []
+
+
+def test_the_invariants_report_an_order_left_waiting_past_its_expiry(
+    razorpay,  # noqa: F811
+    patient_api,
+    mri,
+):
+    body = book_online(patient_api, mri).json()
+    assert find_violations() == []
+    Payment.objects.filter(booking_id=body["id"]).update(
+        expires_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert [v for v in find_violations() if "still awaits payment" in v] != []
+    reconcile_online_payments()
+    assert find_violations() == []
+
+
+def test_a_cancelled_online_booking_is_refunded_through_the_gateway_once(
+    razorpay,  # noqa: F811
+    patient_api,
+    gateway_client,
+    consult,
+    doctor,
+    default_cancellation_policy,
+):
+    from bookings.services import clinic_today
+    from payments.models import Refund
+
+    place = make_slot(doctor, day=clinic_today() + timedelta(days=3))
+    body = book_online(patient_api, consult, slot_id=place.pk).json()
+    proof = razorpay.pay(body["payment"]["order_id"])
+    assert proof_for(patient_api, body["id"], proof).json()["status"] == "confirmed"
+    cancelled = patient_api.post(f"/api/booking/{body['id']}/cancel", {}, format="json")
+    assert cancelled.status_code == 200, cancelled.json()
+    assert cancelled.json()["refund"] == {"amount": "900.00", "status": "refunded"}
+    refunds = list(razorpay.refunds.values())
+    assert [(r["payment_id"], r["amount"]) for r in refunds] == [
+        (proof["razorpay_payment_id"], 90000)
+    ]
+    refund = Refund.objects.get()
+    assert refund.gateway_reference == refunds[0]["id"]
+    # The gateway later reports the refund failed: staff see it failed.
+    data = (
+        '{"event": "refund.failed", "payload": {"refund": {"entity": '
+        f'{{"id": "{refunds[0]["id"]}", "payment_id": "{proof["razorpay_payment_id"]}"}}}}}}}}'
+    ).encode()
+    answer = gateway_client.generic(
+        "POST",
+        "/webhooks/razorpay",
+        data,
+        content_type="application/json",
+        HTTP_X_RAZORPAY_SIGNATURE=sign(razorpay.webhook_secret, data),
+        HTTP_X_RAZORPAY_EVENT_ID="evt_refundFailed01",
+    )
+    assert answer.status_code == 200, answer.content
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.FAILED

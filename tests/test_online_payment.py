@@ -464,3 +464,97 @@ def test_a_cancelled_online_booking_is_refunded_through_the_gateway_once(
     assert answer.status_code == 200, answer.content
     refund.refresh_from_db()
     assert refund.status == RefundStatus.FAILED
+
+
+def test_fifty_forged_proofs_and_fifty_forged_webhooks_change_nothing(
+    razorpay,  # noqa: F811
+    patient_api,
+    gateway_client,
+    mri,
+):
+    razorpay.hold_webhooks()
+    body = book_online(patient_api, mri).json()
+    other = book_online(patient_api, mri).json()
+    proof = razorpay.pay(body["payment"]["order_id"])
+    other_proof = razorpay.pay(other["payment"]["order_id"])
+    genuine = [
+        w
+        for w in razorpay.held
+        if w.event in ("payment.captured", "order.paid")
+        and body["payment"]["order_id"].encode() in w.body
+    ]
+    chance = random.Random(23)
+
+    def forged_proof(n: int) -> dict:
+        kind = n % 5
+        if kind == 0:  # signed under a guessed key secret
+            secret = f"guess-{chance.random()}"
+            message = f"{proof['razorpay_order_id']}|{proof['razorpay_payment_id']}".encode()
+            return {**proof, "razorpay_signature": sign(secret, message)}
+        if kind == 1:  # one hex digit changed
+            at = chance.randrange(64)
+            flipped = "0" if proof["razorpay_signature"][at] != "0" else "1"
+            signature = proof["razorpay_signature"]
+            return {**proof, "razorpay_signature": signature[:at] + flipped + signature[at + 1 :]}
+        if kind == 2:  # another booking's genuine proof
+            return other_proof
+        if kind == 3:  # another order's id with this payment's signature
+            return {**proof, "razorpay_order_id": other["payment"]["order_id"]}
+        return {**proof, "razorpay_payment_id": other_proof["razorpay_payment_id"]}
+
+    for n in range(50):
+        refused = proof_for(patient_api, body["id"], forged_proof(n))
+        assert refused.status_code == 400 and refused.json()["code"] == "bad_signature", n
+
+    def forged_webhook(n: int):
+        webhook = genuine[n % len(genuine)]
+        data, signature = webhook.body, sign(razorpay.webhook_secret, webhook.body)
+        kind = n % 5
+        if kind == 0:
+            signature = sign(f"guess-{chance.random()}", data)
+        elif kind == 1:  # the body tampered after signing (one byte)
+            at = chance.randrange(len(data))
+            data = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+        elif kind == 2:  # another order's id put into a signed body
+            data = data.replace(
+                body["payment"]["order_id"].encode(), other["payment"]["order_id"].encode()
+            )
+        elif kind == 3:
+            signature = None  # no header at all
+        else:
+            signature = signature.upper()[:-1]
+        headers = {"HTTP_X_RAZORPAY_EVENT_ID": f"evt_forged{n:06d}"}
+        if signature is not None:
+            headers["HTTP_X_RAZORPAY_SIGNATURE"] = signature
+        return gateway_client.generic(
+            "POST", "/webhooks/razorpay", data, content_type="application/json", **headers
+        )
+
+    for n in range(50):
+        assert forged_webhook(n).status_code == 400, n
+    assert not WebhookEvent.objects.exists()
+    for booking_id in (body["id"], other["id"]):
+        assert Booking.objects.get(pk=booking_id).status == BookingStatus.AWAITING_PAYMENT
+        assert "PaymentCompleted" not in event_types(booking_id)
+    assert not ReversedCapture.objects.exists() and razorpay.refunds == {}
+
+
+def test_a_stored_webhook_whose_action_was_lost_is_acted_on_by_the_worker(
+    razorpay,  # noqa: F811
+    patient_api,
+    mri,
+):
+    import json
+
+    razorpay.hold_webhooks()
+    body = book_online(patient_api, mri).json()
+    razorpay.pay(body["payment"]["order_id"])
+    captured = events_named(razorpay.held, "payment.captured")[0]
+    # Stored, then the process died before acting on it (and no other messenger came).
+    WebhookEvent.objects.create(
+        event_id=captured.event_id, event_type=captured.event, payload=json.loads(captured.body)
+    )
+    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
+    reconcile_online_payments()
+    assert Booking.objects.get(pk=body["id"]).status == BookingStatus.CONFIRMED
+    assert WebhookEvent.objects.get().processed_at is not None

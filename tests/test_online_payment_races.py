@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, SagaEvent
+from notifications.models import Kind, Notification
 from payments import online
 from payments.models import (
     ONLINE_TOKEN,
@@ -96,6 +97,12 @@ def test_proof_webhooks_and_reconciliation_racing_confirm_once(standin, waiting)
         assert completed(booking) == 1
         assert Payment.objects.filter(booking=booking).count() == 1
         assert Payment.objects.get(booking=booking).status == PaymentStatus.CAPTURED
+        channels = list(
+            Notification.objects.filter(booking=booking, kind=Kind.CONFIRMATION).values_list(
+                "channel", flat=True
+            )
+        )
+        assert channels and len(channels) == len(set(channels))  # one notice per channel
     assert not ReversedCapture.objects.exists()
     assert standin.refunds == {}
     assert find_violations() == []

@@ -92,3 +92,32 @@ def test_the_webhook_signature_is_over_the_raw_bytes():
     assert not webhook_signature_holds(body=body, signature="", secret="whsec")
     assert not webhook_signature_holds(body=body, signature=good, secret="")
     assert not webhook_signature_holds(body=body, signature="ü" * 64, secret="whsec")
+
+
+def test_the_hosted_page_pays_fails_or_is_abandoned_and_posts_a_signed_proof_back(
+    razorpay,  # noqa: F811
+    settings,
+):
+    import re
+
+    gateway = RazorpayGateway()
+    base = settings.RAZORPAY_API_BASE_URL
+    order = gateway.create_order(amount=Decimal("700.00"), booking_id="b", correlation_id="c")
+    page = f"{base}/checkout/{order.order_id}"
+    back = "http://clinic.test/booking/b/paid"
+    left = requests.post(page, data={"action": "abandon", "callback_url": back}, timeout=5)
+    assert "left the payment" in left.text and gateway.payments_of(order_id=order.order_id) == []
+    failed = requests.post(page, data={"action": "fail", "callback_url": back}, timeout=5)
+    assert f'action="{back}"' in failed.text and "error[code]" in failed.text
+    paid = requests.post(page, data={"action": "upi", "callback_url": back}, timeout=5)
+    fields = dict(re.findall(r'name="(razorpay_\w+)" value="([^"]+)"', paid.text))
+    assert f'action="{back}"' in paid.text and fields["razorpay_order_id"] == order.order_id
+    assert gateway.checkout_proof_holds(
+        order_id=order.order_id,
+        payment_id=fields["razorpay_payment_id"],
+        signature=fields["razorpay_signature"],
+    )
+    statuses = sorted(p.status for p in gateway.payments_of(order_id=order.order_id))
+    assert statuses == ["captured", "failed"]
+    sent = [w.event for w in razorpay.held]  # no webhook URL configured: kept
+    assert sent == ["payment.failed", "payment.authorized", "payment.captured", "order.paid"]

@@ -558,3 +558,26 @@ def test_a_stored_webhook_whose_action_was_lost_is_acted_on_by_the_worker(
     reconcile_online_payments()
     assert Booking.objects.get(pk=body["id"]).status == BookingStatus.CONFIRMED
     assert WebhookEvent.objects.get().processed_at is not None
+
+
+def test_no_order_when_the_gateway_is_unreachable_fails_the_booking_and_frees_its_slot(
+    razorpay,  # noqa: F811
+    patient_api,
+    consult,
+    doctor,
+    settings,
+):
+    import socket
+
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    settings.RAZORPAY_API_BASE_URL = f"http://127.0.0.1:{port}"
+    place = make_slot(doctor, capacity=1)
+    answer = book_online(patient_api, consult, slot_id=place.pk)
+    assert answer.status_code == 201
+    assert answer.json()["status"] == "failed"
+    assert answer.json()["failure_reason"] == "gateway_unavailable"
+    assert answer.json()["payment"] is None
+    place.refresh_from_db()
+    assert place.booked == 0 and find_violations() == []

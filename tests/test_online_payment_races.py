@@ -153,3 +153,53 @@ def test_a_capture_racing_the_expiry_is_either_kept_or_refunded_never_both(stand
             paid = standin.payments[proof["razorpay_payment_id"]]
             assert paid["amount_refunded"] == paid["amount"]
     assert find_violations() == []
+
+
+def test_parallel_online_bookings_hold_places_until_paid_or_expired(
+    standin, token_client, consult, doctor
+):
+    from tests.support.factories import UserFactory
+    from tests.support.scheduling import slot as make_slot
+
+    place = make_slot(doctor, capacity=3)
+
+    def booking_by(client):
+        def run():
+            return client.post(
+                "/api/booking",
+                {
+                    "patient_name": "Racer",
+                    "gender": "male",
+                    "date_of_birth": ADULT_BIRTHDAY.isoformat(),
+                    "service_ids": [consult.pk],
+                    "payment_method": "online",
+                    "slot_id": place.pk,
+                },
+                format="json",
+            )
+
+        return run
+
+    answers = at_once([booking_by(token_client(UserFactory())) for _ in range(30)])
+    took = [a.json() for a in answers if a.status_code == 201]
+    assert sorted(a.status_code for a in answers) == [201] * 3 + [409] * 27
+    assert {b["status"] for b in took} == {"awaiting_payment"}
+    place.refresh_from_db()
+    assert place.booked == 3 and find_violations() == []
+    # One pays; two abandon and their holds run out: reconciliation frees their places.
+    standin.hold_webhooks()
+    standin.pay(took[0]["payment"]["order_id"])
+    Payment.objects.filter(booking_id__in=[b["id"] for b in took]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    online.reconcile_waiting_payments(now=timezone.now())
+    statuses = sorted(
+        Booking.objects.filter(slot_bookings__slot=place).values_list("status", flat=True)
+    )
+    assert statuses == ["confirmed", "failed", "failed"]
+    place.refresh_from_db()
+    assert place.booked == 1 and find_violations() == []
+    again = at_once([booking_by(token_client(UserFactory())) for _ in range(4)])
+    assert sorted(a.status_code for a in again) == [201, 201, 409, 409]
+    place.refresh_from_db()
+    assert place.booked == 3 and find_violations() == []

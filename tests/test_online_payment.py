@@ -581,3 +581,26 @@ def test_no_order_when_the_gateway_is_unreachable_fails_the_booking_and_frees_it
     assert answer.json()["payment"] is None
     place.refresh_from_db()
     assert place.booked == 0 and find_violations() == []
+
+
+def test_reception_sees_the_captures_refunded_because_no_booking_kept_them(
+    razorpay,  # noqa: F811
+    patient_api,
+    mri,
+):
+    from tests.support.admin_helpers import staff_member
+
+    body = book_online(patient_api, mri).json()
+    razorpay.pay(body["payment"]["order_id"])
+    twice = razorpay.pay(body["payment"]["order_id"])
+    expire(body["id"])  # no proof, no webhook: reconciliation finds both captures
+    reconcile_online_payments()  # one kept, the other refunded
+    assert Booking.objects.get(pk=body["id"]).status == BookingStatus.CONFIRMED
+    reversal = ReversedCapture.objects.get()
+    assert reversal.gateway_payment_id == twice["razorpay_payment_id"]
+    desk = Client()
+    desk.force_login(staff_member("Reception"))
+    listing = desk.get("/admin/payments/reversedcapture/")
+    assert listing.status_code == 200
+    assert twice["razorpay_payment_id"] in listing.content.decode()
+    assert desk.post(f"/admin/payments/reversedcapture/{reversal.pk}/delete/").status_code == 403

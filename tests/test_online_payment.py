@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingStatus, SagaEvent
 from payments.models import (
@@ -604,3 +605,20 @@ def test_reception_sees_the_captures_refunded_because_no_booking_kept_them(
     assert listing.status_code == 200
     assert twice["razorpay_payment_id"] in listing.content.decode()
     assert desk.post(f"/admin/payments/reversedcapture/{reversal.pk}/delete/").status_code == 403
+
+
+def test_an_appointment_awaiting_payment_has_a_tentative_calendar_entry(
+    razorpay,  # noqa: F811
+    patient_api,
+    consult,
+    doctor,
+):
+    body = book_online(patient_api, consult, slot_id=make_slot(doctor).pk).json()
+    owner = APIClient()  # not the JSON-checking client: this answer is text/calendar
+    owner.force_authenticate(Booking.objects.get(pk=body["id"]).user)
+    ics = owner.get(f"/api/booking/{body['id']}/calendar.ics")
+    assert ics.status_code == 200 and b"STATUS:TENTATIVE" in ics.content
+    listed = patient_api.get("/api/booking").json()["results"]
+    assert [(b["id"], b["status"], b["payment"]["order_id"]) for b in listed] == [
+        (body["id"], "awaiting_payment", body["payment"]["order_id"])
+    ]

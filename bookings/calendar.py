@@ -15,6 +15,7 @@ from bookings.models import Booking, BookingStatus
 # A booking's status as an iCalendar event's (RFC 5545: TENTATIVE, CONFIRMED, CANCELLED).
 CALENDAR_STATUS = {
     BookingStatus.PENDING: "TENTATIVE",
+    BookingStatus.AWAITING_PAYMENT: "TENTATIVE",  # the time is held until paid or expired
     BookingStatus.CONFIRMED: "CONFIRMED",
     BookingStatus.COMPLETED: "CONFIRMED",
     BookingStatus.NO_SHOW: "CONFIRMED",  # it was on; the patient did not come

@@ -7,7 +7,9 @@ a search for a receiver finds its wiring; a wiring test holds the live receivers
 their order, to `heard_by`, so this table cannot drift from what runs.
 
 Happy path: BookingRequested → PricingCalculated → DiscountQuotaReserved →
-PaymentCompleted → BookingConfirmed. Any failure after that starts ends with
+PaymentCompleted → BookingConfirmed. Paying online, the saga waits in between:
+DiscountQuotaReserved → PaymentAwaited → (the order paid) PaymentCompleted, or (expired
+unpaid) PaymentFailed → CompensationTriggered. Any failure after that starts ends with
 CompensationTriggered → (SlotReleased) → (DiscountQuotaReleased) → (PaymentReversed) →
 BookingFailed. (The slot itself is taken with the request, in BookingRequested's
 transaction: a full slot means no booking and no saga.)
@@ -172,6 +174,18 @@ class PaymentCompleted(Payload):
 
 
 @dataclass(frozen=True)
+class PaymentAwaited(Payload):
+    """Online payment: the gateway's order exists; the saga waits (slot and discount
+    held) until the order is paid (PaymentCompleted) or expires (PaymentFailed,
+    payment_expired)."""
+
+    payment_id: int
+    order_id: str
+    amount: Decimal
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class PaymentFailed(Payload):
     reason: str
 
@@ -280,6 +294,7 @@ ROUTES: tuple[Route, ...] = (
     Route(BookingRequested, emitted_by="bookings", heard_by=("pricing",)),
     Route(PricingCalculated, emitted_by="pricing", heard_by=("quotas",)),
     Route(DiscountQuotaReserved, emitted_by="quotas", heard_by=("payments",)),
+    Route(PaymentAwaited, emitted_by="payments", heard_by=()),
     Route(PaymentCompleted, emitted_by="payments", heard_by=("confirmations",)),
     Route(PaymentFailed, emitted_by="payments", heard_by=()),
     # Each participant undoes its own part, in INSTALLED_APPS order; bookings last.

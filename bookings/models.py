@@ -81,6 +81,9 @@ class PatientProfile(models.Model):
 
 class BookingStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
+    # Online payment: the gateway's order exists; the slot and discount are held until
+    # it is paid (back to pending, then confirmed) or expires (compensated, failed).
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
     CONFIRMED = "confirmed", _("Confirmed")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
@@ -114,7 +117,7 @@ class Booking(models.Model):
     # one booking per user and key, guarded by the database.
     request_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(
-        max_length=10, choices=BookingStatus.choices, default=BookingStatus.PENDING
+        max_length=20, choices=BookingStatus.choices, default=BookingStatus.PENDING
     )
     # The clinic date (Asia/Kolkata) of the request: "today" for R1, the quota day for R2.
     clinic_day = models.DateField()

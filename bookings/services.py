@@ -281,8 +281,11 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
     with events.saga_step("bookings.fail", correlation_id):
         # Only a booking whose compensation started (see events.mark_compensating): a
         # confirmed one never is, so it can never be failed.
+        # (An online payment that expired is compensated while still awaiting_payment.)
         changed = Booking.objects.filter(
-            correlation_id=correlation_id, status=BookingStatus.PENDING, compensating=True
+            correlation_id=correlation_id,
+            status__in=(BookingStatus.PENDING, BookingStatus.AWAITING_PAYMENT),
+            compensating=True,
         ).update(
             status=BookingStatus.FAILED, failure_reason=reason[:200], updated_at=timezone.now()
         )

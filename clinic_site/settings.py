@@ -290,7 +290,21 @@ PHONENUMBER_DEFAULT_REGION = "IN"
 # --- The saga -------------------------------------------------------------
 # Simulated gateway: share of otherwise-good cards declined at random (0..1), for demos.
 PAYMENT_FAILURE_RATE = env.float("PAYMENT_FAILURE_RATE", default=0.0)
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.SimulatedGateway")
+# "simulated" (the card-token gateway of shared/API.md) or "razorpay" (online: UPI, cards,
+# netbanking); a gateway class's dotted path is still taken. `manage.py check` refuses
+# anything else (payments.E001) instead of a 500 at booking time.
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="simulated")
+RAZORPAY_KEY_ID = env.str("RAZORPAY_KEY_ID", default="")
+RAZORPAY_KEY_SECRET = env.str("RAZORPAY_KEY_SECRET", default="")
+RAZORPAY_WEBHOOK_SECRET = env.str("RAZORPAY_WEBHOOK_SECRET", default="")
+# The SDK's own base (paths start with /v1/); the local stand-in's URL in development and
+# tests, which a system check refuses with DEBUG off unless RAZORPAY_STANDIN_ALLOWED.
+RAZORPAY_API_BASE_URL = env.str("RAZORPAY_API_BASE_URL", default="https://api.razorpay.com")
+RAZORPAY_STANDIN_ALLOWED = env.bool("RAZORPAY_STANDIN_ALLOWED", default=False)
+# Seconds a call to the gateway may take: an unanswered one is settled by reconciliation.
+RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=10.0)
+# How long an online order may wait for its payment (the slot and discount are held).
+PAYMENT_HOLD_MINUTES = env.int("PAYMENT_HOLD_MINUTES", default=15)
 # A pending saga older than this is stuck; past the hard deadline it is compensated.
 SAGA_TIMEOUT_SECONDS = env.int("SAGA_TIMEOUT_SECONDS", default=60)
 SAGA_HARD_DEADLINE_SECONDS = env.int("SAGA_HARD_DEADLINE_SECONDS", default=600)

@@ -23,6 +23,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# The Razorpay stand-in (payments/razorpay_standin) serves on 127.0.0.1 in tests.
+os.environ.setdefault("RAZORPAY_STANDIN_ALLOWED", "true")
 # No collectstatic before the tests: plain storage, the files served from the apps.
 os.environ.setdefault(
     "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.api.online_payments import razorpay_webhook
 from portal.ops.health import HealthView
 from portal.staff.front_desk import desk_book, front_desk
 from portal.web.accounts import ThrottledLoginView, ThrottledPasswordResetView
@@ -12,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("webhooks/razorpay", razorpay_webhook, name="webhook-razorpay"),
     # The language switch: Django's set_language (a POST form, no JavaScript).
     path("i18n/", include("django.conf.urls.i18n")),
     # Before Django's auth URLs: the same login page, rate-limited.

@@ -4,7 +4,13 @@ from django.contrib import admin
 
 from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin, booking_link
 from bookings.admin_display import clinic_time, inr
-from payments.models import Payment, Refund, RefundStatus, SimulatedGatewayCharge
+from payments.models import (
+    Payment,
+    Refund,
+    RefundStatus,
+    ReversedCapture,
+    SimulatedGatewayCharge,
+)
 from payments.services import retry_refund
 
 
@@ -142,3 +148,36 @@ class RefundAdmin(UUIDSearchMixin, ReadOnlyAdmin):
             f"{outcomes.count(RefundStatus.PENDING)} still waiting for the gateway, "
             f"{outcomes.count(RefundStatus.FAILED)} refused again.",
         )
+
+
+@admin.register(ReversedCapture)
+class ReversedCaptureAdmin(UUIDSearchMixin, ReadOnlyAdmin):
+    """Online captures a booking did not keep, refunded in full at once: pending while the
+    gateway has not answered (retried every minute), failed for staff to settle by hand."""
+
+    list_display = (
+        "created_display",
+        "booking",
+        "amount_display",
+        "reason",
+        "status",
+        "gateway_payment_id",
+        "refund_reference",
+    )
+    list_filter = ("status", "reason")
+    list_select_related = ("payment",)
+    search_fields = ("=gateway_payment_id", "=refund_reference", "payment__booking__patient_name")
+    search_help_text = "A gateway payment or refund id, a patient name, or a correlation id."
+    uuid_search_fields = ("correlation_id",)
+
+    @admin.display(description="booking")
+    def booking(self, reversal: ReversedCapture) -> str:
+        return booking_link(reversal.payment.booking_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, reversal: ReversedCapture) -> str:
+        return inr(reversal.amount)
+
+    @admin.display(description="captured at (IST)", ordering="created_at")
+    def created_display(self, reversal: ReversedCapture) -> str:
+        return clinic_time(reversal.created_at)

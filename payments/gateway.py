@@ -1,8 +1,8 @@
 """The payment gateway interface, and the simulated gateway behind it.
 
-A real provider plugs in by implementing `PaymentGateway` and naming its class in
-the PAYMENT_GATEWAY setting. Every call carries an idempotency key, so asking
-twice never charges or refunds twice.
+PAYMENT_GATEWAY names it: `simulated` (this module's card-token gateway) or
+`razorpay` (payments/razorpay_gateway.py, online payments that finish later). Every
+call carries an idempotency key, so asking twice never charges or refunds twice.
 """
 
 import hashlib
@@ -147,9 +147,31 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
+# PAYMENT_GATEWAY's short names; a dotted class path is also taken (tests plug in their own).
+GATEWAYS = {
+    "simulated": "payments.gateway.SimulatedGateway",
+    "razorpay": "payments.razorpay_gateway.RazorpayGateway",
+}
+
+
 @cache
-def _gateway_class(path: str) -> type:
-    return import_string(path)
+def _gateway_class(name: str) -> type:
+    return import_string(GATEWAYS.get(name, name))
+
+
+def gateway_class_problem(name: str) -> str | None:
+    """Why PAYMENT_GATEWAY names no gateway (payments.E001 at start), or None."""
+    if name in GATEWAYS:
+        return None
+    if "." not in name:
+        return f"unknown gateway {name!r}: use one of {', '.join(GATEWAYS)}"
+    try:
+        found = _gateway_class(name)
+    except ImportError as error:
+        return f"{name!r} cannot be imported ({error})"
+    if not all(callable(getattr(found, m, None)) for m in ("accepts", "charge", "refund")):
+        return f"{name!r} is not a payment gateway (accepts, charge, refund)"
+    return None
 
 
 def get_gateway() -> PaymentGateway:

@@ -14,10 +14,14 @@ class PaymentStatus(models.TextChoices):
 class PaymentMethod(models.TextChoices):
     CARD = "card", "Card (through the gateway)"
     CASH = "cash", "Cash received at the desk"
+    ONLINE = "online", "Online (UPI, card, netbanking at the gateway)"
 
 
 # The payment token the front desk sends for cash: never sent to the card gateway.
 CASH_TOKEN = "cash"
+# The booking's payment token for `payment_method: "online"`: the saga waits for the
+# gateway's order to be paid instead of charging in its step.
+ONLINE_TOKEN = "online"
 
 
 class Payment(models.Model):
@@ -30,7 +34,7 @@ class Payment(models.Model):
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, default="INR")
     method = models.CharField(
-        max_length=4, choices=PaymentMethod.choices, default=PaymentMethod.CARD
+        max_length=6, choices=PaymentMethod.choices, default=PaymentMethod.CARD
     )
     status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
@@ -39,11 +43,23 @@ class Payment(models.Model):
     decline_reason = models.CharField(max_length=64, blank=True)
     refund_reference = models.CharField(max_length=64, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    # Online only: the gateway's order (its receipt is the booking id) and until when the
+    # booking waits for it; the kept capture's id goes to gateway_reference.
+    order_id = models.CharField(max_length=40, null=True, blank=True, unique=True)  # noqa: DJ001
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # Reconciliation's scan: online payments still waiting, by expiry.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="pending", method="online"),
+                name="payment_online_waiting",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_non_negative"),
             models.CheckConstraint(
@@ -158,3 +174,73 @@ class SimulatedGatewayRefund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ₹{self.amount} of {self.charge_reference}"
+
+
+class ReversalReason(models.TextChoices):
+    NOT_WAITING = "not_waiting", "The booking was no longer waiting (expired, failed, cancelled)"
+    SECOND_CAPTURE = "second_capture", "A second capture of the same order"
+    WRONG_AMOUNT = "wrong_amount", "Captured an amount other than the order's"
+
+
+ONE_REVERSAL_PER_CAPTURE = "reversed_capture_once_per_gateway_payment"
+
+
+class ReversedCapture(models.Model):
+    """Money captured on an online order that its booking does not keep: refunded in
+    full at once. One row per gateway payment id (recorded before the gateway is asked,
+    so a retry finds it and first lists the payment's refunds: Razorpay takes no
+    idempotency key for refunds)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="reversals")
+    correlation_id = models.UUIDField()
+    gateway_payment_id = models.CharField(max_length=40)
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=20, choices=ReversalReason.choices)
+    # The n-th reversal of this saga: PaymentReversed's occurrence in the event log.
+    occurrence = models.PositiveSmallIntegerField()
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    refund_reference = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway_payment_id"], name=ONE_REVERSAL_PER_CAPTURE),
+            models.UniqueConstraint(
+                fields=["correlation_id", "occurrence"], name="reversed_capture_occurrence"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="reversed_capture_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway_payment_id} ₹{self.amount} reversed ({self.reason}, {self.status})"
+
+
+class WebhookEvent(models.Model):
+    """The gateway's webhook inbox: each event stored once by its id (X-Razorpay-Event-Id)
+    in the request, acted on from this row after commit, or by the worker if that failed."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["received_at"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=Q(processed_at__isnull=True),
+                name="webhook_event_unprocessed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

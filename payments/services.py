@@ -15,10 +15,12 @@ from django.utils import timezone
 
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus
+from payments import online
 from payments.gateway import ChargeResult, RefundDeclined, get_gateway
 from payments.models import (
     CASH_TOKEN,
     ONE_REFUND_PER_SAGA,
+    ONLINE_TOKEN,
     CashReceipt,
     Payment,
     PaymentMethod,
@@ -48,6 +50,12 @@ def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
         return  # ended, or being undone: compensation settles any payment there is
     if booking.expected_total is not None and amount > booking.expected_total:
         _refuse_higher_price(correlation_id=correlation_id, amount=amount, booking=booking)
+        return
+    if booking.payment_token == ONLINE_TOKEN and amount != 0:
+        # Paid later, at the gateway's checkout: the step records the order and waits.
+        online.await_payment(
+            correlation_id=correlation_id, booking_id=str(booking.pk), amount=amount
+        )
         return
     cash = booking.payment_token == CASH_TOKEN
     try:

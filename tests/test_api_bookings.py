@@ -61,6 +61,7 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
         "created_at": body["created_at"],
         "visit_date": clinic_today().isoformat(),
         "appointment": None,
+        "payment": None,  # paid by card token: no online order
     }
     assert booking.user == user
     assert booking.confirmation_code

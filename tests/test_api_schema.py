@@ -42,6 +42,7 @@ API_OPERATIONS = {
     ("get", "/api/booking/{booking_id}/cancellation"),
     ("post", "/api/booking/{booking_id}/cancel"),
     ("post", "/api/booking/{booking_id}/reschedule"),
+    ("post", "/api/booking/{booking_id}/payment"),
     ("get", "/api/me"),
     ("patch", "/api/me"),
     ("get", "/healthz"),

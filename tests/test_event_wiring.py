@@ -33,6 +33,7 @@ DESIGN_TABLE = {
     "BookingRequested": ["pricing"],
     "PricingCalculated": ["quotas"],
     "DiscountQuotaReserved": ["payments"],
+    "PaymentAwaited": [],
     "PaymentCompleted": ["confirmations"],
     "PaymentFailed": [],
     "CompensationTriggered": ["scheduling", "quotas", "payments", "bookings"],

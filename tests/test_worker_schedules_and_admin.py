@@ -40,6 +40,7 @@ def test_migrate_registers_the_periodic_jobs_and_doing_it_again_changes_nothing(
     registered = schedules()
     assert {func: (kind, minutes) for func, (_, kind, minutes, *_) in registered.items()} == {
         "portal.ops.tasks.resume_sagas": EVERY_MINUTE,
+        "payments.tasks.reconcile_online_payments": EVERY_MINUTE,
         "notifications.tasks.send_due_notifications": EVERY_MINUTE,
         "notifications.tasks.sweep_event_log": EVERY_MINUTE,
         "portal.ops.tasks.heartbeat": EVERY_MINUTE,

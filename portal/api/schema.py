@@ -222,6 +222,7 @@ BOOKING_EXAMPLES = [
                 "start": "2026-11-26T09:00:00+05:30",
                 "end": "2026-11-26T09:30:00+05:30",
             },
+            "payment": None,
         },
     ),
     OpenApiExample(
@@ -263,6 +264,7 @@ BOOKING_EXAMPLES = [
                 "start": "2026-11-26T09:00:00+05:30",
                 "end": "2026-11-26T09:30:00+05:30",
             },
+            "payment": None,
         },
     ),
     OpenApiExample(

@@ -20,10 +20,15 @@ from bookings.models import Booking, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
 from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
+from payments.models import ONLINE_TOKEN
+from payments.online import online_order_of, online_payment_available
 from portal.selectors import appointment_of
 from scheduling.services import horizon_days
 
 CURRENCY = "INR"
+# POST /api/booking's payment_method: the simulated gateway's card tokens, or online.
+CARD_TOKEN_METHOD = "card_token"
+ONLINE_METHOD = "online"
 POSTGRES_MAX_INT = 2**31 - 1
 
 
@@ -252,14 +257,62 @@ class BookingInputSerializer(serializers.Serializer):
     # last discount went to someone else meanwhile), nothing is charged and the booking
     # fails with failure_reason "price_changed".
     expected_total = money_field(required=False, min_value=Decimal("0.00"))
+    # "online": the clinic's online gateway (shared/API.md, "Paying online"); the booking
+    # then carries the ONLINE_TOKEN and waits for the order to be paid.
+    payment_method = serializers.ChoiceField(
+        choices=[CARD_TOKEN_METHOD, ONLINE_METHOD], default=CARD_TOKEN_METHOD
+    )
 
     def validate_date_of_birth(self, value: date) -> date:
         return _validate_birth_date(value)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        return choose_payment_token(data, token_sent="payment_token" in self.initial_data)
 
     def validate_service_ids(self, value: list[int]) -> list[int]:
         if len(set(value)) != len(value):
             raise serializers.ValidationError("Each service may be chosen only once.")
         return value
+
+
+def choose_payment_token(data: dict[str, Any], *, token_sent: bool) -> dict[str, Any]:
+    """`payment_method` becomes the booking's payment token (and leaves the data)."""
+    method = data.pop("payment_method", CARD_TOKEN_METHOD)
+    if method == ONLINE_METHOD:
+        if token_sent:
+            raise serializers.ValidationError(
+                {"payment_token": ["Only with payment_method card_token."]}
+            )
+        if not online_payment_available():
+            raise serializers.ValidationError(
+                {"payment_method": ["This clinic does not take payments online."]}
+            )
+        data["payment_token"] = ONLINE_TOKEN
+    elif data.get("payment_token") == ONLINE_TOKEN:
+        raise serializers.ValidationError(
+            {"payment_token": [f"Unknown payment token {ONLINE_TOKEN!r}."]}
+        )
+    return data
+
+
+class OnlinePaymentOutputSerializer(serializers.Serializer):
+    """What an app needs to open the gateway's checkout (shared/API.md, "Paying online")."""
+
+    gateway = serializers.CharField()
+    order_id = serializers.CharField()
+    key_id = serializers.CharField()
+    amount = money_field()
+    amount_paise = serializers.IntegerField()
+    currency = serializers.CharField()
+    expires_at = ClinicDateTimeField()
+
+
+def online_payment_of(booking: Booking) -> dict[str, Any] | None:
+    """The online order of a booking paid online, else None (no read for other bookings)."""
+    if booking.payment_token != ONLINE_TOKEN:
+        return None
+    found = online_order_of(booking_id=booking.pk)
+    return None if found is None else OnlinePaymentOutputSerializer(found).data
 
 
 class BookedServiceOutputSerializer(serializers.Serializer):
@@ -296,6 +349,12 @@ class BookingOutputSerializer(serializers.Serializer):
     def get_appointment(self, booking: Booking) -> dict[str, Any] | None:
         found = appointment_of(booking)
         return None if found is None else AppointmentOutputSerializer(found).data
+
+    payment = serializers.SerializerMethodField()
+
+    @extend_schema_field(OnlinePaymentOutputSerializer(allow_null=True))
+    def get_payment(self, booking: Booking) -> dict[str, Any] | None:
+        return online_payment_of(booking)
 
 
 class SagaEventOutputSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from payments.models import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    ReversedCapture,
     SimulatedGatewayCharge,
     SimulatedGatewayRefund,
 )
@@ -69,6 +70,7 @@ def find_violations() -> list[str]:
     found += _money_the_gateway_holds_without_a_record()
     found += _cancellations_refunded_as_the_policy_gave()
     found += _cancellations_stuck_half_way()
+    found += _online_payments_settled()
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     for booking in Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=deadline):
         found.append(f"booking {booking.pk} is still pending past the saga deadline")
@@ -211,3 +213,32 @@ def _cancellations_stuck_half_way() -> list[str]:
         "UTC, still confirmed past the saga deadline"
         for b in stuck
     ]
+
+
+# Reconciliation runs every minute; one missed run is allowed before it is a violation.
+RECONCILIATION_GRACE = timedelta(minutes=2)
+
+
+def _online_payments_settled() -> list[str]:
+    """DESIGN.md: no booking awaits payment past its expiry plus the reconciliation
+    interval, and a capture a booking does not keep is refunded (not failed, not left
+    unanswered past the saga deadline)."""
+    now = timezone.now()
+    found = [
+        f"booking {p.booking_id} still awaits payment, expired at {p.expires_at:%Y-%m-%d %H:%M} UTC"
+        for p in Payment.objects.filter(
+            method=PaymentMethod.ONLINE,
+            booking__status=BookingStatus.AWAITING_PAYMENT,
+            expires_at__lt=now - RECONCILIATION_GRACE,
+        ).only("booking_id", "expires_at")
+    ]
+    deadline = now - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
+    unrefunded = ReversedCapture.objects.filter(
+        Q(status=RefundStatus.FAILED) | Q(status=RefundStatus.PENDING, created_at__lt=deadline)
+    )
+    found += [
+        f"capture {r.gateway_payment_id} of booking saga {r.correlation_id} was not kept "
+        f"({r.reason}) and is {r.status}, not refunded"
+        for r in unrefunded
+    ]
+    return found

@@ -29,7 +29,7 @@ from bookings import events
 from bookings.log_context import saga_log_context
 from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from bookings.selectors import saga_events
-from payments.models import Payment, PaymentStatus, Refund
+from payments.models import Payment, PaymentMethod, PaymentStatus, Refund
 from payments.services import settle_pending_refunds
 from quotas.models import QuotaReservation
 
@@ -92,6 +92,13 @@ def claim_stuck_bookings(
     return ids
 
 
+def _paid_online(row: SagaEvent) -> bool:
+    return (
+        row.event_type == events.PaymentCompleted.name
+        and events.payload_of(row, events.PaymentCompleted).method == PaymentMethod.ONLINE
+    )
+
+
 def resume_saga(booking_id: UUID, *, now: datetime) -> str:
     """Send the stuck saga's last event again, or compensate it past the hard deadline.
 
@@ -105,8 +112,12 @@ def resume_saga(booking_id: UUID, *, now: datetime) -> str:
     correlation_id = booking.correlation_id
     log = list(saga_events(correlation_id))
     compensation = next((e for e in log if e.event_type == events.CompensationTriggered.name), None)
-    deadline = booking.created_at + timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     last = log[-1] if log else None
+    deadline = booking.created_at + timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
+    if last is not None and _paid_online(last):
+        # Paid after waiting up to PAYMENT_HOLD_MINUTES: the deadline runs from the
+        # capture, or a confirmation that crashed would be undone and the money refunded.
+        deadline = last.created_at + timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
 
     if compensation is not None:
         # Compensation had started (a failed booking always has it): finish it, each

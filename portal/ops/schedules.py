@@ -13,6 +13,7 @@ DAILY = {"schedule_type": "D"}
 SCHEDULES = {
     "worker heartbeat": ("portal.ops.tasks.heartbeat", EVERY_MINUTE),
     "resume sagas": ("portal.ops.tasks.resume_sagas", EVERY_MINUTE),
+    "reconcile online payments": ("payments.tasks.reconcile_online_payments", EVERY_MINUTE),
     "send due notifications": ("notifications.tasks.send_due_notifications", EVERY_MINUTE),
     "sweep the event log for notifications": ("notifications.tasks.sweep_event_log", EVERY_MINUTE),
     "purge idempotency keys": ("portal.ops.tasks.purge_idempotency_keys", DAILY),

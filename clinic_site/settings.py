@@ -214,17 +214,21 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Login lockout (django-axes) --------------------------------------------------
 # Every login door (POST /api/auth/token, /accounts/login/, /admin/login/) goes through
-# authenticate(); axes' backend refuses it once this client address OR this username has
-# AXES_FAILURE_LIMIT failures within the cool-off, counted in the database: one count
-# for every worker and host. A correct password does not clear the count (it would let
-# a guesser with an account of their own reset their address's count).
+# authenticate(); axes' backend refuses it once this username has AXES_FAILURE_LIMIT
+# failures from this client address (together: failures from elsewhere cannot lock a
+# staff member out), or this address LOGIN_ADDRESS_FAILURE_LIMIT failures for any
+# usernames (portal/login_guard.py), within the cool-off, counted in the database: one
+# count for every worker and host. A correct password does not clear the count (it
+# would let a guesser with an account of their own reset their address's count).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_HANDLER = "portal.login_guard.AddressCappedHandler"
 AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "portal.login_guard.client_address"
 AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"

@@ -236,6 +236,10 @@ AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"
 PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
 
+# How long a password-reset link works (Django's default is 3 days): an hour is enough to
+# read the mail, and a link found later (a forwarded mail, a shared inbox) is dead.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+
 # Patient pages (Django's auth views under /accounts/).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -371,7 +375,11 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"saga_context": {"()": "clinic_site.log_format.SagaContextFilter"}},
+    "filters": {
+        "saga_context": {"()": "clinic_site.log_format.SagaContextFilter"},
+        # No password-reset token in any line (Django logs a 404's path, for one).
+        "redact_secrets": {"()": "clinic_site.redaction.RedactSecrets"},
+    },
     "formatters": {
         "json": {"()": "clinic_site.log_format.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -380,7 +388,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain" if LOG_FORMAT == "plain" else "json",
-            "filters": ["saga_context"],
+            "filters": ["saga_context", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

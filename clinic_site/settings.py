@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
     "axes",  # login lockout across the API, web and admin login doors
+    # Before django_q: its `qcluster` command is ours (clinic_site/management/commands).
+    "clinic_site",
     "django_q",  # the background worker (manage.py qcluster), its queue in our database
     "phonenumber_field",
     # The saga's participants. Signal receivers run in connection order, which is
@@ -275,6 +277,9 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "label": "Background tasks",
 }
+# On SIGTERM each worker finishes its task in hand; one still busy after this long is
+# killed, so the worker stops within it (clinic_site/management/commands/qcluster.py).
+WORKER_STOP_SECONDS = env.float("WORKER_STOP_SECONDS", default=7)
 # Worker heartbeat: /healthz says "late" when not heard from for this long.
 WORKER_LATE_AFTER_SECONDS = env.int("WORKER_LATE_AFTER_SECONDS", default=120)
 

@@ -48,6 +48,8 @@ secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# A password-reset token in a path is written as "[redacted]" (clinic_site/access_log.py).
+logger_class = "clinic_site.access_log.RedactingLogger"
 access_log_format = (
     'access remote=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s '
     'duration_ms=%(M)s user_agent="%(a)s"'

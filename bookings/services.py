@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,6 +82,34 @@ def _as_json(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
+# The unique index on lower(auth_user.email), blanks left out (migration 0018).
+EMAIL_UNIQUE_INDEX = "auth_user_email_ci_unique"
+
+
+def email_taken_message() -> str:
+    return _("An account with this e-mail address already exists; log in or reset its password.")
+
+
+def email_taken(email: str, *, except_user_id: int | None = None) -> bool:
+    """Another account has this e-mail address, in any case (the index's own expression,
+    so the lookup uses it)."""
+    if not email:
+        return False
+    others = (
+        get_user_model().objects.alias(email_ci=Lower("email")).filter(email_ci=Lower(Value(email)))
+    )
+    if except_user_id is not None:
+        others = others.exclude(pk=except_user_id)
+    return others.exists()
+
+
+def _refused_as_taken(error: IntegrityError) -> ValidationError:
+    """A unique violation raced past the checks: which field it was, for a clear 400."""
+    if EMAIL_UNIQUE_INDEX in str(error):
+        return ValidationError({"email": email_taken_message()})
+    return ValidationError({"username": "This username is taken; choose another."})
+
+
 def register_patient(
     *,
     username: str,
@@ -100,6 +129,8 @@ def register_patient(
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "This username is taken; choose another."})
+    if email_taken(email):
+        raise ValidationError({"email": email_taken_message()})
     candidate = user_model(username=username, email=email)
     password_validation.validate_password(password, user=candidate)
     first, _, last = full_name.strip().partition(" ")
@@ -120,8 +151,8 @@ def register_patient(
                 phone=phone or "",
                 language=language or Language.ENGLISH,
             )
-    except IntegrityError:  # the same username registered at the same moment
-        raise ValidationError({"username": "This username is taken; choose another."}) from None
+    except IntegrityError as error:  # the same username or e-mail at the same moment
+        raise _refused_as_taken(error) from None
     return user
 
 
@@ -399,13 +430,23 @@ def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: Decimal)
 
 def update_profile(*, user: AbstractBaseUser, changes: dict[str, Any]) -> PatientProfile:
     """PATCH /api/me: any of full_name, email, phone, language (validated by the caller)."""
-    with transaction.atomic():
-        profile = PatientProfile.objects.select_for_update().get(user=user)
-        if "email" in changes:
-            user.email = changes["email"]
-            user.save(update_fields=["email"])
-        for field in ("full_name", "phone", "language"):
-            if field in changes:
-                setattr(profile, field, changes[field] or "")
-        profile.save()
+    if "email" in changes and email_taken(changes["email"], except_user_id=user.pk):
+        raise ValidationError({"email": email_taken_message()})
+    try:
+        with transaction.atomic():
+            profile = _update_profile_rows(user=user, changes=changes)
+    except IntegrityError as error:  # the address taken by a sign-up at the same moment
+        raise _refused_as_taken(error) from None
+    return profile
+
+
+def _update_profile_rows(*, user: AbstractBaseUser, changes: dict[str, Any]) -> PatientProfile:
+    profile = PatientProfile.objects.select_for_update().get(user=user)
+    if "email" in changes:
+        user.email = changes["email"]
+        user.save(update_fields=["email"])
+    for field in ("full_name", "phone", "language"):
+        if field in changes:
+            setattr(profile, field, changes[field] or "")
+    profile.save()
     return profile

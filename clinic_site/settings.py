@@ -30,7 +30,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with every changelist's filters guarded (clinic_site/admin_site.py).
+    "clinic_site.admin_site.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets served by the app (no CDN)
     "axes",  # login lockout across the API, web and admin login doors
+    # Before django_q: its `qcluster` command is ours (clinic_site/management/commands).
+    "clinic_site",
     "django_q",  # the background worker (manage.py qcluster), its queue in our database
     "phonenumber_field",
     # The saga's participants. Signal receivers run in connection order, which is
@@ -213,23 +216,31 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Login lockout (django-axes) --------------------------------------------------
 # Every login door (POST /api/auth/token, /accounts/login/, /admin/login/) goes through
-# authenticate(); axes' backend refuses it once this client address OR this username has
-# AXES_FAILURE_LIMIT failures within the cool-off, counted in the database: one count
-# for every worker and host. A correct password does not clear the count (it would let
-# a guesser with an account of their own reset their address's count).
+# authenticate(); axes' backend refuses it once this username has AXES_FAILURE_LIMIT
+# failures from this client address (together: failures from elsewhere cannot lock a
+# staff member out), or this address LOGIN_ADDRESS_FAILURE_LIMIT failures for any
+# usernames (portal/login_guard.py), within the cool-off, counted in the database: one
+# count for every worker and host. A correct password does not clear the count (it
+# would let a guesser with an account of their own reset their address's count).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_HANDLER = "portal.login_guard.AddressCappedHandler"
 AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "portal.login_guard.client_address"
 AXES_LOCKOUT_CALLABLE = "portal.login_guard.lockout_response"
 # Per client address and per e-mail address, counted in the database (portal/login_guard.py).
 PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/hour")
+
+# How long a password-reset link works (Django's default is 3 days): an hour is enough to
+# read the mail, and a link found later (a forwarded mail, a shared inbox) is dead.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 
 # Patient pages (Django's auth views under /accounts/).
 LOGIN_URL = "login"
@@ -266,6 +277,9 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "label": "Background tasks",
 }
+# On SIGTERM each worker finishes its task in hand; one still busy after this long is
+# killed, so the worker stops within it (clinic_site/management/commands/qcluster.py).
+WORKER_STOP_SECONDS = env.float("WORKER_STOP_SECONDS", default=7)
 # Worker heartbeat: /healthz says "late" when not heard from for this long.
 WORKER_LATE_AFTER_SECONDS = env.int("WORKER_LATE_AFTER_SECONDS", default=120)
 
@@ -380,7 +394,11 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"saga_context": {"()": "clinic_site.log_format.SagaContextFilter"}},
+    "filters": {
+        "saga_context": {"()": "clinic_site.log_format.SagaContextFilter"},
+        # No password-reset token in any line (Django logs a 404's path, for one).
+        "redact_secrets": {"()": "clinic_site.redaction.RedactSecrets"},
+    },
     "formatters": {
         "json": {"()": "clinic_site.log_format.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -389,7 +407,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain" if LOG_FORMAT == "plain" else "json",
-            "filters": ["saga_context"],
+            "filters": ["saga_context", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -28,6 +28,7 @@ from bookings.services import (
 from payments.gateway import get_gateway
 from payments.models import CASH_TOKEN, Refund, RefundStatus
 from payments.services import receive_cash
+from portal.presentation import why_not_cancellable
 from pricing.cancellation import refund_for
 from pricing.selectors import cancellation_policy
 from scheduling.services import (
@@ -150,12 +151,7 @@ def cancellation_quote(
     now = now or timezone.now()
     nothing = Decimal("0.00")
     if booking.status != BookingStatus.CONFIRMED or booking.cancellation_requested_at:
-        reason = {
-            BookingStatus.CANCELLED: _("This booking is already cancelled."),
-            BookingStatus.PENDING: _("This booking is not confirmed yet."),
-            BookingStatus.FAILED: _("This booking failed; nothing was charged."),
-        }.get(booking.status, _("This booking is being cancelled."))
-        return CancellationQuote(False, nothing, nothing, reason, None)
+        return CancellationQuote(False, nothing, nothing, why_not_cancellable(booking), None)
     starts = visit_starts(booking)
     if now >= starts:
         return CancellationQuote(False, nothing, nothing, _("The visit has already begun."), None)

@@ -10,9 +10,13 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.throttling import BaseThrottle
 
@@ -24,6 +28,39 @@ LOCKED_OUT_DETAIL = "Too many failed logins for this account or from this addres
 def client_address(request: HttpRequest) -> str:
     """AXES_CLIENT_IP_CALLABLE: the client's address, as the API throttles count it."""
     return BaseThrottle().get_ident(request)
+
+
+class AddressCappedHandler(AxesDatabaseHandler):
+    """AXES_HANDLER: axes locks a username only at the address its failures came from
+    (AXES_LOCKOUT_PARAMETERS, username and address together), so nobody can lock a staff
+    member out from elsewhere; and an address is capped for every username once it has
+    LOGIN_ADDRESS_FAILURE_LIMIT failures in the cool-off (one address guessing many
+    accounts). Both counted in axes' table: one count for every worker and host."""
+
+    def is_locked(self, request, credentials=None) -> bool:
+        if super().is_locked(request, credentials):
+            return True
+        return address_capped(request.axes_ip_address)
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        # axes marks the request locked out (the 429) only by its own parameters; the
+        # failure that reaches the address's cap, and those after it, are refused too.
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        if request is not None and not getattr(request, "axes_locked_out", False):
+            if address_capped(request.axes_ip_address):
+                request.axes_locked_out = True
+                request.axes_credentials = credentials
+
+
+def address_capped(address: str) -> bool:
+    return address_failures(address) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+
+
+def address_failures(address: str) -> int:
+    """Failed logins from `address`, for any username, within the cool-off."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    attempts = AccessAttempt.objects.filter(ip_address=address, attempt_time__gte=since)
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
 
 
 def lockout_seconds() -> int:

@@ -64,6 +64,8 @@ def percent_in_words(percent: Decimal) -> str:
 def discount_in_words(booking: Booking) -> str:
     """The discount, or why there is none."""
     if booking.discount_applied and booking.status == BookingStatus.FAILED:
+        if charged_and_returned(booking):
+            return _("No discount was used, since the booking was not made.")
         return _("No discount was used, since nothing was charged.")
     if booking.discount_applied:
         return _("%(amount)s off (%(percent)s), because %(why)s.") % {
@@ -79,6 +81,32 @@ def discount_in_words(booking: Booking) -> str:
             "and it is not a woman patient's birthday."
         ) % {"threshold": inr(PRICE_THRESHOLD)}
     return _("Not worked out yet.")
+
+
+def charged_and_returned(booking: Booking) -> bool:
+    """A failed booking whose card was charged before the saga was undone: the money went
+    back (PaymentReversed), so "nothing was charged" would be untrue."""
+    return (
+        booking.status == BookingStatus.FAILED
+        and saga_events(booking.correlation_id).filter(event_type="PaymentReversed").exists()
+    )
+
+
+def why_not_cancellable(booking: Booking) -> str:
+    """Why a booking that is not confirmed (or is being cancelled) cannot be cancelled,
+    in words true of its state: the cancellation quote's refusal."""
+    if booking.status == BookingStatus.FAILED:
+        if charged_and_returned(booking):
+            return _("This booking failed; the payment was refunded.")
+        return _("This booking failed; nothing was charged.")
+    return {
+        BookingStatus.CANCELLED: _("This booking is already cancelled."),
+        BookingStatus.PENDING: _("This booking is not confirmed yet."),
+        BookingStatus.COMPLETED: _("This visit has taken place; it cannot be cancelled."),
+        BookingStatus.NO_SHOW: _(
+            "This visit was marked as missed (a no-show); it cannot be cancelled."
+        ),
+    }.get(booking.status, _("This booking is being cancelled."))
 
 
 @dataclass(frozen=True)
@@ -208,8 +236,17 @@ WORDS: dict[type[events.Payload], Words] = {
         staff=lambda e, b: ("Booking confirmed", f"Code {e.confirmation_code}."),
     ),
     events.BookingFailed: Words(
-        patient=lambda e, b: (_("Booking not made"), _("Nothing was charged.")),
-        staff=lambda e, b: ("Booking not made", "Nothing was charged."),
+        # Charged, then the saga was undone: the money went back, so say so.
+        patient=lambda e, b: (
+            (_("Booking not made"), _("The payment was refunded to your card."))
+            if charged_and_returned(b)
+            else (_("Booking not made"), _("Nothing was charged."))
+        ),
+        staff=lambda e, b: (
+            ("Booking not made", "The payment was refunded to the card.")
+            if charged_and_returned(b)
+            else ("Booking not made", "Nothing was charged.")
+        ),
     ),
     events.CancellationRequested: Words(patient=_cancelled, staff=_cancelled_for_staff),
     events.PaymentRefunded: Words(

@@ -147,9 +147,15 @@ def test_a_malformed_token_is_401(api, header):
 def test_registration_is_throttled_with_retry_after(api, settings):
     settings.THROTTLE_REGISTER_RATE = "2/hour"
     for n in range(2):
-        response = api.post(REGISTER, registration(username=f"meera{n}"), format="json")
+        response = api.post(
+            REGISTER,
+            registration(username=f"meera{n}", email=f"meera{n}@example.in"),  # one per address
+            format="json",
+        )
         assert response.status_code == 201
-    response = api.post(REGISTER, registration(username="meera9"), format="json")
+    response = api.post(
+        REGISTER, registration(username="meera9", email="meera9@example.in"), format="json"
+    )
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert not get_user_model().objects.filter(username="meera9").exists()

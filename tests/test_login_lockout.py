@@ -1,8 +1,10 @@
 """Issue 12, item 6: password guessing is stopped at every door at once.
 
 django-axes counts failed logins in the database (one count for every process and
-host) per client address and per username, whichever door they came through: the API
-token endpoint, the web login and the admin login. The hand-written login throttle
+host) per username and client address together, whichever door they came through: the
+API token endpoint, the web login and the admin login; and caps an address's failures
+for any usernames (issue 22: failures from one address must not lock a staff member
+out at every other). The hand-written login throttle
 (API.md's 429 with Retry-After) counts per address and per username too, never per
 token. Password reset and sign-up are limited per address and per e-mail address.
 """
@@ -45,7 +47,8 @@ def web_login(path: str, username: str, password: str, address: str = "198.51.10
 
 def test_the_failure_limit_is_ten_wrong_passwords(settings):
     assert settings.AXES_FAILURE_LIMIT == 10
-    assert settings.AXES_LOCKOUT_PARAMETERS == ["ip_address", "username"]
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert settings.LOGIN_ADDRESS_FAILURE_LIMIT == 20
 
 
 def test_after_ten_wrong_admin_passwords_the_right_one_is_refused():
@@ -70,32 +73,66 @@ def test_nine_wrong_passwords_still_let_the_right_one_in():
     assert client.session["_auth_user_id"] == str(user.pk)
 
 
-def test_the_doors_share_one_count_per_username_across_addresses():
+def test_the_doors_share_one_count_per_username_at_one_address():
     user = UserFactory()
-    for n in range(4):
-        assert api_login(user.username, "wrong", address=f"203.0.113.{n}").status_code == 400
-    for n in range(3):
-        web_login(WEB_LOGIN, user.username, "wrong", address=f"203.0.113.{10 + n}")
-    for n in range(3):
-        web_login(ADMIN_LOGIN, user.username, "wrong", address=f"203.0.113.{20 + n}")
+    address = "203.0.113.1"
+    for _ in range(4):
+        assert api_login(user.username, "wrong", address=address).status_code == 400
+    for _ in range(3):
+        web_login(WEB_LOGIN, user.username, "wrong", address=address)
+    for _ in range(3):
+        web_login(ADMIN_LOGIN, user.username, "wrong", address=address)
 
-    refused = api_login(user.username, PASSWORD, address="192.0.2.99")
+    refused = api_login(user.username, PASSWORD, address=address)
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
     assert "detail" in refused.json()
     assert not Token.objects.filter(user=user).exists()
-    _, page = web_login(WEB_LOGIN, user.username, PASSWORD, address="192.0.2.98")
+    _, page = web_login(WEB_LOGIN, user.username, PASSWORD, address=address)
     assert page.status_code == 429
     assert b"Too many attempts" in page.content
 
 
-def test_one_address_trying_many_usernames_is_locked_out():
-    victims = [UserFactory() for _ in range(10)]
-    for victim in victims:
-        api_login(victim.username, "wrong", address="203.0.113.7")
+def test_failures_from_one_address_do_not_lock_a_staff_member_out_elsewhere():
+    """Issue 22: ten bad admin logins for manager1 from one address locked manager1 out
+    from every address for 15 minutes. Now only that address is refused for them."""
+    manager = staff_member("Clinic manager", username="manager1")
+    attacker, own_desk = "203.0.113.66", "192.0.2.10"
+    for _ in range(12):
+        _, answer = web_login(ADMIN_LOGIN, "manager1", "wrong", address=attacker)
+    assert answer.status_code == 429
+    _, answer = web_login(ADMIN_LOGIN, "manager1", STAFF_PASSWORD, address=attacker)
+    assert answer.status_code == 429  # still locked where the guessing came from
+
+    client, answer = web_login(ADMIN_LOGIN, "manager1", STAFF_PASSWORD, address=own_desk)
+    assert answer.status_code == 302
+    assert client.session["_auth_user_id"] == str(manager.pk)
+    assert api_login("manager1", STAFF_PASSWORD, address=own_desk).status_code == 200
+
+
+def test_one_address_trying_many_usernames_is_capped(settings):
+    """The per-address cap: LOGIN_ADDRESS_FAILURE_LIMIT failures from one address, spread
+    over usernames each far below their own limit, lock that address for every
+    username, while other addresses go on."""
+    cap = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    victims = [UserFactory() for _ in range(cap // 2)]
+    codes = [
+        api_login(victim.username, "wrong", address="203.0.113.7").status_code
+        for victim in victims
+        for _ in range(2)
+    ]
+    assert codes == [400] * (cap - 1) + [429]  # the failure that reaches the cap is refused
     fresh = UserFactory()
     assert api_login(fresh.username, PASSWORD, address="203.0.113.7").status_code == 429
     assert api_login(fresh.username, PASSWORD, address="203.0.113.8").status_code == 200
+
+
+def test_one_failure_below_the_address_cap_still_lets_a_login_in(settings):
+    cap = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    for n in range(cap - 1):
+        api_login(f"nobody{n}", "wrong", address="203.0.113.9")
+    user = UserFactory()
+    assert api_login(user.username, PASSWORD, address="203.0.113.9").status_code == 200
 
 
 # --- The hand-written login throttle: per address and per username, never per token ---

@@ -6,13 +6,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
 from bookings.admin_display import clinic_time
+from bookings.services import email_taken, email_taken_message
 from bookings.tokens import password_rules_help_html
 from pricing.models import ClinicSettings
 from pricing.services import set_discount_percent
@@ -98,9 +100,21 @@ class NewAccountForm(AdminUserCreationForm):
         self.fields["password1"].help_text = password_rules_help_html()
 
 
+class AccountChangeForm(UserChangeForm):
+    """The admin's account page: one account per e-mail address, said on the form (the
+    unique index would otherwise make a taken address a 500)."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data.get("email", "")
+        if email_taken(email, except_user_id=self.instance.pk):
+            raise ValidationError(email_taken_message())
+        return email
+
+
 admin.site.unregister(User)
 
 
 @admin.register(User)
 class AccountAdmin(UserAdmin):
     add_form = NewAccountForm
+    form = AccountChangeForm  # one account per e-mail address (issue 22)

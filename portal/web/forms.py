@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from phonenumber_field.formfields import PhoneNumberField
 
 from bookings.models import Gender, Language, MedicalService
-from bookings.services import MAX_SERVICES_PER_BOOKING
+from bookings.services import MAX_SERVICES_PER_BOOKING, email_taken, email_taken_message
 from bookings.validators import (
     NOT_AN_INDIAN_MOBILE,
     validate_indian_mobile,
@@ -93,6 +93,13 @@ class SignUpForm(forms.Form):
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise ValidationError(_("This username is taken; choose another."))
         return username
+
+    def clean_email(self) -> str:
+        # One account per address (a unique index); register_patient refuses a race's loser.
+        email = self.cleaned_data["email"]
+        if email_taken(email):
+            raise ValidationError(email_taken_message())
+        return email
 
     def clean(self):
         data = super().clean()

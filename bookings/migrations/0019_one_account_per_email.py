@@ -45,7 +45,7 @@ def clear_duplicate_emails(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("bookings", "0017_cancellation_request_key"),
+        ("bookings", "0018_online_payment"),
     ]
 
     operations = [

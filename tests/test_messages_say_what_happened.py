@@ -4,11 +4,11 @@ charged said "nothing was charged" (the money had been taken and given back)."""
 
 import pytest
 from django.utils import translation
-from portal.flows import cancellation_quote
 
 import confirmations.services
 from bookings.models import BookingStatus, SagaEvent
 from bookings.services import clinic_today, record_visit
+from portal.flows import cancellation_quote
 from portal.presentation import discount_in_words, staff_story, timeline
 
 pytestmark = pytest.mark.django_db(transaction=True)

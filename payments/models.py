@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from bookings.models import MONEY
+from bookings.models import money_field
 
 
 class PaymentStatus(models.TextChoices):
@@ -31,7 +31,7 @@ class Payment(models.Model):
         "bookings.Booking", on_delete=models.PROTECT, related_name="payment"
     )
     correlation_id = models.UUIDField(unique=True)  # also the gateway's idempotency key
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     currency = models.CharField(max_length=3, default="INR")
     method = models.CharField(
         max_length=6, choices=PaymentMethod.choices, default=PaymentMethod.CARD
@@ -97,7 +97,7 @@ class Refund(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     correlation_id = models.UUIDField()
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     status = models.CharField(
         max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
     )
@@ -152,7 +152,7 @@ class SimulatedGatewayCharge(models.Model):
 
     idempotency_key = models.CharField(max_length=64, unique=True)
     token = models.CharField(max_length=64)
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     captured = models.BooleanField()
     reference = models.CharField(max_length=64, unique=True)
     decline_reason = models.CharField(max_length=64, blank=True)
@@ -168,7 +168,7 @@ class SimulatedGatewayRefund(models.Model):
 
     idempotency_key = models.CharField(max_length=80, unique=True)
     charge_reference = models.CharField(max_length=64, db_index=True)
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     reference = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -33,7 +33,7 @@ class ReadOnlyAdmin(ReadOnlyInline, admin.ModelAdmin):
     """A model admin whose rows are view only, for everyone."""
 
 
-class UUIDSearchMixin:
+class UUIDSearchMixin(admin.ModelAdmin):
     """A pasted UUID finds its row by exact match on `uuid_search_fields`.
 
     Django's own search would compare the text against UUID columns with

@@ -13,7 +13,7 @@ from icalendar import Calendar, Event
 from bookings.models import Booking, BookingStatus
 
 # A booking's status as an iCalendar event's (RFC 5545: TENTATIVE, CONFIRMED, CANCELLED).
-CALENDAR_STATUS = {
+CALENDAR_STATUS: dict[str, str] = {
     BookingStatus.PENDING: "TENTATIVE",
     BookingStatus.AWAITING_PAYMENT: "TENTATIVE",  # the time is held until paid or expired
     BookingStatus.CONFIRMED: "CONFIRMED",

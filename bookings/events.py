@@ -44,6 +44,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -395,6 +396,12 @@ def emit(event: Payload, *, correlation_id: UUID, occurrence: int = 1) -> None:
 SEQUENCE_ATTEMPTS = 20
 
 
+def _column(name: str) -> str:
+    field = SagaEvent._meta.get_field(name)
+    assert isinstance(field, Field) and field.column  # the log's own columns
+    return field.column
+
+
 def _append(name: str, correlation_id: UUID, payload: dict[str, Any], *, occurrence: int) -> None:
     """INSERT the event with the saga's next sequence number, computed in the INSERT.
 
@@ -409,7 +416,7 @@ def _append(name: str, correlation_id: UUID, payload: dict[str, Any], *, occurre
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     cid, kind, nth, seq, body, at = (
-        quote(meta.get_field(name).column)
+        quote(_column(name))
         for name in (
             "correlation_id",
             "event_type",

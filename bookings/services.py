@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Value
@@ -120,7 +120,7 @@ def register_patient(
     date_of_birth: date,
     phone: str = "",
     language: str = Language.ENGLISH,
-) -> AbstractBaseUser:
+) -> User:
     """Create a patient's account and profile. Django's password validators apply."""
     try:
         validate_username(username)
@@ -158,7 +158,7 @@ def register_patient(
 
 def desk_patient_account(
     *, phone: str, full_name: str, gender: str, date_of_birth: date
-) -> tuple[AbstractBaseUser, bool]:
+) -> tuple[User, bool]:
     """The account a front-desk booking belongs to: the patient's, found by phone (E.164).
 
     A registered patient with this phone gets the booking in their own list (and its
@@ -195,7 +195,7 @@ def desk_patient_account(
 
 def initiate_booking(
     *,
-    user: AbstractBaseUser,
+    user: User,
     patient_name: str,
     gender: str,
     date_of_birth: date,
@@ -263,7 +263,7 @@ def initiate_booking(
 
 def _create_and_start(
     *,
-    user: AbstractBaseUser,
+    user: User,
     patient_name: str,
     gender: str,
     date_of_birth: date,
@@ -292,7 +292,8 @@ def _create_and_start(
             [BookingItem(booking=booking, service=s, name=s.name, price=s.price) for s in services]
         )
         # The booking handed back knows its items: its answer needs no read of them.
-        booking._prefetched_objects_cache = {"items": items}
+        # (Django's prefetch cache, on every model instance; the stubs leave it out.)
+        booking._prefetched_objects_cache = {"items": items}  # type: ignore[attr-defined]
         # No AuditLog row: BookingRequested is the record of the request (DESIGN.md, Logs).
         events.emit(
             events.BookingRequested(
@@ -386,7 +387,7 @@ def request_cancellation(
         )
         if not won:
             raise NotCancellable(_("This booking is not confirmed, or is already being cancelled."))
-        after = {
+        after: dict[str, Any] = {
             "reason": reason,
             "by_staff": by_staff,
             "refund_amount": str(refund_amount),
@@ -428,7 +429,7 @@ def mark_cancelled(*, correlation_id: UUID, reason: str, refund_amount: Decimal)
         )
 
 
-def update_profile(*, user: AbstractBaseUser, changes: dict[str, Any]) -> PatientProfile:
+def update_profile(*, user: User, changes: dict[str, Any]) -> PatientProfile:
     """PATCH /api/me: any of full_name, email, phone, language (validated by the caller)."""
     if "email" in changes and email_taken(changes["email"], except_user_id=user.pk):
         raise ValidationError({"email": email_taken_message()})

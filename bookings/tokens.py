@@ -4,12 +4,12 @@ A token is a bearer credential that outlives the password that obtained it; once
 password is changed (the patient fears it leaked) the old token must stop working too.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 
 
-def revoke_tokens(*, user: AbstractBaseUser) -> None:
+def revoke_tokens(*, user: User) -> None:
     """Every API token of `user` stops working at once."""
     Token.objects.filter(user=user).delete()
 

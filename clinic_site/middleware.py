@@ -195,7 +195,7 @@ class RefuseMalformedAdminSelection:
             or not (match.url_name or "").endswith("_changelist")
         ):
             return None
-        model = _changelist_models().get(match.url_name)
+        model = _changelist_models().get(match.url_name or "")
         if model is None:
             return None
         selected = request.POST.getlist("_selected_action")

@@ -36,7 +36,7 @@ from notifications.models import Channel, Kind, Notification, SenderLease, Statu
 logger = logging.getLogger("notifications")
 
 # The booking status each kind is still wanted in (the cancellation saga sets "cancelled").
-WANTED_STATUS = {
+WANTED_STATUS: dict[str, BookingStatus] = {
     Kind.CONFIRMATION: BookingStatus.CONFIRMED,
     Kind.REMINDER_24H: BookingStatus.CONFIRMED,
     Kind.REMINDER_2H: BookingStatus.CONFIRMED,

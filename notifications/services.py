@@ -25,7 +25,7 @@ CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 
 def planned_for_confirmed(
-    *, booking_id: UUID, appointment_start: datetime | None, now: datetime
+    *, booking_id: UUID | str, appointment_start: datetime | None, now: datetime
 ) -> list[Notification]:
     """The confirmation now, and the reminders still ahead of a future appointment."""
     planned = [(Kind.CONFIRMATION, now)]
@@ -127,6 +127,7 @@ def write_for_rescheduled(
         ).update(status=Status.SUPERSEDED, last_error="superseded: booking moved")
         planned = [(Kind.RESCHEDULED, now)]
         start = booking.appointment_start
+        assert start is not None  # a booking moved to a slot has its times
         planned += [(kind, start - before) for kind, before in REMINDERS if start - before > now]
         Notification.objects.bulk_create(
             [

@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -56,7 +57,7 @@ __all__ = [
 
 def start_booking(
     *,
-    user: AbstractBaseUser,
+    user: User,
     patient_name: str,
     gender: str,
     date_of_birth: date,
@@ -102,7 +103,7 @@ def start_booking(
         check_slot_serves(slot_id=slot_id, service_ids=needing_slot, day=visit_date)
     elif visit_date is not None and visit_date != clinic_today():
         raise ValidationError({"visit_date": "A walk-in visit is on today's clinic day."})
-    booking_request = {
+    booking_request: dict[str, Any] = {
         "user": user,
         "patient_name": patient_name,
         "gender": gender,
@@ -123,6 +124,7 @@ def start_booking(
         if slot_id is not None:
             take_slot(slot_id=slot_id, booking_id=booking.pk, correlation_id=booking.correlation_id)
         if cash:
+            assert cash_received_by  # `cash` needs who received it
             receive_cash(correlation_id=booking.correlation_id, received_by=cash_received_by)
     return booking
 
@@ -155,6 +157,7 @@ def cancellation_quote(
     starts = visit_starts(booking)
     if now >= starts:
         return CancellationQuote(False, nothing, nothing, _("The visit has already begun."), None)
+    assert booking.final_price is not None  # a confirmed booking was priced
     refund = refund_for(
         # Bookings sold before policies had versions fall under the first one.
         policy=cancellation_policy(booking.cancellation_policy_version or 1),

@@ -68,6 +68,7 @@ def discount_in_words(booking: Booking) -> str:
             return _("No discount was used, since the booking was not made.")
         return _("No discount was used, since nothing was charged.")
     if booking.discount_applied:
+        assert booking.discount_percent is not None  # priced before it was applied
         return _("%(amount)s off (%(percent)s), because %(why)s.") % {
             "amount": inr(booking.discount_amount),
             "percent": percent_in_words(booking.discount_percent),

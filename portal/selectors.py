@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
@@ -23,13 +23,13 @@ VIEW_ANY_BOOKING = "bookings.view_booking"
 DAYS_SHOWN = 14  # the slot step lists the next fortnight's days that have free times
 
 
-def staff_may(user: AbstractBaseUser | AnonymousUser, permission: str) -> bool:
+def staff_may(user: User | AnonymousUser, permission: str) -> bool:
     """Staff act through their group's permissions: `is_staff` alone allows nothing."""
     return bool(user and user.is_active and user.is_staff and user.has_perm(permission))
 
 
 def visible_bookings(
-    user: AbstractBaseUser | AnonymousUser,
+    user: User,
     *,
     staff_permission: str | None = None,
     among: QuerySet[Booking] | None = None,
@@ -43,7 +43,7 @@ def visible_bookings(
 
 
 def visible_booking(
-    user: AbstractBaseUser | AnonymousUser,
+    user: User,
     booking_id: str | uuid.UUID,
     *,
     staff_permission: str | None = None,
@@ -106,8 +106,8 @@ def with_appointments(bookings):
 def appointment_of(booking: Booking) -> Appointment | None:
     """The appointment the booking took (kept after a failed saga gave the place back),
     or None for a walk-in."""
-    if booking.appointment_start is None:
-        return None
+    if booking.appointment_start is None or booking.appointment_end is None:
+        return None  # a walk-in: the booking copies both times or neither
     held = list(booking.slot_bookings.all())
     if not held:
         return None

@@ -20,6 +20,9 @@ from portal.models import ThrottleWindow
 
 class _SettingRateThrottle(SimpleRateThrottle):
     rate_setting: str
+    # Set by SimpleRateThrottle.__init__ from the rate (the stubs leave them out).
+    num_requests: int
+    duration: int
 
     def get_rate(self) -> str:
         return getattr(settings, self.rate_setting)

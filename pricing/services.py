@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -88,7 +88,8 @@ def _update_returning(rows: QuerySet, values: dict[str, Any], *, returning: str)
     """`rows.update(**values)`, also handing back one column of the row changed (or
     _NO_ROW): the subqueries' result without a second statement. The ORM writes the
     UPDATE; RETURNING (PostgreSQL, and SQLite since 3.35) is added to it."""
-    query = rows.query.chain(UpdateQuery)
+    # chain(klass) makes a `klass`; the stubs say a plain Query.
+    query = cast(UpdateQuery, rows.query.chain(UpdateQuery))
     query.add_update_values(values)
     update, params = query.get_compiler(rows.db).as_sql()
     column = connection.ops.quote_name(rows.model._meta.get_field(returning).column)

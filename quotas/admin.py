@@ -72,6 +72,11 @@ class QuotaReservationInline(ReadOnlyInline, admin.TabularInline):
         return clinic_time(reservation.released_at) if reservation.released_at else "kept"
 
 
+# Set on the request when save_model refuses a limit: the change is then neither logged
+# nor answered as saved.
+LIMIT_REFUSED = "_quota_limit_refused"
+
+
 @admin.register(DiscountQuota)
 class DiscountQuotaAdmin(admin.ModelAdmin):
     form = DiscountQuotaForm
@@ -125,16 +130,16 @@ class DiscountQuotaAdmin(admin.ModelAdmin):
             )
         except ValidationError as error:
             # Discounts granted between the form's check and this save: refuse, say why.
-            request._quota_limit_refused = True
+            setattr(request, LIMIT_REFUSED, True)
             self.message_user(request, " ".join(error.messages), messages.ERROR)
 
     def log_change(self, request: HttpRequest, obj: Any, message: Any):
-        if getattr(request, "_quota_limit_refused", False):
+        if getattr(request, LIMIT_REFUSED, False):
             return None
         return super().log_change(request, obj, message)
 
     def response_change(self, request: HttpRequest, obj: DiscountQuota):
-        if getattr(request, "_quota_limit_refused", False):
+        if getattr(request, LIMIT_REFUSED, False):
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
 

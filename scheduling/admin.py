@@ -120,7 +120,8 @@ class ScheduleExceptionForm(forms.ModelForm):
         fields = ("practitioner", "kind", "start", "end", "note")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end and end <= start:
             raise forms.ValidationError("The end must be after the start.")

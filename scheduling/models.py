@@ -93,7 +93,7 @@ class ScheduleException(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = self.practitioner.name if self.practitioner_id else "Whole clinic"
+        who = self.practitioner.name if self.practitioner is not None else "Whole clinic"
         return f"{who}: {self.get_kind_display()} {self.start:%Y-%m-%d %H:%M}"
 
 

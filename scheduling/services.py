@@ -185,11 +185,12 @@ def schedules_changed(first: date | None = None, last: date | None = None) -> li
         for slot in existing.order_by("start", "pk"):
             if timezone.localtime(slot.start, zone).date() not in day_set:
                 continue
-            if slot.start > now:
-                _reconcile_slot(slot, wanted.pop((slot.practitioner_id, slot.start), None))
+            kept = slot.start > now and _reconcile_slot(
+                slot, wanted.pop((slot.practitioner_id, slot.start), None)
+            )
             if slot.capacity > 0 or slot.booked > 0:
                 occupied.setdefault(slot.practitioner_id, []).append((slot.start, slot.end))
-            if getattr(slot, "stranded", False):
+            if kept:
                 stranded.append(slot)
         added = [
             Slot(practitioner_id=who, start=start, end=end, capacity=capacity)
@@ -200,29 +201,29 @@ def schedules_changed(first: date | None = None, last: date | None = None) -> li
     return stranded
 
 
-def _reconcile_slot(slot: Slot, want: tuple[datetime, int] | None) -> None:
-    """One future slot against what the schedules want at its start (None: nothing)."""
+def _reconcile_slot(slot: Slot, want: tuple[datetime, int] | None) -> bool:
+    """One future slot against what the schedules want at its start (None: nothing).
+    True when it is stranded: booked, kept as it was, for staff to move."""
     mine = Slot.objects.filter(pk=slot.pk)
     if want is None:
         if slot.capacity == 0:
-            return
+            return False
         if slot.booked == 0 and mine.filter(booked=0).update(capacity=0):
             slot.capacity = 0
-            return
-        slot.stranded = True  # booked (now or a moment ago): kept, for staff to move
-        return
+            return False
+        return True  # booked (now or a moment ago): kept, for staff to move
     end, capacity = want
     if slot.end == end:
         if slot.capacity != capacity and mine.filter(booked__lte=capacity).update(
             capacity=capacity
         ):
             slot.capacity = capacity
-        return
+        return False
     if slot.booked == 0 and mine.filter(booked=0).update(end=end, capacity=capacity):
         slot.end, slot.capacity = end, capacity
-        return
+        return False
     # Booked at its old length: kept as it is; no longer what the schedule makes.
-    slot.stranded = True
+    return True
 
 
 def check_slot_serves(*, slot_id: int, service_ids: Iterable[int], day: date | None = None) -> None:
@@ -367,6 +368,7 @@ def reschedule(
             slot=slot, correlation_id=booking.correlation_id, booking_id=booking_id
         )
         old = Booking.objects.only("appointment_start", "reschedules").get(pk=booking_id)
+        assert old.appointment_start is not None  # it held a slot (SlotBooking above)
         Booking.objects.filter(pk=booking_id).update(
             visit_date=timezone.localtime(slot.start, clinic_zone()).date(),
             appointment_start=slot.start,

@@ -156,10 +156,10 @@ class BookingListCreateView(GenericAPIView):
     def _book(self, data, *, request_key: str | None):
         given = BookingInputSerializer(data=data)
         given.is_valid(raise_exception=True)
+        user = self.request.user
+        assert user.is_authenticated  # IsAuthenticated let the request in
         with events.collect_delivered() as delivered:
-            booking = start_booking(
-                user=self.request.user, request_key=request_key, **given.validated_data
-            )
+            booking = start_booking(user=user, request_key=request_key, **given.validated_data)
         # A walk-in whose saga ended in this request is answered from its events, with no
         # re-read; otherwise (an appointment, a saga another process ends) from the rows.
         ended = events.apply_delivered(booking, delivered.get(booking.correlation_id, {}))
@@ -212,7 +212,7 @@ class BookingCalendarView(APIView):
     def get(self, request, booking_id: str):
         booking = visible_booking(request.user, booking_id, among=with_items_and_appointments())
         appointment = None if booking is None else appointment_of(booking)
-        if appointment is None:
+        if booking is None or appointment is None:
             raise NotFound("No such booking with an appointment.")
         return calendar_download(booking, appointment)
 
@@ -302,8 +302,8 @@ class CancelView(APIView):
     def _answer_for(cancelled: Booking, *, as_is: bool = False) -> idempotency.Answer:
         if not as_is:  # not ended in this request: read with its items
             cancelled = with_items_and_appointments().get(pk=cancelled.pk)
-        cancelled.refund = refund_of(cancelled)
-        body = CancelledBookingOutputSerializer(cancelled).data
+        refund = refund_of(cancelled)
+        body = CancelledBookingOutputSerializer(cancelled, context={"refund": refund}).data
         return idempotency.Answer(status=status.HTTP_200_OK, body=body)
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import DatabaseError, Error, IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -70,7 +70,7 @@ def booking_request_key(key: str) -> str:
     return hashlib.sha256(f"api:{key}".encode()).hexdigest()
 
 
-def cancellation_request_key(user: AbstractBaseUser, key: str) -> str:
+def cancellation_request_key(user: User, key: str) -> str:
     """Booking.cancellation_request_key for an API key: the caller's own (staff and the
     patient may both act on one booking), fixed length."""
     return hashlib.sha256(f"api-cancel:{user.pk}:{key}".encode()).hexdigest()
@@ -82,7 +82,7 @@ def _saga_running(booking: Booking) -> bool:
 
 def answer_once(
     *,
-    user: AbstractBaseUser,
+    user: User,
     key: str,
     fingerprint: str,
     produce: Callable[[], tuple[Answer, Booking]],
@@ -139,7 +139,7 @@ def answer_once(
             _unlock(lock)
 
 
-def _claim(*, user: AbstractBaseUser, key: str, fingerprint: str) -> IdempotencyKey | None:
+def _claim(*, user: User, key: str, fingerprint: str) -> IdempotencyKey | None:
     """The new in-flight row, or None when the key has one already."""
     try:
         with transaction.atomic():
@@ -148,7 +148,7 @@ def _claim(*, user: AbstractBaseUser, key: str, fingerprint: str) -> Idempotency
         return None
 
 
-def claim_lock_id(*, user: AbstractBaseUser, key: str) -> int:
+def claim_lock_id(*, user: User, key: str) -> int:
     """The PostgreSQL advisory lock id of (user, key): a signed 64-bit int."""
     digest = hashlib.sha256(f"idempotency:{user.pk}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
@@ -177,7 +177,7 @@ def _unlock(lock: int) -> None:
 
 def _answer_or_abandoned_claim(
     *,
-    user: AbstractBaseUser,
+    user: User,
     key: str,
     fingerprint: str,
     booking_made: Callable[[], Booking | None] | None,
@@ -233,6 +233,8 @@ def _store(record: IdempotencyKey, answer: Answer, booking: Booking) -> Answer:
 
 
 def _stored(record: IdempotencyKey) -> Answer:
+    # A done key holds its answer (the CHECK idempotency_done_has_answer).
+    assert record.response_status is not None and record.response_body is not None
     return Answer(status=record.response_status, body=record.response_body)
 
 

@@ -5,6 +5,7 @@ and their django ValidationErrors become 400s in the views. Output serializers r
 money as strings with two decimals and times in the clinic's zone (+05:30).
 """
 
+import datetime
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from bookings.models import Booking, Gender, Language
+from bookings.models import Booking, BookingStatus, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
 from bookings.validators import validate_date_of_birth, validate_indian_mobile, validate_username
@@ -187,7 +188,7 @@ class SlotQuerySerializer(serializers.Serializer):
         error_messages={"invalid": "Give service ids separated by commas, e.g. 1,2."},
     )
 
-    def validate_date(self, value: date) -> date:
+    def validate_date(self, value: datetime.date) -> datetime.date:  # `date` is the field here
         first, last = horizon_days()
         if not first <= value <= last:
             raise serializers.ValidationError(
@@ -326,7 +327,7 @@ class BookedServiceOutputSerializer(serializers.Serializer):
 class BookingOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     correlation_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=Booking._meta.get_field("status").choices)
+    status = serializers.ChoiceField(choices=BookingStatus.choices)
     patient_name = serializers.CharField()
     gender = serializers.ChoiceField(choices=Gender.choices)
     date_of_birth = serializers.DateField()
@@ -370,7 +371,8 @@ class BookingStatusOutputSerializer(BookingOutputSerializer):
     @extend_schema_field(SagaEventOutputSerializer(many=True))
     def get_events(self, booking: Booking) -> list[dict[str, Any]]:
         events = saga_events(booking.correlation_id)
-        return SagaEventOutputSerializer(events, many=True).data
+        # many=True makes a ListSerializer, whose .data is a list; the stubs keep the class.
+        return SagaEventOutputSerializer(events, many=True).data  # type: ignore[return-value]
 
 
 # --- Cancelling ----------------------------------------------------------------
@@ -409,4 +411,10 @@ class RefundOutputSerializer(serializers.Serializer):
 
 
 class CancelledBookingOutputSerializer(BookingOutputSerializer):
-    refund = RefundOutputSerializer()
+    """Its `refund` is the view's to work out (portal.flows.refund_of): the context's."""
+
+    refund = serializers.SerializerMethodField()
+
+    @extend_schema_field(RefundOutputSerializer)
+    def get_refund(self, booking: Booking) -> dict[str, Any]:
+        return RefundOutputSerializer(self.context["refund"]).data

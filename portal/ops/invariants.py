@@ -182,16 +182,16 @@ def _cancellations_refunded_as_the_policy_gave() -> list[str]:
         for key, refund in ours.items():
             if refund.payment.method == PaymentMethod.CASH:
                 continue
-            kept = theirs.get(key)
-            if kept is None:
+            at_gateway = theirs.get(key)
+            if at_gateway is None:
                 found.append(
                     f"cancellation {refund.correlation_id}: refund of ₹{refund.amount} marked "
                     "refunded, but the gateway has no such refund"
                 )
-            elif kept.amount != refund.amount:
+            elif at_gateway.amount != refund.amount:
                 found.append(
                     f"cancellation {refund.correlation_id}: refund of ₹{refund.amount} marked "
-                    f"refunded, but the gateway refunded ₹{kept.amount}"
+                    f"refunded, but the gateway refunded ₹{at_gateway.amount}"
                 )
     return found
 

@@ -153,6 +153,7 @@ def resume_saga(booking_id: UUID, *, now: datetime) -> str:
             correlation_id=correlation_id, reason=DEADLINE_REASON, failed_step=RECOVERY_FAILED_STEP
         )
     else:
+        assert last is not None  # no event logged: compensated above
         events.replay(last)
     return action
 

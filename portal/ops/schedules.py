@@ -5,12 +5,14 @@ changes the row; staff see the schedules and every failed run in the admin
 ("Background tasks").
 """
 
+from typing import Any
+
 from django.utils import timezone
 
-EVERY_MINUTE = {"schedule_type": "I", "minutes": 1}
-DAILY = {"schedule_type": "D"}
+EVERY_MINUTE: dict[str, Any] = {"schedule_type": "I", "minutes": 1}
+DAILY: dict[str, Any] = {"schedule_type": "D"}
 
-SCHEDULES = {
+SCHEDULES: dict[str, tuple[str, dict[str, Any]]] = {
     "worker heartbeat": ("portal.ops.tasks.heartbeat", EVERY_MINUTE),
     "resume sagas": ("portal.ops.tasks.resume_sagas", EVERY_MINUTE),
     "reconcile online payments": ("payments.tasks.reconcile_online_payments", EVERY_MINUTE),

@@ -42,7 +42,7 @@ def reschedule(model_admin: admin.ModelAdmin, request: HttpRequest, pk) -> HttpR
             request.GET,
             appointment_services(booking),
             picker_url=request.path,
-            excluding=appointment and appointment.slot_id,
+            excluding=appointment.slot_id if appointment else None,
         ),
         "title": f"Change the time of {booking.patient_name}'s appointment",
         "booking": booking,

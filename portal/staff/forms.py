@@ -1,5 +1,7 @@
 """The staff pages' forms: booking at the front desk, and a cancellation's reason."""
 
+from typing import cast
+
 from django import forms
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
@@ -55,10 +57,10 @@ class DeskBookingForm(forms.Form):
 
     def __init__(self, *args, slots=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["services"].queryset = MedicalService.objects.filter(active=True).order_by(
-            "name"
-        )
-        self.fields["slot"].choices = [("", "No appointment (walk-in)")] + [
+        services = cast(ServiceChoiceField, self.fields["services"])
+        services.queryset = MedicalService.objects.filter(active=True).order_by("name")
+        slot = cast(forms.TypedChoiceField, self.fields["slot"])
+        slot.choices = [("", "No appointment (walk-in)")] + [
             (
                 s.pk,
                 f"{timezone.localtime(s.start):%H:%M} · {s.practitioner.name} "

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, Gender, MedicalService, PatientProfile
 from bookings.services import clinic_today
+from portal.authenticated import AuthenticatedHttpRequest
 from portal.flows import (
     SlotUnavailable,
     start_booking,
@@ -57,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and "update_total" in request.POST:
         # "Update total" without JavaScript: the same page with the chosen services' sum,
         # and no errors yet for fields the patient has not reached.
@@ -107,7 +108,7 @@ def _form_data(post) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def book_review(request: HttpRequest) -> HttpResponse:
+def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         payment = PaymentForm(request.POST)
         # A repeated "Confirm & Pay" (double click, back and resubmit) finds its booking.
@@ -150,6 +151,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 expected_total=payment.cleaned_data["expected_total"],
             )
         except SlotUnavailable:
+            assert chosen is not None  # only a chosen slot can be taken
             messages.error(request, _("That time was just taken. Please choose another."))
             draft = request.session[DRAFT]
             draft.pop("slot_id", None)
@@ -197,7 +199,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def book_slot(request: HttpRequest) -> HttpResponse:
+def book_slot(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Pick a day (GET ?day=), then a practitioner's free time (POST slot)."""
     draft = request.session.get(DRAFT)
     if not draft:
@@ -253,7 +255,7 @@ def _chosen_slot(draft: dict, needing: list[int]) -> Slot | None:
     return Slot.objects.select_related("practitioner").filter(pk=slot_id).first()
 
 
-def _booking_for_key(request: HttpRequest, key: str) -> Booking | None:
+def _booking_for_key(request: AuthenticatedHttpRequest, key: str) -> Booking | None:
     try:
         key = str(uuid.UUID(key))
     except ValueError:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable
+from portal.authenticated import AuthenticatedHttpRequest
 from portal.flows import (
     RefundLowered,
     cancel_booking,
@@ -37,14 +38,14 @@ from portal.web.booking import DRAFT, _needing_slot
 BOOKINGS_PER_PAGE = 10
 
 
-def _own_with_appointment(request: HttpRequest, pk: uuid.UUID) -> Booking:
+def _own_with_appointment(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> Booking:
     # Another patient's booking does not exist, as far as this patient can tell.
     among = with_appointments(Booking.objects)
     return get_object_or_404(visible_bookings(request.user, among=among), pk=pk)
 
 
 @login_required
-def my_bookings(request: HttpRequest) -> HttpResponse:
+def my_bookings(request: AuthenticatedHttpRequest) -> HttpResponse:
     bookings = with_appointments(
         visible_bookings(request.user).prefetch_related("items").order_by("-created_at", "-pk")
     )
@@ -75,7 +76,7 @@ def _with_retries(bookings: list[Booking]) -> list[dict]:
 
 
 @login_required
-def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     # Another patient's booking does not exist, as far as this patient can tell.
     booking = _own_with_appointment(request, pk)
     return render(
@@ -99,7 +100,7 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def booking_retry(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def booking_retry(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """ "Try again with another card": a new draft of this failed booking's own services and
     patient (never the session's newest draft), then its review, or its time if it needs one."""
     booking = get_object_or_404(visible_bookings(request.user), pk=pk, status=BookingStatus.FAILED)
@@ -115,7 +116,7 @@ def booking_retry(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def booking_calendar(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def booking_calendar(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """ "Add to calendar": the appointment's .ics, for its owner."""
     booking = _own_with_appointment(request, pk)
     appointment = appointment_of(booking)
@@ -126,7 +127,7 @@ def booking_calendar(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Show exactly what comes back before the patient confirms; then cancel."""
     booking = get_object_or_404(visible_bookings(request.user), pk=pk)
     quote = cancellation_quote(booking, by_staff=False)
@@ -198,7 +199,7 @@ def _money_or_none(value: str | None) -> Decimal | None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def reschedule(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def reschedule(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """ "Change time": the deadline first, then a day and a free time; POST moves it."""
     booking = _own_with_appointment(request, pk)
     moving = reschedule_quote(booking, by_staff=False)
@@ -222,7 +223,7 @@ def reschedule(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         request.GET,
         appointment_services(booking),
         picker_url=request.path,
-        excluding=appointment and appointment.slot_id,
+        excluding=appointment.slot_id if appointment else None,
     )
     context.update(booking=booking, appointment=appointment, moving=moving)
     return render(request, "bookings/reschedule.html", context)

@@ -4,12 +4,14 @@ Forms check what a patient can fix on the page; the services they call check aga
 """
 
 import logging
+from typing import cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -102,7 +104,8 @@ class SignUpForm(forms.Form):
         return email
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         password, again = data.get("password"), data.get("password_again")
         if password and again and password != again:
             self.add_error(
@@ -143,7 +146,8 @@ class BookingDetailsForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["services"].queryset = MedicalService.objects.filter(active=True)
+        services = cast(ServiceChoiceField, self.fields["services"])
+        services.queryset = MedicalService.objects.filter(active=True)
 
     def clean_services(self):
         services = self.cleaned_data["services"]
@@ -197,7 +201,7 @@ class PaymentForm(forms.Form):
     def show_amount(self, amount) -> None:
         """Carry `amount`, the price this rendering of the page shows, as expected_total."""
         if self.is_bound:
-            data = self.data.copy()
+            data = cast(QueryDict, self.data).copy()  # bound to request.POST
             data["expected_total"] = str(amount)
             self.data = data
         else:

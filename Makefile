@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install messages run test fuzz lint lint-imports format bench profile
+.PHONY: install messages run test fuzz lint lint-imports typecheck format bench profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,13 @@ fuzz: install
 	FUZZ_PROFILE=explore scripts/with-test-postgres.sh $(PY) -m pytest tests/test_api_schema.py \
 		-k fuzzing -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: install lint-imports
+lint: install lint-imports typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy with django-stubs and djangorestframework-stubs over the app packages ([tool.mypy]).
+typecheck: install
+	$(VENV)/bin/mypy
 
 # The layers of shared/DESIGN.md (.importlinter): fails the build when an import points up.
 lint-imports: install

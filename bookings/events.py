@@ -111,7 +111,8 @@ class Payload:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        hints = _field_types(cls)
+        # A class is hashable; mypy checks type[Self] against the instances' __hash__.
+        hints = _field_types(cls)  # type: ignore[arg-type]
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # every event is one
         return cls(**{f.name: _from_json(hints[f.name], data[f.name]) for f in fields})
 

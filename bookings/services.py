@@ -387,7 +387,7 @@ def request_cancellation(
         )
         if not won:
             raise NotCancellable(_("This booking is not confirmed, or is already being cancelled."))
-        after: dict[str, Any] = {
+        after = {
             "reason": reason,
             "by_staff": by_staff,
             "refund_amount": str(refund_amount),

@@ -1,5 +1,7 @@
 """What a notification says (templates in the patient's language), and handing it over."""
 
+from typing import Protocol, cast
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
@@ -134,9 +136,16 @@ def backend_looks_up_sends(channel: str) -> bool:
     return getattr(import_string(settings.EMAIL_BACKEND), "looks_up_sends", False)
 
 
+class _LooksUpSends(Protocol):
+    """An e-mail backend with a status API (backend_looks_up_sends)."""
+
+    def look_up(self, *, message_id: str) -> str | None: ...
+
+
 def look_up(notification: Notification, booking: Booking) -> str | None:
     """Ask the provider about a row whose send was interrupted: its id for the message if
     it got it, None if it never did. Raises when it cannot tell (down, an error)."""
     if notification.channel == Channel.SMS:
         return sms.get_backend().look_up(idempotency_key=idempotency_key_of(notification))
-    return get_connection().look_up(message_id=message_id_of(notification, booking))
+    backend = cast(_LooksUpSends, get_connection())  # only asked when it looks_up_sends
+    return backend.look_up(message_id=message_id_of(notification, booking))

@@ -289,6 +289,7 @@ def _settle_by_asking(rows, *, now: datetime, limit: int = 100) -> int:
             )
             if row is None:
                 continue
+            assert row.claimed_at is not None  # set whenever a row is marked "sending"
             try:
                 provider_id = messages.look_up(row, row.booking)
             except Exception as error:  # cannot tell now: asked again at the next release

@@ -299,9 +299,9 @@ def _story(booking: Booking, *, staff: bool) -> list[TimelineEntry]:
     """The booking's events that have words for this reader (the patient or staff)."""
     entries = []
     for row in saga_events(booking.correlation_id):
-        event = events.payload_of(row)
+        event: events.Payload = events.payload_of(row)
         words = WORDS.get(type(event))
-        say = words and (words.staff if staff else words.patient)
+        say = None if words is None else (words.staff if staff else words.patient)
         if say is None:
             continue
         title, detail = say(event, booking)

@@ -135,7 +135,7 @@ def answer_once(
             raise
         return _store(claim, answer, booking)
     finally:
-        if held:
+        if lock is not None and held:
             _unlock(lock)
 
 

@@ -411,8 +411,7 @@ class RefundOutputSerializer(serializers.Serializer):
 
 
 class CancelledBookingOutputSerializer(BookingOutputSerializer):
-    """Its `refund` is the view's to work out (portal.flows.refund_of): the context's."""
-
+    # The refund is the view's to work out (portal.flows.refund_of): given in the context.
     refund = serializers.SerializerMethodField()
 
     @extend_schema_field(RefundOutputSerializer)

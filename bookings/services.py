@@ -441,7 +441,7 @@ def update_profile(*, user: User, changes: dict[str, Any]) -> PatientProfile:
     return profile
 
 
-def _update_profile_rows(*, user: AbstractBaseUser, changes: dict[str, Any]) -> PatientProfile:
+def _update_profile_rows(*, user: User, changes: dict[str, Any]) -> PatientProfile:
     profile = PatientProfile.objects.select_for_update().get(user=user)
     if "email" in changes:
         user.email = changes["email"]

@@ -18,7 +18,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 
 
-class GuardedFilters:
+class GuardedFilters(ChangeList):
     """Mixed into a ChangeList class: a filter value that cannot be a lookup is
     IncorrectLookupParameters, whatever the parsing raised."""
 
@@ -34,11 +34,12 @@ def guarded(changelist_class: type[ChangeList]) -> type[ChangeList]:
     return type(f"Guarded{changelist_class.__name__}", (GuardedFilters, changelist_class), {})
 
 
-class GuardedChangeListAdmin:
+class GuardedChangeListAdmin(admin.ModelAdmin):
     """Mixed into every registered ModelAdmin class by ClinicAdminSite.register."""
 
     def get_changelist(self, request, **kwargs):
-        return guarded(super().get_changelist(request, **kwargs))
+        # A class is hashable; mypy checks type[ChangeList] against the instances' __hash__.
+        return guarded(super().get_changelist(request, **kwargs))  # type: ignore[arg-type]
 
 
 class ClinicAdminSite(admin.AdminSite):

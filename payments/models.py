@@ -194,7 +194,7 @@ class ReversedCapture(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="reversals")
     correlation_id = models.UUIDField()
     gateway_payment_id = models.CharField(max_length=40)
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     reason = models.CharField(max_length=20, choices=ReversalReason.choices)
     # The n-th reversal of this saga: PaymentReversed's occurrence in the event log.
     occurrence = models.PositiveSmallIntegerField()

@@ -269,6 +269,8 @@ def reconcile_payment(*, payment_id: int, now: datetime) -> str:
     )
     if payment.status != PaymentStatus.PENDING:
         return "settled"
+    # A waiting online payment has its gateway order and its expiry.
+    assert payment.order_id is not None and payment.expires_at is not None
     try:
         found = online_gateway().payments_of(order_id=payment.order_id)
     except Exception:

@@ -100,14 +100,15 @@ def why_not_cancellable(booking: Booking) -> str:
         if charged_and_returned(booking):
             return _("This booking failed; the payment was refunded.")
         return _("This booking failed; nothing was charged.")
-    return {
+    reasons: dict[str, str] = {
         BookingStatus.CANCELLED: _("This booking is already cancelled."),
         BookingStatus.PENDING: _("This booking is not confirmed yet."),
         BookingStatus.COMPLETED: _("This visit has taken place; it cannot be cancelled."),
         BookingStatus.NO_SHOW: _(
             "This visit was marked as missed (a no-show); it cannot be cancelled."
         ),
-    }.get(booking.status, _("This booking is being cancelled."))
+    }
+    return reasons.get(booking.status, _("This booking is being cancelled."))
 
 
 @dataclass(frozen=True)

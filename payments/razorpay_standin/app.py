@@ -153,7 +153,7 @@ class StandIn:
             return 400, "The amount must be atleast INR 1.00"
         if body.get("currency", "INR") != "INR":
             return 400, "Currency is not supported"
-        order = {
+        order: dict[str, Any] = {
             "id": self._id("order_"),
             "entity": "order",
             "amount": amount,
@@ -200,7 +200,7 @@ class StandIn:
             amount = body.get("amount", left)
             if not isinstance(amount, int) or amount <= 0 or amount > left:
                 return 400, "The total refund amount is greater than the refund payment amount"
-            refund = {
+            refund: dict[str, Any] = {
                 "id": "rfnd_" + "".join(self._random.choice(ALPHABET) for _ in range(14)),
                 "entity": "refund",
                 "amount": amount,

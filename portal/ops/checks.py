@@ -1,6 +1,7 @@
 """Start-up checks of the edge's own needs."""
 
 import sqlite3
+from typing import cast
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin
@@ -46,8 +47,10 @@ def static_manifest_collected(app_configs, **kwargs) -> list[Error]:
     if not issubclass(backend, ManifestFilesMixin):
         return []
     try:
-        storage = storages["staticfiles"]  # reads the manifest as it is made
-        paths, _ = storage.load_manifest()  # ({}, "") when the file is missing
+        # A ManifestFilesMixin (the backend checked above); it reads the manifest as made.
+        storage = cast(ManifestFilesMixin, storages["staticfiles"])
+        # ({}, "") when the file is missing. (Django returns (paths, hash); the stubs: a dict.)
+        paths, _ = cast(tuple[dict[str, str], str], storage.load_manifest())
     except ValueError:  # there, but not a manifest Django can read
         paths = {}
     if paths:

@@ -92,7 +92,8 @@ PaymentCompleted = Event(
     emitted_by="payments",
     # booking_id and appointment_start travel on to the notifications step.
     payload=("payment_id", "amount", "method", "booking_id", "appointment_start"),
-    heard_by=("confirmations",),
+    # billing after confirmations: it issues a receipt only for a confirmed booking.
+    heard_by=("confirmations", "billing"),
 )
 PaymentFailed = Event(
     "PaymentFailed",
@@ -148,6 +149,14 @@ PaymentRefunded = Event(
     "PaymentRefunded",
     emitted_by="payments",
     payload=("refund_id", "amount"),
+    heard_by=("billing",),
+)
+# A receipt (bill of supply, tax invoice) for a payment, or a refund note for a refund:
+# occurrence 1 is the payment's document, 2 the refund's note.
+ReceiptIssued = Event(
+    "ReceiptIssued",
+    emitted_by="billing",
+    payload=("number", "kind", "issued_at", "amount", "booking_id"),
     heard_by=(),
 )
 BookingCancelled = Event(
@@ -188,6 +197,7 @@ CATALOG: dict[str, Event] = {
         BookingFailed,
         CancellationRequested,
         PaymentRefunded,
+        ReceiptIssued,
         BookingCancelled,
         BookingRescheduled,
     )

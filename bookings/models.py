@@ -4,7 +4,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -14,6 +14,14 @@ from phonenumber_field.modelfields import PhoneNumberField
 from bookings.validators import validate_indian_mobile
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# GST rates in percent: 0 (exempt) up to 40, the highest slab.
+GST_RATE = {
+    "max_digits": 4,
+    "decimal_places": 2,
+    "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("40"))],
+}
+SAC_HEALTH = "9993"  # Human health and social care services
+SAC = RegexValidator(r"^99[0-9]{2}([0-9]{2})?$", "A SAC code: 4 or 6 digits starting 99.")
 
 
 class Gender(models.TextChoices):
@@ -30,6 +38,10 @@ class MedicalService(models.Model):
     # Consultations and imaging need a practitioner's slot; lab tests are walk-in.
     requires_appointment = models.BooleanField(default=False)
     duration_minutes = models.PositiveSmallIntegerField(default=15)
+    # What its receipts say: the SAC code (9993, human health services; the seed is more
+    # precise) and the GST rate, 0 for an exempt health-care service (the default).
+    sac_code = models.CharField("SAC code", max_length=8, default=SAC_HEALTH, validators=[SAC])
+    gst_rate = models.DecimalField("GST rate (%)", **GST_RATE, default=Decimal("0"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,6 +51,9 @@ class MedicalService(models.Model):
             models.CheckConstraint(condition=Q(price__gt=0), name="service_price_positive"),
             models.CheckConstraint(
                 condition=Q(duration_minutes__gt=0), name="service_duration_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(gst_rate__gte=0, gst_rate__lte=40), name="service_gst_rate_valid"
             ),
         ]
 
@@ -227,6 +242,8 @@ class BookingItem(models.Model):
     )
     name = models.CharField(max_length=120)
     price = models.DecimalField(**MONEY)
+    sac_code = models.CharField("SAC code", max_length=8, default=SAC_HEALTH)
+    gst_rate = models.DecimalField("GST rate (%)", **GST_RATE, default=Decimal("0"))
 
     class Meta:
         ordering = ["id"]

@@ -25,7 +25,7 @@ DESIGN_TABLE = {
     "BookingRequested": ["pricing"],
     "PricingCalculated": ["quotas"],
     "DiscountQuotaReserved": ["payments"],
-    "PaymentCompleted": ["confirmations"],
+    "PaymentCompleted": ["confirmations", "billing"],
     "PaymentFailed": [],
     "CompensationTriggered": ["scheduling", "quotas", "payments", "bookings"],
     "SlotReleased": [],
@@ -34,7 +34,8 @@ DESIGN_TABLE = {
     "BookingConfirmed": ["notifications"],
     "BookingFailed": [],
     "CancellationRequested": ["scheduling", "quotas", "payments", "bookings"],
-    "PaymentRefunded": [],
+    "PaymentRefunded": ["billing"],
+    "ReceiptIssued": [],
     "BookingCancelled": ["notifications"],
     "BookingRescheduled": ["notifications"],
 }

@@ -63,16 +63,18 @@ def take_serial(*, series: str, financial_year: int) -> tuple[int, Clinic]:
     last, series_col, year_col = (
         quote(meta.get_field(name).column) for name in ("last_serial", "series", "financial_year")
     )
+    # The settings as scalar subqueries of RETURNING (SQLite's RETURNING may not name
+    # an UPDATE … FROM table; PostgreSQL takes either).
     clinic_table = quote(BillingSettings._meta.db_table)
     clinic_columns = ", ".join(
-        f"{clinic_table}.{quote(BillingSettings._meta.get_field(name).column)}"
+        f"(SELECT {quote(BillingSettings._meta.get_field(name).column)} FROM {clinic_table} "
+        f"WHERE {quote('id')} = {BillingSettings.SINGLETON_ID})"
         for name in CLINIC_FIELDS
     )
     update = (
-        f"UPDATE {table} SET {last} = {last} + 1 FROM {clinic_table} "
-        f"WHERE {table}.{series_col} = %s AND {table}.{year_col} = %s "
-        f"AND {clinic_table}.{quote('id')} = {BillingSettings.SINGLETON_ID} "
-        f"RETURNING {table}.{last}, {clinic_columns}"
+        f"UPDATE {table} SET {last} = {last} + 1 "
+        f"WHERE {series_col} = %s AND {year_col} = %s "
+        f"RETURNING {last}, {clinic_columns}"
     )
     with connection.cursor() as cursor:
         cursor.execute(update, (series, financial_year))
@@ -85,6 +87,6 @@ def take_serial(*, series: str, financial_year: int) -> tuple[int, Clinic]:
             )
             cursor.execute(update, (series, financial_year))
             row = cursor.fetchone()
-    if row is None:
+    if row[1] is None:
         raise BillingSettings.DoesNotExist("the billing settings row is missing (migrate)")
     return row[0], Clinic(*row[1:])

@@ -109,6 +109,7 @@ def test_a_telephone_patient_paid_in_cash(client, receptionist, consult, tomorro
         "DiscountQuotaReserved",
         "PaymentCompleted",
         "BookingConfirmed",
+        "ReceiptIssued",
     ]
     desk = AuditLog.objects.get(action="booking.front_desk")
     assert desk.actor == "rita" and desk.object_id == str(booking.pk)

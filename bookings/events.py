@@ -374,6 +374,11 @@ def apply_delivered(booking: Booking, delivered: dict[str, dict[str, Any]]) -> b
         booking.final_price = Decimal(reserved["final_price"])
     if CompensationTriggered.name in delivered:
         booking.compensating = True
+    if BookingFailed.name in delivered:
+        booking.delivered_receipts = []  # a booking that never confirmed gets no document
+    elif (receipt := delivered.get(ReceiptIssued.name)) and PaymentCompleted.name in delivered:
+        # The whole saga ran here: its one document so far is this receipt.
+        booking.delivered_receipts = [receipt]
     if confirmed := delivered.get(BookingConfirmed.name):
         booking.status = BookingStatus.CONFIRMED
         booking.confirmation_code = confirmed["confirmation_code"]

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from portal.api import HealthView
 from portal.front_desk import desk_book, front_desk
+from portal.receipts import DocumentPdfView
 from portal.views import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("portal.api_urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
+    # A receipt or refund note by number (CLN/26-27/00001: slashes included).
+    path("receipts/<path:number>.pdf", DocumentPdfView.as_view(), name="receipt_pdf"),
     # The language switch: Django's set_language (a POST form, no JavaScript).
     path("i18n/", include("django.conf.urls.i18n")),
     # Before Django's auth URLs: the same login page, rate-limited.

@@ -24,6 +24,7 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.selectors import with_receipts
 from bookings import events
 from bookings.models import Booking, BookingItem, BookingStatus, MedicalService, PatientProfile
 from bookings.services import NotCancellable, clinic_today, register_patient, update_profile
@@ -374,9 +375,11 @@ class AdminQuotaView(APIView):
 
 
 def _bookings_with_items():
-    return with_appointments(
-        Booking.objects.prefetch_related(
-            Prefetch("items", queryset=BookingItem.objects.order_by("id"))
+    return with_receipts(
+        with_appointments(
+            Booking.objects.prefetch_related(
+                Prefetch("items", queryset=BookingItem.objects.order_by("id"))
+            )
         )
     )
 

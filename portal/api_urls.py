@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import api
+from portal import api, receipts
 
 urlpatterns = [
     path("auth/register", api.RegisterView.as_view(), name="api-register"),
@@ -38,6 +38,11 @@ urlpatterns = [
         "booking/<str:booking_id>/reschedule",
         api.RescheduleView.as_view(),
         name="api-booking-reschedule",
+    ),
+    path(
+        "booking/<str:booking_id>/receipt",
+        receipts.BookingReceiptView.as_view(),
+        name="api-booking-receipt",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's set-up script as a file (?script): no inline

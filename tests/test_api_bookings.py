@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from billing.numbering import financial_year_of, fy_label
 from bookings.models import Booking, SagaEvent
 from bookings.services import clinic_today
 from bookings.validators import years_before
@@ -40,6 +41,7 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
     body = response.json()
     booking = Booking.objects.get()
     assert response["Location"] == f"/api/booking/{booking.pk}/status"
+    first_number = f"CLN/{fy_label(financial_year_of(clinic_today()))}/00001"
     assert body == {
         "id": str(booking.pk),
         "correlation_id": str(booking.correlation_id),
@@ -61,6 +63,15 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
         "created_at": body["created_at"],
         "visit_date": clinic_today().isoformat(),
         "appointment": None,
+        "receipts": [
+            {
+                "number": first_number,
+                "kind": "receipt",
+                "issued_at": body["receipts"][0]["issued_at"],
+                "amount": "2200.00",
+                "url": f"/receipts/{first_number}.pdf",
+            }
+        ],
     }
     assert booking.user == user
     assert booking.confirmation_code
@@ -396,7 +407,7 @@ def test_the_list_costs_the_same_queries_for_2_or_12_bookings(patient_api, book,
     for _ in range(10):
         book(services=services)
     assert queries_for_list() == few
-    assert few <= 5  # token + user, count, the page of bookings, their items, slots
+    assert few <= 6  # token + user, count, the page of bookings, their items, slots, receipts
     assert set(Booking.objects.values_list("status", flat=True)) == {"confirmed"}
 
 

@@ -1,13 +1,16 @@
 """Billing in the admin: the clinic's billing settings (the manager), and the documents,
 read-only for everyone, by financial year and kind, found by number."""
 
+import csv
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.urls import path, reverse
 
-from billing.models import BillingSettings, Document, DocumentLine
+from billing.models import BillingSettings, Document, DocumentKind, DocumentLine
 from billing.numbering import fy_label
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, booking_words_link
 from bookings.admin_display import clinic_time, inr
@@ -77,8 +80,11 @@ class FinancialYearFilter(admin.SimpleListFilter):
 class DocumentAdmin(ReadOnlyAdmin):
     list_display = ("number", "kind", "issued_display", "patient_name", "total_display")
     list_display = (*list_display, "payment_method")
-    list_filter = (FinancialYearFilter, "kind", "payment_method")
+    list_filter = (FinancialYearFilter, "kind", ("issued_on", admin.DateFieldListFilter))
+    list_filter = (*list_filter, "payment_method")
     search_fields = ("number",)
+    date_hierarchy = "issued_on"
+    actions = ("export_csv",)
     inlines = (DocumentLineInline,)
     fields = (
         "number",
@@ -116,3 +122,81 @@ class DocumentAdmin(ReadOnlyAdmin):
     @admin.display(description="booking")
     def booking_link(self, document: Document) -> str:
         return booking_words_link(document.booking)
+
+    def get_urls(self):
+        # The accountant's export of what the list shows (a date range: `issued_on__gte`,
+        # `issued_on__lte`, or the date and year filters), as CSV.
+        own = [
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="billing_document_export",
+            )
+        ]
+        return own + super().get_urls()
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            documents = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("Unknown filter in the address.")
+        return csv_of(documents.order_by("series", "financial_year", "serial"))
+
+    @admin.action(description="Export the selected documents as CSV (for the accountant)")
+    def export_csv(self, request: HttpRequest, queryset) -> HttpResponse:
+        return csv_of(queryset.order_by("series", "financial_year", "serial"))
+
+    def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
+        if lookup in ("issued_on__gte", "issued_on__lte"):
+            return True  # the export's date range
+        return super().lookup_allowed(lookup, value, request)
+
+
+CSV_COLUMNS = (
+    "number",
+    "date",
+    "kind",
+    "patient",
+    "taxable value",
+    "CGST",
+    "SGST",
+    "total",
+    "payment method",
+    "refunds",
+)
+
+
+def csv_of(documents) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="documents.csv"'
+    response.write("\ufeff")  # a BOM: spreadsheet programs then read the UTF-8 (Hindi names)
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for d in documents.select_related("refunds"):
+        refund = d.kind == DocumentKind.REFUND_NOTE  # money given back: negative
+
+        def sign(value, refund=refund):
+            return -value if refund and value else value  # never "-0.00"
+
+        writer.writerow(
+            [
+                d.number,
+                d.issued_on.isoformat(),
+                d.get_kind_display(),
+                _safe_cell(d.patient_name),
+                sign(d.taxable_value),
+                sign(d.cgst),
+                sign(d.sgst),
+                sign(d.total),
+                d.payment_method,
+                d.refunds.number if d.refunds_id else "",
+            ]
+        )
+    return response
+
+
+def _safe_cell(text: str) -> str:
+    """A name a spreadsheet would run as a formula (=, +, -, @) is written as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

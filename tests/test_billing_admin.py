@@ -77,3 +77,40 @@ def test_documents_are_listed_by_year_and_kind_found_by_number_and_never_edited(
     assert (
         client.post(reverse("admin:billing_document_delete", args=[receipt.pk])).status_code == 403
     )
+
+
+def test_the_accountant_exports_a_date_range_as_csv(client, book):
+    import csv
+    import io
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    ist = ZoneInfo("Asia/Kolkata")
+    with time_machine.travel(datetime(2026, 12, 9, 10, 0, tzinfo=ist)):
+        book(prices=("300.00",))  # the day before the range
+    with time_machine.travel(datetime(2026, 12, 10, 10, 0, tzinfo=ist)):
+        booking = book(prices=("800.00",))
+        cancel_booking(booking=booking, actor="desk", by_staff=True, reason="away")
+    client.force_login(staff_member("Clinic manager"))
+
+    answer = client.get(
+        reverse("admin:billing_document_export"),
+        {"issued_on__gte": "2026-12-10", "issued_on__lte": "2026-12-10"},
+    )
+
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][:9] == [
+        "number", "date", "kind", "patient", "taxable value", "CGST", "SGST", "total",
+        "payment method",
+    ]  # fmt: skip
+    assert rows[1:] == [
+        ["CLN/26-27/00002", "2026-12-10", "Receipt", "Asha Verma", "800.00", "0.00", "0.00",
+         "800.00", "card", ""],
+        ["CLN/26-27/R0001", "2026-12-10", "Refund note", "Asha Verma", "-800.00", "0.00",
+         "0.00", "-800.00", "card", "CLN/26-27/00002"],
+    ]  # fmt: skip
+    bad = client.get(reverse("admin:billing_document_export"), {"issued_on__gte": "someday"})
+    assert bad.status_code in (302, 400)  # never a 500

@@ -51,3 +51,31 @@ def test_a_number_taken_and_committed_without_its_document_is_a_gap(book):
     assert any("the counter stands at 2, not 1" in v for v in billing_violations())
     book()  # number 3: 2 is missing
     assert any("numbers 1…3 for 2 documents (a gap)" in v for v in billing_violations())
+
+
+def test_recovery_issues_what_a_crash_left_unissued(book, capsys):
+    """A process that died after the confirmation (or the refund) committed but before
+    billing's step: no saga is pending, yet resume_sagas issues the documents."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    with listeners_replaced(events.PaymentCompleted, keep_apps=("confirmations",)):
+        paid = book()
+    cancelled = book()
+    with listeners_replaced(events.PaymentRefunded, keep_apps=()):
+        cancel_booking(booking=cancelled, actor="desk", by_staff=True, reason="away")
+    declined = book(payment_token="tok_chargeDeclined")
+    assert len(billing_violations()) == 2
+
+    call_command("resume_sagas")  # too soon: they may still be on their way
+    assert "documents_handed_to_billing=0" in capsys.readouterr().out
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        call_command("resume_sagas")
+    assert "documents_handed_to_billing=2" in capsys.readouterr().out
+
+    assert billing_violations() == []
+    assert paid.billing_documents.get().kind == "receipt"
+    assert cancelled.billing_documents.filter(kind="refund_note").count() == 1
+    assert not declined.billing_documents.exists()

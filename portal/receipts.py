@@ -11,6 +11,7 @@ import uuid
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -19,9 +20,24 @@ from rest_framework.views import APIView
 
 from billing.models import Document, Series
 from billing.pdf import LABELS, LAYOUTS, render
+from billing.selectors import receipts_of
+from bookings.models import Booking
 from portal.api_schema import errors
 
 VIEW_ANY_DOCUMENT_PERMISSION = "bookings.view_booking"  # staff who may read any booking
+
+
+KIND_WORDS = {
+    "receipt": _("receipt"),
+    "bill_of_supply": _("bill of supply"),
+    "tax_invoice": _("tax invoice"),
+    "refund_note": _("refund note"),
+}
+
+
+def receipt_links(booking: Booking) -> list[dict]:
+    """The booking page's download links: what each document is, in the page's language."""
+    return [{**row, "label": KIND_WORDS[row["kind"]]} for row in receipts_of(booking)]
 
 
 class PdfQuerySerializer(serializers.Serializer):

@@ -42,6 +42,7 @@ from portal.presentation import (
     quote,
     timeline,
 )
+from portal.receipts import receipt_links
 from portal.services import (
     NotReschedulable,
     RefundLowered,
@@ -363,6 +364,7 @@ def booking_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "cancellation": cancellation_quote(booking, by_staff=False),
             "moving": reschedule_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
+            "receipts": receipt_links(booking),  # issue 24
         },
     )
 

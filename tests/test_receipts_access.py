@@ -120,3 +120,18 @@ def test_a_failed_booking_lists_no_receipts(book, user):
     declined = book(payment_token="tok_chargeDeclined")
     status = client_of(user).get(f"/api/booking/{declined.pk}/status").json()
     assert status["receipts"] == []
+
+
+def test_the_booking_page_links_its_receipts_in_the_patients_language(client, book, user):
+    booking = book(prices=("800.00",))
+    cancel_booking(booking=booking, actor="desk", by_staff=True, reason="doctor away")
+    client.force_login(user)
+    page = client.get(f"/bookings/{booking.pk}/").content.decode()
+    receipt, note = Document.objects.filter(booking=booking).order_by("series")
+    assert f'href="/receipts/{receipt.number}.pdf"' in page
+    assert "Download the receipt (₹800.00)" in page
+    assert "Download the refund note (₹800.00)" in page
+    assert receipt.number in pdf_text(client.get(f"/receipts/{receipt.number}.pdf"))
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    hindi = client.get(f"/bookings/{booking.pk}/").content.decode()
+    assert "रसीद डाउनलोड करें (₹800.00)" in hindi and "धनवापसी पत्र डाउनलोड करें" in hindi

@@ -21,6 +21,7 @@ from bookings.selectors import bookings_by_patient
 from bookings.services import NotCancellable, clinic_today, record_visit
 from portal.appointments import appointment_of, with_appointments
 from portal.forms import DeskBookingForm
+from portal.receipts import desk_print_link
 from portal.services import SlotUnavailable, book_at_front_desk, cancel_booking
 from scheduling.selectors import bookable_slots, day_sheet
 from scheduling.services import horizon_days
@@ -111,6 +112,7 @@ def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
             f"Booked {booking.patient_name}: confirmation {booking.confirmation_code}, "
             f"{format_inr(booking.final_price)}.{collect}",
         )
+        messages.info(request, desk_print_link(booking))  # issue 24: the 80 mm receipt
     else:
         messages.error(
             request,

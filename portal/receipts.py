@@ -11,6 +11,7 @@ import uuid
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -38,6 +39,14 @@ KIND_WORDS = {
 def receipt_links(booking: Booking) -> list[dict]:
     """The booking page's download links: what each document is, in the page's language."""
     return [{**row, "label": KIND_WORDS[row["kind"]]} for row in receipts_of(booking)]
+
+
+def desk_print_link(booking: Booking) -> str:
+    """The front desk's message after a booking: its receipt in the thermal layout."""
+    return format_html(
+        '<a href="{}?layout=80mm" target="_blank" rel="noopener">Print the receipt (80 mm)</a>',
+        f"/api/booking/{booking.pk}/receipt",
+    )
 
 
 class PdfQuerySerializer(serializers.Serializer):

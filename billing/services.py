@@ -141,6 +141,8 @@ def issue_refund_note(*, correlation_id: UUID, refund_id: int, amount: str) -> D
             items=items,
             discount=Decimal("0"),
             kind=DocumentKind.REFUND_NOTE,
+            # A tax invoice's refund gives its tax back in proportion (a credit of GST).
+            taxed=receipt.kind == DocumentKind.TAX_INVOICE,
             fields={
                 "payment_id": receipt.payment_id,
                 "payment_method": receipt.payment_method,
@@ -163,13 +165,16 @@ def _issue(
     discount: Decimal,
     kind: str | None,
     fields: dict,
+    taxed: bool | None = None,
 ) -> Document:
     now = timezone.now()
     day = clinic_date(now)
     year = financial_year_of(day)
     serial, clinic = take_serial(series=series, financial_year=year)
     kind = kind or kind_for(clinic, items)
-    lines = compute_lines(items, discount=discount, taxed=kind == DocumentKind.TAX_INVOICE)
+    if taxed is None:
+        taxed = kind == DocumentKind.TAX_INVOICE
+    lines = compute_lines(items, discount=discount, taxed=taxed)
     totals = totals_of(lines)
     document = Document.objects.create(
         number=format_number(

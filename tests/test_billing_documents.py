@@ -231,3 +231,18 @@ def test_a_refund_gets_a_refund_note_of_its_own_series_naming_the_receipt(book):
     )
     assert trail.count(events.ReceiptIssued.name) == 2
     assert trail.index("PaymentRefunded") < len(trail) - 1 - trail[::-1].index("ReceiptIssued")
+
+
+def test_a_tax_invoices_refund_note_gives_its_tax_back_in_proportion(book, service_priced):
+    registered()
+    peel = service_priced("1200.00", sac_code="999722", gst_rate=Decimal("18"))
+    booking = book(services=[service_priced("800.00"), peel])
+    cancel_booking(booking=booking, actor="staff", by_staff=True, reason="doctor away")
+    note = Document.objects.get(booking=booking, kind=DocumentKind.REFUND_NOTE)
+    # Everything back (staff): the invoice's own tax comes back, to the paisa.
+    assert (note.total, note.cgst, note.sgst) == (
+        Decimal("1760.00"),
+        Decimal("80.54"),
+        Decimal("80.54"),
+    )
+    assert note.taxable_value + note.cgst + note.sgst == note.total

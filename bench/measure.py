@@ -185,9 +185,19 @@ def bulk_load_to(size: int) -> None:
             [first_user, start, service.price, service.price, start, end],
         )
         cursor.execute(
-            """INSERT INTO bookings_bookingitem (booking_id, service_id, name, price)
-               SELECT md5('b' || i)::uuid, %s, %s, %s FROM generate_series(%s::int, %s::int) i""",
-            [service.pk, service.name, service.price, start, end],
+            """INSERT INTO bookings_bookingitem (booking_id, service_id, name, price, sac_code,
+                   gst_rate)
+               SELECT md5('b' || i)::uuid, %s, %s, %s, %s, %s
+               FROM generate_series(%s::int, %s::int) i""",
+            [
+                service.pk,
+                service.name,
+                service.price,
+                service.sac_code,
+                service.gst_rate,
+                start,
+                end,
+            ],
         )
         cursor.execute(
             """INSERT INTO bookings_sagaevent (correlation_id, event_type, sequence, payload,

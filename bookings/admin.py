@@ -31,6 +31,8 @@ def service_snapshot(service: MedicalService) -> dict[str, Any]:
         "name": service.name,
         "description": service.description,
         "price": str(service.price),
+        "sac_code": service.sac_code,
+        "gst_rate": str(service.gst_rate),
         "active": service.active,
     }
 
@@ -48,6 +50,8 @@ class MedicalServiceAdmin(admin.ModelAdmin):
         "name",
         "description",
         "price",
+        "sac_code",
+        "gst_rate",
         "requires_appointment",
         "duration_minutes",
         "active",

@@ -255,6 +255,18 @@ class PaymentRefunded(Payload):
 
 
 @dataclass(frozen=True)
+class ReceiptIssued(Payload):
+    """A receipt (bill of supply, tax invoice) for a payment, or a refund note for a
+    refund: occurrence 1 is the payment's document, 2 the refund's note."""
+
+    number: str
+    kind: str
+    issued_at: datetime
+    amount: Decimal
+    booking_id: UUID
+
+
+@dataclass(frozen=True)
 class BookingCancelled(Payload):
     reason: str
     refund_amount: Decimal
@@ -297,7 +309,8 @@ ROUTES: tuple[Route, ...] = (
     Route(PricingCalculated, emitted_by="pricing", heard_by=("quotas",)),
     Route(DiscountQuotaReserved, emitted_by="quotas", heard_by=("payments",)),
     Route(PaymentAwaited, emitted_by="payments", heard_by=()),
-    Route(PaymentCompleted, emitted_by="payments", heard_by=("confirmations",)),
+    # billing after confirmations: it issues a receipt only for a confirmed booking.
+    Route(PaymentCompleted, emitted_by="payments", heard_by=("confirmations", "billing")),
     Route(PaymentFailed, emitted_by="payments", heard_by=()),
     # Each participant undoes its own part, in INSTALLED_APPS order; bookings last.
     Route(
@@ -315,7 +328,8 @@ ROUTES: tuple[Route, ...] = (
         emitted_by="bookings",
         heard_by=("scheduling", "quotas", "payments", "bookings"),
     ),
-    Route(PaymentRefunded, emitted_by="payments", heard_by=()),
+    Route(PaymentRefunded, emitted_by="payments", heard_by=("billing",)),
+    Route(ReceiptIssued, emitted_by="billing", heard_by=()),
     Route(BookingCancelled, emitted_by="bookings", heard_by=("notifications",)),
     Route(BookingRescheduled, emitted_by="scheduling", heard_by=("notifications",)),
 )
@@ -516,6 +530,12 @@ def apply_delivered(booking: Booking, delivered: Mapping[str, Payload]) -> bool:
         for target, value in event.booking_becomes.items():
             setattr(booking, target, value)
         ended = ended or event.ends_saga
+    # The booking's documents so far (the API's `receipts`): none for a booking that never
+    # confirmed; the receipt billing issued when the whole saga ran here.
+    if BookingFailed.name in delivered:
+        booking.delivered_receipts = []  # type: ignore[attr-defined]  # read by the serializer
+    elif (receipt := delivered.get(ReceiptIssued.name)) and PaymentCompleted.name in delivered:
+        booking.delivered_receipts = [receipt]  # type: ignore[attr-defined]
     return ended
 
 

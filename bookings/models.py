@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Literal, overload
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.expressions import Combinable
@@ -41,6 +41,21 @@ def money_field(
     )
 
 
+SAC_HEALTH = "9993"  # Human health and social care services
+SAC = RegexValidator(r"^99[0-9]{2}([0-9]{2})?$", "A SAC code: 4 or 6 digits starting 99.")
+
+
+def gst_rate_field() -> "models.DecimalField[_MoneyIn, Decimal]":
+    """A GST rate in percent: 0 (exempt, the default) up to 40, the highest slab."""
+    return models.DecimalField(
+        "GST rate (%)",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("40"))],
+    )
+
+
 class Gender(models.TextChoices):
     FEMALE = "female", _("Female")
     MALE = "male", _("Male")
@@ -55,6 +70,10 @@ class MedicalService(models.Model):
     # Consultations and imaging need a practitioner's slot; lab tests are walk-in.
     requires_appointment = models.BooleanField(default=False)
     duration_minutes = models.PositiveSmallIntegerField(default=15)
+    # What its receipts say: the SAC code (9993, human health services; the seed is more
+    # precise) and the GST rate, 0 for an exempt health-care service (the default).
+    sac_code = models.CharField("SAC code", max_length=8, default=SAC_HEALTH, validators=[SAC])
+    gst_rate = gst_rate_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,6 +83,9 @@ class MedicalService(models.Model):
             models.CheckConstraint(condition=Q(price__gt=0), name="service_price_positive"),
             models.CheckConstraint(
                 condition=Q(duration_minutes__gt=0), name="service_duration_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(gst_rate__gte=0, gst_rate__lte=40), name="service_gst_rate_valid"
             ),
         ]
 
@@ -255,6 +277,8 @@ class BookingItem(models.Model):
     )
     name = models.CharField(max_length=120)
     price = money_field()
+    sac_code = models.CharField("SAC code", max_length=8, default=SAC_HEALTH)
+    gst_rate = gst_rate_field()
 
     class Meta:
         ordering = ["id"]

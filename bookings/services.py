@@ -289,7 +289,17 @@ def _create_and_start(
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         items = BookingItem.objects.bulk_create(
-            [BookingItem(booking=booking, service=s, name=s.name, price=s.price) for s in services]
+            [
+                BookingItem(
+                    booking=booking,
+                    service=s,
+                    name=s.name,
+                    price=s.price,
+                    sac_code=s.sac_code,
+                    gst_rate=s.gst_rate,
+                )
+                for s in services
+            ]
         )
         # The booking handed back knows its items: its answer needs no read of them.
         # (Django's prefetch cache, on every model instance; the stubs leave it out.)

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "quotas",
     "payments",
     "confirmations",
+    # billing after confirmations: on PaymentCompleted it issues a receipt only for a
+    # booking that confirmation has just confirmed (a reversed capture gets none).
+    "billing",
     "notifications",
     "bookings",
     # The edges (pages, API, recovery): they read every participant, nobody reads them.

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.api.online_payments import razorpay_webhook
+from portal.api.receipts import DocumentPdfView
 from portal.ops.health import HealthView
 from portal.staff.front_desk import desk_book, front_desk
 from portal.web.accounts import ThrottledLoginView, ThrottledPasswordResetView
@@ -14,6 +15,8 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),
     path("webhooks/razorpay", razorpay_webhook, name="webhook-razorpay"),
+    # A receipt or refund note by number (CLN/26-27/00001: slashes included).
+    path("receipts/<path:number>.pdf", DocumentPdfView.as_view(), name="receipt_pdf"),
     # The language switch: Django's set_language (a POST form, no JavaScript).
     path("i18n/", include("django.conf.urls.i18n")),
     # Before Django's auth URLs: the same login page, rate-limited.

@@ -10,7 +10,9 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from billing.selectors import receipts_of, with_receipts
 from bookings.calendar import visit_calendar
 from bookings.models import Booking, BookingItem, MedicalService
 from portal.forms import SlotDayForm
@@ -59,11 +61,29 @@ def visible_booking(
 
 
 def with_items_and_appointments(bookings: QuerySet[Booking] | None = None) -> QuerySet[Booking]:
-    """Bookings with their items (in order) and appointments: two more queries in all."""
+    """Bookings as the API shows them: with their items (in order), appointments and
+    receipts, three more queries in all."""
     bookings = Booking.objects.all() if bookings is None else bookings
-    return with_appointments(
-        bookings.prefetch_related(Prefetch("items", queryset=BookingItem.objects.order_by("id")))
+    return with_receipts(
+        with_appointments(
+            bookings.prefetch_related(
+                Prefetch("items", queryset=BookingItem.objects.order_by("id"))
+            )
+        )
     )
+
+
+KIND_WORDS = {
+    "receipt": gettext_lazy("receipt"),
+    "bill_of_supply": gettext_lazy("bill of supply"),
+    "tax_invoice": gettext_lazy("tax invoice"),
+    "refund_note": gettext_lazy("refund note"),
+}
+
+
+def receipt_links(booking: Booking) -> list[dict]:
+    """The booking page's download links: what each document is, in the page's language."""
+    return [{**row, "label": KIND_WORDS[row["kind"]]} for row in receipts_of(booking)]
 
 
 def appointment_services(booking: Booking) -> list[int]:

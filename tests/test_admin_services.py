@@ -14,6 +14,8 @@ def service_form(**fields: str) -> dict[str, str]:
         "name": "Vitamin D",
         "description": "25-OH vitamin D.",
         "price": "1200.00",
+        "sac_code": "999316",
+        "gst_rate": "0",
         "duration_minutes": "15",
         "active": "on",
         **fields,
@@ -39,6 +41,7 @@ def test_a_manager_adds_a_service_and_it_is_audited(manager):
     assert response.status_code == 302
     service = MedicalService.objects.get(name="Vitamin D")
     assert service.price == Decimal("1200.00") and service.active
+    assert (service.sac_code, service.gst_rate) == ("999316", Decimal("0"))
     entry = AuditLog.objects.get(action="service.created", object_id=str(service.pk))
     assert entry.actor == "dr_rao" and entry.before is None
     assert entry.after["price"] == "1200.00"

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from billing.numbering import financial_year_of, fy_label
 from bookings.models import Booking, SagaEvent
 from bookings.services import clinic_today
 from bookings.validators import years_before
@@ -40,6 +41,7 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
     body = response.json()
     booking = Booking.objects.get()
     assert response["Location"] == f"/api/booking/{booking.pk}/status"
+    first_number = f"CLN/{fy_label(financial_year_of(clinic_today()))}/00001"
     assert body == {
         "id": str(booking.pk),
         "correlation_id": str(booking.correlation_id),
@@ -62,6 +64,15 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
         "visit_date": clinic_today().isoformat(),
         "appointment": None,
         "payment": None,  # paid by card token: no online order
+        "receipts": [
+            {
+                "number": first_number,
+                "kind": "receipt",
+                "issued_at": body["receipts"][0]["issued_at"],
+                "amount": "2200.00",
+                "url": f"/receipts/{first_number}.pdf",
+            }
+        ],
     }
     assert booking.user == user
     assert booking.confirmation_code
@@ -282,6 +293,7 @@ def test_status_shows_the_booking_and_its_saga_events_in_order(patient_api, serv
         "DiscountQuotaReserved",
         "PaymentCompleted",
         "BookingConfirmed",
+        "ReceiptIssued",
     ]
     assert [e["sequence"] for e in body["events"]] == sorted(e["sequence"] for e in body["events"])
     assert body["events"][1]["payload"]["base_price"] == "2500.00"
@@ -319,7 +331,7 @@ def test_staff_may_read_any_booking(token_client, book):
     assert response.status_code == 200
     assert response.json()["id"] == str(booking.pk)
     assert response.json()["status"] == "confirmed"
-    assert response.json()["events"][-1]["type"] == "BookingConfirmed"
+    assert response.json()["events"][-2]["type"] == "BookingConfirmed"
 
 
 @pytest.mark.parametrize("booking_id", ["not-a-uuid", "123", "%00", "' OR 1=1 --"])
@@ -396,7 +408,7 @@ def test_the_list_costs_the_same_queries_for_2_or_12_bookings(patient_api, book,
     for _ in range(10):
         book(services=services)
     assert queries_for_list() == few
-    assert few <= 5  # token + user, count, the page of bookings, their items, slots
+    assert few <= 6  # token + user, count, the page of bookings, their items, slots, receipts
     assert set(Booking.objects.values_list("status", flat=True)) == {"confirmed"}
 
 

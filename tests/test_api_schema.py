@@ -38,6 +38,7 @@ API_OPERATIONS = {
     ("get", "/api/booking"),
     ("get", "/api/booking/{booking_id}/status"),
     ("get", "/api/booking/{booking_id}/calendar.ics"),
+    ("get", "/api/booking/{booking_id}/receipt"),
     ("get", "/api/config/cancellation"),
     ("get", "/api/booking/{booking_id}/cancellation"),
     ("post", "/api/booking/{booking_id}/cancel"),

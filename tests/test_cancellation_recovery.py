@@ -64,7 +64,7 @@ def test_a_refund_step_that_failed_twice_is_made_by_recovery_once(book, monkeypa
     assert (refund.amount, refund.status) == (Decimal("2100.00"), RefundStatus.REFUNDED)
     assert SimulatedGatewayRefund.objects.get().amount == Decimal("2100.00")
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
-    assert trail(booking)[-2:] == ["BookingCancelled", "PaymentRefunded"]
+    assert trail(booking)[-3:] == ["BookingCancelled", "PaymentRefunded", "ReceiptIssued"]
     assert find_violations() == []
 
 

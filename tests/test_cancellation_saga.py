@@ -44,6 +44,7 @@ BOOKED = [
     "DiscountQuotaReserved",
     "PaymentCompleted",
     "BookingConfirmed",
+    "ReceiptIssued",  # the payment's receipt (billing)
 ]
 
 
@@ -68,6 +69,7 @@ def test_a_patient_cancelling_the_same_day_gets_the_policys_refund_and_the_disco
         "CancellationRequested",
         "DiscountQuotaReleased",
         "PaymentRefunded",
+        "ReceiptIssued",  # the refund note
         "BookingCancelled",
     ]
     refund = Refund.objects.get()
@@ -204,7 +206,7 @@ def test_a_refund_the_gateway_does_not_answer_stays_pending_and_is_retried(book,
     assert settle_pending_refunds(not_touched_since=MORNING + timedelta(hours=1)) == 1
 
     assert Refund.objects.get().status == RefundStatus.REFUNDED
-    assert trail(booking)[-2:] == ["BookingCancelled", "PaymentRefunded"]
+    assert trail(booking)[-3:] == ["BookingCancelled", "PaymentRefunded", "ReceiptIssued"]
     assert find_violations() == []
 
 
@@ -295,10 +297,11 @@ def test_a_cancelled_appointment_gives_its_place_back_at_once(user, service_pric
             booking=Booking.objects.get(pk=booking.pk), actor="asha", by_staff=False, reason=""
         )
 
-    assert trail(booking)[5:] == [
+    assert trail(booking)[6:] == [
         "CancellationRequested",
         "SlotReleased",
         "PaymentRefunded",
+        "ReceiptIssued",
         "BookingCancelled",
     ]
     assert Slot.objects.get(pk=slot.pk).booked == 0

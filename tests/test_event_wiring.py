@@ -34,7 +34,7 @@ DESIGN_TABLE = {
     "PricingCalculated": ["quotas"],
     "DiscountQuotaReserved": ["payments"],
     "PaymentAwaited": [],
-    "PaymentCompleted": ["confirmations"],
+    "PaymentCompleted": ["confirmations", "billing"],
     "PaymentFailed": [],
     "CompensationTriggered": ["scheduling", "quotas", "payments", "bookings"],
     "SlotReleased": [],
@@ -43,7 +43,8 @@ DESIGN_TABLE = {
     "BookingConfirmed": ["notifications"],
     "BookingFailed": [],
     "CancellationRequested": ["scheduling", "quotas", "payments", "bookings"],
-    "PaymentRefunded": [],
+    "PaymentRefunded": ["billing"],
+    "ReceiptIssued": [],
     "BookingCancelled": ["notifications"],
     "BookingRescheduled": ["notifications"],
 }

@@ -72,10 +72,14 @@ def test_a_telephone_patient_paid_in_cash(client, receptionist, consult, tomorro
     )
     assert answer.redirect_chain[-1][0] == f"{DESK}?day={day}"
     assert "Collect ₹900.00 in cash" in answer.content.decode()
+    assert "receipt?layout=80mm" in answer.content.decode()  # print it at the desk
 
     booking = Booking.objects.get()
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.appointment_start == tomorrow_nine.start
+    printed = client.get(f"/api/booking/{booking.pk}/receipt?layout=80mm")
+    assert printed.status_code == 200 and printed["Content-Type"] == "application/pdf"
+    assert booking.billing_documents.get().payment_method == "cash"
     # The patient's account, made for the phone, with no password.
     owner = booking.user
     assert owner.username == "desk-919812345678" and not owner.has_usable_password()
@@ -109,6 +113,7 @@ def test_a_telephone_patient_paid_in_cash(client, receptionist, consult, tomorro
         "DiscountQuotaReserved",
         "PaymentCompleted",
         "BookingConfirmed",
+        "ReceiptIssued",
     ]
     desk = AuditLog.objects.get(action="booking.front_desk")
     assert desk.actor == "rita" and desk.object_id == str(booking.pk)

@@ -39,10 +39,13 @@ def test_reports_a_confirmed_booking_whose_payment_is_not_its_final_price(book):
 def test_reports_a_confirmed_booking_without_a_payment(book, capsys):
     booking = book(prices=("500.00",))
     Payment.objects.filter(booking=booking).delete()
-    # Both sides of it: no payment for the booking, and money at the gateway unrecorded.
-    with pytest.raises(CommandError, match="2 invariant violation"):
+    # Every side of it: no payment for the booking, money at the gateway unrecorded, and
+    # a receipt for a payment that is not there.
+    with pytest.raises(CommandError, match="3 invariant violation"):
         call_command("check_saga_invariants")
-    assert "confirmed without one captured payment" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "confirmed without one captured payment" in err
+    assert "a receipt for payment" in err
 
 
 def test_reports_money_the_gateway_kept_that_no_payment_records(book, capsys):

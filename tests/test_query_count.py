@@ -11,6 +11,13 @@ pricing's UPDATE (percentage and policy as subqueries) and its event; quotas' ev
 the (simulated) gateway's ledger, the capture and its event; the confirmation and its
 event; the outbox rows (the worker watches the outbox: nothing is queued for it). The
 answer is built from the events, not read back.
+
+Issue 24 adds billing's receipt step, 5 statements: the booking row locked with its items
+(one read, which every step's lock needs anyway), the number (one conditional UPDATE …
+RETURNING that also reads the clinic's billing settings), the document, its lines and
+ReceiptIssued: 4 writes of the document's own and 1 read. A refund note is the same
+plus the receipt's lines (one read); the year's first note also makes its counter row
+(an INSERT … ON CONFLICT DO NOTHING and the UPDATE again).
 """
 
 import json
@@ -32,8 +39,10 @@ pytestmark = [
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 
-PLAIN = 17  # issue 16: at most 17
-ELIGIBLE = 20  # + the quota's conditional UPDATE, its reservation row, the booking's price
+RECEIPT = 5  # issue 24: billing's step (above)
+PLAIN = 17 + RECEIPT  # issue 16: at most 17
+# + the quota's conditional UPDATE, its reservation row, the booking's price
+ELIGIBLE = 20 + RECEIPT
 # The decline and CompensationTriggered; scheduling, quotas (the discount back) and
 # payments each undo their part, re-checking the saga is being undone; BookingFailed.
 DECLINED = 29
@@ -41,7 +50,10 @@ DECLINED = 29
 # act) and its event; the slot and the discount given back; the refund recorded, asked
 # of the (simulated) gateway (3 of its ledger's) and settled; BookingCancelled; the
 # notice's outbox rows; the refund's state for the answer. At 08:00, 75% back.
-CANCELLED = 29
+# + the refund note: the lock, the receipt's lines, its counter row made (the year's first
+# note: INSERT, UPDATE again), the number, the note, its lines, ReceiptIssued.
+# The answer also reads the booking's documents for its `receipts` list.
+CANCELLED = 29 + 8 + 1
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,7 @@ def test_success_trail_and_confirmation(book):
         "DiscountQuotaReserved",
         "PaymentCompleted",
         "BookingConfirmed",
+        "ReceiptIssued",  # billing hears PaymentCompleted after confirmations
     ]
     assert booking.status == "confirmed"
     assert len(booking.confirmation_code) == 8
@@ -39,7 +40,7 @@ def test_success_trail_and_confirmation(book):
     sequences = SagaEvent.objects.filter(correlation_id=booking.correlation_id).values_list(
         "sequence", flat=True
     )
-    assert sorted(sequences) == [1, 2, 3, 4, 5]
+    assert sorted(sequences) == [1, 2, 3, 4, 5, 6]
     assert mail.outbox == []  # the worker sends it (tests/test_notification_outbox.py)
     assert set(booking.notifications.values_list("kind", "channel")) == {
         ("confirmation", "email"),

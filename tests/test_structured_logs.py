@@ -85,7 +85,12 @@ def test_resumed_sagas_log_their_ids(book, log_lines, settings):
         ("recovery.resumed", "PricingCalculated")
     ]
     resumed_events = [line["event"] for line in lines if line["logger"] == "saga"]
-    assert resumed_events[-3:] == ["DiscountQuotaReserved", "PaymentCompleted", "BookingConfirmed"]
+    assert resumed_events[-4:] == [
+        "DiscountQuotaReserved",
+        "PaymentCompleted",
+        "BookingConfirmed",
+        "ReceiptIssued",
+    ]
     assert all(line["booking_id"] == str(booking.pk) for line in lines)
 
 

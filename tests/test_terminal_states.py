@@ -7,6 +7,7 @@ released together by one barrier, hundreds of times.
 
 import pytest
 
+from billing.services import issue_receipt
 from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
 from confirmations.services import confirm_booking
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 RACES = 200
 ELIGIBLE = ("2500.00",)  # holds one of the day's discounts, so a release has work to do
-FORWARD_ONLY = {"BookingConfirmed"}
+FORWARD_ONLY = {"BookingConfirmed", "ReceiptIssued"}
 UNDO_ONLY = {"CompensationTriggered", "DiscountQuotaReleased", "PaymentReversed", "BookingFailed"}
 
 
@@ -30,6 +31,21 @@ def paid_but_not_confirmed(book) -> Booking:
         booking = book(prices=ELIGIBLE)
     assert booking.status == BookingStatus.PENDING
     return booking
+
+
+def confirm(booking: Booking, payment: Payment) -> None:
+    """What PaymentCompleted's listeners do, in their order: confirmations, then billing
+    (which issues a receipt only if the booking did confirm)."""
+    confirm_booking(
+        correlation_id=booking.correlation_id, booking_id=booking.pk, appointment_start=None
+    )
+    issue_receipt(
+        correlation_id=booking.correlation_id,
+        booking_id=booking.pk,
+        payment_id=payment.pk,
+        amount=payment.amount,
+        method=payment.method,
+    )
 
 
 def compensate(booking: Booking) -> None:
@@ -62,6 +78,7 @@ def outcome_of(booking: Booking) -> str:
         assert charge.captured and charge.refund_reference == "", where
         assert live_discount, where  # the discount was rightly used
         assert not logged & UNDO_ONLY, where
+        assert booking.billing_documents.count() == 1, where  # its receipt
         return "confirmed"
     assert booking.status == BookingStatus.FAILED, where
     assert booking.confirmation_code is None, where
@@ -69,6 +86,7 @@ def outcome_of(booking: Booking) -> str:
     assert payment.status == PaymentStatus.REFUNDED, where
     assert charge.refund_reference, where
     assert not logged & FORWARD_ONLY, where
+    assert not booking.billing_documents.exists(), where  # never confirmed: no receipt
     return "failed"
 
 
@@ -77,11 +95,10 @@ def test_confirmation_racing_compensation_ends_one_way_every_time(book, set_defa
     endings = []
     for _ in range(RACES):
         booking = paid_but_not_confirmed(book)
+        payment = Payment.objects.get(booking=booking)
         raised = outcomes_at_once(
             [
-                lambda b=booking: confirm_booking(
-                    correlation_id=b.correlation_id, booking_id=b.pk, appointment_start=None
-                ),
+                lambda b=booking, p=payment: confirm(b, p),
                 lambda b=booking: compensate(b),
             ]
         )

@@ -223,6 +223,15 @@ BOOKING_EXAMPLES = [
                 "end": "2026-11-26T09:30:00+05:30",
             },
             "payment": None,
+            "receipts": [
+                {
+                    "number": "CLN/26-27/00042",
+                    "kind": "bill_of_supply",
+                    "issued_at": "2026-11-24T10:15:01+05:30",
+                    "amount": "2200.00",
+                    "url": "/receipts/CLN/26-27/00042.pdf",
+                }
+            ],
         },
     ),
     OpenApiExample(
@@ -265,6 +274,7 @@ BOOKING_EXAMPLES = [
                 "end": "2026-11-26T09:30:00+05:30",
             },
             "payment": None,
+            "receipts": [],
         },
     ),
     OpenApiExample(

@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
+from billing.selectors import receipts_of
 from bookings.models import Booking, BookingStatus, Gender, Language
 from bookings.selectors import saga_events
 from bookings.services import MAX_SERVICES_PER_BOOKING, clinic_today
@@ -324,6 +325,16 @@ class BookedServiceOutputSerializer(serializers.Serializer):
     price = money_field()
 
 
+class ReceiptOutputSerializer(serializers.Serializer):
+    """A receipt or refund note of the booking (issue 24, portal/receipts.py)."""
+
+    number = serializers.CharField()
+    kind = serializers.CharField()
+    issued_at = ClinicDateTimeField()
+    amount = money_field()
+    url = serializers.CharField()
+
+
 class BookingOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     correlation_id = serializers.UUIDField()
@@ -345,6 +356,11 @@ class BookingOutputSerializer(serializers.Serializer):
     created_at = ClinicDateTimeField()
     visit_date = serializers.DateField()
     appointment = serializers.SerializerMethodField()
+    receipts = serializers.SerializerMethodField()  # issue 24: portal/receipts.py
+
+    @extend_schema_field(ReceiptOutputSerializer(many=True))
+    def get_receipts(self, booking: Booking) -> list[dict[str, Any]]:
+        return ReceiptOutputSerializer(receipts_of(booking), many=True).data  # type: ignore[return-value]  # many=True: a list
 
     @extend_schema_field(AppointmentOutputSerializer(allow_null=True))
     def get_appointment(self, booking: Booking) -> dict[str, Any] | None:

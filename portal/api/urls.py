@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal.api import accounts, bookings, catalogue, online_payments
+from portal.api import accounts, bookings, catalogue, online_payments, receipts
 
 urlpatterns = [
     path("auth/register", accounts.RegisterView.as_view(), name="api-register"),
@@ -47,6 +47,11 @@ urlpatterns = [
         "booking/<str:booking_id>/payment",
         online_payments.PaymentProofView.as_view(),
         name="api-booking-payment",
+    ),
+    path(
+        "booking/<str:booking_id>/receipt",
+        receipts.BookingReceiptView.as_view(),
+        name="api-booking-receipt",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's set-up script as a file (?script): no inline

@@ -22,6 +22,7 @@ from payments.models import (
     SimulatedGatewayCharge,
     SimulatedGatewayRefund,
 )
+from portal.ops.billing_invariants import billing_violations
 from quotas.models import DiscountQuota
 from scheduling.models import Slot
 
@@ -71,6 +72,7 @@ def find_violations() -> list[str]:
     found += _cancellations_refunded_as_the_policy_gave()
     found += _cancellations_stuck_half_way()
     found += _online_payments_settled()
+    found += billing_violations()  # issue 24: receipts and refund notes
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     for booking in Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=deadline):
         found.append(f"booking {booking.pk} is still pending past the saga deadline")

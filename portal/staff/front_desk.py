@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, PatientProfile
@@ -111,6 +112,7 @@ def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
             f"Booked {booking.patient_name}: confirmation {booking.confirmation_code}, "
             f"{format_inr(booking.final_price)}.{collect}",
         )
+        messages.info(request, _print_link(booking))  # the 80 mm receipt, for the patient
     else:
         messages.error(
             request,
@@ -195,3 +197,12 @@ def _day(text: str | None, request: HttpRequest | None = None) -> date:
     if request is not None:
         messages.error(request, f"{problem}; showing today instead.")
     return today
+
+
+def _print_link(booking) -> str:
+    """After a booking at the desk: its receipt in the thermal printer's layout."""
+    url = reverse("api-booking-receipt", args=[booking.pk])
+    return format_html(
+        '<a href="{}?layout=80mm" target="_blank" rel="noopener">Print the receipt (80 mm)</a>',
+        url,
+    )

@@ -29,6 +29,7 @@ from portal.selectors import (
     appointment_of,
     appointment_services,
     calendar_download,
+    receipt_links,
     slot_choices,
     visible_bookings,
     with_appointments,
@@ -94,6 +95,7 @@ def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
             "cancellation": cancellation_quote(booking, by_staff=False),
             "moving": reschedule_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
+            "receipts": receipt_links(booking),
         },
     )
 

@@ -21,6 +21,7 @@ GRANTS = [
         "bookings.migrations.0015_reception_without_technical_lists"
     ).take_from_the_desk,
     importlib.import_module("payments.migrations.0005_staff_see_reversed_captures").grant,
+    importlib.import_module("billing.migrations.0002_staff_permissions").grant,
 ]
 
 

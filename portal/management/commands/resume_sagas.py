@@ -6,6 +6,7 @@ hosts may run it at once: each stuck booking is claimed by one of them.
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.ops.billing_sweep import issue_missing_documents
 from portal.ops.recovery import resume_stuck_cancellations, resume_stuck_sagas
 
 
@@ -25,5 +26,7 @@ class Command(BaseCommand):
         self.stdout.write(f"resume_sagas: {summary.as_line()}")
         resumed, refunded = resume_stuck_cancellations()
         self.stdout.write(f"resume_sagas: cancellations_resumed={resumed} refunds_made={refunded}")
+        # Issue 24: receipts and refund notes a crash left unissued.
+        self.stdout.write(f"resume_sagas: documents_handed_to_billing={issue_missing_documents()}")
         if summary.errors:
             raise CommandError(f"{len(summary.errors)} saga(s) could not be resumed")

@@ -9,7 +9,10 @@ host doing the same at once is harmless: one document per payment (or refund) is
 unique constraint, and the loser's step, its number with it, is rolled back.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.utils import timezone
@@ -27,10 +30,11 @@ def issue_missing_documents(*, now: datetime | None = None) -> int:
     events, quiet for SAGA_TIMEOUT_SECONDS, that have no ReceiptIssued. Returns how many."""
     quiet_since = (now or timezone.now()) - timedelta(seconds=settings.SAGA_TIMEOUT_SECONDS)
     handed = 0
-    for event, occurrence, receiver in (
+    steps: tuple[tuple[type[events.Payload], int, Callable[[Any, UUID], None]], ...] = (
         (events.PaymentCompleted, RECEIPT_OCCURRENCE, receivers.on_payment_completed),
         (events.PaymentRefunded, REFUND_NOTE_OCCURRENCE, receivers.on_payment_refunded),
-    ):
+    )
+    for event, occurrence, receiver in steps:
         issued = SagaEvent.objects.filter(
             event_type=events.ReceiptIssued.name, occurrence=occurrence
         ).values("correlation_id")
@@ -42,6 +46,6 @@ def issue_missing_documents(*, now: datetime | None = None) -> int:
             .order_by("created_at")[:BATCH]
         )
         for row in missing:
-            receiver(correlation_id=row.correlation_id, **row.payload)
+            receiver(events.payload_of(row, event), row.correlation_id)
             handed += 1
     return handed

@@ -173,8 +173,12 @@ def initiate_booking(
     request_key: str | None = None,
     expected_total: Decimal | None = None,
     active: dict[int, MedicalService] | None = None,
+    visit_date: date | None = None,
 ) -> Booking:
     """Create the booking with a snapshot of its services and start the saga.
+
+    `visit_date` is a walk-in's clinic day when not today (the caller checked the
+    clinic is open then); an appointment's is set by scheduling when it takes the slot.
 
     `expected_total` is the amount the patient was shown, kept with the booking:
     payments charges nothing if the final price turns out higher. `active` is the
@@ -220,6 +224,7 @@ def initiate_booking(
             payment_token=payment_token,
             request_key=request_key,
             expected_total=expected_total,
+            visit_date=visit_date,
         )
     except IntegrityError as error:
         duplicate = ONE_BOOKING_PER_REQUEST_KEY in str(error) or (
@@ -240,6 +245,7 @@ def _create_and_start(
     payment_token: str,
     request_key: str | None,
     expected_total: Decimal | None,
+    visit_date: date | None,
 ) -> Booking:
     # The saga runs when this transaction commits, inside the log context: every
     # step's log line then names the booking (by id only).
@@ -254,7 +260,7 @@ def _create_and_start(
             request_key=request_key,
             expected_total=expected_total,
             clinic_day=today,
-            visit_date=today,
+            visit_date=visit_date or today,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         items = BookingItem.objects.bulk_create(

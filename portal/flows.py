@@ -20,7 +20,6 @@ from bookings.money import format_inr
 from bookings.selectors import active_services
 from bookings.services import (
     NotCancellable,
-    clinic_today,
     desk_patient_account,
     initiate_booking,
     request_cancellation,
@@ -34,6 +33,7 @@ from scheduling.services import (
     NotReschedulable,
     SlotUnavailable,
     check_slot_serves,
+    check_walk_in_day,
     reschedule,
     take_slot,
 )
@@ -77,7 +77,8 @@ def start_booking(
     booking behind. The saga runs when that transaction commits.
 
     `visit_date`, when given, is the day the patient chose: a slot of another day is a
-    400 (walk-ins: it must be today). Cash (`payment_token="cash"`) only with
+    400; a walk-in's must be a day the clinic is open, and today only before closing.
+    Cash (`payment_token="cash"`) only with
     `cash_received_by`, the receptionist who took it (the front desk); payments records
     it as captured without the card gateway, so the saga is the same for both.
     """
@@ -99,8 +100,10 @@ def start_booking(
         )
     if slot_id is not None:
         check_slot_serves(slot_id=slot_id, service_ids=needing_slot, day=visit_date)
-    elif visit_date is not None and visit_date != clinic_today():
-        raise ValidationError({"visit_date": "A walk-in visit is on today's clinic day."})
+    elif visit_date is not None:
+        # Only a day asked for is judged: a request without one keeps its old meaning,
+        # today (the pages and the desk always send the day they showed).
+        check_walk_in_day(day=visit_date)
     booking_request = {
         "user": user,
         "patient_name": patient_name,
@@ -111,6 +114,7 @@ def start_booking(
         "request_key": request_key,
         "expected_total": expected_total,
         "active": active,
+        "visit_date": visit_date if slot_id is None else None,
     }
     if slot_id is None and not cash:
         return initiate_booking(**booking_request)  # bookings' own transaction is the whole

@@ -11,11 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.services import clinic_today
 from scheduling.models import (
+    OpeningHours,
     ScheduleException,
     Slot,
     SlotBooking,
@@ -61,6 +64,68 @@ def horizon_days() -> tuple[date, date]:
     """The first and last clinic days a slot may be booked on."""
     today = clinic_today()
     return today, today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+
+
+def opening_hours(day: date) -> tuple[datetime, datetime] | None:
+    """When the clinic's doors open and close on `day` (IST), or None when it is closed:
+    its weekday closed, or a clinic holiday covering any of those hours."""
+    return _open_days(day, day).get(day)
+
+
+def _open_days(first: date, last: date) -> dict[date, tuple[datetime, datetime]]:
+    """Two queries for any number of days: the weekly hours and the clinic's holidays."""
+    weekly = {h.weekday: h for h in OpeningHours.objects.filter(closed=False)}
+    zone = clinic_zone()
+    holidays = list(
+        ScheduleException.objects.filter(
+            practitioner__isnull=True, start__lt=day_bounds(last)[1], end__gt=day_bounds(first)[0]
+        ).values_list("start", "end")
+    )
+    days = {}
+    day = first
+    while day <= last:
+        hours = weekly.get(day.weekday())
+        if hours is not None:
+            opens = datetime.combine(day, hours.opens, tzinfo=zone)
+            closes = datetime.combine(day, hours.closes, tzinfo=zone)
+            # A holiday closes the whole day, even one covering only part of its hours:
+            # no half days for walk-ins (a fasting test cannot wait for the afternoon).
+            if not any(start < closes and end > opens for start, end in holidays):
+                days[day] = (opens, closes)
+        day += timedelta(days=1)
+    return days
+
+
+def check_walk_in_day(*, day: date) -> None:
+    """A walk-in visit is for a day within the horizon the clinic is open, and for today
+    only before closing; otherwise a ValidationError on `visit_date` (a 400)."""
+    first, last = horizon_days()
+    if not first <= day <= last:
+        raise ValidationError(
+            {
+                "visit_date": _("Choose a day from %(first)s to %(last)s.")
+                % {"first": date_format(first), "last": date_format(last)}
+            }
+        )
+    hours = opening_hours(day)
+    if hours is None:
+        raise ValidationError(
+            {"visit_date": _("The clinic is closed on %(day)s.") % {"day": date_format(day)}}
+        )
+    if day == first and timezone.now() >= hours[1]:
+        closes = timezone.localtime(hours[1], clinic_zone())
+        raise ValidationError(
+            {
+                "visit_date": _("The clinic closed at %(time)s today: choose another day.")
+                % {"time": date_format(closes, "H:i")}
+            }
+        )
+
+
+def walk_in_days() -> list[tuple[date, tuple[datetime, datetime]]]:
+    """The days a walk-in may still be booked for, in order, with their opening hours."""
+    now = timezone.now()
+    return [(day, hours) for day, hours in _open_days(*horizon_days()).items() if now < hours[1]]
 
 
 def ensure_slots(day: date) -> None:

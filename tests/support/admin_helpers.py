@@ -20,6 +20,7 @@ GRANTS = [
     importlib.import_module(
         "bookings.migrations.0015_reception_without_technical_lists"
     ).take_from_the_desk,
+    importlib.import_module("scheduling.migrations.0007_seed_opening_hours").grant,
 ]
 
 

@@ -157,3 +157,69 @@ def test_visit_date_is_a_walk_in_day_or_not_given_at_all(patient_api, service_pr
     with time_machine.travel(FRIDAY_MORNING + timedelta(hours=1), tick=False):
         answer = post(patient_api, lab)
     assert answer.status_code == 201 and answer.json()["visit_date"] == "2026-12-04"
+
+
+def _review(client, lab):
+    client.post(
+        "/book/",
+        {
+            "services": [lab.pk],
+            "patient_name": "Asha Verma",
+            "gender": "female",
+            "date_of_birth": "1990-01-02",
+        },
+    )
+    return client.get("/book/review/")
+
+
+def _pay(client, review, **extra):
+    form = review.context["form"]
+    return client.post(
+        "/book/review/",
+        {
+            "card_number": "4242 4242 4242 4242",
+            "request_key": form["request_key"].value(),
+            "expected_total": form["expected_total"].value(),
+            **extra,
+        },
+    )
+
+
+def test_the_review_page_offers_the_open_days_and_books_the_chosen_one(
+    client, user, service_priced, hours
+):
+    client.force_login(user)
+    lab = service_priced("300.00", name="Test fasting glucose")
+    with time_machine.travel(FRIDAY_EVENING, tick=False):
+        review = _review(client, lab)
+        offered = [value for value, _ in review.context["form"].fields["visit_date"].choices]
+        page = review.content.decode()
+        paid = _pay(client, review, visit_date="2026-12-05")
+    # 18:30 on Friday: today is over, Sunday is closed; Saturday first and chosen.
+    assert offered[:3] == ["2026-12-05", "2026-12-07", "2026-12-08"]
+    assert "Saturday 5 December, 08:00–17:00" in page
+    assert 'value="2026-12-05" required' not in page  # optional: an old page sends none
+    assert 'value="2026-12-05"' in page and "checked" in page.split('value="2026-12-05"')[1][:40]
+    assert paid.status_code == 302
+    assert list(Booking.objects.values_list("visit_date", "status")) == [(SATURDAY, "confirmed")]
+
+
+def test_a_day_closed_meanwhile_is_a_clear_page_message(client, user, service_priced, hours):
+    client.force_login(user)
+    lab = service_priced("300.00", name="Test CBC")
+    with time_machine.travel(FRIDAY_MORNING, tick=False):
+        review = _review(client, lab)
+    # The page was shown in the morning; "Pay" for today is pressed after closing.
+    with time_machine.travel(FRIDAY_EVENING, tick=False):
+        stale = _pay(client, review, visit_date="2026-12-04")
+        without_day = _pay(client, review)
+    assert stale.status_code == 200
+    assert stale.context["form"].errors["visit_date"] == [
+        "The clinic is not open for walk-ins on that day any more: choose another day."
+    ]
+    assert without_day.status_code == 200
+    assert without_day.context["form"].errors["visit_date"] == [
+        "The clinic closed at 17:00 today: choose another day."
+    ]
+    assert 'id="id_visit_date_error"' in without_day.content.decode()
+    assert not Booking.objects.exists()

@@ -36,7 +36,7 @@ from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from quotas.services import quota_for_day
 from scheduling.models import Slot
-from scheduling.services import check_slot_serves
+from scheduling.services import check_slot_serves, walk_in_days
 
 DRAFT = "booking_draft"
 LAST_BOOKING = "last_booking"  # where Back after paying lands
@@ -135,6 +135,12 @@ def book_review(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Choose a day and a time for your appointment."))
         return redirect("book_slot")
 
+    today = clinic_today()
+    if needing:
+        del payment.fields["visit_date"]  # the slot says when
+    else:
+        payment.offer_days(walk_in_days())
+
     if request.method == "POST" and payment.is_valid():
         try:
             booking = start_booking(
@@ -146,6 +152,7 @@ def book_review(request: HttpRequest) -> HttpResponse:
                 payment_token=payment.payment_token,
                 request_key=str(payment.cleaned_data["request_key"]),
                 slot_id=chosen.pk if chosen else None,
+                visit_date=None if needing else payment.cleaned_data["visit_date"] or today,
                 # The price this page showed: never charge more than that.
                 expected_total=payment.cleaned_data["expected_total"],
             )
@@ -168,7 +175,6 @@ def book_review(request: HttpRequest) -> HttpResponse:
             return redirect("booking_detail", pk=booking.pk)
 
     data = details.cleaned_data
-    today = clinic_today()
     quota = quota_for_day(today)
     shown = quote(
         services=data["services"],

@@ -20,6 +20,27 @@ def saga_events(correlation_id: UUID) -> QuerySet[SagaEvent]:
     return SagaEvent.objects.filter(correlation_id=correlation_id).order_by("sequence")
 
 
+def walk_ins_on(day: date, *, query: str = "") -> QuerySet[Booking]:
+    """The front desk: the day's walk-in visits (no appointment) that were booked for real
+    (confirmed, checked in or no-show), by when they were booked; `query` narrows them by
+    patient name or confirmation code."""
+    walk_ins = Booking.objects.filter(
+        visit_date=day,
+        appointment_start__isnull=True,
+        status__in=(BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW),
+    )
+    query = query.strip()
+    if query:
+        walk_ins = walk_ins.filter(
+            Q(patient_name__icontains=query) | Q(confirmation_code__iexact=query)
+        )
+    return (
+        walk_ins.select_related("user__patient_profile")
+        .prefetch_related("items")
+        .order_by("created_at")
+    )
+
+
 def bookings_by_patient(query: str, *, from_day: date, limit: int = 50) -> QuerySet[Booking]:
     """The front desk's search: bookings visiting on `from_day` or later whose account's
     phone (E.164) or whose patient (or account holder) name matches `query`.

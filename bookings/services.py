@@ -1,7 +1,7 @@
 """Starting a booking, and ending one that failed."""
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -297,19 +297,35 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
         events.emit(events.BookingFailed(reason=reason), correlation_id=correlation_id)
 
 
-def record_visit(*, booking_id: UUID, outcome: str, actor: str, today: date) -> bool:
+def record_visit(
+    *,
+    booking_id: UUID,
+    outcome: str,
+    actor: str,
+    today: date,
+    now: datetime,
+    walk_ins_over_by: date,
+) -> bool:
     """The front desk: a confirmed booking's patient came (`completed`) or did not
     (`no_show`). One conditional UPDATE on the current status; audited. False when the
-    booking is not confirmed (already marked, failed) or its visit day is not due."""
+    booking is not confirmed (already marked, failed) or its visit is not due.
+
+    A no-show only once the visit's time has begun: an appointment's start, or for a
+    walk-in (who may come any time the clinic is open) the end of its day's opening
+    hours: `walk_ins_over_by` is the last clinic day whose walk-in hours are over
+    (scheduling knows the hours; the caller asks it)."""
     if outcome not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
         raise ValueError(outcome)
-    due = (
-        {"visit_date": today} if outcome == BookingStatus.COMPLETED else {"visit_date__lte": today}
-    )
+    if outcome == BookingStatus.COMPLETED:
+        due = Q(visit_date=today)
+    else:
+        due = Q(appointment_start__lte=now) | Q(
+            appointment_start__isnull=True, visit_date__lte=walk_ins_over_by
+        )
     with transaction.atomic():
-        changed = Booking.objects.filter(
-            pk=booking_id, status=BookingStatus.CONFIRMED, **due
-        ).update(status=outcome, updated_at=timezone.now())
+        changed = Booking.objects.filter(due, pk=booking_id, status=BookingStatus.CONFIRMED).update(
+            status=outcome, updated_at=timezone.now()
+        )
         if not changed:
             return False
         booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
@@ -322,6 +338,30 @@ def record_visit(*, booking_id: UUID, outcome: str, actor: str, today: date) -> 
             correlation_id=booking.correlation_id,
             before={"status": BookingStatus.CONFIRMED},
             after={"status": outcome},
+        )
+    return True
+
+
+def undo_no_show(*, booking_id: UUID, actor: str, today: date) -> bool:
+    """Take back a no-show marked today (clinic time): the booking is confirmed again.
+    A conditional UPDATE on the status and on when it changed; audited. False when the
+    booking is not a no-show, or was marked on an earlier day (that stays, as the
+    record of the day)."""
+    marked_since = timezone.make_aware(datetime.combine(today, time.min))
+    with transaction.atomic():
+        changed = Booking.objects.filter(
+            pk=booking_id, status=BookingStatus.NO_SHOW, updated_at__gte=marked_since
+        ).update(status=BookingStatus.CONFIRMED, updated_at=timezone.now())
+        if not changed:
+            return False
+        booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
+        AuditLog.record(
+            actor=actor,
+            action="booking.no_show_undone",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            before={"status": BookingStatus.NO_SHOW},
+            after={"status": BookingStatus.CONFIRMED},
         )
     return True
 

@@ -122,6 +122,17 @@ def check_walk_in_day(*, day: date) -> None:
         )
 
 
+def walk_ins_over_by() -> date:
+    """The last clinic day whose walk-in hours are over: today once it has closed (or if
+    it does not open), otherwise yesterday. A walk-in may come any time the clinic is
+    open, so only then is one who did not come a no-show."""
+    today = clinic_today()
+    hours = opening_hours(today)
+    if hours is None or timezone.now() >= hours[1]:
+        return today
+    return today - timedelta(days=1)
+
+
 def walk_in_days() -> list[tuple[date, tuple[datetime, datetime]]]:
     """The days a walk-in may still be booked for, in order, with their opening hours."""
     now = timezone.now()

@@ -13,17 +13,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, PatientProfile
 from bookings.money import format_inr
-from bookings.selectors import bookings_by_patient
-from bookings.services import NotCancellable, clinic_today, record_visit
+from bookings.selectors import bookings_by_patient, walk_ins_on
+from bookings.services import NotCancellable, clinic_today, record_visit, undo_no_show
 from portal.flows import SlotUnavailable, book_at_front_desk, cancel_booking
 from portal.selectors import appointment_of, with_appointments
 from portal.staff.forms import DeskBookingForm
 from scheduling.selectors import bookable_slots, day_sheet
-from scheduling.services import horizon_days
+from scheduling.services import horizon_days, walk_ins_over_by
 
 PERMISSION = "scheduling.use_front_desk"
 SHOWS_PHONE = hasattr(PatientProfile, "phone")  # the phone arrives with the notify branch
@@ -47,6 +48,9 @@ def front_desk(request: HttpRequest) -> HttpResponse:
         "day": day,
         "today": clinic_today(),
         "rows": rows,
+        "now": timezone.now(),
+        "walk_ins_over_by": walk_ins_over_by(),
+        "walk_ins": walk_ins_on(day, query=request.GET.get("q", "")[:100]),
         "shows_phone": SHOWS_PHONE,
         **_search(request.GET.get("q", "")),
     }
@@ -129,21 +133,53 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
     if action == "cancel" and booking_id is not None:
         _cancel(request, booking_id)
         return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    if action == "undo_no_show" and booking_id is not None:
+        if undo_no_show(
+            booking_id=booking_id, actor=request.user.get_username(), today=clinic_today()
+        ):
+            messages.success(request, f"{_named(booking_id)}: the no-show is taken back.")
+        else:
+            messages.error(request, "Nothing changed: only a no-show marked today can be undone.")
+        return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     if outcome is None or booking_id is None:
         raise PermissionDenied("Unknown front desk action.")
+    if outcome == BookingStatus.NO_SHOW and request.POST.get("confirm") != "yes":
+        # A no-show tells the patient they missed their visit: asked once more, by name.
+        booking = Booking.objects.filter(pk=booking_id, status=BookingStatus.CONFIRMED).first()
+    else:
+        booking = None
+    if booking is not None:  # asked before marking (anything else is refused below)
+        context = {
+            **admin.site.each_context(request),
+            "title": f"Mark {booking.patient_name} as a no-show?",
+            "booking": booking,
+            "appointment": appointment_of(booking),
+            "day": day,
+        }
+        return render(request, "admin/clinic/front_desk_no_show.html", context)
     done = record_visit(
         booking_id=booking_id,
         outcome=outcome,
         actor=request.user.get_username(),
         today=clinic_today(),
+        now=timezone.now(),
+        walk_ins_over_by=walk_ins_over_by(),
     )
     if done:
-        messages.success(request, f"Booking {str(booking_id)[:8]}… marked {outcome.label}.")
+        messages.success(request, f"{_named(booking_id)} marked {outcome.label}.")
     else:
         messages.error(
-            request, "Nothing changed: the booking is not confirmed, or its visit is not due."
+            request,
+            "Nothing changed: the booking is not confirmed, or its visit has not begun "
+            "(a walk-in is a no-show only once the clinic has closed that day).",
         )
     return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+
+
+def _named(booking_id: uuid.UUID) -> str:
+    """A booking as staff know it: the patient and the confirmation code."""
+    booking = Booking.objects.only("patient_name", "confirmation_code").get(pk=booking_id)
+    return f"{booking.patient_name} ({booking.confirmation_code or 'no code'})"
 
 
 def _cancel(request: HttpRequest, booking_id: uuid.UUID) -> None:

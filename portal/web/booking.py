@@ -24,7 +24,7 @@ from portal.flows import (
     SlotUnavailable,
     start_booking,
 )
-from portal.presentation import quote
+from portal.presentation import cancellation_terms, quote
 from portal.selectors import (
     slot_choices,
 )
@@ -34,6 +34,7 @@ from portal.web.forms import (
 )
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
+from pricing.selectors import cancellation_policy
 from quotas.services import quota_for_day
 from scheduling.models import Slot
 from scheduling.services import check_slot_serves, walk_in_days
@@ -197,6 +198,11 @@ def book_review(request: HttpRequest) -> HttpResponse:
             "price_threshold": PRICE_THRESHOLD,
             "form": payment,
             "slot": chosen,
+            # The terms as they stand now, for this visit's time when it has one (a
+            # walk-in's counts to the end of its day, chosen on this page).
+            "cancellation_terms": cancellation_terms(
+                policy=cancellation_policy(), visit_starts=chosen.start if chosen else None
+            ),
         },
     )
 

@@ -307,3 +307,26 @@ def test_the_desk_books_no_further_than_the_horizon(consult, doctor, settings):
         )
     assert "beyond the booking horizon" in str(refused.value)
     assert not Booking.objects.exists()
+
+
+def test_the_desk_form_shows_each_price_and_the_total_without_javascript(
+    client, receptionist, consult, service_priced
+):
+    """Issue 25: no prices nor total before "Book". "Update total" asks the server (the
+    same script as the patient pages keeps it live with JavaScript)."""
+    cbc = service_priced("350.00", name="Test CBC")
+    ecg = service_priced("400.00", name="Test ECG")
+    day = clinic_today().isoformat()
+    page = client.get(f"{BOOK}?day={day}").content.decode()
+    assert "Test CBC · ₹350.00" in page and "Test ECG · ₹400.00" in page
+    assert f"{consult.name} · ₹{consult.price:,.2f}" in page and "(needs a time)" in page
+    assert 'id="running-total-amount">₹0.00<' in page
+    updated = client.post(
+        f"{BOOK}?day={day}",
+        {"services": [cbc.pk, ecg.pk], "patient_name": "Ravi", "update_total": "1"},
+    )
+    assert updated.status_code == 200
+    shown = updated.content.decode()
+    assert 'id="running-total-amount">₹750.00<' in shown
+    assert 'value="Ravi"' in shown and "errorlist" not in shown  # kept, not judged yet
+    assert not Booking.objects.exists()

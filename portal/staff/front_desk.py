@@ -5,6 +5,7 @@ a walk-in or telephone patient (card or cash). Each action is audited."""
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from itertools import groupby
 
 from django.contrib import admin, messages
@@ -16,13 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from bookings.models import Booking, BookingStatus, PatientProfile
+from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.money import format_inr
 from bookings.selectors import bookings_by_patient, walk_ins_on
 from bookings.services import NotCancellable, clinic_today, record_visit, undo_no_show
 from portal.flows import SlotUnavailable, book_at_front_desk, cancel_booking
 from portal.selectors import appointment_of, with_appointments
 from portal.staff.forms import DeskBookingForm
+from pricing.models import DiscountSettings
+from pricing.rules import PRICE_THRESHOLD
 from scheduling.selectors import bookable_slots, day_sheet
 from scheduling.services import horizon_days, walk_ins_over_by
 
@@ -75,8 +78,13 @@ def desk_book(request: HttpRequest) -> HttpResponse:
     """Book a walk-in or telephone patient on the chosen day: card or cash at the desk."""
     day = _day(request.GET.get("day"), request)
     slots = list(bookable_slots(day=day)) if day >= clinic_today() else []
-    form = DeskBookingForm(request.POST or None, slots=slots)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and "update_total" in request.POST:
+        # "Update total" without JavaScript: the same form with the chosen services' sum,
+        # and no errors yet for fields not filled in.
+        form = DeskBookingForm(initial=_typed_in(request.POST), slots=slots)
+    else:
+        form = DeskBookingForm(request.POST or None, slots=slots)
+    if request.method == "POST" and form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             booking = book_at_front_desk(
@@ -98,13 +106,28 @@ def desk_book(request: HttpRequest) -> HttpResponse:
         else:
             _tell_outcome(request, booking, cash=data["payment"] == "cash")
             return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    chosen = request.POST.getlist("services") if request.method == "POST" else []
+    prices = MedicalService.objects.filter(
+        pk__in=[int(pk) for pk in chosen if pk.isdigit()], active=True
+    ).values_list("price", flat=True)
     context = {
         **admin.site.each_context(request),
         "title": f"Book at the desk: {day:%A %d %B %Y}",
         "day": day,
         "form": form,
+        "running_total": sum(prices, Decimal("0.00")),
+        "price_threshold": PRICE_THRESHOLD,
+        "discount_percent": DiscountSettings.current().discount_percent,
     }
     return render(request, "admin/clinic/desk_book.html", context)
+
+
+def _typed_in(post) -> dict:
+    return {
+        "services": post.getlist("services"),
+        **{k: post.get(k, "") for k in ("patient_name", "gender", "date_of_birth", "phone")},
+        **{k: post[k] for k in ("slot", "payment") if post.get(k)},
+    }
 
 
 def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:

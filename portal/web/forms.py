@@ -196,7 +196,8 @@ class PaymentForm(forms.Form):
         coerce=date.fromisoformat,
         required=False,
         empty_value=None,
-        widget=forms.RadioSelect,
+        # A list of up to two months of days: a select (the phone's own picker) fits 360 px.
+        widget=forms.Select,
         error_messages={
             "invalid_choice": gettext_lazy(
                 "The clinic is not open for walk-ins on that day any more: choose another day."

@@ -125,6 +125,9 @@ def test_a_refund_the_gateway_declines_is_listed_for_staff_and_asked_again(clien
     assert "refund_declined: the card account is closed" in page
     # The Refunds list shows it, and its action asked the gateway again (refused again).
     assert "₹500.00" in listed and "refund_declined" in listed
+    # Named by patient and code, not by a truncated id (issue 25).
+    assert f"Asha Verma · {booking.confirmation_code}</a>" in listed
+    assert f">{str(booking.pk)[:8]}…<" not in listed
     assert "0 refunded, 0 still waiting for the gateway, 1 refused again." in asked.text
     refund.refresh_from_db()
     assert (refund.status, refund.attempts) == (RefundStatus.FAILED, 2)

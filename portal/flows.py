@@ -20,6 +20,7 @@ from bookings.money import format_inr
 from bookings.selectors import active_services
 from bookings.services import (
     NotCancellable,
+    clinic_today,
     desk_patient_account,
     initiate_booking,
     request_cancellation,
@@ -100,9 +101,10 @@ def start_booking(
         )
     if slot_id is not None:
         check_slot_serves(slot_id=slot_id, service_ids=needing_slot, day=visit_date)
-    elif visit_date is not None:
-        # Only a day asked for is judged: a request without one keeps its old meaning,
-        # today (the pages and the desk always send the day they showed).
+    else:
+        # A walk-in without a day is today's (API.md), judged like any day: after
+        # closing it is a 400, never a visit paid for a clinic that is shut.
+        visit_date = visit_date or clinic_today()
         check_walk_in_day(day=visit_date)
     booking_request = {
         "user": user,

@@ -151,12 +151,22 @@ def test_reception_sees_the_hours_but_cannot_change_them(client, hours):
     assert OpeningHours.objects.get(weekday=0).closed is False
 
 
-def test_visit_date_is_a_walk_in_day_or_not_given_at_all(patient_api, service_priced, hours):
-    """Without `visit_date` a walk-in is today's, as before (API.md: the default)."""
+def test_a_walk_in_without_visit_date_is_todays_and_refused_after_closing(
+    patient_api, service_priced, hours
+):
+    """Without `visit_date` a walk-in is today's (API.md: the default), judged the same:
+    the issue's lab test paid at 21:16 IST though the clinic closed at 17:00."""
     lab = service_priced("300.00", name="Test urine routine")
     with time_machine.travel(FRIDAY_MORNING + timedelta(hours=1), tick=False):
-        answer = post(patient_api, lab)
-    assert answer.status_code == 201 and answer.json()["visit_date"] == "2026-12-04"
+        morning = post(patient_api, lab)
+    with time_machine.travel(FRIDAY_EVENING, tick=False):
+        evening = post(patient_api, lab)
+    assert morning.status_code == 201 and morning.json()["visit_date"] == "2026-12-04"
+    assert evening.status_code == 400
+    assert evening.json() == {
+        "visit_date": ["The clinic closed at 17:00 today: choose another day."]
+    }
+    assert Booking.objects.count() == 1
 
 
 def _review(client, lab):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -68,8 +68,28 @@ def horizon_days() -> tuple[date, date]:
 
 def opening_hours(day: date) -> tuple[datetime, datetime] | None:
     """When the clinic's doors open and close on `day` (IST), or None when it is closed:
-    its weekday closed, or a clinic holiday covering any of those hours."""
-    return _open_days(day, day).get(day)
+    its weekday closed, or a clinic holiday on that day. One query (a booking pays it)."""
+    first, after = day_bounds(day)
+    hours = (
+        OpeningHours.objects.filter(weekday=day.weekday(), closed=False)
+        .annotate(holiday=Exists(_clinic_holidays(first, after)))
+        .first()
+    )
+    if hours is None or hours.holiday:
+        return None
+    zone = clinic_zone()
+    return (
+        datetime.combine(day, hours.opens, tzinfo=zone),
+        datetime.combine(day, hours.closes, tzinfo=zone),
+    )
+
+
+def _clinic_holidays(first: datetime, after: datetime):
+    # A holiday closes its whole day, even one covering only part of it: no half days
+    # for walk-ins (a fasting test cannot wait for the afternoon).
+    return ScheduleException.objects.filter(
+        practitioner__isnull=True, start__lt=after, end__gt=first
+    )
 
 
 def _open_days(first: date, last: date) -> dict[date, tuple[datetime, datetime]]:
@@ -77,21 +97,18 @@ def _open_days(first: date, last: date) -> dict[date, tuple[datetime, datetime]]
     weekly = {h.weekday: h for h in OpeningHours.objects.filter(closed=False)}
     zone = clinic_zone()
     holidays = list(
-        ScheduleException.objects.filter(
-            practitioner__isnull=True, start__lt=day_bounds(last)[1], end__gt=day_bounds(first)[0]
-        ).values_list("start", "end")
+        _clinic_holidays(day_bounds(first)[0], day_bounds(last)[1]).values_list("start", "end")
     )
     days = {}
     day = first
     while day <= last:
         hours = weekly.get(day.weekday())
-        if hours is not None:
-            opens = datetime.combine(day, hours.opens, tzinfo=zone)
-            closes = datetime.combine(day, hours.closes, tzinfo=zone)
-            # A holiday closes the whole day, even one covering only part of its hours:
-            # no half days for walk-ins (a fasting test cannot wait for the afternoon).
-            if not any(start < closes and end > opens for start, end in holidays):
-                days[day] = (opens, closes)
+        start, end = day_bounds(day)
+        if hours is not None and not any(s < end and e > start for s, e in holidays):
+            days[day] = (
+                datetime.combine(day, hours.opens, tzinfo=zone),
+                datetime.combine(day, hours.closes, tzinfo=zone),
+            )
         day += timedelta(days=1)
     return days
 

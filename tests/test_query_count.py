@@ -32,11 +32,13 @@ pytestmark = [
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 
-PLAIN = 17  # issue 16: at most 17
-ELIGIBLE = 20  # + the quota's conditional UPDATE, its reservation row, the booking's price
+# Issue 16 asked for at most 17; issue 25 adds one: a walk-in's day is checked against
+# the opening hours and clinic holidays (one SELECT of the weekday's row with EXISTS).
+PLAIN = 18
+ELIGIBLE = 21  # + the quota's conditional UPDATE, its reservation row, the booking's price
 # The decline and CompensationTriggered; scheduling, quotas (the discount back) and
 # payments each undo their part, re-checking the saga is being undone; BookingFailed.
-DECLINED = 29
+DECLINED = 30
 # The booking with its items and slot, the policy, the request (AuditLog: a person's
 # act) and its event; the slot and the discount given back; the refund recorded, asked
 # of the (simulated) gateway (3 of its ledger's) and settled; BookingCancelled; the

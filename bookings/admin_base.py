@@ -75,3 +75,13 @@ def booking_words_link(booking: Any) -> str:
     url = reverse("admin:bookings_booking_change", args=[booking.pk])
     label = booking.confirmation_code or booking.get_status_display().lower()
     return format_html('<a href="{}">{}</a>', url, label)
+
+
+def booking_named_link(booking: Any) -> str:
+    """A link to a booking's page named by its patient and confirmation code (a list
+    of refunds or payments is read by who, not by id)."""
+    url = reverse("admin:bookings_booking_change", args=[booking.pk])
+    code = booking.confirmation_code or booking.get_status_display().lower()
+    return format_html(
+        '<a href="{}" title="{}">{} · {}</a>', url, booking.pk, booking.patient_name, code
+    )

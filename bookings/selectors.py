@@ -20,6 +20,25 @@ def saga_events(correlation_id: UUID) -> QuerySet[SagaEvent]:
     return SagaEvent.objects.filter(correlation_id=correlation_id).order_by("sequence")
 
 
+def walk_ins_on(day: date, *, query: str = "") -> QuerySet[Booking]:
+    """The front desk: the day's walk-in visits (no appointment) that were booked for real
+    (confirmed, checked in or no-show), by when they were booked; `query` narrows them by
+    phone, patient name or confirmation code (as the search finds bookings)."""
+    walk_ins = Booking.objects.filter(
+        visit_date=day,
+        appointment_start__isnull=True,
+        status__in=(BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW),
+    )
+    query = query.strip()
+    if query:
+        walk_ins = walk_ins.filter(_patient_match(query) | Q(confirmation_code__iexact=query))
+    return (
+        walk_ins.select_related("user__patient_profile")
+        .prefetch_related("items")
+        .order_by("created_at")
+    )
+
+
 def bookings_by_patient(query: str, *, from_day: date, limit: int = 50) -> QuerySet[Booking]:
     """The front desk's search: bookings visiting on `from_day` or later whose account's
     phone (E.164) or whose patient (or account holder) name matches `query`.
@@ -31,6 +50,16 @@ def bookings_by_patient(query: str, *, from_day: date, limit: int = 50) -> Query
     query = query.strip()
     if not query:
         return Booking.objects.none()
+    return (
+        Booking.objects.filter(_patient_match(query), visit_date__gte=from_day)
+        .exclude(status=BookingStatus.FAILED)
+        .select_related("user__patient_profile")
+        .order_by("visit_date", F("appointment_start").asc(nulls_first=True), "created_at")[:limit]
+    )
+
+
+def _patient_match(query: str) -> Q:
+    """Bookings whose account's phone or whose patient (or account holder) name matches."""
     digits = re.sub(r"[\s\-()]", "", query)
     match = Q(patient_name__icontains=query) | Q(user__patient_profile__full_name__icontains=query)
     if re.fullmatch(r"\+?\d{4,15}", digits):
@@ -43,9 +72,4 @@ def bookings_by_patient(query: str, *, from_day: date, limit: int = 50) -> Query
             match = Q(user__patient_profile__phone=e164)
         else:
             match = Q(user__patient_profile__phone__contains=digits.lstrip("+"))
-    return (
-        Booking.objects.filter(match, visit_date__gte=from_day)
-        .exclude(status=BookingStatus.FAILED)
-        .select_related("user__patient_profile")
-        .order_by("visit_date", F("appointment_start").asc(nulls_first=True), "created_at")[:limit]
-    )
+    return match

@@ -1,7 +1,7 @@
 """Starting a booking, and ending one that failed."""
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -204,8 +204,12 @@ def initiate_booking(
     request_key: str | None = None,
     expected_total: Decimal | None = None,
     active: dict[int, MedicalService] | None = None,
+    visit_date: date | None = None,
 ) -> Booking:
     """Create the booking with a snapshot of its services and start the saga.
+
+    `visit_date` is a walk-in's clinic day when not today (the caller checked the
+    clinic is open then); an appointment's is set by scheduling when it takes the slot.
 
     `expected_total` is the amount the patient was shown, kept with the booking:
     payments charges nothing if the final price turns out higher. `active` is the
@@ -251,6 +255,7 @@ def initiate_booking(
             payment_token=payment_token,
             request_key=request_key,
             expected_total=expected_total,
+            visit_date=visit_date,
         )
     except IntegrityError as error:
         duplicate = ONE_BOOKING_PER_REQUEST_KEY in str(error) or (
@@ -271,6 +276,7 @@ def _create_and_start(
     payment_token: str,
     request_key: str | None,
     expected_total: Decimal | None,
+    visit_date: date | None,
 ) -> Booking:
     # The saga runs when this transaction commits, inside the log context: every
     # step's log line then names the booking (by id only).
@@ -285,7 +291,7 @@ def _create_and_start(
             request_key=request_key,
             expected_total=expected_total,
             clinic_day=today,
-            visit_date=today,
+            visit_date=visit_date or today,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
         items = BookingItem.objects.bulk_create(
@@ -336,19 +342,35 @@ def fail_booking(*, correlation_id: UUID, reason: str) -> None:
         events.emit(events.BookingFailed(reason=reason), correlation_id=correlation_id)
 
 
-def record_visit(*, booking_id: UUID, outcome: str, actor: str, today: date) -> bool:
+def record_visit(
+    *,
+    booking_id: UUID,
+    outcome: str,
+    actor: str,
+    today: date,
+    now: datetime,
+    walk_ins_over_by: date,
+) -> bool:
     """The front desk: a confirmed booking's patient came (`completed`) or did not
     (`no_show`). One conditional UPDATE on the current status; audited. False when the
-    booking is not confirmed (already marked, failed) or its visit day is not due."""
+    booking is not confirmed (already marked, failed) or its visit is not due.
+
+    A no-show only once the visit's time has begun: an appointment's start, or for a
+    walk-in (who may come any time the clinic is open) the end of its day's opening
+    hours: `walk_ins_over_by` is the last clinic day whose walk-in hours are over
+    (scheduling knows the hours; the caller asks it)."""
     if outcome not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
         raise ValueError(outcome)
-    due = (
-        {"visit_date": today} if outcome == BookingStatus.COMPLETED else {"visit_date__lte": today}
-    )
+    if outcome == BookingStatus.COMPLETED:
+        due = Q(visit_date=today)
+    else:
+        due = Q(appointment_start__lte=now) | Q(
+            appointment_start__isnull=True, visit_date__lte=walk_ins_over_by
+        )
     with transaction.atomic():
-        changed = Booking.objects.filter(
-            pk=booking_id, status=BookingStatus.CONFIRMED, **due
-        ).update(status=outcome, updated_at=timezone.now())
+        changed = Booking.objects.filter(due, pk=booking_id, status=BookingStatus.CONFIRMED).update(
+            status=outcome, updated_at=timezone.now()
+        )
         if not changed:
             return False
         booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
@@ -361,6 +383,30 @@ def record_visit(*, booking_id: UUID, outcome: str, actor: str, today: date) -> 
             correlation_id=booking.correlation_id,
             before={"status": BookingStatus.CONFIRMED},
             after={"status": outcome},
+        )
+    return True
+
+
+def undo_no_show(*, booking_id: UUID, actor: str, today: date) -> bool:
+    """Take back a no-show marked today (clinic time): the booking is confirmed again.
+    A conditional UPDATE on the status and on when it changed; audited. False when the
+    booking is not a no-show, or was marked on an earlier day (that stays, as the
+    record of the day)."""
+    marked_since = timezone.make_aware(datetime.combine(today, time.min))
+    with transaction.atomic():
+        changed = Booking.objects.filter(
+            pk=booking_id, status=BookingStatus.NO_SHOW, updated_at__gte=marked_since
+        ).update(status=BookingStatus.CONFIRMED, updated_at=timezone.now())
+        if not changed:
+            return False
+        booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
+        AuditLog.record(
+            actor=actor,
+            action="booking.no_show_undone",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            before={"status": BookingStatus.NO_SHOW},
+            after={"status": BookingStatus.CONFIRMED},
         )
     return True
 

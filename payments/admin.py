@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin, booking_link
+from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin, booking_link, booking_named_link
 from bookings.admin_display import clinic_time, inr
 from payments.models import (
     Payment,
@@ -122,7 +122,7 @@ class RefundAdmin(UUIDSearchMixin, ReadOnlyAdmin):
 
     @admin.display(description="booking")
     def booking(self, refund: Refund) -> str:
-        return booking_link(refund.payment.booking_id)
+        return booking_named_link(refund.payment.booking)
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, refund: Refund) -> str:

@@ -36,6 +36,7 @@ from scheduling.services import (
     NotReschedulable,
     SlotUnavailable,
     check_slot_serves,
+    check_walk_in_day,
     reschedule,
     take_slot,
 )
@@ -79,7 +80,8 @@ def start_booking(
     booking behind. The saga runs when that transaction commits.
 
     `visit_date`, when given, is the day the patient chose: a slot of another day is a
-    400 (walk-ins: it must be today). Cash (`payment_token="cash"`) only with
+    400; a walk-in's must be a day the clinic is open, and today only before closing.
+    Cash (`payment_token="cash"`) only with
     `cash_received_by`, the receptionist who took it (the front desk); payments records
     it as captured without the card gateway, so the saga is the same for both.
     """
@@ -101,8 +103,11 @@ def start_booking(
         )
     if slot_id is not None:
         check_slot_serves(slot_id=slot_id, service_ids=needing_slot, day=visit_date)
-    elif visit_date is not None and visit_date != clinic_today():
-        raise ValidationError({"visit_date": "A walk-in visit is on today's clinic day."})
+    else:
+        # A walk-in without a day is today's (API.md), judged like any day: after
+        # closing it is a 400, never a visit paid for a clinic that is shut.
+        visit_date = visit_date or clinic_today()
+        check_walk_in_day(day=visit_date)
     booking_request: dict[str, Any] = {
         "user": user,
         "patient_name": patient_name,
@@ -113,6 +118,7 @@ def start_booking(
         "request_key": request_key,
         "expected_total": expected_total,
         "active": active,
+        "visit_date": visit_date if slot_id is None else None,
     }
     if slot_id is None and not cash:
         return initiate_booking(**booking_request)  # bookings' own transaction is the whole

@@ -2,20 +2,22 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from bookings import events
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.money import percent_of
 from bookings.selectors import saga_events
+from pricing.cancellation import Policy
 from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discount_eligibility
 
 PRICE_CHANGED = "price_changed"
@@ -359,3 +361,43 @@ def quote(
         expected_discount=discount,
         expected_final=base - discount,
     )
+
+
+def cancellation_terms(*, policy: Policy, visit_starts: datetime | None) -> list[str]:
+    """The policy's tiers in the patient's words, longest notice first, each with the
+    moment it ends when the visit's time is known (an appointment; tiers already over
+    left out), then what is left (nothing). Shown before paying, so nobody learns of a
+    fee only when cancelling."""
+    if not policy.tiers:
+        return [_("Cancelling gives nothing back.")]
+    lines = []
+    for tier in policy.tiers:
+        percent = floatformat(tier.refund_percent, -2)
+        if tier.refund_percent == 100 and not tier.fee:
+            what = _("everything you paid comes back.")
+        elif tier.fee:
+            what = _("%(percent)s%% of what you paid comes back, less a fee of %(fee)s.") % {
+                "percent": percent,
+                "fee": inr(tier.fee),
+            }
+        else:
+            what = _("%(percent)s%% of what you paid comes back.") % {"percent": percent}
+        if visit_starts is None:
+            lines.append(
+                ngettext(
+                    "Cancelled at least %(hours)s hour before the visit: %(what)s",
+                    "Cancelled at least %(hours)s hours before the visit: %(what)s",
+                    tier.min_hours_before,
+                )
+                % {"hours": tier.min_hours_before, "what": what}
+            )
+        else:
+            until = timezone.localtime(visit_starts - timedelta(hours=tier.min_hours_before))
+            if until <= timezone.now():
+                continue  # a tier already over does not apply to this booking
+            lines.append(
+                _("Cancelled until %(until)s IST: %(what)s")
+                % {"until": date_format(until, "l j F, H:i"), "what": what}
+            )
+    lines.append(_("Later than that: nothing comes back."))
+    return lines

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -11,8 +12,21 @@ from pricing.selectors import cancellation_policy
 from pricing.services import record_policy_published
 
 
+class TierForm(forms.ModelForm):
+    class Meta:
+        model = CancellationTier
+        fields = ("min_hours_before", "refund_percent", "fee")
+
+    def has_changed(self) -> bool:
+        # A tier copied from the current version is part of the new one even if left as
+        # it was: an "extra" form the formset sees unchanged would be skipped (published
+        # version 2 with only the tier the manager edited). Delete it to leave it out.
+        return bool(self.initial) or super().has_changed()
+
+
 class CancellationTierInline(admin.TabularInline):
     model = CancellationTier
+    form = TierForm
     fields = ("min_hours_before", "refund_percent", "fee")
     min_num = 1
     verbose_name = "refund tier"
@@ -21,11 +35,17 @@ class CancellationTierInline(admin.TabularInline):
         "of what was paid comes back, minus the fee (less notice than every tier: nothing)"
     )
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # On a new version, "Delete" leaves a copied tier out (nothing published is
+        # deleted); a published version's tiers are history.
+        return obj is None and self.has_add_permission(request, obj)
+
     def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
         return 0 if obj is not None else max(len(cancellation_policy().tiers), 1) + 1
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
-        formset = super().get_formset(request, obj, **kwargs)
+        # A version with every tier deleted is refused ("at least 1"), not published.
+        formset = super().get_formset(request, obj, validate_min=True, **kwargs)
         if obj is not None:
             return formset
         current = [

@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from bookings.models import AuditLog
-from scheduling.models import Practitioner, ScheduleException, Slot, SlotBooking, WeeklySchedule
+from scheduling.models import (
+    OpeningHours,
+    Practitioner,
+    ScheduleException,
+    Slot,
+    SlotBooking,
+    WeeklySchedule,
+)
 from scheduling.services import SlotsStillBooked, clinic_zone, close_slots, schedules_changed
 
 
@@ -160,6 +167,24 @@ class ScheduleExceptionAdmin(AuditedAdmin):
     def delete_queryset(self, request, queryset) -> None:
         super().delete_queryset(request, queryset)
         _slots_follow(request)
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(AuditedAdmin):
+    """One row per weekday, seeded: the manager changes the hours or closes a day (a
+    holiday is a clinic-wide leave under "Schedule exceptions"), never adds or deletes."""
+
+    list_display = ("weekday", "closed", "opens", "closes")
+    list_editable = ("closed", "opens", "closes")
+    list_display_links = ("weekday",)
+    fields = ("weekday", "closed", "opens", "closes")
+    readonly_fields = ("weekday",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class SlotBookingInline(ReadOnlyInline, admin.TabularInline):

@@ -1,6 +1,8 @@
 """Who sees patients, when, and how many at a time: practitioners, their weekly
 schedules and leave, and the slots (with capacity) generated from them."""
 
+from datetime import time
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -60,6 +62,31 @@ class WeeklySchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.practitioner.name}: {self.get_weekday_display()} {self.start}–{self.end}"
+
+
+class OpeningHours(models.Model):
+    """When the clinic's doors are open on one weekday (clinic time, IST): walk-ins are
+    booked only for an open day, and for today only before closing. Clinic holidays
+    (ScheduleException without a practitioner) close a day on top of these."""
+
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, unique=True)
+    closed = models.BooleanField(default=False, help_text="Closed all day, every week.")
+    opens = models.TimeField(default=time(8, 0))
+    closes = models.TimeField(default=time(17, 0))
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name = "opening hours"
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="hours_weekday_valid"),
+            models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="hours_close_after"),
+        ]
+
+    def __str__(self) -> str:
+        if self.closed:
+            return f"{self.get_weekday_display()}: closed"
+        return f"{self.get_weekday_display()}: {self.opens:%H:%M}–{self.closes:%H:%M}"
 
 
 class ExceptionKind(models.TextChoices):

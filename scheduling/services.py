@@ -9,13 +9,16 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.services import clinic_today
 from scheduling.models import (
+    OpeningHours,
     ScheduleException,
     Slot,
     SlotBooking,
@@ -61,6 +64,96 @@ def horizon_days() -> tuple[date, date]:
     """The first and last clinic days a slot may be booked on."""
     today = clinic_today()
     return today, today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+
+
+def opening_hours(day: date) -> tuple[datetime, datetime] | None:
+    """When the clinic's doors open and close on `day` (IST), or None when it is closed:
+    its weekday closed, or a clinic holiday on that day. One query (a booking pays it)."""
+    first, after = day_bounds(day)
+    hours = (
+        OpeningHours.objects.filter(weekday=day.weekday(), closed=False)
+        .annotate(holiday=Exists(_clinic_holidays(first, after)))
+        .first()
+    )
+    if hours is None or hours.holiday:
+        return None
+    zone = clinic_zone()
+    return (
+        datetime.combine(day, hours.opens, tzinfo=zone),
+        datetime.combine(day, hours.closes, tzinfo=zone),
+    )
+
+
+def _clinic_holidays(first: datetime, after: datetime):
+    # A holiday closes its whole day, even one covering only part of it: no half days
+    # for walk-ins (a fasting test cannot wait for the afternoon).
+    return ScheduleException.objects.filter(
+        practitioner__isnull=True, start__lt=after, end__gt=first
+    )
+
+
+def _open_days(first: date, last: date) -> dict[date, tuple[datetime, datetime]]:
+    """Two queries for any number of days: the weekly hours and the clinic's holidays."""
+    weekly = {h.weekday: h for h in OpeningHours.objects.filter(closed=False)}
+    zone = clinic_zone()
+    holidays = list(
+        _clinic_holidays(day_bounds(first)[0], day_bounds(last)[1]).values_list("start", "end")
+    )
+    days = {}
+    day = first
+    while day <= last:
+        hours = weekly.get(day.weekday())
+        start, end = day_bounds(day)
+        if hours is not None and not any(s < end and e > start for s, e in holidays):
+            days[day] = (
+                datetime.combine(day, hours.opens, tzinfo=zone),
+                datetime.combine(day, hours.closes, tzinfo=zone),
+            )
+        day += timedelta(days=1)
+    return days
+
+
+def check_walk_in_day(*, day: date) -> None:
+    """A walk-in visit is for a day within the horizon the clinic is open, and for today
+    only before closing; otherwise a ValidationError on `visit_date` (a 400)."""
+    first, last = horizon_days()
+    if not first <= day <= last:
+        raise ValidationError(
+            {
+                "visit_date": _("Choose a day from %(first)s to %(last)s.")
+                % {"first": date_format(first), "last": date_format(last)}
+            }
+        )
+    hours = opening_hours(day)
+    if hours is None:
+        raise ValidationError(
+            {"visit_date": _("The clinic is closed on %(day)s.") % {"day": date_format(day)}}
+        )
+    if day == first and timezone.now() >= hours[1]:
+        closes = timezone.localtime(hours[1], clinic_zone())
+        raise ValidationError(
+            {
+                "visit_date": _("The clinic closed at %(time)s today: choose another day.")
+                % {"time": date_format(closes, "H:i")}
+            }
+        )
+
+
+def walk_ins_over_by() -> date:
+    """The last clinic day whose walk-in hours are over: today once it has closed (or if
+    it does not open), otherwise yesterday. A walk-in may come any time the clinic is
+    open, so only then is one who did not come a no-show."""
+    today = clinic_today()
+    hours = opening_hours(today)
+    if hours is None or timezone.now() >= hours[1]:
+        return today
+    return today - timedelta(days=1)
+
+
+def walk_in_days() -> list[tuple[date, tuple[datetime, datetime]]]:
+    """The days a walk-in may still be booked for, in order, with their opening hours."""
+    now = timezone.now()
+    return [(day, hours) for day, hours in _open_days(*horizon_days()).items() if now < hours[1]]
 
 
 def ensure_slots(day: date) -> None:

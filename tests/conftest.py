@@ -195,6 +195,37 @@ def openapi_schema():
 
 
 @pytest.fixture(autouse=True)
+def _clinic_open_all_day(request):
+    """The clinic's doors open all day, every day, for the tests written before opening
+    hours existed (they book walk-ins at whatever hour the suite runs, and a transactional
+    test's flush removes the seeded hours). A test marked `clinic_hours` sets its own."""
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if request.node.get_closest_marker("clinic_hours") or not uses_db:
+        return
+    from datetime import time
+
+    from scheduling.models import OpeningHours
+
+    request.getfixturevalue("transactional_db" if _is_transactional(request) else "db")
+    for weekday in range(7):
+        OpeningHours.objects.update_or_create(
+            weekday=weekday, defaults={"closed": False, "opens": time.min, "closes": time.max}
+        )
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     """Throttle counters live in the cache: each test starts with none."""
     from django.core.cache import cache

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,6 +125,9 @@ def test_a_refund_the_gateway_declines_is_listed_for_staff_and_asked_again(clien
     assert "refund_declined: the card account is closed" in page
     # The Refunds list shows it, and its action asked the gateway again (refused again).
     assert "₹500.00" in listed and "refund_declined" in listed
+    # Named by patient and code, not by a truncated id (issue 25).
+    assert f"Asha Verma · {booking.confirmation_code}</a>" in listed
+    assert f">{str(booking.pk)[:8]}…<" not in listed
     assert "0 refunded, 0 still waiting for the gateway, 1 refused again." in asked.text
     refund.refresh_from_db()
     assert (refund.status, refund.attempts) == (RefundStatus.FAILED, 2)
@@ -153,3 +157,59 @@ def test_ask_the_gateway_again_settles_a_refund_it_refused_before(client, book, 
     assert SimulatedGatewayRefund.objects.get().amount == Decimal("500.00")
     assert "₹500.00 · " in page and ">Refunded</a>" in page
     assert AuditLog.objects.filter(action="refund.retried", actor="desk1").exists()
+
+
+class _FormInputs(HTMLParser):
+    """What a browser would send from the page's form: every input and select's value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag != "input" or not name or attrs.get("type") in ("submit", "checkbox"):
+            return
+        self.values[name] = attrs.get("value") or ""
+
+
+def _add_page_values(client) -> dict[str, str]:
+    page = client.get("/admin/pricing/cancellationpolicy/add/")
+    assert page.status_code == 200
+    parser = _FormInputs()
+    parser.feed(page.content.decode())
+    return {k: v for k, v in parser.values.items() if "__prefix__" not in k}
+
+
+def test_publishing_a_change_to_one_tier_keeps_the_tiers_left_as_they_were(client):
+    """The issue's case: the Add page shows version 1's three tiers; only the 6-hour fee
+    is changed; the new version has all three (it had the changed one alone)."""
+    client.force_login(staff_member("Clinic manager", username="manager2"))
+    sent = _add_page_values(client)
+    assert sent["tiers-1-min_hours_before"] == "6" and sent["tiers-1-fee"] == "100.00"
+    sent["tiers-1-fee"] = "150.00"
+    response = client.post("/admin/pricing/cancellationpolicy/add/", sent)
+    assert response.status_code == 302, response.content[:3000]
+    newest = CancellationPolicy.objects.order_by("-pk").first()
+    assert [(t.min_hours_before, t.refund_percent, t.fee) for t in newest.tiers.all()] == [
+        (24, Decimal("100.00"), Decimal("0.00")),
+        (6, Decimal("100.00"), Decimal("150.00")),
+        (2, Decimal("50.00"), Decimal("0.00")),
+    ]
+
+
+def test_a_tier_is_left_out_by_deleting_it_and_all_of_them_is_refused(client):
+    client.force_login(staff_member("Clinic manager", username="manager3"))
+    versions = CancellationPolicy.objects.count()
+    sent = _add_page_values(client)
+    everything_deleted = {**sent, **{f"tiers-{i}-DELETE": "on" for i in range(3)}}
+    refused = client.post("/admin/pricing/cancellationpolicy/add/", everything_deleted)
+    assert refused.status_code == 200
+    assert "Please submit at least 1 form." in refused.content.decode()
+    assert CancellationPolicy.objects.count() == versions
+    one_left_out = {**sent, "tiers-2-DELETE": "on"}
+    published = client.post("/admin/pricing/cancellationpolicy/add/", one_left_out)
+    assert published.status_code == 302
+    newest = CancellationPolicy.objects.order_by("-pk").first()
+    assert [t.min_hours_before for t in newest.tiers.all()] == [24, 6]

@@ -42,11 +42,38 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
     links = re.findall(r'href="([^"]+)"', glance[: glance.index("</div>\n</div>")])
     # all bookings, one per status but failed, the attempts, revenue, discounts, failed
     # payments, messages to check (issue 22, B3)
-    assert len(links) == 1 + (len(BookingStatus.values) - 1) + 1 + 4
+    # ... and today's visits with one link per status of a visit (issue 25)
+    assert len(links) == 1 + (len(BookingStatus.values) - 1) + 1 + 4 + 1 + 4
     unknown = glance[glance.index('id="glance-delivery-unknown"') :]
     assert '<p class="figure">0</p>' in unknown
     for link in links:
         assert client.get(html.unescape(link)).status_code == 200, link
+
+
+@pytest.mark.django_db(transaction=True)
+def test_visits_today_are_the_days_visits_not_the_bookings_made_today(client, book):
+    """Issue 25: "Bookings today" counted bookings made today; a visit booked yesterday
+    for today is today's visit, one booked today for tomorrow is not."""
+    today = clinic_today()
+    booked_earlier = book(prices=("500.00",))
+    Booking.objects.filter(pk=booked_earlier.pk).update(clinic_day=today - timedelta(days=1))
+    for_tomorrow = book(prices=("300.00",))
+    Booking.objects.filter(pk=for_tomorrow.pk).update(visit_date=today + timedelta(days=1))
+    came = book(prices=("400.00",))
+    Booking.objects.filter(pk=came.pk).update(status=BookingStatus.COMPLETED)
+    glance = today_at_a_glance(today)
+    assert glance.visits_by_status == {
+        "confirmed": 1,
+        "completed": 1,
+        "no_show": 0,
+        "cancelled": 0,
+    }
+    assert glance.bookings_total == 2  # made today: the one for tomorrow and the one who came
+    client.force_login(staff_member("Reception"))
+    page = client.get(reverse("admin:index")).text
+    visits = page[page.index('id="glance-visits"') : page.index('id="glance-bookings"')]
+    assert "Visits today" in visits and '<p class="figure">2</p>' in visits
+    assert "Bookings made today" in page
 
 
 @pytest.mark.django_db(transaction=True)

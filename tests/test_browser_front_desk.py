@@ -79,3 +79,17 @@ def test_receptionist_checks_a_patient_in_and_books_a_walk_in_paid_in_cash(
     expect(results).to_contain_text("Gopal Menon")
     expect(results).to_contain_text("+919876543210")
     shot(page, "5-found-by-phone")
+    # The walk-in is on the day's list beside the appointments, found by phone too, and
+    # checked in there; no "No-show" before the clinic has closed.
+    walk_ins = page.locator("#walk-ins")
+    expect(walk_ins).to_contain_text("Gopal Menon")
+    expect(walk_ins).to_contain_text(walk_in.confirmation_code)
+    expect(walk_ins.locator("button[value=no_show]")).to_have_count(0)
+    walk_ins.locator("tr", has_text="Gopal Menon").locator("button[value=check_in]").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Gopal Menon ({walk_in.confirmation_code}) marked Completed"
+    )
+    expect(page.locator("#walk-ins tr", has_text="Gopal Menon")).to_contain_text("Completed")
+    shot(page, "6-walk-in-checked-in")
+    walk_in.refresh_from_db()
+    assert walk_in.status == BookingStatus.COMPLETED

@@ -2,14 +2,14 @@
 no-show change a confirmed booking once, each with an AuditLog row. Staff schedules and
 leave in the admin: the Clinic manager edits, Reception views, leave over bookings is refused."""
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 import time_machine
 
 from bookings.models import AuditLog, BookingStatus
 from bookings.services import clinic_today
-from scheduling.models import ScheduleException, Slot, WeeklySchedule
+from scheduling.models import OpeningHours, ScheduleException, Slot, WeeklySchedule
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
 from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
@@ -58,12 +58,94 @@ def test_reception_sees_the_day_and_checks_a_patient_in(client, booked_today):
     assert AuditLog.objects.filter(action="booking.no_show").count() == 0
 
 
-def test_no_show_is_recorded(client, booked_today):
+def test_no_show_is_confirmed_only_once_the_visit_began_and_undone_the_same_day(
+    client, booked_today
+):
     client.force_login(staff_member("Reception"))
-    client.post(DESK, {"action": "no_show", "booking": str(booked_today.pk)})
+    mark = {"action": "no_show", "booking": str(booked_today.pk)}
+    # Noon: the 18:00 visit has not begun; the page offers no "No-show" for it.
+    assert 'value="no_show"' not in client.get(DESK).content.decode()
+    asked = client.post(DESK, mark)
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.content.decode()
+    assert "Mark Asha Verma as a no-show?" in asked.content.decode()
+    early = client.post(DESK, {**mark, "confirm": "yes"})
+    assert early.status_code == 302
+    booked_today.refresh_from_db()
+    assert booked_today.status == BookingStatus.CONFIRMED  # asked and refused: not yet
+    assert not AuditLog.objects.filter(action="booking.no_show").exists()
+
+    with time_machine.travel(clinic_time(clinic_today(), 18, 20), tick=False):
+        assert 'value="no_show"' in client.get(DESK).content.decode()
+        client.post(DESK, {**mark, "confirm": "yes"})
+        booked_today.refresh_from_db()
+        assert booked_today.status == BookingStatus.NO_SHOW
+        assert AuditLog.objects.filter(action="booking.no_show", actor__isnull=False).count() == 1
+        assert 'value="undo_no_show"' in client.get(DESK).content.decode()
+        client.post(DESK, {"action": "undo_no_show", "booking": str(booked_today.pk)})
+        booked_today.refresh_from_db()
+        assert booked_today.status == BookingStatus.CONFIRMED
+        undone = AuditLog.objects.get(action="booking.no_show_undone")
+        assert (undone.before, undone.after) == ({"status": "no_show"}, {"status": "confirmed"})
+        client.post(DESK, {**mark, "confirm": "yes"})  # marked again
+    # The next day the mark stands: it is the record of that day.
+    with time_machine.travel(clinic_time(clinic_today() + timedelta(days=1), 9), tick=False):
+        client.post(DESK, {"action": "undo_no_show", "booking": str(booked_today.pk)})
     booked_today.refresh_from_db()
     assert booked_today.status == BookingStatus.NO_SHOW
-    assert AuditLog.objects.filter(action="booking.no_show", actor__isnull=False).count() == 1
+    assert AuditLog.objects.filter(action="booking.no_show_undone").count() == 1
+
+
+@pytest.mark.clinic_hours
+def test_the_days_walk_ins_are_listed_searchable_with_the_same_actions(client, book):
+    """A walk-in may come any time the clinic is open: a no-show once it has closed."""
+    friday = date(2026, 12, 4)
+    for weekday in range(7):
+        OpeningHours.objects.update_or_create(
+            weekday=weekday, defaults={"opens": time(8), "closes": time(17), "closed": False}
+        )
+    with time_machine.travel(clinic_time(friday, 10), tick=False):
+        ecg = book(prices=("300.00",))
+        other = book(prices=("450.00",))
+        other.__class__.objects.filter(pk=other.pk).update(patient_name="Ravi Kumar")
+        client.force_login(staff_member("Reception"))
+        page = client.get(DESK).content.decode()
+        walk_ins = page.split('id="walk-ins"')[1].split("</table>")[0]
+        assert "Asha Verma" in walk_ins and ecg.confirmation_code in walk_ins
+        assert "Ravi Kumar" in walk_ins
+        assert 'value="check_in"' in walk_ins and 'value="no_show"' not in walk_ins
+        found = client.get(DESK, {"q": "ravi"}).content.decode()
+        listed = found.split('id="walk-ins"')[1].split("</table>")[0]
+        assert "Ravi Kumar" in listed and "Asha Verma" not in listed
+        early = client.post(DESK, {"action": "no_show", "booking": str(ecg.pk), "confirm": "yes"})
+        assert early.status_code == 302
+        ecg.refresh_from_db()
+        assert ecg.status == BookingStatus.CONFIRMED
+        client.post(DESK, {"action": "check_in", "booking": str(other.pk)})
+        other.refresh_from_db()
+        assert other.status == BookingStatus.COMPLETED
+    with time_machine.travel(clinic_time(friday, 17, 5), tick=False):
+        page = client.get(DESK).content.decode()
+        assert 'value="no_show"' in page.split('id="walk-ins"')[1].split("</table>")[0]
+        client.post(DESK, {"action": "no_show", "booking": str(ecg.pk), "confirm": "yes"})
+        ecg.refresh_from_db()
+        assert ecg.status == BookingStatus.NO_SHOW
+        assert AuditLog.objects.filter(action="booking.no_show").count() == 1
+
+
+def test_a_past_slot_is_never_shown_free(client, booked_today):
+    """At noon the morning's empty slots are past, the afternoon's free."""
+    doctor = booked_today.slot_bookings.get().slot.practitioner
+    for hour in (9, 15):
+        start = clinic_time(clinic_today(), hour)
+        Slot.objects.create(
+            practitioner=doctor, start=start, end=start + timedelta(minutes=15), capacity=1
+        )
+    client.force_login(staff_member("Reception"))
+    page = client.get(DESK).content.decode()
+    rows = [r for r in page.split("<tr>") if "<td>09:00</td>" in r or "<td>15:00</td>" in r]
+    assert len(rows) == 2
+    assert "past" in rows[0] and "free" not in rows[0]
+    assert "free" in rows[1]
 
 
 def test_a_future_visit_cannot_be_checked_in(client, book):

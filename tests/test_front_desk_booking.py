@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
 
 from bookings.models import AuditLog, Booking, BookingStatus, PatientProfile, SagaEvent
 from bookings.services import clinic_today
@@ -15,7 +16,7 @@ from payments.models import CashReceipt, Payment, PaymentMethod, SimulatedGatewa
 from portal.flows import book_at_front_desk, cancel_booking, start_booking
 from portal.ops.invariants import find_violations
 from portal.presentation import staff_story, timeline
-from scheduling.models import Slot
+from scheduling.models import OpeningHours, Slot
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
 from tests.support.scheduling import appointment_service, practitioner, slot
@@ -179,18 +180,31 @@ def test_bad_input_is_told_on_the_form(client, receptionist, consult, tomorrow_n
     assert not Booking.objects.exists()
 
 
-def test_a_slot_needed_or_a_walk_in_on_another_day_is_told(
+def test_a_slot_needed_or_a_walk_in_on_a_closed_day_is_told(
     client, receptionist, consult, service_priced, tomorrow_nine
 ):
-    day = tomorrow_nine.start.date().isoformat()
+    day = tomorrow_nine.start.date()
     needs_time = client.post(f"{BOOK}?day={day}", form([consult]))
     assert "slot" in needs_time.context["form"].errors
-    walk_in_later = client.post(f"{BOOK}?day={day}", form([service_priced("350.00")]))
-    assert walk_in_later.context["form"].non_field_errors()
+    OpeningHours.objects.filter(weekday=day.weekday()).update(closed=True)
+    walk_in_closed = client.post(f"{BOOK}?day={day}", form([service_priced("350.00")]))
+    assert walk_in_closed.context["form"].non_field_errors() == [
+        f"The clinic is closed on {date_format(day)}."
+    ]
     assert (
         not Booking.objects.exists()
         and not get_user_model().objects.filter(username__startswith="desk-").exists()
     )  # the account made for the phone rolled back with the request
+
+
+def test_a_walk_in_is_booked_for_a_later_open_day(
+    client, receptionist, service_priced, tomorrow_nine
+):
+    """DESIGN.md, "The clinic's hours": a fasting test booked today for tomorrow morning."""
+    day = tomorrow_nine.start.date()
+    answer = client.post(f"{BOOK}?day={day}", form([service_priced("350.00")]))
+    assert answer.status_code == 302
+    assert list(Booking.objects.values_list("visit_date", "status")) == [(day, "confirmed")]
 
 
 def test_a_slot_taken_meanwhile_is_told(client, receptionist, consult, tomorrow_nine):
@@ -297,4 +311,27 @@ def test_the_desk_books_no_further_than_the_horizon(consult, doctor, settings):
             slot_id=far.pk,
         )
     assert "beyond the booking horizon" in str(refused.value)
+    assert not Booking.objects.exists()
+
+
+def test_the_desk_form_shows_each_price_and_the_total_without_javascript(
+    client, receptionist, consult, service_priced
+):
+    """Issue 25: no prices nor total before "Book". "Update total" asks the server (the
+    same script as the patient pages keeps it live with JavaScript)."""
+    cbc = service_priced("350.00", name="Test CBC")
+    ecg = service_priced("400.00", name="Test ECG")
+    day = clinic_today().isoformat()
+    page = client.get(f"{BOOK}?day={day}").content.decode()
+    assert "Test CBC · ₹350.00" in page and "Test ECG · ₹400.00" in page
+    assert f"{consult.name} · ₹{consult.price:,.2f}" in page and "(needs a time)" in page
+    assert 'id="running-total-amount">₹0.00<' in page
+    updated = client.post(
+        f"{BOOK}?day={day}",
+        {"services": [cbc.pk, ecg.pk], "patient_name": "Ravi", "update_total": "1"},
+    )
+    assert updated.status_code == 200
+    shown = updated.content.decode()
+    assert 'id="running-total-amount">₹750.00<' in shown
+    assert 'value="Ravi"' in shown and "errorlist" not in shown  # kept, not judged yet
     assert not Booking.objects.exists()

@@ -63,8 +63,14 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
         assert status == 201, body
         auth = {"Authorization": f"Token {json.loads(body)['token']}"}
         _, _, services = server.request("GET", "/api/services")
-        # A walk-in service (a lab test): no slot to choose.
+        # A walk-in service (a lab test): no slot to choose; its day the next the seeded
+        # hours keep open (08:00–17:00, Monday to Saturday), as a client would choose.
         service_id = next(s["id"] for s in json.loads(services) if not s["requires_appointment"])
+        visit = datetime.now(ZoneInfo("Asia/Kolkata"))
+        if visit.hour >= 17:
+            visit += timedelta(days=1)
+        if visit.weekday() == 6:
+            visit += timedelta(days=1)
         booked_at = time.monotonic()
         status, _, body = server.request(
             "POST",
@@ -75,6 +81,7 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
                 "gender": "female",
                 "date_of_birth": "1990-01-01",
                 "service_ids": [service_id],
+                "visit_date": visit.date().isoformat(),
             },
         )
         assert status in (200, 201), body

@@ -40,12 +40,13 @@ pytestmark = [
 ]
 
 RECEIPT = 5  # issue 24: billing's step (above)
-PLAIN = 17 + RECEIPT  # issue 16: at most 17
-# + the quota's conditional UPDATE, its reservation row, the booking's price
-ELIGIBLE = 20 + RECEIPT
+# Issue 16 asked for at most 17; issue 25 adds one: a walk-in's day is checked against
+# the opening hours and clinic holidays (one SELECT of the weekday's row with EXISTS).
+PLAIN = 18 + RECEIPT
+ELIGIBLE = 21 + RECEIPT  # + the quota's conditional UPDATE, its reservation row, the price
 # The decline and CompensationTriggered; scheduling, quotas (the discount back) and
 # payments each undo their part, re-checking the saga is being undone; BookingFailed.
-DECLINED = 29
+DECLINED = 30
 # The booking with its items and slot, the policy, the request (AuditLog: a person's
 # act) and its event; the slot and the discount given back; the refund recorded, asked
 # of the (simulated) gateway (3 of its ledger's) and settled; BookingCancelled; the

@@ -253,7 +253,8 @@ class BookingInputSerializer(serializers.Serializer):
     )
     payment_token = serializers.CharField(max_length=64, default="tok_visa")
     slot_id = serializers.IntegerField(min_value=1, max_value=POSTGRES_MAX_INT, required=False)
-    # Optional: the clinic day the client showed; a slot of another day is a 400.
+    # Optional: the clinic day the client showed; a slot of another day is a 400. For
+    # walk-ins the visit's day: an open day within the horizon, today before closing.
     visit_date = serializers.DateField(required=False)
     # The amount the patient was shown. If the final price would be higher (the day's
     # last discount went to someone else meanwhile), nothing is charged and the booking

@@ -1,6 +1,6 @@
 """Today at a glance, for the admin's front page. Reads only; never creates a row."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -23,6 +23,12 @@ class TodayAtAGlance:
     payments_failed: int
     # Messages a dead worker interrupted that no provider could settle: staff decide.
     deliveries_unknown: int = 0
+    # Today's visits (visit_date today, whenever booked), by what became of them.
+    visits_by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def visits_total(self) -> int:
+        return sum(self.visits_by_status.values())
 
     @property
     def bookings_total(self) -> int:
@@ -38,7 +44,21 @@ class TodayAtAGlance:
         return max(self.discount_limit - self.discounts_granted, 0)
 
 
+VISIT_STATUSES = (
+    BookingStatus.CONFIRMED,  # expected
+    BookingStatus.COMPLETED,  # came (checked in)
+    BookingStatus.NO_SHOW,
+    BookingStatus.CANCELLED,
+)
+
+
 def today_at_a_glance(day: date) -> TodayAtAGlance:
+    visits = dict(
+        Booking.objects.filter(visit_date=day, status__in=VISIT_STATUSES)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     counts = dict(
         Booking.objects.filter(clinic_day=day)
         .values_list("status")
@@ -70,4 +90,5 @@ def today_at_a_glance(day: date) -> TodayAtAGlance:
         discount_limit=quota["limit"],
         payments_failed=payments["failed"],
         deliveries_unknown=delivery_unknown().count(),
+        visits_by_status={s: visits.get(s, 0) for s in VISIT_STATUSES},
     )

@@ -5,6 +5,7 @@ a walk-in or telephone patient (card or cash). Each action is audited."""
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from itertools import groupby
 
 from django.contrib import admin, messages
@@ -13,18 +14,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
-from bookings.models import Booking, BookingStatus, PatientProfile
+from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.money import format_inr
-from bookings.selectors import bookings_by_patient
-from bookings.services import NotCancellable, clinic_today, record_visit
+from bookings.selectors import bookings_by_patient, walk_ins_on
+from bookings.services import NotCancellable, clinic_today, record_visit, undo_no_show
 from portal.flows import SlotUnavailable, book_at_front_desk, cancel_booking
 from portal.selectors import appointment_of, with_appointments
 from portal.staff.forms import DeskBookingForm
+from pricing.models import DiscountSettings
+from pricing.rules import PRICE_THRESHOLD
 from scheduling.selectors import bookable_slots, day_sheet
-from scheduling.services import horizon_days
+from scheduling.services import horizon_days, walk_ins_over_by
 
 PERMISSION = "scheduling.use_front_desk"
 SHOWS_PHONE = hasattr(PatientProfile, "phone")  # the phone arrives with the notify branch
@@ -48,6 +52,9 @@ def front_desk(request: HttpRequest) -> HttpResponse:
         "day": day,
         "today": clinic_today(),
         "rows": rows,
+        "now": timezone.now(),
+        "walk_ins_over_by": walk_ins_over_by(),
+        "walk_ins": walk_ins_on(day, query=request.GET.get("q", "")[:100]),
         "shows_phone": SHOWS_PHONE,
         **_search(request.GET.get("q", "")),
     }
@@ -72,8 +79,13 @@ def desk_book(request: HttpRequest) -> HttpResponse:
     """Book a walk-in or telephone patient on the chosen day: card or cash at the desk."""
     day = _day(request.GET.get("day"), request)
     slots = list(bookable_slots(day=day)) if day >= clinic_today() else []
-    form = DeskBookingForm(request.POST or None, slots=slots)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and "update_total" in request.POST:
+        # "Update total" without JavaScript: the same form with the chosen services' sum,
+        # and no errors yet for fields not filled in.
+        form = DeskBookingForm(initial=_typed_in(request.POST), slots=slots)
+    else:
+        form = DeskBookingForm(request.POST or None, slots=slots)
+    if request.method == "POST" and form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             booking = book_at_front_desk(
@@ -95,13 +107,28 @@ def desk_book(request: HttpRequest) -> HttpResponse:
         else:
             _tell_outcome(request, booking, cash=data["payment"] == "cash")
             return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    chosen = request.POST.getlist("services") if request.method == "POST" else []
+    prices = MedicalService.objects.filter(
+        pk__in=[int(pk) for pk in chosen if pk.isdigit()], active=True
+    ).values_list("price", flat=True)
     context = {
         **admin.site.each_context(request),
         "title": f"Book at the desk: {day:%A %d %B %Y}",
         "day": day,
         "form": form,
+        "running_total": sum(prices, Decimal("0.00")),
+        "price_threshold": PRICE_THRESHOLD,
+        "discount_percent": DiscountSettings.current().discount_percent,
     }
     return render(request, "admin/clinic/desk_book.html", context)
+
+
+def _typed_in(post) -> dict:
+    return {
+        "services": post.getlist("services"),
+        **{k: post.get(k, "") for k in ("patient_name", "gender", "date_of_birth", "phone")},
+        **{k: post[k] for k in ("slot", "payment") if post.get(k)},
+    }
 
 
 def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
@@ -131,21 +158,53 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
     if action == "cancel" and booking_id is not None:
         _cancel(request, booking_id)
         return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    if action == "undo_no_show" and booking_id is not None:
+        if undo_no_show(
+            booking_id=booking_id, actor=request.user.get_username(), today=clinic_today()
+        ):
+            messages.success(request, f"{_named(booking_id)}: the no-show is taken back.")
+        else:
+            messages.error(request, "Nothing changed: only a no-show marked today can be undone.")
+        return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     if outcome is None or booking_id is None:
         raise PermissionDenied("Unknown front desk action.")
+    if outcome == BookingStatus.NO_SHOW and request.POST.get("confirm") != "yes":
+        # A no-show tells the patient they missed their visit: asked once more, by name.
+        booking = Booking.objects.filter(pk=booking_id, status=BookingStatus.CONFIRMED).first()
+    else:
+        booking = None
+    if booking is not None:  # asked before marking (anything else is refused below)
+        context = {
+            **admin.site.each_context(request),
+            "title": f"Mark {booking.patient_name} as a no-show?",
+            "booking": booking,
+            "appointment": appointment_of(booking),
+            "day": day,
+        }
+        return render(request, "admin/clinic/front_desk_no_show.html", context)
     done = record_visit(
         booking_id=booking_id,
         outcome=outcome,
         actor=request.user.get_username(),
         today=clinic_today(),
+        now=timezone.now(),
+        walk_ins_over_by=walk_ins_over_by(),
     )
     if done:
-        messages.success(request, f"Booking {str(booking_id)[:8]}… marked {outcome.label}.")
+        messages.success(request, f"{_named(booking_id)} marked {outcome.label}.")
     else:
         messages.error(
-            request, "Nothing changed: the booking is not confirmed, or its visit is not due."
+            request,
+            "Nothing changed: the booking is not confirmed, or its visit has not begun "
+            "(a walk-in is a no-show only once the clinic has closed that day).",
         )
     return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+
+
+def _named(booking_id: uuid.UUID) -> str:
+    """A booking as staff know it: the patient and the confirmation code."""
+    booking = Booking.objects.only("patient_name", "confirmation_code").get(pk=booking_id)
+    return f"{booking.patient_name} ({booking.confirmation_code or 'no code'})"
 
 
 def _cancel(request: HttpRequest, booking_id: uuid.UUID) -> None:

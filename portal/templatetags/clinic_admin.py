@@ -39,6 +39,15 @@ def today_at_a_glance_panel(context) -> dict:
             for value, label in BookingStatus.choices
             if value != BookingStatus.FAILED
         ],
+        "visits": [
+            {
+                "label": BookingStatus(value).label,
+                "count": count,
+                "url": _url(bookings, status__exact=value, visit_date=day.isoformat()),
+            }
+            for value, count in glance.visits_by_status.items()
+        ],
+        "visits_url": _url(bookings, visit_date=day.isoformat()),
         "attempts_url": _url(
             bookings, status__exact=BookingStatus.FAILED, clinic_day=day.isoformat()
         ),

@@ -25,7 +25,7 @@ from portal.flows import (
     SlotUnavailable,
     start_booking,
 )
-from portal.presentation import quote
+from portal.presentation import cancellation_terms, quote
 from portal.selectors import (
     slot_choices,
 )
@@ -35,9 +35,10 @@ from portal.web.forms import (
 )
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
+from pricing.selectors import cancellation_policy
 from quotas.services import quota_for_day
 from scheduling.models import Slot
-from scheduling.services import check_slot_serves
+from scheduling.services import check_slot_serves, walk_in_days
 
 DRAFT = "booking_draft"
 LAST_BOOKING = "last_booking"  # where Back after paying lands
@@ -136,6 +137,12 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.info(request, _("Choose a day and a time for your appointment."))
         return redirect("book_slot")
 
+    today = clinic_today()
+    if needing:
+        del payment.fields["visit_date"]  # the slot says when
+    else:
+        payment.offer_days(walk_in_days())
+
     if request.method == "POST" and payment.is_valid():
         try:
             booking = start_booking(
@@ -147,6 +154,7 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
                 payment_token=payment.payment_token,
                 request_key=str(payment.cleaned_data["request_key"]),
                 slot_id=chosen.pk if chosen else None,
+                visit_date=None if needing else payment.cleaned_data["visit_date"] or today,
                 # The price this page showed: never charge more than that.
                 expected_total=payment.cleaned_data["expected_total"],
             )
@@ -170,7 +178,6 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("booking_detail", pk=booking.pk)
 
     data = details.cleaned_data
-    today = clinic_today()
     quota = quota_for_day(today)
     shown = quote(
         services=data["services"],
@@ -193,6 +200,11 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
             "price_threshold": PRICE_THRESHOLD,
             "form": payment,
             "slot": chosen,
+            # The terms as they stand now, for this visit's time when it has one (a
+            # walk-in's counts to the end of its day, chosen on this page).
+            "cancellation_terms": cancellation_terms(
+                policy=cancellation_policy(), visit_starts=chosen.start if chosen else None
+            ),
         },
     )
 

@@ -4,6 +4,7 @@ Forms check what a patient can fix on the page; the services they call check aga
 """
 
 import logging
+from datetime import date, datetime
 from typing import cast
 
 from django import forms
@@ -12,7 +13,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from phonenumber_field.formfields import PhoneNumberField
@@ -197,6 +199,37 @@ class PaymentForm(forms.Form):
             ),
         },
     )
+
+    # A walk-in's day (the view offers the open days, or removes this for an appointment).
+    # Not sent (an older page): today, checked like any other day.
+    visit_date = forms.TypedChoiceField(
+        label=gettext_lazy("Day of your visit"),
+        coerce=date.fromisoformat,
+        required=False,
+        empty_value=None,
+        # A list of up to two months of days: a select (the phone's own picker) fits 360 px.
+        widget=forms.Select,
+        error_messages={
+            "invalid_choice": gettext_lazy(
+                "The clinic is not open for walk-ins on that day any more: choose another day."
+            ),
+        },
+    )
+
+    def offer_days(self, days: list[tuple[date, tuple[datetime, datetime]]]) -> None:
+        """The walk-in days to choose from, each with its opening hours; the first chosen."""
+        zone = timezone.get_current_timezone()
+        field = cast(forms.TypedChoiceField, self.fields["visit_date"])
+        field.choices = [
+            (
+                day.isoformat(),
+                f"{date_format(day, 'l j F')}, "
+                f"{timezone.localtime(opens, zone):%H:%M}–{timezone.localtime(closes, zone):%H:%M}",
+            )
+            for day, (opens, closes) in days
+        ]
+        if days:
+            self.initial.setdefault("visit_date", days[0][0].isoformat())
 
     def show_amount(self, amount) -> None:
         """Carry `amount`, the price this rendering of the page shows, as expected_total."""

@@ -546,15 +546,25 @@ def deliver(event: Payload, correlation_id: UUID) -> None:
     seen = getattr(_watching, "seen", None)
     if seen is not None:
         seen.setdefault(correlation_id, {})[entry.name] = event
-    responses = entry.signal.send_robust(
-        sender=entry.name, event=event, correlation_id=correlation_id
-    )
-    for receiver, outcome in responses:
-        if isinstance(outcome, Exception) and not isinstance(outcome, ReceiverCrashed):
-            outcome = _call_again(receiver, entry, event, correlation_id, outcome)
-        if not isinstance(outcome, Exception) or isinstance(outcome, ReceiverCrashed):
-            if isinstance(outcome, ReceiverCrashed) and settings.SAGA_RERAISE_RECEIVER_ERRORS:
-                raise outcome
+    # One receiver at a time, in the catalog's order, a failing one tried again before
+    # the next hears the event: billing must see the confirmation it follows, and the
+    # booking is failed only after the others have undone their parts.
+    crashed: ReceiverCrashed | None = None  # a crash below, compensated there; loud in tests
+    for receiver in entry.signal._live_receivers(entry.name)[0]:
+        try:
+            receiver(
+                signal=entry.signal, sender=entry.name, event=event, correlation_id=correlation_id
+            )
+            continue
+        except ReceiverCrashed as below:
+            crashed = crashed or below
+            continue
+        except Exception as error:
+            outcome = _call_again(receiver, entry, event, correlation_id, error)
+        if outcome is None:
+            continue
+        if isinstance(outcome, ReceiverCrashed):
+            crashed = crashed or outcome
             continue
         failed_step = receiver.__module__.split(".")[0]
         logger.error(
@@ -572,6 +582,8 @@ def deliver(event: Payload, correlation_id: UUID) -> None:
         )
         if settings.SAGA_RERAISE_RECEIVER_ERRORS:
             raise ReceiverCrashed(f"{failed_step} crashed on {entry.name}") from outcome
+    if crashed is not None and settings.SAGA_RERAISE_RECEIVER_ERRORS:
+        raise crashed
 
 
 def _call_again(

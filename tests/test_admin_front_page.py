@@ -84,6 +84,7 @@ def test_the_glance_counts_only_today(book):
     glance = today_at_a_glance(clinic_today())
     assert glance.bookings_by_status == {
         "pending": 0,
+        "awaiting_payment": 0,
         "confirmed": 1,
         "failed": 0,
         "cancelled": 0,

@@ -58,6 +58,7 @@ def test_staff_lowers_todays_limit_and_reads_a_bookings_event_timeline(
     expect(story).to_contain_text("Booking confirmed")
     expect(page.locator("#technical-details")).to_have_count(0)
     shot(page, "5-booking-in-words")
-    assert SagaEvent.objects.filter(correlation_id=booking.correlation_id).count() == 5
+    # The five of a card-paid walk-in, and its receipt (ReceiptIssued).
+    assert SagaEvent.objects.filter(correlation_id=booking.correlation_id).count() == 6
     expect(page.locator("body")).to_contain_text("₹2,200.00")
     expect(page.locator("body")).to_contain_text(re.compile(r"\d{2}:\d{2}:\d{2} IST"))

@@ -3,7 +3,7 @@ quote said "This booking is being cancelled."; a booking compensated after its c
 charged said "nothing was charged" (the money had been taken and given back)."""
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 import confirmations.services
 from bookings.models import BookingStatus, SagaEvent
@@ -35,7 +35,15 @@ def charged_then_undone(book, monkeypatch, settings):
 
 def marked(book, outcome: str):
     booking = book()
-    assert record_visit(booking_id=booking.pk, outcome=outcome, actor="desk", today=clinic_today())
+    today = clinic_today()
+    assert record_visit(
+        booking_id=booking.pk,
+        outcome=outcome,
+        actor="desk",
+        today=today,
+        now=timezone.now(),
+        walk_ins_over_by=today,  # the walk-in's hours are over: a no-show may be marked
+    )
     booking.refresh_from_db()
     return booking
 

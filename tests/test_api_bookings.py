@@ -16,7 +16,7 @@ from tests.support.admin_helpers import staff_member
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 
 BOOKINGS = "/api/booking"
-saga = pytest.mark.django_db(transaction=True)  # the saga's steps follow each other on commit
+saga = pytest.mark.usefixtures("commits")  # the saga's steps follow each other on commit
 
 
 def booking_body(services, **changes):

@@ -50,6 +50,18 @@ def commits(db):
 
 
 @pytest.fixture
+def morning():
+    """The clock at 08:00 IST on a fixed Thursday (tests/support/clock.MORNING), ticking:
+    refunds and moves depend on how long before the visit they are asked for."""
+    import time_machine
+
+    from tests.support.clock import MORNING
+
+    with time_machine.travel(MORNING, tick=True):
+        yield MORNING
+
+
+@pytest.fixture
 def consult(db):
     """A consultation that needs a slot (modules may define their own)."""
     return appointment_service("900.00", name="Test Consultation")

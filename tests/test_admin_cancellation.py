@@ -14,7 +14,7 @@ from pricing.models import CancellationPolicy
 from tests.support.admin_helpers import staff_member
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("commits"),
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 

@@ -19,7 +19,7 @@ from quotas.services import ensure_day
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.pages_helpers import VISA, details, give_profile, request_key_from
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the saga runs on commit
+pytestmark = pytest.mark.usefixtures("commits")  # the saga runs on commit
 
 BOOKINGS = "/api/booking"
 FULL = "3000.00"

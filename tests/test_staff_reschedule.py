@@ -15,7 +15,7 @@ from tests.support.factories import UserFactory
 from tests.support.scheduling import appointment_service, practitioner, slot
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("commits"),
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 DESK = "/admin/front-desk/"

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.transaction import Atomic
+from django.db.transaction import Atomic, get_connection
 
 logger = logging.getLogger("django.db.backends.base")
 
@@ -57,7 +57,7 @@ def run_commit_hooks(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     def exit_then_commit(self: Atomic, exc_type, exc_value, traceback):
         result = original_exit(self, exc_type, exc_value, traceback)
         if (
-            self.using in (using, None)
+            get_connection(self.using) is connection  # not another thread's
             and exc_type is None
             and not connection.needs_rollback
             and _only_test_blocks(connection)

@@ -11,10 +11,7 @@ from tests.support.admin_helpers import staff_member
 from tests.support.clock import MORNING
 from tests.support.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.usefixtures("commits"),
-    pytest.mark.usefixtures("default_cancellation_policy", "morning"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy", "morning")
 
 
 def cancel_path(booking) -> str:

@@ -15,10 +15,7 @@ from portal.ops.invariants import find_violations
 from portal.ops.recovery import resume_stuck_cancellations
 from tests.support.clock import MORNING
 
-pytestmark = [
-    pytest.mark.usefixtures("commits"),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy")
 
 
 def trail(booking) -> list[str]:

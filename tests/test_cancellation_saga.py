@@ -22,10 +22,7 @@ from tests.support.factories import PractitionerFactory, SlotFactory
 from tests.support.racing import outcomes_at_once
 from tests.support.saga_hooks import listeners_replaced
 
-pytestmark = [
-    pytest.mark.usefixtures("commits"),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy")
 
 
 def trail(booking) -> list[str]:

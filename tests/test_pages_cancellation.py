@@ -9,10 +9,7 @@ from bookings.models import Booking
 from payments.models import Refund
 from tests.support.clock import MORNING
 
-pytestmark = [
-    pytest.mark.usefixtures("commits"),
-    pytest.mark.usefixtures("default_cancellation_policy", "morning"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy", "morning")
 
 
 def test_the_booking_page_offers_cancelling_with_the_refund_in_words(client, user, book):

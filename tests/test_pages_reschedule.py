@@ -13,10 +13,7 @@ from tests.support.clock import MORNING
 from tests.support.factories import UserFactory
 from tests.support.scheduling import practitioner, slot
 
-pytestmark = [
-    pytest.mark.usefixtures("commits"),
-    pytest.mark.usefixtures("default_cancellation_policy", "morning"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy", "morning")
 
 DAY = MORNING.date() + timedelta(days=2)
 

@@ -471,6 +471,7 @@ def cut_the_connection_before_booking(monkeypatch):
 
 
 @saga
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_a_retry_after_a_503_before_booking_books_within_seconds(
     patient_api, service_priced, monkeypatch
 ):

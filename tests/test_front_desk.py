@@ -14,7 +14,9 @@ from tests.support.admin_helpers import staff_member
 from tests.support.factories import SlotFactory, UserFactory
 from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
 
-pytestmark = pytest.mark.usefixtures("commits")
+# Transactional still: after the rebase two new tests failed under `commits` near IST
+# midnight (one fails on main too at that hour); to be checked before converting.
+pytestmark = pytest.mark.django_db(transaction=True)
 DESK = "/admin/front-desk/"
 
 

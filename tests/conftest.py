@@ -39,6 +39,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
+def commits(db):
+    """A plain `django_db` test whose code's transactions "commit": on-commit callbacks
+    run when the code's outermost atomic block exits (tests/support/commits.py), so the
+    saga's steps follow each other without `transaction=True`'s flush per test."""
+    from tests.support.commits import run_commit_hooks
+
+    with run_commit_hooks():
+        yield
+
+
+@pytest.fixture
+def morning():
+    """The clock at 08:00 IST on a fixed Thursday (tests/support/clock.MORNING), ticking:
+    refunds and moves depend on how long before the visit they are asked for."""
+    import time_machine
+
+    from tests.support.clock import MORNING
+
+    with time_machine.travel(MORNING, tick=True):
+        yield MORNING
+
+
+@pytest.fixture
 def consult(db):
     """A consultation that needs a slot (modules may define their own)."""
     return appointment_service("900.00", name="Test Consultation")

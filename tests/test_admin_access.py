@@ -11,7 +11,7 @@ from bookings.services import clinic_today
 from payments.models import Payment, SimulatedGatewayCharge
 from quotas.models import QuotaReservation
 from tests.support.admin_helpers import staff_member, superuser
-from tests.support.factories import UserFactory
+from tests.support.factories import PatientProfileFactory, UserFactory
 
 LIST_PAGES = [
     "admin:index",
@@ -34,9 +34,7 @@ def one_of_everything(book, set_default_limit):
     set_default_limit(5)
     confirmed = book(prices=("2500.00",))
     failed = book(prices=("1500.00",), payment_token="tok_chargeDeclined")
-    PatientProfile.objects.create(
-        user=confirmed.user, full_name="Asha Verma", gender="female", date_of_birth="1990-06-15"
-    )
+    PatientProfileFactory(user=confirmed.user)
     # What people did is audited (saga steps are not): the desk checks the patient in.
     AuditLog.record(
         actor="rekha",
@@ -69,7 +67,7 @@ def detail_pages(confirmed, failed) -> list[str]:
     ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("who", ["Reception", "Clinic manager", "superuser"])
 def test_every_list_and_detail_page_renders_for_staff(client, one_of_everything, who):
     client.force_login(superuser() if who == "superuser" else staff_member(who))
@@ -79,7 +77,7 @@ def test_every_list_and_detail_page_renders_for_staff(client, one_of_everything,
         assert response.status_code == (403 if who == "Reception" and technical else 200), url
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("who", ["Clinic manager", "superuser"])
 def test_settings_and_gateway_ledger_render_for_those_allowed(client, one_of_everything, who):
     client.force_login(superuser() if who == "superuser" else staff_member(who))
@@ -93,7 +91,7 @@ def test_settings_and_gateway_ledger_render_for_those_allowed(client, one_of_eve
     assert detail.status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_reception_sees_the_settings_but_not_the_gateway_ledger(client, one_of_everything):
     client.force_login(staff_member("Reception"))
     settings_page = client.get(reverse("admin:pricing_clinicsettings_changelist"), follow=True)
@@ -162,7 +160,7 @@ def filters_and_searches(confirmed, failed) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("who", ["Reception", "Clinic manager"])
 def test_every_filter_and_search_renders_results_for_staff(client, one_of_everything, who):
     client.force_login(staff_member(who))
@@ -176,7 +174,7 @@ def test_every_filter_and_search_renders_results_for_staff(client, one_of_everyt
         assert "result_list" in response.text, (name, query)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("who", ["Clinic manager", "superuser"])
 def test_crafted_posts_to_payments_events_and_reservations_are_refused(
     client, one_of_everything, who

@@ -35,7 +35,7 @@ def people_acted_on(*bookings) -> None:
         )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_search_by_correlation_id_finds_that_bookings_rows_only(manager, book):
     first, second = book(), book()
     people_acted_on(first, second)
@@ -50,7 +50,7 @@ def test_search_by_correlation_id_finds_that_bookings_rows_only(manager, book):
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_search_by_actor(manager, book):
     booking = book()
     people_acted_on(booking)
@@ -60,7 +60,7 @@ def test_search_by_actor(manager, book):
     assert expected and listed(response) == expected
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_booking_page_links_to_its_audit_rows(manager, book):
     booking = book()
     page = manager.get(reverse("admin:bookings_booking_change", args=[booking.pk]))

@@ -34,7 +34,7 @@ def listed(response) -> set[str]:
     return set(re.findall(r"/admin/bookings/booking/([0-9a-f-]{36})/change/", response.text))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_list_shows_patient_services_status_money_in_rupees_code_and_ist_time(
     reception, bookings
 ):
@@ -53,7 +53,7 @@ def test_the_list_shows_patient_services_status_money_in_rupees_code_and_ist_tim
     assert listed(response) == {str(b.pk) for b in bookings}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -70,7 +70,7 @@ def test_each_filter_narrows_the_list(reception, bookings, query, expected):
     assert listed(response) == {str(bookings[i].pk) for i in expected}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_clinic_day_filter_keeps_today_and_drops_other_days(reception, bookings):
     today = bookings[0].clinic_day
     Booking.objects.filter(pk=bookings[2].pk).update(clinic_day=today.replace(year=today.year - 1))
@@ -83,7 +83,7 @@ def test_the_clinic_day_filter_keeps_today_and_drops_other_days(reception, booki
     assert reception.get(reverse(CHANGELIST), {"clinic_day": today.isoformat()}).status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_search_finds_by_patient_name_code_booking_id_and_correlation_id(reception, book, bookings):
     other = book(prices=("400.00",))
     Booking.objects.filter(pk=other.pk).update(patient_name="Ravi Kumar")
@@ -101,7 +101,7 @@ def test_search_finds_by_patient_name_code_booking_id_and_correlation_id(recepti
     assert search("no such patient") == set()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_detail_shows_items_payment_and_the_saga_events_in_order(client, bookings):
     declined = bookings[2]
     client.force_login(staff_member("Clinic manager"))  # the events are technical details
@@ -127,7 +127,7 @@ def test_the_detail_shows_items_payment_and_the_saga_events_in_order(client, boo
     assert "deletelink" not in page
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("who", ["Reception", "superuser"])
 def test_a_crafted_post_cannot_change_a_booking(client, bookings, who):
     client.force_login(superuser() if who == "superuser" else staff_member(who))
@@ -146,7 +146,7 @@ def test_a_crafted_post_cannot_change_a_booking(client, bookings, who):
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_bookings_can_be_neither_added_nor_deleted_even_by_a_superuser(client, bookings):
     client.force_login(superuser())
     booking = bookings[0]
@@ -161,7 +161,7 @@ def test_bookings_can_be_neither_added_nor_deleted_even_by_a_superuser(client, b
     assert Booking.objects.filter(pk=booking.pk).exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_list_costs_the_same_queries_for_three_bookings_as_for_nine(reception, book):
     def page_queries() -> int:
         with CaptureQueriesContext(connection) as queries:

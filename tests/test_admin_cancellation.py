@@ -13,10 +13,7 @@ from payments.models import Refund
 from pricing.models import CancellationPolicy
 from tests.support.admin_helpers import staff_member
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy")
 
 LATE = datetime(2026, 12, 10, 23, 30, tzinfo=ZoneInfo("Asia/Kolkata"))
 

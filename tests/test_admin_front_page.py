@@ -14,7 +14,7 @@ from portal.staff.dashboard import today_at_a_glance
 from tests.support.admin_helpers import staff_member
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit):
     set_default_limit(3)
     book(prices=("2500.00",))  # discounted: 2200.00 collected
@@ -50,7 +50,7 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
         assert client.get(html.unescape(link)).status_code == 200, link
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_visits_today_are_the_days_visits_not_the_bookings_made_today(client, book):
     """Issue 25: "Bookings today" counted bookings made today; a visit booked yesterday
     for today is today's visit, one booked today for tomorrow is not."""
@@ -76,7 +76,7 @@ def test_visits_today_are_the_days_visits_not_the_bookings_made_today(client, bo
     assert "Bookings made today" in page
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_glance_counts_only_today(book):
     kept = book(prices=("500.00",))
     moved = book(prices=("700.00",))
@@ -105,7 +105,7 @@ def test_before_the_first_booking_the_glance_shows_zeros_and_the_default_limit(
     assert (glance.discounts_granted, glance.discount_limit, glance.payments_failed) == (0, 25, 0)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_bookings_today_and_the_discount_filter_agree_with_the_glance(
     client, book, set_default_limit
 ):
@@ -131,7 +131,7 @@ def test_bookings_today_and_the_discount_filter_agree_with_the_glance(
     assert str(attempt.pk) in others
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.usefixtures("default_cancellation_policy")
 def test_revenue_collected_leaves_out_what_cancellations_refunded(book, client):
     from portal.flows import cancel_booking

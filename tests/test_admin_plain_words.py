@@ -24,7 +24,7 @@ def test_the_app_names_are_plain_words(client, group):
     assert "(rule R" not in page
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_reception_reads_a_booking_in_words_without_technical_details(client, book):
     booking = book(prices=("2500.00",))
     declined = book(prices=("600.00",), payment_token="tok_chargeDeclined")
@@ -42,7 +42,7 @@ def test_reception_reads_a_booking_in_words_without_technical_details(client, bo
     assert "card_declined" not in failed
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_manager_finds_ids_events_and_audit_rows_in_a_collapsed_part(client, book):
     booking = book(prices=("2500.00",))
     page = (

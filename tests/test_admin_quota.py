@@ -38,7 +38,7 @@ def two_discounts_today(book, set_default_limit):
     return [book(prices=("2500.00",)), book(prices=("1200.00",))]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_list_shows_today_with_used_limit_and_remaining(reception, two_discounts_today):
     response = reception.get(reverse("admin:quotas_discountquota_changelist"))
     assert response.status_code == 200
@@ -54,7 +54,7 @@ def test_opening_the_list_makes_todays_row_with_the_default_limit(reception, set
     assert DiscountQuota.objects.get(day=clinic_today()).limit == 40
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_staff_lower_todays_limit_and_it_is_audited(reception, two_discounts_today):
     today = clinic_today()
     response = reception.post(change_url(today), form(limit="3"), follow=True)
@@ -67,7 +67,7 @@ def test_staff_lower_todays_limit_and_it_is_audited(reception, two_discounts_tod
     assert entry.after == {"day": today.isoformat(), "limit": 3}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_a_limit_below_todays_used_is_refused_with_a_message(reception, two_discounts_today):
     today = clinic_today()
     response = reception.post(change_url(today), form(limit="1"))
@@ -77,7 +77,7 @@ def test_a_limit_below_todays_used_is_refused_with_a_message(reception, two_disc
     assert not AuditLog.objects.filter(action="quota.limit_changed").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_a_negative_limit_is_refused(reception, two_discounts_today):
     response = reception.post(change_url(clinic_today()), form(limit="-1"))
     assert response.status_code == 200
@@ -85,7 +85,7 @@ def test_a_negative_limit_is_refused(reception, two_discounts_today):
     assert DiscountQuota.objects.get(day=clinic_today()).limit == 5
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_discounts_granted_after_the_form_was_checked_still_stop_the_change(
     reception, two_discounts_today, monkeypatch
 ):
@@ -102,7 +102,7 @@ def test_discounts_granted_after_the_form_was_checked_still_stop_the_change(
     assert not AuditLog.objects.filter(action="quota.limit_changed").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_the_days_reservations_are_listed_on_its_page(reception, two_discounts_today):
     response = reception.get(change_url(clinic_today()))
     assert response.status_code == 200
@@ -116,7 +116,7 @@ def test_the_days_reservations_are_listed_on_its_page(reception, two_discounts_t
     assert "₹300.00" in response.text and "₹144.00" in response.text  # 12% of each
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_a_days_page_is_titled_in_words(reception, two_discounts_today):
     today = clinic_today()
     response = reception.get(change_url(today))

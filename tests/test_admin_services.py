@@ -58,7 +58,7 @@ def test_a_bad_price_is_refused_with_a_message(manager):
     assert not MedicalService.objects.filter(name="Vitamin D").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_a_price_change_is_audited_and_old_bookings_keep_their_price(manager, book):
     booking = book(prices=("500.00",))
     service = booking.items.get().service
@@ -85,7 +85,7 @@ def test_deactivating_services_is_audited(manager, service_priced):
     assert all(e.before["active"] and not e.after["active"] for e in entries)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_a_booked_service_cannot_be_deleted_even_by_a_superuser(client, book):
     client.force_login(superuser())
     service = book().items.get().service

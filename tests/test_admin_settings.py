@@ -110,7 +110,7 @@ def test_settings_cannot_be_added_or_deleted(manager):
     assert DiscountSettings.objects.filter(pk=1).exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_a_new_percentage_applies_to_the_next_booking_and_not_to_earlier_ones(manager, book):
     earlier = book(prices=("2000.00",))
     manager.post(URL, {"discount_percent": "20", "default_daily_limit": "100"})

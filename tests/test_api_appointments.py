@@ -12,7 +12,8 @@ from bookings.models import Booking, MedicalService, SagaEvent
 from bookings.services import clinic_today
 from portal.ops.invariants import find_violations
 from scheduling.models import Slot, SlotBooking, WeeklySchedule
-from tests.support.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.bodies import booking_body
+from tests.support.factories import SlotFactory, UserFactory
 from tests.support.scheduling import (
     appointment_service,
     clinic_time,
@@ -22,19 +23,7 @@ from tests.support.scheduling import (
 )
 
 BOOKINGS = "/api/booking"
-saga = pytest.mark.django_db(transaction=True)
-
-
-def body(services, **changes):
-    given = {
-        "patient_name": "Asha Verma",
-        "gender": "female",
-        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
-        "service_ids": [s.pk for s in services],
-        "payment_token": "tok_visa",
-    }
-    given.update(changes)
-    return given
+saga = pytest.mark.usefixtures("commits")
 
 
 @pytest.fixture
@@ -113,12 +102,7 @@ def test_slots_filter_by_practitioner_and_services(api, consult, doctor, service
 
 def test_past_slots_of_today_are_not_listed(api, doctor):
     today = clinic_today()
-    past = Slot.objects.create(
-        practitioner=doctor,
-        start=clinic_time(today, 0, 0),
-        end=clinic_time(today, 0, 15),
-        capacity=1,
-    )
+    past = SlotFactory(practitioner=doctor, start=clinic_time(today, 0, 0))
     listed = [s["id"] for s in api.get(f"/api/slots?date={today.isoformat()}").json()]
     assert past.pk not in listed
 
@@ -169,7 +153,7 @@ def test_booking_a_slot_answers_with_the_appointment(patient_api, consult, docto
     day = clinic_today() + timedelta(days=1)
     nine = slot(doctor, day=day, capacity=2)
     with server_tz(tz):
-        answer = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json")
+        answer = patient_api.post(BOOKINGS, booking_body(consult, slot_id=nine.pk), format="json")
     assert answer.status_code == 201, answer.content
     given = answer.json()
     assert given["status"] == "confirmed"
@@ -192,7 +176,7 @@ def test_booking_a_slot_answers_with_the_appointment(patient_api, consult, docto
 @saga
 def test_a_full_slot_is_409_with_no_booking_left(patient_api, consult, doctor):
     full = slot(doctor, capacity=1, booked=1)
-    answer = patient_api.post(BOOKINGS, body([consult], slot_id=full.pk), format="json")
+    answer = patient_api.post(BOOKINGS, booking_body(consult, slot_id=full.pk), format="json")
     assert answer.status_code == 409
     assert answer.json() == {"detail": answer.json()["detail"], "code": "slot_unavailable"}
     assert not Booking.objects.exists()
@@ -204,14 +188,9 @@ def test_a_full_slot_is_409_with_no_booking_left(patient_api, consult, doctor):
 @saga
 def test_past_and_unknown_slots_are_409(patient_api, consult, doctor):
     today = clinic_today()
-    past = Slot.objects.create(
-        practitioner=doctor,
-        start=clinic_time(today, 0),
-        end=clinic_time(today, 0, 15),
-        capacity=1,
-    )
+    past = SlotFactory(practitioner=doctor, start=clinic_time(today, 0))
     for slot_id in (past.pk, 987654):
-        answer = patient_api.post(BOOKINGS, body([consult], slot_id=slot_id), format="json")
+        answer = patient_api.post(BOOKINGS, booking_body(consult, slot_id=slot_id), format="json")
         assert answer.status_code == 409, slot_id
         assert answer.json()["code"] == "slot_unavailable"
     assert not Booking.objects.exists()
@@ -224,7 +203,7 @@ def test_slot_rules_are_400(patient_api, consult, doctor, service_priced):
     nine = slot(doctor)
 
     def post(services, **changes):
-        return patient_api.post(BOOKINGS, body(services, **changes), format="json")
+        return patient_api.post(BOOKINGS, booking_body(*services, **changes), format="json")
 
     missing = post([consult])
     assert missing.status_code == 400 and "slot_id" in missing.json()
@@ -250,13 +229,15 @@ def test_a_slot_beyond_the_booking_horizon_is_400(
     beyond = slot(doctor, day=last + timedelta(days=1))
     on_the_last_day = slot(doctor, day=last)
 
-    refused = patient_api.post(BOOKINGS, body([consult], slot_id=beyond.pk), format="json")
+    refused = patient_api.post(BOOKINGS, booking_body(consult, slot_id=beyond.pk), format="json")
 
     assert refused.status_code == 400
     assert "beyond the booking horizon" in refused.json()["slot_id"][0]
     assert not Booking.objects.exists()
     assert Slot.objects.get(pk=beyond.pk).booked == 0
-    taken = patient_api.post(BOOKINGS, body([consult], slot_id=on_the_last_day.pk), format="json")
+    taken = patient_api.post(
+        BOOKINGS, booking_body(consult, slot_id=on_the_last_day.pk), format="json"
+    )
     assert taken.status_code == 201
     moved = patient_api.post(
         f"{BOOKINGS}/{taken.json()['id']}/reschedule", {"slot_id": beyond.pk}, format="json"
@@ -267,7 +248,7 @@ def test_a_slot_beyond_the_booking_horizon_is_400(
 @saga
 def test_a_walk_in_booking_has_no_appointment_and_visits_today(patient_api, service_priced):
     cbc = service_priced("350.00")
-    given = patient_api.post(BOOKINGS, body([cbc]), format="json").json()
+    given = patient_api.post(BOOKINGS, booking_body(cbc), format="json").json()
     assert given["appointment"] is None
     assert given["visit_date"] == clinic_today().isoformat()
 
@@ -277,7 +258,7 @@ def test_a_declined_card_gives_the_slot_back(patient_api, consult, doctor):
     nine = slot(doctor, capacity=1)
     given = patient_api.post(
         BOOKINGS,
-        body([consult], slot_id=nine.pk, payment_token="tok_chargeDeclined"),
+        booking_body(consult, slot_id=nine.pk, payment_token="tok_chargeDeclined"),
         format="json",
     ).json()
     assert given["status"] == "failed"
@@ -297,7 +278,7 @@ def test_a_declined_card_gives_the_slot_back(patient_api, consult, doctor):
         "BookingFailed",
     ]
     assert find_violations() == []
-    again = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json")
+    again = patient_api.post(BOOKINGS, booking_body(consult, slot_id=nine.pk), format="json")
     assert again.json()["status"] == "confirmed"  # the place is reusable
 
 
@@ -306,9 +287,9 @@ def test_a_declined_card_gives_the_slot_back(patient_api, consult, doctor):
 def test_calendar_file_for_the_owner_only(patient_api, token_client, consult, doctor, tz):
     day = clinic_today() + timedelta(days=1)
     nine = slot(doctor, day=day)
-    booking_id = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json").json()[
-        "id"
-    ]
+    booking_id = patient_api.post(
+        BOOKINGS, booking_body(consult, slot_id=nine.pk), format="json"
+    ).json()["id"]
     url = f"/api/booking/{booking_id}/calendar.ics"
     owner = APIClient()  # not the JSON-checking client: this answer is text/calendar
     owner.force_authenticate(Booking.objects.get(pk=booking_id).user)
@@ -335,9 +316,9 @@ def test_the_calendar_file_of_a_moved_then_cancelled_booking_tells_calendars_so(
 ):
     day = clinic_today() + timedelta(days=2)
     nine, ten = slot(doctor, day=day, at=(9, 0)), slot(doctor, day=day, at=(10, 0))
-    booking_id = patient_api.post(BOOKINGS, body([consult], slot_id=nine.pk), format="json").json()[
-        "id"
-    ]
+    booking_id = patient_api.post(
+        BOOKINGS, booking_body(consult, slot_id=nine.pk), format="json"
+    ).json()["id"]
     url = f"/api/booking/{booking_id}/calendar.ics"
     owner = APIClient()
     owner.force_authenticate(Booking.objects.get(pk=booking_id).user)
@@ -362,7 +343,7 @@ def test_the_calendar_file_of_a_moved_then_cancelled_booking_tells_calendars_so(
 @saga
 def test_no_calendar_file_for_a_walk_in(patient_api, service_priced):
     cbc = service_priced("350.00")
-    booking_id = patient_api.post(BOOKINGS, body([cbc]), format="json").json()["id"]
+    booking_id = patient_api.post(BOOKINGS, booking_body(cbc), format="json").json()["id"]
     assert patient_api.get(f"/api/booking/{booking_id}/calendar.ics").status_code == 404
 
 
@@ -385,19 +366,23 @@ def test_a_slot_of_another_day_than_the_visit_date_is_400(patient_api, consult, 
     chosen = clinic_today() + timedelta(days=2)
     other = slot(doctor, day=chosen + timedelta(days=1))
     answer = patient_api.post(
-        BOOKINGS, body([consult], slot_id=other.pk, visit_date=chosen.isoformat()), format="json"
+        BOOKINGS,
+        booking_body(consult, slot_id=other.pk, visit_date=chosen.isoformat()),
+        format="json",
     )
     assert answer.status_code == 400 and "slot_id" in answer.json()
     assert "not on the chosen day" in answer.json()["slot_id"][0]
     for bad in ("2026-02-30", "x"):
         refused = patient_api.post(
-            BOOKINGS, body([consult], slot_id=other.pk, visit_date=bad), format="json"
+            BOOKINGS, booking_body(consult, slot_id=other.pk, visit_date=bad), format="json"
         )
         assert refused.status_code == 400 and "visit_date" in refused.json()
     assert not Booking.objects.exists()
     right = slot(doctor, day=chosen)
     booked = patient_api.post(
-        BOOKINGS, body([consult], slot_id=right.pk, visit_date=chosen.isoformat()), format="json"
+        BOOKINGS,
+        booking_body(consult, slot_id=right.pk, visit_date=chosen.isoformat()),
+        format="json",
     )
     assert booked.status_code == 201 and booked.json()["visit_date"] == chosen.isoformat()
 
@@ -420,14 +405,15 @@ def test_a_service_longer_than_the_slot_is_neither_offered_nor_booked(patient_ap
     assert offered(mri) == [long.pk]
     assert offered(mri, xray) == [long.pk]
     assert offered(xray) == [short.pk, long.pk]
-    refused = patient_api.post(BOOKINGS, body([mri], slot_id=short.pk), format="json")
+    refused = patient_api.post(BOOKINGS, booking_body(mri, slot_id=short.pk), format="json")
     assert refused.status_code == 400
     assert refused.json()["slot_id"] == [
         f"Slot {short.pk} lasts 30 minutes; the chosen services need 45: choose a longer slot."
     ]
     assert not Booking.objects.exists() and Slot.objects.get(pk=short.pk).booked == 0
     assert (
-        patient_api.post(BOOKINGS, body([mri], slot_id=long.pk), format="json").status_code == 201
+        patient_api.post(BOOKINGS, booking_body(mri, slot_id=long.pk), format="json").status_code
+        == 201
     )
 
 

@@ -13,22 +13,11 @@ from bookings.services import clinic_today
 from bookings.validators import years_before
 from payments.models import Payment
 from tests.support.admin_helpers import staff_member
+from tests.support.bodies import booking_body
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 
 BOOKINGS = "/api/booking"
-saga = pytest.mark.django_db(transaction=True)  # the saga's steps follow each other on commit
-
-
-def booking_body(services, **changes):
-    body = {
-        "patient_name": "Asha Verma",
-        "gender": "female",
-        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
-        "service_ids": [s.pk for s in services],
-        "payment_token": "tok_visa",
-    }
-    body.update(changes)
-    return body
+saga = pytest.mark.usefixtures("commits")  # the saga's steps follow each other on commit
 
 
 @saga
@@ -36,7 +25,7 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
     patient_api, user, service_priced
 ):
     mri = service_priced("2500.00", name="Test MRI Scan")
-    response = patient_api.post(BOOKINGS, booking_body([mri]), format="json")
+    response = patient_api.post(BOOKINGS, booking_body(mri), format="json")
     assert response.status_code == 201
     body = response.json()
     booking = Booking.objects.get()
@@ -82,7 +71,7 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
 @saga
 def test_a_booking_below_the_threshold_pays_full_price(patient_api, service_priced):
     body = patient_api.post(
-        BOOKINGS, booking_body([service_priced("400.00")], gender="male"), format="json"
+        BOOKINGS, booking_body(service_priced("400.00"), gender="male"), format="json"
     ).json()
     assert (body["discount_eligible"], body["discount_applied"], body["final_price"]) == (
         False,
@@ -95,7 +84,7 @@ def test_a_booking_below_the_threshold_pays_full_price(patient_api, service_pric
 def test_a_declined_card_is_still_201_with_the_failure_reason(patient_api, service_priced):
     response = patient_api.post(
         BOOKINGS,
-        booking_body([service_priced("500.00")], payment_token="tok_chargeDeclined"),
+        booking_body(service_priced("500.00"), payment_token="tok_chargeDeclined"),
         format="json",
     )
     assert response.status_code == 201
@@ -111,9 +100,7 @@ def test_a_declined_card_is_still_201_with_the_failure_reason(patient_api, servi
 def test_insufficient_funds_is_its_own_failure_reason(patient_api, service_priced):
     body = patient_api.post(
         BOOKINGS,
-        booking_body(
-            [service_priced("500.00")], payment_token="tok_chargeDeclinedInsufficientFunds"
-        ),
+        booking_body(service_priced("500.00"), payment_token="tok_chargeDeclinedInsufficientFunds"),
         format="json",
     ).json()
     assert (body["status"], body["failure_reason"]) == ("failed", "insufficient_funds")
@@ -123,7 +110,7 @@ def test_insufficient_funds_is_its_own_failure_reason(patient_api, service_price
 def test_mastercard_is_captured(patient_api, service_priced):
     body = patient_api.post(
         BOOKINGS,
-        booking_body([service_priced("500.00")], payment_token="tok_mastercard"),
+        booking_body(service_priced("500.00"), payment_token="tok_mastercard"),
         format="json",
     ).json()
     assert body["status"] == "confirmed"
@@ -131,7 +118,7 @@ def test_mastercard_is_captured(patient_api, service_priced):
 
 @saga
 def test_the_payment_token_defaults_to_tok_visa(patient_api, service_priced):
-    body = booking_body([service_priced("500.00")])
+    body = booking_body(service_priced("500.00"))
     del body["payment_token"]
     response = patient_api.post(BOOKINGS, body, format="json")
     assert response.status_code == 201
@@ -142,7 +129,7 @@ def test_the_payment_token_defaults_to_tok_visa(patient_api, service_priced):
 @saga
 def test_services_are_listed_in_the_order_booked_with_snapshot_prices(patient_api, service_priced):
     first, second = service_priced("300.00"), service_priced("200.00")
-    body = patient_api.post(BOOKINGS, booking_body([second, first]), format="json").json()
+    body = patient_api.post(BOOKINGS, booking_body(second, first), format="json").json()
     first.price = 999
     first.save()
     assert {s["id"]: s["price"] for s in body["services"]} == {
@@ -170,7 +157,7 @@ def test_services_are_listed_in_the_order_booked_with_snapshot_prices(patient_ap
 )
 def test_booking_refuses_bad_fields_with_400(patient_api, service_priced, changes, field):
     response = patient_api.post(
-        BOOKINGS, booking_body([service_priced("500.00")], **changes), format="json"
+        BOOKINGS, booking_body(service_priced("500.00"), **changes), format="json"
     )
     assert response.status_code == 400
     assert field in response.json()
@@ -180,7 +167,7 @@ def test_booking_refuses_bad_fields_with_400(patient_api, service_priced, change
 @saga
 def test_exactly_ten_services_are_accepted(patient_api, service_priced):
     services = [service_priced("100.00") for _ in range(10)]
-    response = patient_api.post(BOOKINGS, booking_body(services), format="json")
+    response = patient_api.post(BOOKINGS, booking_body(*services), format="json")
     assert response.status_code == 201
     body = response.json()
     assert (body["status"], len(body["services"]), body["base_price"]) == (
@@ -194,7 +181,7 @@ def test_exactly_ten_services_are_accepted(patient_api, service_priced):
 def test_a_name_of_120_characters_is_accepted(patient_api, service_priced):
     name = "Asha " + "V" * 115
     response = patient_api.post(
-        BOOKINGS, booking_body([service_priced("500.00")], patient_name=name), format="json"
+        BOOKINGS, booking_body(service_priced("500.00"), patient_name=name), format="json"
     )
     assert response.status_code == 201
     assert (response.json()["status"], response.json()["patient_name"]) == ("confirmed", name)
@@ -203,7 +190,7 @@ def test_a_name_of_120_characters_is_accepted(patient_api, service_priced):
 @saga
 def test_a_birth_date_exactly_130_years_ago_is_accepted(patient_api, service_priced):
     oldest = years_before(clinic_today(), 130)
-    body = booking_body([service_priced("500.00")], date_of_birth=oldest.isoformat())
+    body = booking_body(service_priced("500.00"), date_of_birth=oldest.isoformat())
     response = patient_api.post(BOOKINGS, body, format="json")
     assert response.status_code == 201
     assert (response.json()["status"], response.json()["date_of_birth"]) == (
@@ -213,14 +200,14 @@ def test_a_birth_date_exactly_130_years_ago_is_accepted(patient_api, service_pri
     day_earlier = (oldest - timedelta(days=1)).isoformat()
     too_old = patient_api.post(
         BOOKINGS,
-        booking_body([service_priced("500.00")], date_of_birth=day_earlier),
+        booking_body(service_priced("500.00"), date_of_birth=day_earlier),
         format="json",
     )
     assert too_old.status_code == 400
 
 
 def test_booking_refuses_a_birth_date_today_or_later(patient_api, service_priced):
-    body = booking_body([service_priced("500.00")], date_of_birth=clinic_today().isoformat())
+    body = booking_body(service_priced("500.00"), date_of_birth=clinic_today().isoformat())
     response = patient_api.post(BOOKINGS, body, format="json")
     assert response.status_code == 400
     assert "past date" in response.json()["date_of_birth"][0]
@@ -228,27 +215,27 @@ def test_booking_refuses_a_birth_date_today_or_later(patient_api, service_priced
 
 def test_booking_refuses_a_birth_date_over_130_years_ago(patient_api, service_priced):
     long_ago = (clinic_today() - timedelta(days=131 * 366)).isoformat()
-    body = booking_body([service_priced("500.00")], date_of_birth=long_ago)
+    body = booking_body(service_priced("500.00"), date_of_birth=long_ago)
     assert patient_api.post(BOOKINGS, body, format="json").status_code == 400
 
 
 def test_booking_refuses_a_service_chosen_twice(patient_api, service_priced):
     service = service_priced("500.00")
-    response = patient_api.post(BOOKINGS, booking_body([service, service]), format="json")
+    response = patient_api.post(BOOKINGS, booking_body(service, service), format="json")
     assert response.status_code == 400
     assert "only once" in response.json()["service_ids"][0]
 
 
 def test_booking_refuses_an_inactive_or_unknown_service(patient_api, service_priced):
     retired = service_priced("500.00", active=False)
-    response = patient_api.post(BOOKINGS, booking_body([retired]), format="json")
+    response = patient_api.post(BOOKINGS, booking_body(retired), format="json")
     assert response.status_code == 400
     assert str(retired.pk) in response.json()["service_ids"][0]
     assert not Booking.objects.exists()
 
 
 def test_booking_needs_credentials_401(api, service_priced):
-    response = api.post(BOOKINGS, booking_body([service_priced("500.00")]), format="json")
+    response = api.post(BOOKINGS, booking_body(service_priced("500.00")), format="json")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert not Booking.objects.exists()
@@ -267,8 +254,8 @@ def test_booking_creation_is_throttled_with_retry_after(patient_api, service_pri
     settings.THROTTLE_BOOKING_RATE = "2/minute"
     service = service_priced("500.00")
     for _ in range(2):
-        assert patient_api.post(BOOKINGS, booking_body([service]), format="json").status_code == 201
-    response = patient_api.post(BOOKINGS, booking_body([service]), format="json")
+        assert patient_api.post(BOOKINGS, booking_body(service), format="json").status_code == 201
+    response = patient_api.post(BOOKINGS, booking_body(service), format="json")
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert Booking.objects.count() == 2
@@ -281,7 +268,7 @@ def test_booking_creation_is_throttled_with_retry_after(patient_api, service_pri
 @saga
 def test_status_shows_the_booking_and_its_saga_events_in_order(patient_api, service_priced):
     created = patient_api.post(
-        BOOKINGS, booking_body([service_priced("2500.00")]), format="json"
+        BOOKINGS, booking_body(service_priced("2500.00")), format="json"
     ).json()
     response = patient_api.get(f"/api/booking/{created['id']}/status")
     assert response.status_code == 200
@@ -305,7 +292,7 @@ def test_status_shows_the_booking_and_its_saga_events_in_order(patient_api, serv
 def test_status_of_a_failed_booking_shows_its_compensation(patient_api, service_priced):
     created = patient_api.post(
         BOOKINGS,
-        booking_body([service_priced("500.00")], payment_token="tok_chargeDeclined"),
+        booking_body(service_priced("500.00"), payment_token="tok_chargeDeclined"),
         format="json",
     ).json()
     events = patient_api.get(f"/api/booking/{created['id']}/status").json()["events"]
@@ -414,14 +401,14 @@ def test_the_list_costs_the_same_queries_for_2_or_12_bookings(patient_api, book,
 
 @saga
 def test_one_booking_one_payment_per_post(patient_api, service_priced):
-    patient_api.post(BOOKINGS, booking_body([service_priced("500.00")]), format="json")
+    patient_api.post(BOOKINGS, booking_body(service_priced("500.00")), format="json")
     assert Payment.objects.count() == 1
 
 
 @saga
 def test_the_random_decline_rate_fails_good_cards_too(patient_api, service_priced, settings):
     settings.PAYMENT_FAILURE_RATE = 1.0
-    response = patient_api.post(BOOKINGS, booking_body([service_priced("500.00")]), format="json")
+    response = patient_api.post(BOOKINGS, booking_body(service_priced("500.00")), format="json")
     assert response.status_code == 201
     assert (response.json()["status"], response.json()["failure_reason"]) == (
         "failed",

@@ -1,8 +1,6 @@
 """The cancellation API (shared/API.md, "Cancelling and rescheduling")."""
 
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -10,20 +8,10 @@ import time_machine
 from bookings.models import Booking
 from payments.models import Refund
 from tests.support.admin_helpers import staff_member
+from tests.support.clock import MORNING
 from tests.support.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
-
-MORNING = datetime(2026, 12, 10, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(MORNING, tick=True):
-        yield
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy", "morning")
 
 
 def cancel_path(booking) -> str:
@@ -129,6 +117,7 @@ def test_a_malformed_booking_id_is_404(patient_api):
 # --- A cancel request that died after its cancellation was written --------------------
 
 
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_a_retry_after_a_503_gets_the_first_cancellations_200(book, patient_api, monkeypatch):
     from django.db import connection
 

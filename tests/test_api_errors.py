@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bookings.models import Booking
-from tests.support.factories import ADULT_BIRTHDAY
+from tests.support.bodies import booking_body
 
 ENDPOINTS_WITH_BODIES = [
     ("post", "/api/auth/register"),
@@ -73,17 +73,6 @@ def test_a_body_over_the_upload_limit_is_400(staff_api):
     response = send_raw(staff_api, "put", "/api/admin/quota", huge)
     assert response.status_code == 400
     assert "too large" in response.json()["detail"]
-
-
-def booking_body(service, **changes):
-    body = {
-        "patient_name": "Asha Verma",
-        "gender": "female",
-        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
-        "service_ids": [service.pk],
-    }
-    body.update(changes)
-    return body
 
 
 @pytest.mark.parametrize(

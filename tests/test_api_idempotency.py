@@ -17,22 +17,12 @@ from portal.flows import start_booking
 from portal.models import IdempotencyKey, IdempotencyState
 from tests.support import servers
 from tests.support.api_support import ConformingAPIClient
+from tests.support.bodies import booking_body
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 from tests.support.racing import at_once
 
 BOOKINGS = "/api/booking"
-saga = pytest.mark.django_db(transaction=True)
-
-
-def booking_body(service, **changes):
-    body = {
-        "patient_name": "Asha Verma",
-        "gender": "female",
-        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
-        "service_ids": [service.pk],
-    }
-    body.update(changes)
-    return body
+saga = pytest.mark.usefixtures("commits")
 
 
 def post(client, body, key):
@@ -291,6 +281,7 @@ def test_a_key_of_255_characters_is_accepted(patient_api, service_priced):
 
 
 @saga
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_priced, openapi_schema):
     from rest_framework.authtoken.models import Token
 
@@ -328,6 +319,7 @@ def race(token, openapi_schema, body, key, threads=8):
 
 @saga
 @pytest.mark.parametrize("claimed_seconds_ago", [1, 3600], ids=["died-just-now", "past-timeout"])
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_parallel_retries_of_an_abandoned_claim_make_one_booking(
     user, service_priced, openapi_schema, claimed_seconds_ago
 ):
@@ -402,6 +394,7 @@ def cut_the_connection_when_answering(monkeypatch):
 
 
 @saga
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_a_retry_after_a_503_gets_the_booking_that_was_made_at_once(
     patient_api, service_priced, monkeypatch
 ):
@@ -478,6 +471,7 @@ def cut_the_connection_before_booking(monkeypatch):
 
 
 @saga
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_a_retry_after_a_503_before_booking_books_within_seconds(
     patient_api, service_priced, monkeypatch
 ):

@@ -232,11 +232,11 @@ FUZZ_RUNS = [(m, p, schemathesis.GenerationMode.POSITIVE) for m, p in sorted(API
 # "valid data is accepted": the schema cannot tell a taken username, a weak password or
 # an inactive service id, which are rightly (and documentedly) 400s.
 #
-# On a real transaction per request (transaction=True), so a booking the fuzzer gets
-# accepted runs its whole saga (each step commits and the next follows): the fuzz
+# Each request's transaction "commits" (the `commits` fixture), so a booking the fuzzer
+# gets accepted runs its whole saga (each step follows the last on commit): the fuzz
 # reaches pricing, the quota, payments (an expected_total below the price fails the
 # booking) and compensation, not only validation.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("method, path, mode", FUZZ_RUNS, ids=str)
 def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
     fuzzed_api, staff_token, bookable, method, path, mode
@@ -272,7 +272,7 @@ def test_fuzzing_finds_no_server_error_and_no_answer_outside_the_schema(
         assert Booking.objects.exclude(patient_name__in=explicit).exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @pytest.mark.parametrize("method, path", sorted(API_OPERATIONS), ids=str)
 def test_fuzzing_without_credentials_finds_only_documented_answers(fuzzed_api, method, path):
     _fuzz(fuzzed_api[path][method], schemathesis.GenerationMode.POSITIVE, {}, 8)

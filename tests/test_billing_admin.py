@@ -11,7 +11,7 @@ from portal.flows import cancel_booking
 from tests.support.admin_helpers import staff_member
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("commits"),
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 

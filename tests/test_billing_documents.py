@@ -21,7 +21,7 @@ from bookings.models import BookingItem, MedicalService, SagaEvent
 from portal.flows import cancel_booking
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("commits"),
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 

@@ -1,8 +1,7 @@
 """A cancellation whose refund step failed: recovery still makes the promised refund."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -14,14 +13,9 @@ from payments.models import Refund, RefundStatus, SimulatedGatewayRefund
 from portal.flows import cancel_booking, refund_of
 from portal.ops.invariants import find_violations
 from portal.ops.recovery import resume_stuck_cancellations
+from tests.support.clock import MORNING
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
-
-IST = ZoneInfo("Asia/Kolkata")
-MORNING = datetime(2026, 12, 10, 8, 0, tzinfo=IST)
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy")
 
 
 def trail(booking) -> list[str]:

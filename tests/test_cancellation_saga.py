@@ -1,8 +1,7 @@
 """Cancelling a confirmed booking: the second saga, its trail, its refunds, its races."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,16 +17,12 @@ from portal.ops.invariants import find_violations
 from portal.ops.recovery import resume_stuck_cancellations
 from pricing.models import CancellationPolicy, CancellationTier, DiscountSettings
 from quotas.models import DiscountQuota
+from tests.support.clock import MORNING
+from tests.support.factories import PractitionerFactory, SlotFactory
 from tests.support.racing import outcomes_at_once
 from tests.support.saga_hooks import listeners_replaced
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
-
-IST = ZoneInfo("Asia/Kolkata")
-MORNING = datetime(2026, 12, 10, 8, 0, tzinfo=IST)  # a walk-in's visit ends at midnight
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy")
 
 
 def trail(booking) -> list[str]:
@@ -46,12 +41,6 @@ BOOKED = [
     "BookingConfirmed",
     "ReceiptIssued",  # the payment's receipt (billing)
 ]
-
-
-@pytest.fixture
-def morning():
-    with time_machine.travel(MORNING, tick=True):
-        yield
 
 
 def test_a_patient_cancelling_the_same_day_gets_the_policys_refund_and_the_discount_back(
@@ -163,6 +152,7 @@ def test_a_visit_that_has_begun_cannot_be_cancelled(book):
     assert (quote.allowed, quote.reason) == (False, "The visit has already begun.")
 
 
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_the_same_booking_cancelled_20_times_at_once_refunds_once(book, morning):
     booking = book(prices=("2500.00",))
 
@@ -268,21 +258,13 @@ def test_the_workers_minute_job_finishes_a_stuck_cancellation(book):
 
 def test_a_cancelled_appointment_gives_its_place_back_at_once(user, service_priced):
     from portal.flows import start_booking
-    from scheduling.models import Practitioner, Slot
+    from scheduling.models import Slot
     from tests.support.factories import ADULT_BIRTHDAY
 
     consultation = service_priced("800.00", requires_appointment=True)
-    doctor = Practitioner.objects.create(
-        name="Dr. Test", specialty="General physician", registration_number="T-1"
-    )
-    doctor.services.add(consultation)
+    doctor = PractitionerFactory(services=[consultation])
     with time_machine.travel(MORNING, tick=True):
-        slot = Slot.objects.create(
-            practitioner=doctor,
-            start=MORNING + timedelta(days=2),
-            end=MORNING + timedelta(days=2, minutes=15),
-            capacity=1,
-        )
+        slot = SlotFactory(practitioner=doctor, start=MORNING + timedelta(days=2))
         booking = start_booking(
             user=user,
             patient_name="Asha Verma",

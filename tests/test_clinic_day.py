@@ -13,7 +13,7 @@ from bookings import events
 from quotas.models import DiscountQuota
 from tests.support.saga_hooks import delivery_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def test_a_request_at_2330_utc_is_booked_on_the_next_clinic_day(book):

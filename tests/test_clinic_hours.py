@@ -12,7 +12,8 @@ from bookings.models import AuditLog, Booking
 from scheduling.models import OpeningHours, ScheduleException
 from scheduling.services import clinic_zone, walk_in_days
 from tests.support.admin_helpers import staff_member
-from tests.test_api_bookings import BOOKINGS, booking_body
+from tests.support.bodies import booking_body
+from tests.test_api_bookings import BOOKINGS
 
 pytestmark = [pytest.mark.clinic_hours, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +42,7 @@ def test_the_migration_seeds_the_hours_from_the_schedules_span():
 
 
 def post(patient_api, lab, **changes):
-    return patient_api.post(BOOKINGS, booking_body([lab], **changes), format="json")
+    return patient_api.post(BOOKINGS, booking_body(lab, **changes), format="json")
 
 
 def test_a_fasting_lab_test_is_booked_for_tomorrow_morning_after_closing(

@@ -31,7 +31,7 @@ from tests.support.factories import UserFactory
 from tests.support.saga_hooks import delivery_stopped
 from tests.support.scheduling import appointment_service, practitioner, slot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 @pytest.mark.usefixtures("default_cancellation_policy")
@@ -116,6 +116,7 @@ def being_undone(book):
     return booking
 
 
+@pytest.mark.django_db(transaction=True)  # threads at once
 def test_two_releases_of_one_place_at_once_give_it_back_once(being_undone):
     booking = being_undone
     held = SlotBooking.objects.filter(correlation_id=booking.correlation_id)
@@ -135,6 +136,7 @@ def test_two_releases_of_one_place_at_once_give_it_back_once(being_undone):
     )
 
 
+@pytest.mark.django_db(transaction=True)  # threads at once
 def test_two_releases_of_one_discount_at_once_give_it_back_once(being_undone):
     booking = being_undone
     held = QuotaReservation.objects.filter(correlation_id=booking.correlation_id)

@@ -8,7 +8,7 @@ from portal.flows import start_booking
 from tests.support.factories import ADULT_BIRTHDAY
 from tests.support.racing import at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def submit(user, service, key):
@@ -41,6 +41,7 @@ def test_the_same_key_from_another_user_is_another_booking(user, service_priced)
     assert mine.pk != theirs.pk
 
 
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_parallel_duplicates_make_one_booking_and_one_charge(user, service_priced):
     service = service_priced("2500.00")
     results = at_once([lambda: submit(user, service, "double-click").pk] * 8)

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
 
-from bookings.models import AuditLog, Booking, BookingStatus, PatientProfile, SagaEvent
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from bookings.services import clinic_today
 from payments.models import CashReceipt, Payment, PaymentMethod, SimulatedGatewayCharge
 from portal.flows import book_at_front_desk, cancel_booking, start_booking
@@ -18,10 +18,10 @@ from portal.ops.invariants import find_violations
 from portal.presentation import staff_story, timeline
 from scheduling.models import OpeningHours, Slot
 from tests.support.admin_helpers import staff_member
-from tests.support.factories import UserFactory
+from tests.support.factories import PatientProfileFactory, UserFactory
 from tests.support.scheduling import appointment_service, practitioner, slot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 DESK = "/admin/front-desk/"
 BOOK = "/admin/front-desk/book/"
 PHONE = "+919812345678"
@@ -127,12 +127,8 @@ def test_a_registered_patient_gets_the_booking_in_their_own_account(
 ):
     cbc = service_priced("350.00")
     registered = UserFactory()
-    PatientProfile.objects.create(
-        user=registered,
-        full_name="Meera Shah",
-        gender="female",
-        date_of_birth=date(1990, 1, 1),
-        phone=PHONE,
+    PatientProfileFactory(
+        user=registered, full_name="Meera Shah", date_of_birth=date(1990, 1, 1), phone=PHONE
     )
     client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="tok_visa"))
     booking = Booking.objects.get()

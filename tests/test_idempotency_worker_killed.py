@@ -23,7 +23,8 @@ from bookings.models import Booking, BookingStatus
 from portal.models import IdempotencyKey
 from scheduling.models import Slot
 from tests.support import servers
-from tests.support.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.bodies import booking_body
+from tests.support.factories import UserFactory
 from tests.support.scheduling import slot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -62,14 +63,7 @@ def test_a_retry_after_the_worker_holding_the_key_was_killed_gets_its_booking(
     user = UserFactory()
     token = Token.objects.create(user=user).key
     place = slot(doctor)
-    body = {
-        "patient_name": "Asha Verma",
-        "gender": "female",
-        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
-        "service_ids": [consult.pk],
-        "slot_id": place.pk,
-        "payment_token": "tok_visa",
-    }
+    body = booking_body(consult, slot_id=place.pk)
     headers = {**PROXY, "Authorization": f"Token {token}", "Idempotency-Key": "tap-once"}
     env = servers.production_env(
         STATIC_ROOT=str(tmp_path),
@@ -151,13 +145,7 @@ def test_a_retry_after_the_worker_died_in_the_payment_gets_the_booking_it_made(
 
     user = UserFactory()
     token = Token.objects.create(user=user).key
-    body = {
-        "patient_name": "Asha Verma",
-        "gender": "female",
-        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
-        "service_ids": [service_priced("500.00").pk],
-        "payment_token": "tok_visa",
-    }
+    body = booking_body(service_priced("500.00"))
     headers = {**PROXY, "Authorization": f"Token {token}", "Idempotency-Key": "tap-twice"}
     entered = tmp_path / "gateway-entered"
     env = servers.production_env(

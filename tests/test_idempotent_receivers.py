@@ -11,7 +11,7 @@ from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 from tests.support.saga_hooks import delivery_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def snapshot(booking: Booking) -> dict:

@@ -12,7 +12,7 @@ from payments.models import Payment, SimulatedGatewayCharge
 from quotas.models import DiscountQuota, QuotaReservation
 from scheduling.models import Slot, SlotBooking
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def test_passes_when_every_saga_ended_soundly(book, capsys):

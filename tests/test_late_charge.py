@@ -10,7 +10,7 @@ from payments.gateway import ChargeResult, SimulatedGateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
 from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 class GatewayOutlivedByTheSaga(SimulatedGateway):

@@ -18,6 +18,7 @@ from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
 from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaSettings
 from tests.support import servers
+from tests.support.bodies import booking_body
 from tests.support.racing import at_once
 from tests.support.recovery_checks import assert_all_sound
 
@@ -62,15 +63,8 @@ def register(server, username: str) -> str:
     return json.loads(body)["token"]
 
 
-def booking_body(service_id: int, **changes) -> dict:
-    return {
-        "patient_name": "Load Test",
-        "gender": "male",
-        "date_of_birth": "1990-06-15",
-        "service_ids": [service_id],
-        "payment_token": "tok_visa",
-        **changes,
-    }
+# The load's patient (tests/support/bodies.booking_body with these fields).
+LOAD_PATIENT = {"patient_name": "Load Test", "gender": "male"}
 
 
 def database_deadlocks() -> int:
@@ -95,7 +89,7 @@ def test_concurrent_eligible_bookings_get_exactly_the_limit_of_discounts(api_ser
             status, _, body = api_server.request(
                 "POST",
                 "/api/booking",
-                body=booking_body(mri.pk),
+                body=booking_body(mri.pk, **LOAD_PATIENT),
                 headers={
                     **PROXY,
                     "Authorization": f"Token {token}",
@@ -126,7 +120,7 @@ def test_concurrent_eligible_bookings_get_exactly_the_limit_of_discounts(api_ser
 
 
 def hostile_bodies(service_id: int, retired_id: int) -> list[tuple[str, dict]]:
-    valid = booking_body(service_id)
+    valid = booking_body(service_id, **LOAD_PATIENT)
     return [
         (name, {**valid, **change})
         for name, change in [
@@ -198,7 +192,7 @@ def test_hostile_input_is_always_a_4xx_with_a_message_and_writes_nothing(api_ser
     ]
     for name, headers in header_cases:
         status, _, answer = api_server.request(
-            "POST", "/api/booking", body=booking_body(mri.pk), headers=headers
+            "POST", "/api/booking", body=booking_body(mri.pk, **LOAD_PATIENT), headers=headers
         )
         tried[name] = status
         assert 400 <= status < 500, (name, status, answer[:300])
@@ -240,7 +234,7 @@ def test_the_api_answers_503_json_while_the_database_is_unreachable(tmp_path):
                 (
                     "POST",
                     "/api/booking",
-                    booking_body(1),
+                    booking_body(1, **LOAD_PATIENT),
                     {**PROXY, "Authorization": "Token " + "a" * 40},
                 ),
             ]

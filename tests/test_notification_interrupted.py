@@ -18,7 +18,7 @@ from notifications.models import Channel, Kind, Notification, Status
 from tests.support import resend_standin
 from tests.support.fake_providers import sends
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 @pytest.fixture

@@ -7,14 +7,15 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, PatientProfile
+from bookings.models import Booking, BookingStatus
 from notifications import sender, services
 from notifications.models import Channel, Kind, Notification, Status
 from portal.flows import reschedule_booking
 from portal.ops import tasks
+from tests.support.factories import PatientProfileFactory
 from tests.support.scheduling import slot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def rows(booking) -> set[tuple[str, str]]:
@@ -73,13 +74,7 @@ def with_appointment(booking, *, hours_ahead: float) -> Booking:
 
 
 def test_reminders_24h_and_2h_before_and_an_sms_of_each_when_the_patient_has_a_phone(book, user):
-    PatientProfile.objects.create(
-        user=user,
-        full_name="Asha Verma",
-        gender="female",
-        date_of_birth="1990-01-01",
-        phone="+919812345678",
-    )
+    PatientProfileFactory(user=user, phone="+919812345678")
     booking = book()
     Notification.objects.filter(booking=booking).delete()  # rewritten with the appointment
     booking = with_appointment(booking, hours_ahead=72)
@@ -151,13 +146,7 @@ def test_the_confirmation_carries_the_appointment_as_ics_and_reminders_wait_for_
 
 
 def test_a_hindi_speaker_gets_hindi_with_hindi_dates(book, user):
-    PatientProfile.objects.create(
-        user=user,
-        full_name="Asha Verma",
-        gender="female",
-        date_of_birth="1990-01-01",
-        language="hi",
-    )
+    PatientProfileFactory(user=user, language="hi")
     book()
     sender.send_due()
 
@@ -207,13 +196,7 @@ def test_a_booking_no_longer_confirmed_when_picked_up_is_not_written_to(book):
 def test_a_row_left_sending_by_a_dead_worker_fails_visibly_unless_the_provider_dedups(
     book, user, settings
 ):
-    PatientProfile.objects.create(
-        user=user,
-        full_name="Asha Verma",
-        gender="female",
-        date_of_birth="1990-01-01",
-        phone="+919812345678",
-    )
+    PatientProfileFactory(user=user, phone="+919812345678")
     settings.SMS_BACKEND = "tests.support.fake_providers.DedupingFileLogSms"
     booking = book()
     long_ago = timezone.now() - timedelta(hours=1)
@@ -311,14 +294,7 @@ def test_the_sweep_writes_a_cancellation_notice_a_lost_signal_never_wrote(book):
 def test_a_hindi_speaker_hears_of_a_move_in_hindi_by_mail_and_sms(
     book, user, consult, doctor, capsys
 ):
-    PatientProfile.objects.create(
-        user=user,
-        full_name="Asha Verma",
-        gender="female",
-        date_of_birth="1990-01-01",
-        phone="+919812345678",
-        language="hi",
-    )
+    PatientProfileFactory(user=user, phone="+919812345678", language="hi")
     booking = book(services=[consult], slot=slot(doctor, at=(9, 0)))
     sender.send_due()  # the confirmations
     mail.outbox.clear()

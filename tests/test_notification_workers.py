@@ -23,13 +23,14 @@ from django.db import connection
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import Booking, BookingStatus, PatientProfile
+from bookings.models import Booking, BookingStatus
 from notifications import messages, sender
 from notifications.models import Channel, Kind, Notification, Status
 from notifications.tasks import start_watching
 from payments.gateway import SimulatedGateway
 from portal.flows import cancel_booking
 from tests.support import servers
+from tests.support.factories import PatientProfileFactory
 from tests.support.fake_providers import senders, sends
 from tests.support.racing import at_once
 from tests.support.saga_hooks import delivery_stopped, hook_runs_first
@@ -96,13 +97,7 @@ def outbox_settled() -> bool:
 
 def due_notifications(book, user, count: int) -> list[Notification]:
     """`count` due rows: one booking per e-mail + SMS pair (both channels)."""
-    PatientProfile.objects.create(
-        user=user,
-        full_name="Asha Verma",
-        gender="female",
-        date_of_birth="1990-01-01",
-        phone="+919812345678",
-    )
+    PatientProfileFactory(user=user, phone="+919812345678")
     for _ in range(count // 2):
         book()
     rows = list(Notification.objects.filter(status=Status.PENDING))

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from bookings.models import BookingStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def test_every_callback_a_booking_leaves_for_after_commit_has_a_name(book, monkeypatch):

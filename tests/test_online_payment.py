@@ -28,7 +28,7 @@ from quotas.models import DiscountQuota
 from tests.support.razorpay import events_named, post_webhook, razorpay  # noqa: F401
 from tests.support.scheduling import slot as make_slot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.support.pages_helpers import (
 )
 from tests.support.scheduling import appointment_service, practitioner, server_tz, slot
 
-saga = pytest.mark.django_db(transaction=True)
+saga = pytest.mark.usefixtures("commits")
 
 
 @pytest.fixture

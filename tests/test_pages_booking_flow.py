@@ -170,7 +170,7 @@ def test_a_missing_request_key_is_refused(client, patient, service_priced):
     assert Booking.objects.count() == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 class TestPaying:
     def pay(self, client, card, *services):
         client.post("/book/", details(*services))

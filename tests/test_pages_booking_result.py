@@ -7,7 +7,7 @@ from bookings.models import Booking, BookingStatus, SagaEvent
 from bookings.money import format_inr as inr
 from tests.support.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def test_confirmed_result_shows_code_amounts_and_timeline_in_ist(client, user, book):

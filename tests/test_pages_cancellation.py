@@ -1,27 +1,15 @@
 """A patient cancels from the booking page, seeing exactly what comes back first."""
 
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
 from bookings.models import Booking
 from payments.models import Refund
+from tests.support.clock import MORNING
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
-
-MORNING = datetime(2026, 12, 10, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(MORNING, tick=True):
-        yield
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy", "morning")
 
 
 def test_the_booking_page_offers_cancelling_with_the_refund_in_words(client, user, book):

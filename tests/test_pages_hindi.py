@@ -16,7 +16,7 @@ from portal.presentation import timeline
 from scheduling.models import Practitioner
 from tests.support.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 # Abbreviations Hindi writes in Latin letters too, and "English" named in itself (the
 # language switch and the e-mail language choice).

@@ -9,22 +9,13 @@ import time_machine
 
 from bookings.models import AuditLog, Booking
 from scheduling.models import Slot
+from tests.support.clock import MORNING
 from tests.support.factories import UserFactory
 from tests.support.scheduling import practitioner, slot
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy", "morning")
 
-MORNING = datetime(2026, 12, 10, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
 DAY = MORNING.date() + timedelta(days=2)
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(MORNING, tick=True):
-        yield
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from bookings.models import Booking, BookingStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def test_update_total_without_javascript_sums_the_chosen_services(client, user, service_priced):

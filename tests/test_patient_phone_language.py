@@ -94,7 +94,7 @@ def test_the_signup_page_takes_phone_and_language(client):
     assert (str(profile.phone), profile.language) == ("+919812345678", "hi")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @responses.activate
 def test_sms_goes_through_msg91_and_its_request_id_is_recorded(book, user, settings):
     settings.SMS_BACKEND = "notifications.sms.Msg91Backend"
@@ -121,7 +121,7 @@ def test_sms_goes_through_msg91_and_its_request_id_is_recorded(book, user, setti
     assert len(mail.outbox) == 1  # and the e-mail
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 @responses.activate
 def test_an_msg91_error_is_retried_later_with_the_reason_kept(book, user, settings):
     settings.SMS_BACKEND = "notifications.sms.Msg91Backend"

@@ -16,26 +16,15 @@ from payments.models import Payment, SimulatedGatewayCharge
 from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day
-from tests.support.factories import ADULT_BIRTHDAY, UserFactory
+from tests.support.bodies import booking_body
+from tests.support.factories import UserFactory
 from tests.support.pages_helpers import VISA, details, give_profile, request_key_from
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the saga runs on commit
+pytestmark = pytest.mark.usefixtures("commits")  # the saga runs on commit
 
 BOOKINGS = "/api/booking"
 FULL = "3000.00"
 DISCOUNTED = "2640.00"  # 12% off
-
-
-def body_for(service, **changes) -> dict:
-    body = {
-        "patient_name": "Asha Verma",
-        "gender": "male",
-        "date_of_birth": ADULT_BIRTHDAY.isoformat(),
-        "service_ids": [service.pk],
-        "payment_token": "tok_visa",
-    }
-    body.update(changes)
-    return body
 
 
 def set_today(limit: int, used: int = 0) -> None:
@@ -45,7 +34,7 @@ def set_today(limit: int, used: int = 0) -> None:
 
 def someone_else_takes_a_discount(token_client, service) -> None:
     other = token_client(UserFactory())
-    taken = other.post(BOOKINGS, body_for(service), format="json").json()
+    taken = other.post(BOOKINGS, booking_body(service, gender="male"), format="json").json()
     assert (taken["status"], taken["discount_applied"]) == ("confirmed", True)
 
 
@@ -65,7 +54,7 @@ def nothing_was_charged_or_held(booking_id: str) -> None:
 def test_the_expected_total_is_charged_when_the_price_holds(patient_api, service_priced):
     service = service_priced(FULL)
     response = patient_api.post(
-        BOOKINGS, body_for(service, expected_total=DISCOUNTED), format="json"
+        BOOKINGS, booking_body(service, gender="male", expected_total=DISCOUNTED), format="json"
     )
     assert response.status_code == 201
     body = response.json()
@@ -75,7 +64,9 @@ def test_the_expected_total_is_charged_when_the_price_holds(patient_api, service
 
 def test_a_lower_final_price_than_expected_is_charged_as_it_is(patient_api, service_priced):
     service = service_priced(FULL)
-    body = patient_api.post(BOOKINGS, body_for(service, expected_total=FULL), format="json").json()
+    body = patient_api.post(
+        BOOKINGS, booking_body(service, gender="male", expected_total=FULL), format="json"
+    ).json()
     assert (body["status"], body["final_price"]) == ("confirmed", DISCOUNTED)
 
 
@@ -90,7 +81,9 @@ def test_the_last_discount_taken_between_review_and_pay_charges_nothing(
     # Meanwhile another patient takes it.
     someone_else_takes_a_discount(token_client, service)
 
-    response = patient_api.post(BOOKINGS, body_for(service, expected_total=shown), format="json")
+    response = patient_api.post(
+        BOOKINGS, booking_body(service, gender="male", expected_total=shown), format="json"
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -110,7 +103,9 @@ def test_the_last_discount_taken_between_review_and_pay_charges_nothing(
         "BookingFailed",
     ]
     # Told the new price, the app confirms it and pays it.
-    again = patient_api.post(BOOKINGS, body_for(service, expected_total=FULL), format="json")
+    again = patient_api.post(
+        BOOKINGS, booking_body(service, gender="male", expected_total=FULL), format="json"
+    )
     assert (again.json()["status"], again.json()["final_price"]) == ("confirmed", FULL)
 
 
@@ -119,7 +114,7 @@ def test_a_discount_given_back_by_compensation_when_the_price_changed(patient_ap
     service = service_priced(FULL)
     # Shown less than even the discounted price (a stale or wrong app): refused.
     body = patient_api.post(
-        BOOKINGS, body_for(service, expected_total="100.00"), format="json"
+        BOOKINGS, booking_body(service, gender="male", expected_total="100.00"), format="json"
     ).json()
     assert (body["status"], body["failure_reason"], body["discount_applied"]) == (
         "failed",
@@ -133,7 +128,9 @@ def test_a_discount_given_back_by_compensation_when_the_price_changed(patient_ap
 @pytest.mark.parametrize("bad", ["-1.00", "abc", "1.234", "1" * 20])
 def test_a_malformed_expected_total_is_400(patient_api, service_priced, bad):
     response = patient_api.post(
-        BOOKINGS, body_for(service_priced(FULL), expected_total=bad), format="json"
+        BOOKINGS,
+        booking_body(service_priced(FULL), gender="male", expected_total=bad),
+        format="json",
     )
     assert response.status_code == 400
     assert "expected_total" in response.json()

@@ -111,7 +111,7 @@ def test_discount_eligibility_table(gender, date_of_birth, base_price, today, ex
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_birthday_uses_the_clinic_date_not_utc(book):
     # 20:00 UTC on 23 Nov is 01:30 IST on 24 Nov: it is her birthday in the clinic.
     with time_machine.travel(datetime(2026, 11, 23, 20, 0, tzinfo=UTC), tick=False):
@@ -122,7 +122,7 @@ def test_birthday_uses_the_clinic_date_not_utc(book):
     assert booking.discount_applied is True
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_utc_birthday_that_is_already_over_in_ist_gets_no_discount(book):
     # 19:00 UTC on 24 Nov is 00:30 IST on 25 Nov: her birthday (24 Nov) has passed.
     with time_machine.travel(datetime(2026, 11, 24, 19, 0, tzinfo=UTC), tick=False):
@@ -133,7 +133,7 @@ def test_utc_birthday_that_is_already_over_in_ist_gets_no_discount(book):
     assert booking.final_price == booking.base_price
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_base_price_is_the_sum_of_chosen_services(book):
     booking = book(prices=("600.00", "400.01"))
     assert booking.base_price == Decimal("1000.01")

@@ -21,11 +21,8 @@ plus the receipt's lines (one read); the year's first note also makes its counte
 """
 
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -36,7 +33,7 @@ from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
+    pytest.mark.usefixtures("default_cancellation_policy", "morning"),
 ]
 
 RECEIPT = 5  # issue 24: billing's step (above)
@@ -55,14 +52,6 @@ DECLINED = 30
 # note: INSERT, UPDATE again), the number, the note, its lines, ReceiptIssued.
 # The answer also reads the booking's documents for its `receipts` list.
 CANCELLED = 29 + 8 + 1
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    """A fixed hour of the clinic day: how much a cancellation refunds (and so what it
-    costs) depends on how long before the walk-in's day ends it is asked for."""
-    with time_machine.travel(datetime(2026, 12, 10, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata"))):
-        yield
 
 
 @pytest.fixture

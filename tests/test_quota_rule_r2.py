@@ -12,7 +12,7 @@ from quotas.models import DiscountQuota, QuotaReservation
 from quotas.services import ensure_day, release_discount, set_daily_limit
 from tests.support.racing import at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def test_when_the_quota_runs_out_later_bookings_pay_full_price(book, set_default_limit):
@@ -83,6 +83,7 @@ def test_releasing_a_saga_without_a_reservation_changes_nothing(book, set_defaul
     assert DiscountQuota.objects.get(day=held.clinic_day).used == 1
 
 
+@pytest.mark.django_db(transaction=True)  # threads, or a dropped connection
 def test_the_day_row_is_created_race_free(set_default_limit):
     set_default_limit(7)
     day = date(2030, 1, 1)

@@ -15,7 +15,7 @@ from tests.support.admin_helpers import staff_member
 from tests.support.factories import ADULT_BIRTHDAY, UserFactory
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("commits"),
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 

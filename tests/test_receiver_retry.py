@@ -11,7 +11,7 @@ from bookings.models import BookingStatus, SagaEvent
 from payments.models import SimulatedGatewayCharge
 from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 ELIGIBLE = ("2500.00",)  # above ₹1000: takes one of the day's discounts
 

@@ -11,7 +11,7 @@ from payments.models import PaymentStatus, SimulatedGatewayCharge
 from portal.ops.invariants import find_violations
 from quotas.models import DiscountQuota
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def trail(booking) -> list[str]:
@@ -129,6 +129,7 @@ def test_failure_after_the_charge_reverses_the_payment(book, monkeypatch):
         ),
     ],
 )
+@pytest.mark.django_db(transaction=True)  # a crash: a redelivery meets rows in autocommit
 def test_a_crashing_receiver_is_compensated_and_the_booking_failed(
     book, monkeypatch, broken, step, events_before_crash
 ):
@@ -162,6 +163,7 @@ def test_in_production_a_crash_is_compensated_without_raising(book, monkeypatch,
     assert trail(booking)[-2:] == ["CompensationTriggered", "BookingFailed"]
 
 
+@pytest.mark.django_db(transaction=True)  # a crash: a redelivery meets rows in autocommit
 def test_a_crash_after_the_gateway_captured_refunds_and_never_charges_twice(book, monkeypatch):
     def crash(**kwargs):
         raise RuntimeError("died after the gateway answered")
@@ -186,6 +188,7 @@ def test_a_crash_after_the_gateway_captured_refunds_and_never_charges_twice(book
     assert find_violations() == []
 
 
+@pytest.mark.django_db(transaction=True)  # a crash: a redelivery meets rows in autocommit
 def test_a_charge_that_never_reached_the_gateway_is_not_refunded(book, monkeypatch):
     monkeypatch.setattr("payments.gateway.SimulatedGateway.charge", lambda self, **kw: 1 / 0)
     with pytest.raises(ReceiverCrashed):

@@ -13,11 +13,12 @@ from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from payments.gateway import SimulatedGateway, get_gateway
 from payments.models import Payment, PaymentStatus, SimulatedGatewayCharge
 from portal.ops.recovery import claim_stuck_bookings, resume_saga, resume_stuck_sagas
+from tests.support.factories import PaymentFactory
 from tests.support.racing import at_once
 from tests.support.recovery_checks import assert_all_sound, assert_ended_soundly
 from tests.support.saga_hooks import CountingGateway, hook_runs_first, listeners_replaced
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True)  # crashes and their recovery
 
 ELIGIBLE = ("2500.00",)  # above ₹1000: takes one of the day's discounts
 
@@ -105,9 +106,7 @@ def test_a_failed_booking_whose_release_crashed_gets_its_discount_back(book, no_
 def test_a_charge_taken_but_never_recorded_is_settled_from_the_gateway(book, no_wait, settings):
     booking = stuck_after(book, "DiscountQuotaReserved")
     # The process died after the gateway took the money, before our row said so.
-    payment = Payment.objects.create(
-        booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
-    )
+    payment = PaymentFactory(booking=booking)
     get_gateway().charge(
         amount=payment.amount, token="tok_visa", idempotency_key=str(booking.correlation_id)
     )
@@ -124,9 +123,7 @@ def test_a_charge_taken_but_never_recorded_is_settled_from_the_gateway(book, no_
 
 def test_a_charge_that_never_reached_the_gateway_is_made_once(book, no_wait, settings):
     booking = stuck_after(book, "DiscountQuotaReserved")
-    Payment.objects.create(
-        booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
-    )
+    PaymentFactory(booking=booking)
     settings.PAYMENT_GATEWAY = "tests.support.saga_hooks.CountingGateway"
     CountingGateway.charges.clear()
 
@@ -159,9 +156,7 @@ def test_past_the_hard_deadline_a_stuck_saga_is_compensated(book, no_wait, event
 
 def test_past_the_deadline_money_taken_but_never_recorded_is_refunded(book, no_wait):
     booking = stuck_after(book, "DiscountQuotaReserved")
-    Payment.objects.create(
-        booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
-    )
+    PaymentFactory(booking=booking)
     get_gateway().charge(
         amount=booking.final_price, token="tok_visa", idempotency_key=str(booking.correlation_id)
     )
@@ -257,9 +252,7 @@ def test_two_resumers_at_once_claim_each_saga_once_and_never_charge_twice(book, 
     stuck += [stuck_after(book, "PaymentCompleted") for _ in range(2)]
     # Two whose charge went through at the gateway before the process died.
     for booking in stuck[:2]:
-        Payment.objects.create(
-            booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
-        )
+        PaymentFactory(booking=booking)
         get_gateway().charge(
             amount=booking.final_price,
             token="tok_visa",
@@ -311,9 +304,7 @@ def test_a_run_slower_than_the_timeout_keeps_the_sagas_it_works_on(book, setting
     # resume asks the gateway first.
     stuck = [stuck_after(book, "DiscountQuotaReserved") for _ in range(3)]
     for booking in stuck:
-        Payment.objects.create(
-            booking=booking, correlation_id=booking.correlation_id, amount=booking.final_price
-        )
+        PaymentFactory(booking=booking)
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Booking.objects.update(created_at=an_hour_ago, updated_at=an_hour_ago)
     other_host = []

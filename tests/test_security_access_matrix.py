@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 PUBLIC_API = [
     "/api/services",

@@ -114,7 +114,7 @@ def test_leave_over_free_slots_closes_them():
     assert (free.capacity, later.capacity) == (0, 2)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("commits")
 def test_leave_over_a_booked_slot_is_refused_with_the_bookings(book):
     service = appointment_service()
     doctor = practitioner(service)

@@ -15,7 +15,7 @@ from bookings.models import AuditLog, Booking
 from tests.support.admin_helpers import staff_member
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("commits"),
     pytest.mark.usefixtures("default_cancellation_policy"),
 ]
 

@@ -14,10 +14,7 @@ from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
 from tests.support.scheduling import appointment_service, practitioner, slot
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_cancellation_policy"),
-]
+pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy")
 DESK = "/admin/front-desk/"
 DAY = clinic_today() + timedelta(days=2)
 

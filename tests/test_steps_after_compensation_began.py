@@ -17,7 +17,7 @@ from quotas.models import DiscountQuota, QuotaReservation
 from tests.support.recovery_checks import assert_all_sound
 from tests.support.saga_hooks import delivery_stopped, listeners_replaced
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 ELIGIBLE = ("2500.00",)  # above ₹1000: would take one of the day's discounts
 

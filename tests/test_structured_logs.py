@@ -14,7 +14,7 @@ from bookings.models import Booking, SagaEvent
 from clinic_site.log_format import JsonFormatter, SagaContextFilter
 from tests.support.saga_hooks import delivery_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 PATIENT_NAME = "Asha Verma"  # what the `book` fixture books for
 DATE_OF_BIRTH = "1990-06-15"  # tests.support.factories.ADULT_BIRTHDAY

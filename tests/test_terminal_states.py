@@ -17,7 +17,7 @@ from quotas.models import QuotaReservation
 from tests.support.racing import outcomes_at_once
 from tests.support.saga_hooks import delivery_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 RACES = 200
 ELIGIBLE = ("2500.00",)  # holds one of the day's discounts, so a release has work to do
@@ -90,6 +90,7 @@ def outcome_of(booking: Booking) -> str:
     return "failed"
 
 
+@pytest.mark.django_db(transaction=True)  # threads at once
 def test_confirmation_racing_compensation_ends_one_way_every_time(book, set_default_limit):
     set_default_limit(RACES)
     endings = []
@@ -119,6 +120,7 @@ def test_a_compensation_after_confirmation_changes_nothing(book):
     assert find_violations() == []
 
 
+@pytest.mark.django_db(transaction=True)  # threads at once
 def test_sequence_numbers_stay_unique_when_two_steps_of_one_saga_log_at_once(book):
     """Two steps of one saga logging at the same instant each get their own number."""
     for _ in range(50):
@@ -154,6 +156,7 @@ def test_undo_steps_leave_a_confirmed_booking_whole(book):
     assert find_violations() == []
 
 
+@pytest.mark.django_db(transaction=True)  # threads at once
 def test_a_step_logging_while_another_step_of_its_saga_holds_its_number_waits_and_takes_the_next():
     """Deterministic: step A has logged an event (sequence 1, not committed) and holds its
     transaction open; step B of the same saga, which locks no booking row, logs another:

@@ -10,7 +10,7 @@ from portal.models import ThrottleWindow
 from portal.throttles import LoginThrottle, count_hit
 from tests.support.racing import at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def login_attempt(*, at: float) -> tuple[bool, float | None]:
@@ -21,6 +21,7 @@ def login_attempt(*, at: float) -> tuple[bool, float | None]:
     return allowed, None if allowed else throttle.wait()
 
 
+@pytest.mark.django_db(transaction=True)  # threads at once
 def test_twenty_hits_at_the_same_instant_are_twenty_hits():
     counts = at_once([lambda: count_hit(key="k:1", previous_key="k:0", expires_at=_later())] * 20)
 
@@ -28,6 +29,7 @@ def test_twenty_hits_at_the_same_instant_are_twenty_hits():
     assert ThrottleWindow.objects.get(key="k:1").hits == 20
 
 
+@pytest.mark.django_db(transaction=True)  # threads at once
 def test_twelve_logins_at_once_against_five_a_minute_let_exactly_five_through(settings):
     settings.THROTTLE_LOGIN_RATE = "5/minute"
     at = 600.0 * 1_000_000 + 10  # 10 s into a window

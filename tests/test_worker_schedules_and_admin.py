@@ -19,7 +19,7 @@ from portal.ops import tasks
 from portal.ops.schedules import ensure_schedules
 from tests.support.admin_helpers import staff_member
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("commits")
 
 EVERY_MINUTE = (Schedule.MINUTES, 1)
 DAILY = (Schedule.DAILY, None)

@@ -11,9 +11,7 @@ from bookings.models import MedicalService
 from bookings.services import clinic_today
 from scheduling.models import Practitioner, Slot, SlotDay
 from scheduling.services import clinic_zone
-from tests.support.factories import MedicalServiceFactory
-
-_counter = iter(range(1, 10**9))
+from tests.support.factories import MedicalServiceFactory, PractitionerFactory, SlotFactory
 
 
 def appointment_service(price: str = "900.00", **kwargs) -> MedicalService:
@@ -22,15 +20,9 @@ def appointment_service(price: str = "900.00", **kwargs) -> MedicalService:
 
 
 def practitioner(*services: MedicalService, name: str | None = None, **kwargs) -> Practitioner:
-    n = next(_counter)
-    doctor = Practitioner.objects.create(
-        name=name or f"Dr. Test {n}",
-        specialty=kwargs.pop("specialty", "General Physician"),
-        registration_number=f"TEST-{n}",
-        **kwargs,
-    )
-    doctor.services.set(services)
-    return doctor
+    if name is not None:
+        kwargs["name"] = name
+    return PractitionerFactory(services=services, **kwargs)
 
 
 def clinic_time(day: date, hour: int, minute: int = 0) -> datetime:
@@ -51,7 +43,7 @@ def slot(
     day = day or clinic_today() + timedelta(days=1)
     SlotDay.objects.get_or_create(day=day)
     start = clinic_time(day, *at)
-    return Slot.objects.create(
+    return SlotFactory(
         practitioner=doctor,
         start=start,
         end=start + timedelta(minutes=minutes),

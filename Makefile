@@ -22,9 +22,15 @@ run: install
 	DEBUG=$${DEBUG:-true} PY=$(PY) scripts/run-dev.sh  # web server + worker; Ctrl-C stops both
 
 # The browser tests need Chromium: ensure-browser.sh finds one or gets one (Playwright, apt).
+# Without PYTEST_ARGS: the part outside `slow` on TEST_WORKERS processes (pytest-xdist,
+# each with a test database of its own), then the slow part alone, one test at a time
+# (real servers, browsers, killed processes: they must not race each other for the CPU).
+TEST_WORKERS ?= 2
 test: install
 	CHROMIUM="$$(VENV=$(VENV) scripts/ensure-browser.sh)" && export CHROMIUM && \
-	scripts/with-test-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+	scripts/with-test-postgres.sh $(PY) -m pytest \
+	    $(if $(PYTEST_ARGS),$(PYTEST_ARGS),-m "not slow" -n $(TEST_WORKERS)) && \
+	$(if $(PYTEST_ARGS),true,scripts/with-test-postgres.sh $(PY) -m pytest -m slow)
 
 # The schema fuzz exploring: new random requests each run, 8× as many (make test sends the
 # same ones every time). A failure prints its seed: PYTEST_ARGS=--hypothesis-seed=<it>.

@@ -20,15 +20,21 @@ web=$!
 stop() {
     trap - INT TERM EXIT
     kill -TERM "$web" "$worker" 2>/dev/null
-    wait "$web" 2>/dev/null
+    # Both are bounded: a web server that does not stop (a request hanging in a thread)
+    # must not keep Ctrl-C waiting any more than a worker busy with its task.
     for _ in $(seq $((WORKER_STOP_SECONDS * 10))); do
-        kill -0 "$worker" 2>/dev/null || break
+        kill -0 "$web" 2>/dev/null || kill -0 "$worker" 2>/dev/null || break
         sleep 0.1
     done
+    if kill -0 "$web" 2>/dev/null; then
+        echo "run-dev: the web server did not stop within ${WORKER_STOP_SECONDS} s; killing it" >&2
+        kill -KILL "$web" 2>/dev/null
+    fi
     if kill -0 "$worker" 2>/dev/null; then
         echo "run-dev: the worker did not stop within ${WORKER_STOP_SECONDS} s; killing it" >&2
         kill -KILL -- "-$worker" 2>/dev/null  # its whole group: sentinel, pusher, workers
     fi
+    wait "$web" 2>/dev/null
     wait "$worker" 2>/dev/null
 }
 trap 'stop; exit 130' INT

@@ -9,16 +9,22 @@ from django.utils import timezone
 from portal import throttles
 from portal.api.idempotency import purge_expired_keys
 from portal.models import WorkerHeartbeat
+from portal.ops.billing_sweep import issue_missing_documents
 from portal.ops.recovery import resume_stuck_cancellations, resume_stuck_sagas
 
 HEARTBEAT = "worker"
 
 
 def resume_sagas() -> str:
-    """Every minute: stuck bookings, then stuck cancellations and pending refunds."""
+    """Every minute: stuck bookings, then stuck cancellations and pending refunds, then
+    the receipts and refund notes a crash left unissued (as `manage.py resume_sagas`)."""
     sagas = resume_stuck_sagas().as_line()
     resumed, refunded = resume_stuck_cancellations()
-    return f"{sagas} cancellations_resumed={resumed} refunds_made={refunded}"
+    documents = issue_missing_documents()
+    return (
+        f"{sagas} cancellations_resumed={resumed} refunds_made={refunded} "
+        f"documents_handed_to_billing={documents}"
+    )
 
 
 def purge_idempotency_keys() -> int:

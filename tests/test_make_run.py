@@ -21,6 +21,10 @@ from tests.support.pages_helpers import VISA, fill_sign_up
 pytestmark = pytest.mark.slow
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tmp_path, browser):
     env = {k: v for k, v in os.environ.items() if k not in servers.TEST_ONLY_VARIABLES}
     port = servers.free_port()
@@ -44,6 +48,10 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group, like a terminal
+            # A terminal's Ctrl-C reaches a process whose SIGINT is not ignored; a CI
+            # launched in the background (`cmd &` without job control) ignores it, and
+            # the launcher would inherit that and never stop.
+            preexec_fn=_sigint_as_in_a_terminal,
         )
     server = servers.Server(port=port, process=launcher, log_path=log_path)
     try:

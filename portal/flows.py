@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from bookings import events
 from bookings.log_context import saga_log_context
 from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
-from bookings.money import format_inr
 from bookings.selectors import active_services
 from bookings.services import (
     NotCancellable,
@@ -29,7 +28,7 @@ from bookings.services import (
 from payments.gateway import get_gateway
 from payments.models import CASH_TOKEN, Refund, RefundStatus
 from payments.services import receive_cash
-from portal.presentation import why_not_cancellable
+from portal.presentation import refund_share_in_words, why_not_cancellable
 from pricing.cancellation import refund_for
 from pricing.selectors import cancellation_policy
 from scheduling.services import (
@@ -177,21 +176,12 @@ def cancellation_quote(
     elif refund.tier is None:
         reason = _("Less notice than the policy's last tier: nothing comes back.")
     else:
-        reason = (
-            _(
-                "At least %(hours)s hours before the visit: %(percent)s%% of %(paid)s "
-                "comes back, less a %(fee)s fee."
-            )
-            if refund.fee
-            else _(
-                "At least %(hours)s hours before the visit: %(percent)s%% of %(paid)s comes back."
-            )
-        ) % {
-            "hours": refund.tier.min_hours_before,
-            "percent": refund.tier.refund_percent,
-            "paid": format_inr(booking.final_price),
-            "fee": format_inr(refund.fee),
-        }
+        reason = refund_share_in_words(
+            hours=refund.tier.min_hours_before,
+            percent=refund.tier.refund_percent,
+            paid=booking.final_price,
+            fee=refund.fee,
+        )
     return CancellationQuote(True, refund.amount, refund.fee, reason, refund.holds_until)
 
 
@@ -242,21 +232,34 @@ def cancel_booking(
 
 def refund_of(booking: Booking) -> dict:
     """A cancelled booking's refund as the patient sees it: refunded, on its way, or none."""
-    refund = Refund.objects.filter(correlation_id=booking.correlation_id).first()
-    if refund is None:
-        # Nothing promised, or the payments step failed and recovery has yet to record
-        # the refund the cancellation promised: that one is on its way.
-        row = SagaEvent.objects.filter(
-            correlation_id=booking.correlation_id,
-            event_type=events.CancellationRequested.name,
-        ).first()
-        promised = None if row is None else events.payload_of(row, events.CancellationRequested)
-        if promised is not None and promised.refund_amount > 0:
-            return {"amount": promised.refund_amount, "status": "pending"}
-        return {"amount": Decimal("0.00"), "status": "none"}
-    # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
-    shown = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"
-    return {"amount": refund.amount, "status": shown}
+    return refunds_of([booking])[booking.pk]
+
+
+def refunds_of(bookings: Sequence[Booking]) -> dict[Any, dict]:
+    """refund_of for each of `bookings` (a page of a list), by pk, in two queries however
+    many there are."""
+    by_saga = {b.correlation_id: b.pk for b in bookings}
+    if not by_saga:
+        return {}
+    shown: dict[Any, dict] = {}
+    for refund in Refund.objects.filter(correlation_id__in=by_saga):
+        # A refund the gateway refused is the clinic's to settle: for the patient it is pending.
+        status = "refunded" if refund.status == RefundStatus.REFUNDED else "pending"
+        shown[by_saga[refund.correlation_id]] = {"amount": refund.amount, "status": status}
+    # No refund row: nothing promised, or the payments step failed and recovery has yet
+    # to record the refund the cancellation promised: that one is on its way.
+    unrecorded = [c for c, pk in by_saga.items() if pk not in shown]
+    for row in SagaEvent.objects.filter(
+        correlation_id__in=unrecorded, event_type=events.CancellationRequested.name
+    ):
+        promised = events.payload_of(row, events.CancellationRequested)
+        if promised.refund_amount > 0:
+            shown[by_saga[row.correlation_id]] = {
+                "amount": promised.refund_amount,
+                "status": "pending",
+            }
+    none = {"amount": Decimal("0.00"), "status": "none"}
+    return {pk: shown.get(pk, none) for pk in by_saga.values()}
 
 
 def book_at_front_desk(

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -61,6 +60,29 @@ def eligibility_in_words(reason: str) -> str:
 def percent_in_words(percent: Decimal) -> str:
     """12.00 -> "12%", 12.50 -> "12.5%"."""
     return f"{percent.normalize():f}%"
+
+
+def refund_share_in_words(*, hours: int, percent: Decimal, paid: Decimal, fee: Decimal) -> str:
+    """A cancellation tier applied to what was paid: "all of ₹500.00 comes back", or
+    "50% of ₹500.00", never "100.00% of ₹500.00"."""
+    words = {"paid": inr(paid), "fee": inr(fee), "percent": percent_in_words(percent)}
+    if percent == 100:
+        what = (
+            _("all of %(paid)s comes back, less a %(fee)s fee.")
+            if fee
+            else _("all of %(paid)s comes back.")
+        ) % words
+    else:
+        what = (
+            _("%(percent)s of %(paid)s comes back, less a %(fee)s fee.")
+            if fee
+            else _("%(percent)s of %(paid)s comes back.")
+        ) % words
+    return ngettext(
+        "At least %(hours)s hour before the visit: %(what)s",
+        "At least %(hours)s hours before the visit: %(what)s",
+        hours,
+    ) % {"hours": hours, "what": what}
 
 
 def discount_in_words(booking: Booking) -> str:
@@ -268,6 +290,20 @@ WORDS: dict[type[events.Payload], Words] = {
 }
 
 
+def released_time_in_words(start: datetime, *, still_free: bool) -> str:
+    """ "Try again" after a failed payment: the time that payment held was given back."""
+    when = date_format(timezone.localtime(start), "D j M, H:i")
+    if still_free:
+        return _(
+            "The time you had chosen, %(when)s IST, was released when the payment did not "
+            "go through. It is still free, so it is chosen again for you: check and pay."
+        ) % {"when": when}
+    return _(
+        "The time you had chosen, %(when)s IST, was released when the payment did not go "
+        "through, and someone has taken it since. Please choose another time."
+    ) % {"when": when}
+
+
 def next_step(booking: Booking) -> str:
     """What happens next, in one sentence."""
     match booking.status:
@@ -372,7 +408,7 @@ def cancellation_terms(*, policy: Policy, visit_starts: datetime | None) -> list
         return [_("Cancelling gives nothing back.")]
     lines = []
     for tier in policy.tiers:
-        percent = floatformat(tier.refund_percent, -2)
+        percent = f"{tier.refund_percent.normalize():f}"  # 100, 12.5: no needless decimals
         if tier.refund_percent == 100 and not tier.fee:
             what = _("everything you paid comes back.")
         elif tier.fee:

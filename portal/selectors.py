@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from billing.selectors import receipts_of, with_receipts
 from bookings.calendar import visit_calendar
-from bookings.models import Booking, BookingItem, MedicalService
+from bookings.models import Booking, BookingItem, BookingStatus, MedicalService
 from portal.forms import SlotDayForm
 from scheduling.models import Practitioner, SlotBooking
 from scheduling.selectors import bookable_slots, days_with_free_slots, practitioners_providing
@@ -183,3 +183,22 @@ def slot_choices(
                 by_practitioner.setdefault(slot.practitioner, []).append(slot)
         context["by_practitioner"] = list(by_practitioner.items())
     return context
+
+
+def booking_made_after(attempt: Booking) -> Booking | None:
+    """What a failed attempt became: the same user's first later booking for the same
+    patient and services that did not fail. Its "Try again" is done then."""
+    services = set(attempt.items.values_list("service_id", flat=True))
+    later = (
+        Booking.objects.filter(
+            user_id=attempt.user_id,
+            patient_name=attempt.patient_name,
+            created_at__gt=attempt.created_at,
+            items__service_id__in=services,
+        )
+        .exclude(status=BookingStatus.FAILED)
+        .distinct()
+        .prefetch_related("items")
+        .order_by("created_at")
+    )
+    return next((b for b in later if {item.service_id for item in b.items.all()} == services), None)

@@ -13,7 +13,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -99,7 +98,9 @@ def bookable_slots(
 def days_with_free_slots(
     *, first: date, last: date, service_ids: Sequence[int] = ()
 ) -> list[tuple[date, int]]:
-    """(day, free places) for the days from `first` to `last` that have any, in order."""
+    """(day, free times) for the days from `first` to `last` that have any, in order: the
+    distinct start times with a free place, which is what a patient chooses among (two
+    practitioners free at 10:00, or a slot of several places, are one time)."""
     day = first
     while day <= last:
         ensure_slots(day)
@@ -116,7 +117,7 @@ def days_with_free_slots(
     rows = (
         slots.annotate(day=TruncDate("start", tzinfo=clinic_zone()))
         .values("day")
-        .annotate(free=Sum(F("capacity") - F("booked")))
+        .annotate(free=Count("start", distinct=True))
         .order_by("day")
     )
     return [(row["day"], row["free"]) for row in rows if row["free"]]

@@ -36,7 +36,7 @@ def test_the_owner_sees_the_quote_then_cancels_and_gets_it(book, patient_api):
         "allowed": True,
         "refund_amount": "2100.00",
         "fee": "100.00",
-        "reason": "At least 6 hours before the visit: 100.00% of ₹2,200.00 comes back, "
+        "reason": "At least 6 hours before the visit: all of ₹2,200.00 comes back, "
         "less a ₹100.00 fee.",
     }
     assert response.status_code == 200

@@ -85,13 +85,19 @@ def book(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _render_book(request: HttpRequest, form: BookingDetailsForm, *, chosen) -> HttpResponse:
     ids = [int(pk) for pk in chosen if str(pk).isdigit()]
-    prices = MedicalService.objects.filter(pk__in=ids, active=True).values_list("price", flat=True)
+    rows = list(
+        MedicalService.objects.filter(pk__in=ids, active=True).values_list(
+            "price", "requires_appointment"
+        )
+    )
     return render(
         request,
         "bookings/book.html",
         {
             "form": form,
-            "running_total": sum(prices, Decimal("0.00")),
+            "running_total": sum((price for price, _needs in rows), Decimal("0.00")),
+            # Where "Continue" leads (None: nothing chosen yet, so it cannot say).
+            "needs_time": any(needs for _price, needs in rows) if rows else None,
             "price_threshold": PRICE_THRESHOLD,
             "discount_percent": DiscountSettings.current().discount_percent,
         },
@@ -200,6 +206,7 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
             "price_threshold": PRICE_THRESHOLD,
             "form": payment,
             "slot": chosen,
+            "needs_time": bool(needing),
             # The terms as they stand now, for this visit's time when it has one (a
             # walk-in's counts to the end of its day, chosen on this page).
             "cancellation_terms": cancellation_terms(

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
-from bookings.services import NotCancellable
+from bookings.services import NotCancellable, clinic_today
 from portal.authenticated import AuthenticatedHttpRequest
 from portal.flows import (
     RefundLowered,
@@ -22,19 +22,28 @@ from portal.flows import (
     cancellation_quote,
     move_booking,
     refund_of,
+    refunds_of,
     reschedule_quote,
 )
-from portal.presentation import PRICE_CHANGED, discount_in_words, failure_in_words, timeline
+from portal.presentation import (
+    PRICE_CHANGED,
+    discount_in_words,
+    failure_in_words,
+    released_time_in_words,
+    timeline,
+)
 from portal.selectors import (
     appointment_of,
     appointment_services,
+    booking_made_after,
     calendar_download,
     receipt_links,
     slot_choices,
     visible_bookings,
     with_appointments,
 )
-from portal.web.booking import DRAFT, _needing_slot
+from portal.web.booking import DRAFT, _needing_slot, _slot_step
+from scheduling.selectors import bookable_slots
 
 BOOKINGS_PER_PAGE = 10
 
@@ -51,9 +60,12 @@ def my_bookings(request: AuthenticatedHttpRequest) -> HttpResponse:
         visible_bookings(request.user).prefetch_related("items").order_by("-created_at", "-pk")
     )
     page = Paginator(bookings, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request, "bookings/my_bookings.html", {"page": page, "rows": _with_retries(list(page))}
-    )
+    rows = _with_retries(list(page))
+    # What came back of each cancelled booking, said beside what was paid.
+    refunds = refunds_of([row["booking"] for row in rows if row["booking"].status == "cancelled"])
+    for row in rows:
+        row["refund"] = refunds.get(row["booking"].pk)
+    return render(request, "bookings/my_bookings.html", {"page": page, "rows": rows})
 
 
 def _with_retries(bookings: list[Booking]) -> list[dict]:
@@ -80,17 +92,22 @@ def _with_retries(bookings: list[Booking]) -> list[dict]:
 def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     # Another patient's booking does not exist, as far as this patient can tell.
     booking = _own_with_appointment(request, pk)
+    failed = booking.status == BookingStatus.FAILED
+    # A failed attempt retried into a booking since: no "Try again", a link to that one.
+    made_after = booking_made_after(booking) if failed else None
     return render(
         request,
         "bookings/booking_detail.html",
         {
             "booking": booking,
+            "needs_time": booking.appointment_start is not None,
+            "made_after": made_after,
             "appointment": appointment_of(booking),
             "items": booking.items.all(),
             "discount_words": discount_in_words(booking),
             "failure_words": failure_in_words(booking.failure_reason),
             "timeline": timeline(booking),
-            "can_retry": booking.status == BookingStatus.FAILED,
+            "can_retry": failed and made_after is None,
             "price_changed": booking.failure_reason == PRICE_CHANGED,
             "cancellation": cancellation_quote(booking, by_staff=False),
             "moving": reschedule_quote(booking, by_staff=False),
@@ -105,16 +122,38 @@ def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
 def booking_retry(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """ "Try again with another card": a new draft of this failed booking's own services and
     patient (never the session's newest draft), then its review, or its time if it needs one."""
-    booking = get_object_or_404(visible_bookings(request.user), pk=pk, status=BookingStatus.FAILED)
-    request.session[DRAFT] = {
+    among = with_appointments(Booking.objects)
+    booking = get_object_or_404(
+        visible_bookings(request.user, among=among), pk=pk, status=BookingStatus.FAILED
+    )
+    made_after = booking_made_after(booking)
+    if made_after is not None:  # a stale page: it was tried again and booked already
+        messages.info(request, _("These services were booked since; here is that booking."))
+        return redirect("booking_detail", pk=made_after.pk)
+    draft = {
         "services": [str(pk) for pk in booking.items.values_list("service_id", flat=True)],
         "patient_name": booking.patient_name,
         "gender": booking.gender,
         "date_of_birth": booking.date_of_birth.isoformat(),
     }
-    if _needing_slot(request.session[DRAFT]):
-        return redirect("book_slot")
-    return redirect("book_review")
+    needing = _needing_slot(draft)
+    appointment = appointment_of(booking)
+    if not needing or appointment is None:
+        request.session[DRAFT] = draft
+        return redirect("book_slot" if needing else "book_review")
+    # The failed payment gave its time back: say so, and offer it again while it is free.
+    day = appointment.local_start.date()
+    upcoming = day >= clinic_today()
+    still_free = (
+        upcoming
+        and bookable_slots(day=day, service_ids=needing).filter(pk=appointment.slot_id).exists()
+    )
+    messages.info(request, released_time_in_words(appointment.start, still_free=still_free))
+    if still_free:
+        request.session[DRAFT] = {**draft, "slot_id": appointment.slot_id}
+        return redirect("book_review")
+    request.session[DRAFT] = draft
+    return redirect(_slot_step(day if upcoming else None))
 
 
 @login_required

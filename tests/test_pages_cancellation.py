@@ -109,3 +109,21 @@ def test_more_back_than_shown_is_no_reason_to_stop(client, user, book):
     client.force_login(user)
     client.post(f"/bookings/{booking.pk}/cancel/", {"expected_refund": "2000.00"})
     assert Refund.objects.get().amount == Decimal("2100.00")
+
+
+def test_a_partly_refunded_booking_says_how_much_of_what_was_paid_came_back(client, user, book):
+    """Issue 25: a cancelled booking showed "₹2,200.00" beside "Cancelled", not what came
+    back; the quote said "100.00% of ₹2,200.00"."""
+    booking = book(prices=("2500.00",))  # ₹2,200.00 paid; this morning a ₹100.00 fee
+    client.force_login(user)
+    confirm = client.get(f"/bookings/{booking.pk}/cancel/").text
+    said = "At least 6 hours before the visit: all of ₹2,200.00 comes back, less a ₹100.00 fee."
+    assert said in confirm
+    assert "100.00%" not in confirm
+    client.post(f"/bookings/{booking.pk}/cancel/", {"expected_refund": "2100.00"})
+
+    listed = client.get("/bookings/").text
+    assert "₹2,100.00 of ₹2,200.00 refunded" in listed
+    page = client.get(f"/bookings/{booking.pk}/")
+    assert page.context["refund"] == {"amount": Decimal("2100.00"), "status": "refunded"}
+    assert 'class="total refund-row"><th scope="row">Refunded</th>' in page.text

@@ -141,3 +141,39 @@ def test_an_msg91_error_is_retried_later_with_the_reason_kept(book, user, settin
     assert sender.send_due().retried == 1
     sms = Notification.objects.get(booking=booking, channel=Channel.SMS)
     assert sms.status == Status.PENDING and "Invalid authkey" in sms.last_error
+
+
+@pytest.mark.usefixtures("commits")
+@responses.activate
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "is cancelled. ₹500.00 refunded to your card."),
+        ("hi", "रद्द कर दी गई है। ₹500.00 आपके कार्ड पर लौटा दिए गए हैं।"),
+    ],
+)
+def test_the_cancellation_sms_says_what_came_back(book, user, settings, language, said):
+    """Issue 25: the cancellation SMS said only "is cancelled", not the refund."""
+    from portal.flows import cancel_booking
+
+    settings.SMS_BACKEND = "notifications.sms.Msg91Backend"
+    settings.MSG91_URL = "https://msg91.test/api/v2/sendsms"
+    responses.post(settings.MSG91_URL, json={"type": "success", "message": "req-9"})
+    PatientProfile.objects.create(
+        user=user,
+        full_name="Asha Verma",
+        gender="female",
+        date_of_birth="1990-01-01",
+        phone="+919812345678",
+        language=language,
+    )
+    booking = book()
+    sender.send_due()
+    cancel_booking(booking=booking, actor="reception", by_staff=True, reason="doctor away")
+    responses.calls.reset()
+
+    sender.send_due()
+
+    sms = Notification.objects.get(booking=booking, kind="cancellation", channel=Channel.SMS)
+    assert sms.status == Status.SENT
+    assert json.loads(responses.calls[0].request.body)["sms"][0]["message"].endswith(said)

@@ -411,6 +411,10 @@ def cancellation_terms(*, policy: Policy, visit_starts: datetime | None) -> list
         percent = f"{tier.refund_percent.normalize():f}"  # 100, 12.5: no needless decimals
         if tier.refund_percent == 100 and not tier.fee:
             what = _("everything you paid comes back.")
+        elif tier.refund_percent == 100:  # "all", not "100%"
+            what = _("everything you paid comes back, less a fee of %(fee)s.") % {
+                "fee": inr(tier.fee)
+            }
         elif tier.fee:
             what = _("%(percent)s%% of what you paid comes back, less a fee of %(fee)s.") % {
                 "percent": percent,

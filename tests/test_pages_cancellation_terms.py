@@ -33,7 +33,7 @@ def test_the_review_page_says_what_comes_back_until_when_for_an_appointment(clie
     # Seeded tiers: 24 h all back; 6 h all back less ₹100; 2 h half; later nothing. At
     # 21:14 for 09:00 the first is over already: the fee applies from the start.
     assert _terms(page) == [
-        "Cancelled until Saturday 5 December, 03:00 IST: 100% of what you paid comes back, "
+        "Cancelled until Saturday 5 December, 03:00 IST: everything you paid comes back, "
         "less a fee of ₹100.00.",
         "Cancelled until Saturday 5 December, 07:00 IST: 50% of what you paid comes back.",
         "Later than that: nothing comes back.",

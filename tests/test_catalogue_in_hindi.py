@@ -310,3 +310,40 @@ def test_the_seeded_catalogue_is_in_hindi_too():
     assert set(specialties) == {p[1] for p in doctors}
     with translation.override("hi"):
         assert Practitioner._meta.get_field("specialty_hi").verbose_name == "specialty [hi]"
+
+
+# --- The admin: a practitioner's specialty in both languages --------------------------------
+
+
+@pytest.mark.django_db
+def test_a_manager_gives_a_practitioner_a_hindi_specialty_in_the_admin(client):
+    from django.urls import reverse
+
+    from bookings.models import AuditLog
+    from tests.support.admin_helpers import staff_member
+
+    client.force_login(staff_member("Clinic manager", username="dr_rao"))
+    add = reverse("admin:scheduling_practitioner_add")
+    page = client.get(add).text
+    assert 'name="specialty_en"' in page and 'name="specialty_hi"' in page
+    no_schedules = {
+        f"schedules-{key}": value
+        for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MAX_NUM_FORMS", "1000"))
+    }
+    form = {
+        "name": "Dr. Test Kapoor",
+        "specialty_en": "Dermatologist",
+        "specialty_hi": "त्वचा रोग विशेषज्ञ",
+        "registration_number": "TEST-DERM-1",
+        "active": "on",
+        **no_schedules,
+    }
+    assert client.post(add, {**form, "specialty_en": ""}).status_code == 200  # English required
+    response = client.post(add, form)
+    assert response.status_code == 302
+    doctor = Practitioner.objects.get(registration_number="TEST-DERM-1")
+    with translation.override("hi"):
+        assert doctor.specialty == "त्वचा रोग विशेषज्ञ"
+    assert doctor.specialty == "Dermatologist"
+    entry = AuditLog.objects.get(action="practitioner.added", object_id=str(doctor.pk))
+    assert entry.after["specialty_hi"] == "त्वचा रोग विशेषज्ञ"

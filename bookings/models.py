@@ -83,8 +83,8 @@ class MedicalService(EnglishInOriginalColumns):
     # Added by modeltranslation (bookings/translation.py); named here for the type checker.
     name_en: str
     name_hi: str | None
-    description_en: str
-    description_hi: str
+    description_en: str | None
+    description_hi: str | None
     price = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     active = models.BooleanField(default=True)
     # Consultations and imaging need a practitioner's slot; lab tests are walk-in.

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from modeltranslation.admin import TranslationAdmin
 
 from bookings.admin_base import ReadOnlyAdmin, UUIDSearchMixin, pretty_json
 from bookings.admin_display import clinic_time, inr
@@ -28,8 +29,10 @@ admin.site.index_title = "Today at the clinic"
 
 def service_snapshot(service: MedicalService) -> dict[str, Any]:
     return {
-        "name": service.name,
-        "description": service.description,
+        "name": service.name_en,
+        "name_hi": service.name_hi,
+        "description": service.description_en,
+        "description_hi": service.description_hi,
         "price": str(service.price),
         "sac_code": service.sac_code,
         "gst_rate": str(service.gst_rate),
@@ -42,7 +45,10 @@ class _Counted(TypedDict):
 
 
 @admin.register(MedicalService)
-class MedicalServiceAdmin(admin.ModelAdmin):
+class MedicalServiceAdmin(TranslationAdmin):
+    """Name and description in English (required) and Hindi (shown on Hindi pages, in
+    the API with `Accept-Language: hi` and in a Hindi patient's messages)."""
+
     list_display = ("name", "price_display", "active", "times_booked", "updated_display")
     list_filter = ("active",)
     search_fields = ("name", "description")
@@ -65,7 +71,8 @@ class MedicalServiceAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(booking_count=Count("booking_items"))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
+        # modeltranslation's get_form takes `change` as a keyword only.
+        form = super().get_form(request, obj, change=change, **kwargs)
         if "price" in form.base_fields:
             form.base_fields["price"].label = "Price (₹)"
             form.base_fields[

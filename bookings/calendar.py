@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from bookings.models import Booking, BookingStatus
@@ -32,8 +33,9 @@ def visit_calendar(
     stamp: datetime | None = None,
 ) -> bytes:
     """The booking's appointment (its own copy of the times) in the clinic's zone
-    (TZID=Asia/Kolkata), whatever the server's TZ. `stamp` (DTSTAMP, default now): a
-    message's own time, so each try of one e-mail carries the same bytes."""
+    (TZID=Asia/Kolkata), whatever the server's TZ, its text in the active language.
+    `stamp` (DTSTAMP, default now): a message's own time, so each try of one e-mail
+    carries the same bytes."""
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic booking//EN")
     calendar.add("version", "2.0")
@@ -44,14 +46,25 @@ def visit_calendar(
     event.add("status", CALENDAR_STATUS[booking.status])
     event.add("dtstart", timezone.localtime(booking.appointment_start))
     event.add("dtend", timezone.localtime(booking.appointment_end or booking.appointment_start))
+    # Its words in the active language (the callers make it the patient's): the items'
+    # names as booked in that language, the practitioner's specialty as read by the caller.
     services = ", ".join(item.name for item in booking.items.all())
     with_whom = f"{practitioner} ({specialty})" if specialty else practitioner
-    event.add("summary", f"{services} with {practitioner}" if practitioner else services)
     event.add(
-        "description",
-        f"{with_whom + ' for ' if with_whom else 'For '}{booking.patient_name}. "
-        f"Confirmation code: {booking.confirmation_code or '—'}.",
+        "summary",
+        _("%(services)s with %(practitioner)s")
+        % {"services": services, "practitioner": practitioner}
+        if practitioner
+        else services,
     )
+    for_whom = (
+        _("%(practitioner)s for %(patient)s.")
+        % {"practitioner": with_whom, "patient": booking.patient_name}
+        if with_whom
+        else _("For %(patient)s.") % {"patient": booking.patient_name}
+    )
+    code = _("Confirmation code: %(code)s.") % {"code": booking.confirmation_code or "—"}
+    event.add("description", f"{for_whom} {code}")
     event.add("location", settings.CLINIC_ADDRESS)
     calendar.add_component(event)
     if hasattr(calendar, "add_missing_timezones"):

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.expressions import Combinable
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -56,15 +56,35 @@ def gst_rate_field() -> "models.DecimalField[_MoneyIn, Decimal]":
     )
 
 
+class EnglishInOriginalColumns(models.Model):
+    """A model whose text has Hindi versions (modeltranslation, `translation.py`): saved
+    with English active, so each translated field's own column (`name`, beside `name_en`
+    and `name_hi`) holds the English text, whatever language the saving request was in.
+    That column is what its unique constraint, migrations' historical models and reads
+    through other models' managers (billing's `items__name`) see."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE):
+            super().save(*args, **kwargs)
+
+
 class Gender(models.TextChoices):
     FEMALE = "female", _("Female")
     MALE = "male", _("Male")
     OTHER = "other", _("Other")
 
 
-class MedicalService(models.Model):
+class MedicalService(EnglishInOriginalColumns):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
+    # Added by modeltranslation (bookings/translation.py); named here for the type checker.
+    name_en: str
+    name_hi: str | None
+    description_en: str | None
+    description_hi: str | None
     price = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     active = models.BooleanField(default=True)
     # Consultations and imaging need a practitioner's slot; lab tests are walk-in.
@@ -265,8 +285,9 @@ class Booking(models.Model):
         return f"{self.patient_name} · {self.status} · {self.id}"
 
 
-class BookingItem(models.Model):
-    """A service as it was booked: name and price copied so later edits never rewrite history."""
+class BookingItem(EnglishInOriginalColumns):
+    """A service as it was booked: name (in English and Hindi) and price copied so later
+    edits never rewrite history."""
 
     # Indexed by booking_item_unique (booking, service): no index of its own to write.
     booking = models.ForeignKey(
@@ -276,6 +297,8 @@ class BookingItem(models.Model):
         MedicalService, on_delete=models.PROTECT, related_name="booking_items"
     )
     name = models.CharField(max_length=120)
+    name_en: str  # modeltranslation's (bookings/translation.py)
+    name_hi: str | None
     price = money_field()
     sac_code = models.CharField("SAC code", max_length=8, default=SAC_HEALTH)
     gst_rate = gst_rate_field()

@@ -5,14 +5,24 @@ from datetime import date
 from uuid import UUID
 
 import phonenumbers
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
 
-from bookings.models import Booking, BookingStatus, MedicalService, SagaEvent
+from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile, SagaEvent
 
 
 def active_services(ids: list[int]) -> dict[int, MedicalService]:
     """The active services among `ids`, by id (an inactive or unknown id is missing)."""
     return {s.pk: s for s in MedicalService.objects.filter(pk__in=ids, active=True)}
+
+
+def patient_language(user_id: int) -> str:
+    """The language of a patient's e-mails, SMS and calendar file: their profile's, else
+    the site's (a staff account without a profile). One statement."""
+    language = (
+        PatientProfile.objects.filter(user_id=user_id).values_list("language", flat=True).first()
+    )
+    return language or settings.LANGUAGE_CODE
 
 
 def saga_events(correlation_id: UUID) -> QuerySet[SagaEvent]:

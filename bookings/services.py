@@ -6,13 +6,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bookings import events
@@ -294,19 +295,23 @@ def _create_and_start(
             visit_date=visit_date or today,
         )
         log_fields.update(booking_id=str(booking.pk), correlation_id=str(booking.correlation_id))
-        items = BookingItem.objects.bulk_create(
-            [
-                BookingItem(
-                    booking=booking,
-                    service=s,
-                    name=s.name,
-                    price=s.price,
-                    sac_code=s.sac_code,
-                    gst_rate=s.gst_rate,
-                )
-                for s in services
-            ]
-        )
+        # The name in both languages as it is now (a Hindi page shows the Hindi one, as
+        # booked); written with English active, as EnglishInOriginalColumns.save would.
+        with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE):
+            items = BookingItem.objects.bulk_create(
+                [
+                    BookingItem(
+                        booking=booking,
+                        service=s,
+                        name_en=s.name_en,
+                        name_hi=s.name_hi,
+                        price=s.price,
+                        sac_code=s.sac_code,
+                        gst_rate=s.gst_rate,
+                    )
+                    for s in services
+                ]
+            )
         # The booking handed back knows its items: its answer needs no read of them.
         # (Django's prefetch cache, on every model instance; the stubs leave it out.)
         booking._prefetched_objects_cache = {"items": items}  # type: ignore[attr-defined]

@@ -30,6 +30,9 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [
+    # Hindi versions of the catalogue's text (bookings/translation.py,
+    # scheduling/translation.py); before the admin, as the library requires.
+    "modeltranslation",
     # Django's admin with every changelist's filters guarded (clinic_site/admin_site.py).
     "clinic_site.admin_site.ClinicAdminConfig",
     "django.contrib.auth",
@@ -159,6 +162,15 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# The catalogue's text in both languages (django-modeltranslation): `name_en`, `name_hi`…
+# beside each translated field; reading `name` gives the active language's, English
+# when the Hindi is blank. English is the one a manager must fill in.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "hi")
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+# Code that creates a row with `name=...` (tests, the desk, the bench) fills the English
+# column whatever language is active: a row never lacks its English text.
+MODELTRANSLATION_AUTO_POPULATE = "default"
 USE_TZ = True
 # The clinic's zone: "today", birthdays and the quota day all turn at midnight IST.
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Asia/Kolkata")

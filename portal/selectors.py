@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from billing.selectors import receipts_of, with_receipts
 from bookings.calendar import visit_calendar
 from bookings.models import Booking, BookingItem, BookingStatus, MedicalService
+from bookings.selectors import patient_language
 from portal.forms import SlotDayForm
 from scheduling.models import Practitioner, SlotBooking
 from scheduling.selectors import bookable_slots, days_with_free_slots, practitioners_providing
@@ -143,8 +144,13 @@ def appointment_of(booking: Booking) -> Appointment | None:
 
 
 def calendar_file(booking: Booking, appointment: Appointment) -> bytes:
+    """In the patient's language (their profile's, whatever the page's): the same text as
+    their e-mail's copy of the event, so a calendar that imports both shows one visit."""
     practitioner = appointment.practitioner
-    return visit_calendar(booking, practitioner=practitioner.name, specialty=practitioner.specialty)
+    with translation.override(patient_language(booking.user_id)):
+        return visit_calendar(
+            booking, practitioner=practitioner.name, specialty=practitioner.specialty
+        )
 
 
 def calendar_download(booking: Booking, appointment: Appointment) -> HttpResponse:

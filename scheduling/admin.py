@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 from django.utils import timezone
+from modeltranslation.admin import TranslationAdmin
 
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from bookings.models import AuditLog
@@ -59,7 +60,8 @@ class WeeklyScheduleInline(admin.TabularInline):
 
 
 @admin.register(Practitioner)
-class PractitionerAdmin(AuditedAdmin):
+class PractitionerAdmin(AuditedAdmin, TranslationAdmin):
+    # The specialty in English (required) and Hindi (modeltranslation's two fields).
     list_display = ("name", "specialty", "registration_number", "active")
     list_filter = ("active", "specialty")
     search_fields = ("name", "registration_number", "specialty")

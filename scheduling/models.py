@@ -6,10 +6,14 @@ from datetime import time
 from django.db import models
 from django.db.models import F, Q
 
+from bookings.models import EnglishInOriginalColumns
 
-class Practitioner(models.Model):
+
+class Practitioner(EnglishInOriginalColumns):
     name = models.CharField(max_length=120)
     specialty = models.CharField(max_length=80)
+    specialty_en: str  # modeltranslation's (scheduling/translation.py)
+    specialty_hi: str | None
     registration_number = models.CharField(max_length=40, unique=True)
     active = models.BooleanField(default=True)
     services = models.ManyToManyField(

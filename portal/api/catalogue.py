@@ -29,6 +29,13 @@ from pricing.selectors import cancellation_policy
 from quotas.services import day_resets_at, quota_for_day, set_daily_limit
 from scheduling.selectors import active_practitioners, bookable_slots
 
+# The catalogue's text follows the request's language (Django's LocaleMiddleware):
+# the same fields, their values in Hindi where the clinic wrote them.
+IN_HINDI = (
+    "{what} in Hindi with `Accept-Language: hi` (English where no Hindi is written); "
+    "the field names stay the same."
+)
+
 
 class ServiceListView(APIView):
     permission_classes = [AllowAny]
@@ -37,6 +44,7 @@ class ServiceListView(APIView):
         operation_id="services_list",
         tags=["catalogue"],
         summary="The active medical services, by name.",
+        description=IN_HINDI.format(what="`name` and `description`"),
         responses={200: ServiceOutputSerializer(many=True), **errors(401)},
     )
     def get(self, request):
@@ -51,6 +59,7 @@ class PractitionerListView(APIView):
         operation_id="practitioners_list",
         tags=["catalogue"],
         summary="The active practitioners and the services each provides.",
+        description=IN_HINDI.format(what="`specialty`"),
         responses={200: PractitionerOutputSerializer(many=True), **errors(401)},
     )
     def get(self, request):
@@ -64,6 +73,7 @@ class SlotListView(APIView):
         operation_id="slots_list",
         tags=["catalogue"],
         summary="A clinic day's bookable slots (future, with a free place), by start.",
+        description=IN_HINDI.format(what="The practitioner's `specialty`"),
         parameters=[
             OpenApiParameter("date", OpenApiTypes.DATE, required=True),
             OpenApiParameter("practitioner_id", OpenApiTypes.INT),

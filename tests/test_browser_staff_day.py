@@ -1,0 +1,115 @@
+"""Issue 25's staff side in Chromium: the desk's booking form at 360 px and 1280 px
+(no sideways scrolling, the buttons on screen, prices and the total live, card at the
+counter and no test tokens), and a practitioner's own day."""
+
+import pytest
+import time_machine
+from playwright.sync_api import expect
+
+from bookings.models import Booking, BookingStatus
+from bookings.services import clinic_today
+from payments.models import PaymentMethod
+from tests.support.admin_helpers import STAFF_PASSWORD, staff_member
+from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#user-tools")).to_be_visible()
+
+
+def fits(page, width: int) -> None:
+    """Nothing wider than the screen: no sideways scrolling, every button on screen."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for button in page.locator("#content button:visible, #content input[type=submit]").all():
+        box = button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
+@pytest.fixture
+def noon(request):
+    travel = time_machine.travel(clinic_time(clinic_today(), 12), tick=True)
+    travel.start()
+    request.addfinalizer(travel.stop)
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_desk_books_a_card_at_the_counter_on_a_form_that_fits(
+    page, shot, service_priced, noon, width
+):
+    service_priced("350.00", name="Desk Blood Count")
+    service_priced("800.00", name="Desk Lipid Panel")
+    staff_member("Reception", username="rekha")
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, "rekha")
+    page.goto("/admin/front-desk/book/")
+    expect(page.locator("#content")).to_contain_text("₹350.00")
+    expect(page.locator("#content")).not_to_contain_text("tok_")
+    fits(page, width)
+    shot(page, f"desk-form-{width}")
+
+    page.fill("#id_patient_name", "Gopal Menon")
+    page.select_option("#id_gender", "male")
+    page.fill("#id_date_of_birth", "1980-05-01")
+    page.fill("#id_phone", "98123 45678")
+    page.get_by_label("Desk Blood Count").check()
+    page.get_by_label("Desk Lipid Panel").check()
+    expect(page.locator("#running-total-amount")).to_have_text("₹1,150.00")  # live
+    page.get_by_label("Card at the counter").check()
+    fits(page, width)
+    page.locator("input[type=submit][value=Book]").click()
+    expect(page.locator(".messagelist")).to_contain_text("Booked Gopal Menon")
+    expect(page.locator(".messagelist")).not_to_contain_text("Collect")
+    booking = Booking.objects.get(patient_name="Gopal Menon")
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.payment.method == PaymentMethod.DESK_CARD
+
+
+def test_the_total_without_javascript_at_360_px(browser, live_server, service_priced, noon):
+    service_priced("350.00", name="Desk Blood Count")
+    staff_member("Reception", username="rekha")
+    context = browser.new_context(
+        base_url=live_server.url, java_script_enabled=False, viewport={"width": 360, "height": 800}
+    )
+    page = context.new_page()
+    try:
+        sign_in(page, "rekha")
+        page.goto("/admin/front-desk/book/")
+        page.get_by_label("Desk Blood Count").check()
+        page.click("#update-total")
+        expect(page.locator("#running-total-amount")).to_have_text("₹350.00")
+        fits(page, 360)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_a_practitioner_sees_their_day_and_marks_a_visit_completed(page, shot, book, noon, width):
+    consult = appointment_service()
+    rao = practitioner(consult, name="Dr. Browser Rao")
+    other = practitioner(consult, name="Dr. Browser Iyer")
+    rao.user = staff_member("Practitioner", username="dr.rao")
+    rao.save()
+    mine = book(services=[consult], slot=slot(rao, day=clinic_today(), at=(15, 0)))
+    theirs = book(services=[consult], slot=slot(other, day=clinic_today(), at=(15, 0)))
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, "dr.rao")
+    page.click("text=Today's patients")
+    row = page.locator("tr.visit", has_text=mine.confirmation_code)
+    expect(row).to_contain_text("15:00")
+    expect(row).to_contain_text("Expected")
+    expect(page.locator("#content")).not_to_contain_text(theirs.confirmation_code)
+    fits(page, width)
+    shot(page, f"my-day-{width}")
+    row.get_by_role("button", name="Mark completed").click()
+    expect(page.locator(".messagelist")).to_contain_text("visit completed")
+    expect(page.locator("tr.visit", has_text=mine.confirmation_code)).to_contain_text(
+        "Visit completed"
+    )
+    mine.refresh_from_db()
+    assert mine.status == BookingStatus.COMPLETED and mine.visit_finished_at is not None

@@ -2,6 +2,8 @@
 (no sideways scrolling, the buttons on screen, prices and the total live, card at the
 counter and no test tokens), and a practitioner's own day."""
 
+from decimal import Decimal
+
 import pytest
 import time_machine
 from playwright.sync_api import expect
@@ -9,6 +11,7 @@ from playwright.sync_api import expect
 from bookings.models import Booking, BookingStatus
 from bookings.services import clinic_today
 from payments.models import PaymentMethod
+from pricing.models import CancellationPolicy
 from tests.support.admin_helpers import STAFF_PASSWORD, staff_member
 from tests.support.scheduling import appointment_service, clinic_time, practitioner, slot
 
@@ -113,3 +116,46 @@ def test_a_practitioner_sees_their_day_and_marks_a_visit_completed(page, shot, b
     )
     mine.refresh_from_db()
     assert mine.status == BookingStatus.COMPLETED and mine.visit_finished_at is not None
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_manager_sees_the_difference_then_publishes_the_policy(page, shot, width):
+    staff_member("Clinic manager", username="meena")  # runs the seeding migrations' code
+    versions = CancellationPolicy.objects.count()
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "meena")
+    page.goto("/admin/pricing/cancellationpolicy/add/")
+    fee = page.locator("input[name='tiers-1-fee']")
+    expect(fee).to_have_value("100.00")
+    fee.fill("150.00")
+    page.locator("input[name=_save]").click()
+    changes = page.locator("#policy-changes")
+    expect(changes).to_contain_text(
+        "At least 6 h before: 100% back, fee ₹100.00 → 100% back, fee ₹150.00"
+    )
+    assert CancellationPolicy.objects.count() == versions  # shown, not yet published
+    shot(page, f"policy-review-{width}")
+
+    page.locator("#publish").click()
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    newest = CancellationPolicy.objects.order_by("-pk").first()
+    assert [(t.min_hours_before, t.fee) for t in newest.tiers.all()] == [
+        (24, Decimal("0.00")),
+        (6, Decimal("150.00")),
+        (2, Decimal("0.00")),
+    ]
+
+    # Every tier removed: refused, nothing published. (The admin's script turns a new
+    # version's "Delete" boxes into remove links and keeps one row, left blank here; the
+    # no-script page's boxes get NO_TIER_LEFT, tests/test_admin_cancellation.py.)
+    page.goto("/admin/pricing/cancellationpolicy/add/")
+    removes = page.locator("a.inline-deletelink:visible")
+    expect(page.locator("input[name='tiers-2-min_hours_before']")).to_have_value("2")
+    while removes.count():
+        removes.first.click()
+    for field in page.locator("#tiers-group input[type=number]:visible").all():
+        field.fill("")
+    page.locator("input[name=_save]").click()
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator("#publish")).to_have_count(0)
+    assert CancellationPolicy.objects.count() == versions + 1

@@ -159,3 +159,34 @@ def test_the_manager_sees_the_difference_then_publishes_the_policy(page, shot, w
     expect(page.locator(".errornote")).to_be_visible()
     expect(page.locator("#publish")).to_have_count(0)
     assert CancellationPolicy.objects.count() == versions + 1
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_front_page_tells_todays_visits_apart_from_bookings_made_today(
+    page, shot, book, service_priced, noon, width
+):
+    from datetime import timedelta
+
+    lab = service_priced("350.00", name="Glance Blood Test")
+    consult = appointment_service()
+    doctor = practitioner(consult, name="Dr. Glance Shah")
+    booked_before = book(services=[lab])  # today's walk-in, booked (as if) yesterday
+    Booking.objects.filter(pk=booked_before.pk).update(
+        clinic_day=clinic_today() - timedelta(days=1)
+    )
+    for_tomorrow = book(services=[consult], slot=slot(doctor))  # made today, visits tomorrow
+    both = book(services=[lab])  # made today for today
+    assert {b.status for b in (booked_before, for_tomorrow, both)} == {BookingStatus.CONFIRMED}
+    Booking.objects.filter(pk=both.pk).update(status=BookingStatus.COMPLETED)  # checked in
+    staff_member("Reception", username="rekha")
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "rekha")
+    visits = page.locator("#glance-visits")
+    expect(visits.locator(".figure")).to_have_text("2")
+    expect(visits).to_contain_text("Confirmed: 1")
+    expect(visits).to_contain_text("Completed (checked in): 1")
+    made = page.locator("#glance-bookings")
+    expect(made).to_contain_text("Bookings made today")
+    expect(made.locator(".figure")).to_have_text("2")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"front-page-{width}")

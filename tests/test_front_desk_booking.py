@@ -272,6 +272,21 @@ def test_a_cash_booking_cancelled_by_staff_is_handed_back(
     assert find_violations() == []
 
 
+def test_a_counter_card_booking_cancelled_by_staff_goes_back_on_the_card_machine(
+    client, receptionist, consult, tomorrow_nine
+):
+    day = tomorrow_nine.start.date().isoformat()
+    client.post(f"{BOOK}?day={day}", form([consult], payment="desk_card", slot_id=tomorrow_nine.pk))
+    booking = Booking.objects.get()
+    cancel_booking(booking=booking, actor="rita", by_staff=True, reason="patient called")
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    refund = booking.payment.refunds.get()
+    assert refund.status == "refunded" and refund.gateway_reference.startswith("pos_back_")
+    assert not SimulatedGatewayCharge.objects.exists()
+    assert find_violations() == []
+
+
 def test_search_by_phone_or_name(client, receptionist, consult, tomorrow_nine, service_priced):
     day = tomorrow_nine.start.date().isoformat()
     client.post(f"{BOOK}?day={day}", form([consult], slot_id=tomorrow_nine.pk))

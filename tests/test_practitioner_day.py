@@ -133,6 +133,7 @@ def test_another_practitioners_patient_is_a_404_and_changes_nothing(
     for page in ("/admin/bookings/booking/", f"/admin/bookings/booking/{theirs.pk}/change/"):
         assert client.get(page).status_code == 403
     assert client.get(DESK).status_code == 403
+    assert client.get(f"/api/booking/{theirs.pk}/status").status_code == 404
 
 
 def test_only_a_linked_practitioner_has_a_day(client, two_doctors):

@@ -19,6 +19,7 @@ install: $(VENV)/.installed messages
 
 run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_practitioner_login  # the demo doctor's login
 	DEBUG=$${DEBUG:-true} PY=$(PY) scripts/run-dev.sh  # web server + worker; Ctrl-C stops both
 
 # The browser tests need Chromium: ensure-browser.sh finds one or gets one (Playwright, apt).

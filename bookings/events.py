@@ -114,7 +114,10 @@ class Payload:
         # A class is hashable; mypy checks type[Self] against the instances' __hash__.
         hints = _field_types(cls)  # type: ignore[arg-type]
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # every event is one
-        return cls(**{f.name: _from_json(hints[f.name], data[f.name]) for f in fields})
+        # A field added later (with its default) is absent from events logged before it.
+        return cls(
+            **{f.name: _from_json(hints[f.name], data[f.name]) for f in fields if f.name in data}
+        )
 
 
 # The flow, in order. Every event also travels with its saga's correlation_id.
@@ -140,12 +143,16 @@ class PricingCalculated(Payload):
     discount_eligible: bool
     eligibility_reason: str
     discount_percent: Decimal
+    # The cancellation policy the booking is sold under (None in events logged before
+    # it was carried, and on a database without a policy).
+    cancellation_policy_version: int | None = None
 
     onto_booking = {
         "base_price": "base_price",
         "discount_eligible": "discount_eligible",
         "eligibility_reason": "eligibility_reason",
         "discount_percent": "discount_percent",
+        "cancellation_policy_version": "cancellation_policy_version",
     }
 
 

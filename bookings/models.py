@@ -226,6 +226,10 @@ class Booking(models.Model):
     # `pending and not compensating`: whichever of the two commits second changes no row,
     # so a booking is never both confirmed and undone (DESIGN.md, terminal states).
     compensating = models.BooleanField("compensation started", default=False)
+    # Set once, by the practitioner who saw the patient (their day's "Mark completed");
+    # `completed` alone means checked in at the desk (arrived).
+    visit_finished_at = models.DateTimeField(null=True, blank=True)
+    visit_finished_by = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -392,6 +392,36 @@ def record_visit(
     return True
 
 
+def finish_visit(*, booking_id: UUID, actor: str, today: date, now: datetime) -> bool:
+    """The practitioner saw the patient: today's confirmed or checked-in booking is
+    completed (a patient who went straight in arrived too) and its visit finished, once.
+    One conditional UPDATE; audited. False when it is not today's, not confirmed or
+    checked in, or already finished."""
+    with transaction.atomic():
+        changed = Booking.objects.filter(
+            pk=booking_id,
+            visit_date=today,
+            status__in=(BookingStatus.CONFIRMED, BookingStatus.COMPLETED),
+            visit_finished_at__isnull=True,
+        ).update(
+            status=BookingStatus.COMPLETED,
+            visit_finished_at=now,
+            visit_finished_by=actor,
+            updated_at=timezone.now(),
+        )
+        if not changed:
+            return False
+        booking = Booking.objects.only("pk", "correlation_id").get(pk=booking_id)
+        AuditLog.record(
+            actor=actor,
+            action="booking.visit_finished",
+            obj=booking,
+            correlation_id=booking.correlation_id,
+            after={"status": BookingStatus.COMPLETED, "visit_finished_at": now.isoformat()},
+        )
+    return True
+
+
 def undo_no_show(*, booking_id: UUID, actor: str, today: date) -> bool:
     """Take back a no-show marked today (clinic time): the booking is confirmed again.
     A conditional UPDATE on the status and on when it changed; audited. False when the

@@ -14,11 +14,17 @@ class PaymentStatus(models.TextChoices):
 class PaymentMethod(models.TextChoices):
     CARD = "card", "Card (through the gateway)"
     CASH = "cash", "Cash received at the desk"
+    DESK_CARD = "pos", "Card at the counter (the clinic's card machine)"
     ONLINE = "online", "Online (UPI, card, netbanking at the gateway)"
 
 
 # The payment token the front desk sends for cash: never sent to the card gateway.
 CASH_TOKEN = "cash"
+# A card swiped on the counter's card machine: taken at the desk like cash (the machine's
+# bank settles it), never sent to the card gateway.
+DESK_CARD_TOKEN = "desk_card"
+# What the desk takes in person, by token: recorded as received by the receptionist.
+TAKEN_AT_THE_DESK = {CASH_TOKEN: PaymentMethod.CASH, DESK_CARD_TOKEN: PaymentMethod.DESK_CARD}
 # The booking's payment token for `payment_method: "online"`: the saga waits for the
 # gateway's order to be paid instead of charging in its step.
 ONLINE_TOKEN = "online"

@@ -18,9 +18,9 @@ from bookings.models import AuditLog, Booking, BookingStatus
 from payments import online
 from payments.gateway import ChargeResult, RefundDeclined, get_gateway
 from payments.models import (
-    CASH_TOKEN,
     ONE_REFUND_PER_SAGA,
     ONLINE_TOKEN,
+    TAKEN_AT_THE_DESK,
     CashReceipt,
     Payment,
     PaymentMethod,
@@ -57,13 +57,14 @@ def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
             correlation_id=correlation_id, booking_id=str(booking.pk), amount=amount
         )
         return
-    cash = booking.payment_token == CASH_TOKEN
+    at_desk = TAKEN_AT_THE_DESK.get(booking.payment_token)
+    cash = at_desk is not None  # in person at the desk (cash or the counter's card machine)
     try:
         payment = Payment.objects.create(
             booking_id=booking.pk,
             correlation_id=correlation_id,
             amount=amount,
-            method=PaymentMethod.CASH if cash else PaymentMethod.CARD,
+            method=at_desk or PaymentMethod.CARD,
         )
     except IntegrityError:  # delivered again: the payment exists, settle that one
         payment = Payment.objects.get(correlation_id=correlation_id)
@@ -207,7 +208,7 @@ def reverse_payment(*, correlation_id: UUID) -> None:
         # (cash never went to the gateway: not recorded as taken, it is handed back).
         known = (
             None
-            if payment.method == PaymentMethod.CASH
+            if payment.method in TAKEN_AT_THE_DESK.values()
             else get_gateway().lookup(
                 idempotency_key=str(correlation_id), token=payment.booking.payment_token
             )
@@ -239,8 +240,8 @@ def _refund(
     a late capture) records it; the shared idempotency key makes the gateway refund once."""
     correlation_id = payment.correlation_id
     refund_reference = ""
-    if payment.method == PaymentMethod.CASH:
-        refund_reference = f"cash_back_{payment.pk}"  # handed back at the desk
+    if payment.method in TAKEN_AT_THE_DESK.values():
+        refund_reference = f"{payment.method}_back_{payment.pk}"  # handed back at the desk
     elif payment.amount > 0:  # a 100% discount took nothing at the gateway
         refund_reference = get_gateway().refund(
             reference=reference, amount=payment.amount, idempotency_key=f"refund-{correlation_id}"
@@ -290,9 +291,9 @@ def settle_refund(*, correlation_id: UUID) -> str:
         attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     try:
-        if refund.payment.method == PaymentMethod.CASH:
-            # Cash comes back in cash: staff cancel at the desk and hand it over.
-            reference = f"cash_back_{refund.pk}"
+        if refund.payment.method in TAKEN_AT_THE_DESK.values():
+            # Cash comes back in cash, a counter card on the card machine: at the desk.
+            reference = f"{refund.payment.method}_back_{refund.pk}"
         else:
             reference = get_gateway().refund(
                 reference=refund.payment.gateway_reference,

@@ -26,7 +26,7 @@ from bookings.services import (
     request_cancellation,
 )
 from payments.gateway import get_gateway
-from payments.models import CASH_TOKEN, Refund, RefundStatus
+from payments.models import TAKEN_AT_THE_DESK, Refund, RefundStatus
 from payments.services import receive_cash
 from portal.presentation import refund_share_in_words, why_not_cancellable
 from pricing.cancellation import refund_for
@@ -86,7 +86,7 @@ def start_booking(
     """
     # Input validation only (the gateway is asked nothing else here): an unknown token
     # is the patient's mistake, to be told now, not a failed payment later.
-    cash = payment_token == CASH_TOKEN and bool(cash_received_by)
+    cash = payment_token in TAKEN_AT_THE_DESK and bool(cash_received_by)
     if not cash and not get_gateway().accepts(payment_token):
         raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
     active = active_services(list(service_ids))  # read once, for bookings too
@@ -279,7 +279,7 @@ def book_at_front_desk(
     by phone; cash is recorded as received by the receptionist. The account, the booking
     request and the desk's AuditLog row commit together; the saga runs on that commit,
     so the booking handed back is confirmed or failed (reload it)."""
-    cash = payment_token == CASH_TOKEN
+    cash = payment_token in TAKEN_AT_THE_DESK  # cash or the counter's card machine
     with transaction.atomic():
         user, created = desk_patient_account(
             phone=phone, full_name=patient_name, gender=gender, date_of_birth=date_of_birth
@@ -304,7 +304,7 @@ def book_at_front_desk(
                 "account": user.get_username(),
                 "account_created": created,
                 "phone": str(phone),
-                "payment": "cash" if cash else "card",
+                "payment": TAKEN_AT_THE_DESK[payment_token] if cash else "card",
                 "slot_id": slot_id,
                 "services": list(service_ids),
             },

@@ -55,3 +55,39 @@ def refund_for(
         tier=tier,
         holds_until=visit_starts - timedelta(hours=tier.min_hours_before),
     )
+
+
+def _tier_words(tier: Tier) -> str:
+    return f"{tier.refund_percent.normalize():f}% back, fee ₹{tier.fee:.2f}"
+
+
+def differences(current: Policy, proposed: Policy) -> list[str]:
+    """What publishing `proposed` would change against `current`, one line each, in the
+    manager's words (empty: nothing would change)."""
+    found = []
+    if proposed.reschedule_until_hours_before != current.reschedule_until_hours_before:
+        found.append(
+            f"Moves allowed until {current.reschedule_until_hours_before} h before the "
+            f"visit → {proposed.reschedule_until_hours_before} h"
+        )
+    if proposed.max_reschedules != current.max_reschedules:
+        found.append(f"Moves per booking: {current.max_reschedules} → {proposed.max_reschedules}")
+    before = {t.min_hours_before: t for t in current.tiers}
+    after = {t.min_hours_before: t for t in proposed.tiers}
+    for hours in sorted(before.keys() | after.keys(), reverse=True):
+        old, new = before.get(hours), after.get(hours)
+        if old is None and new is not None:
+            found.append(f"New tier, at least {hours} h before: {_tier_words(new)}")
+        elif new is None and old is not None:
+            found.append(f"Tier at least {hours} h before removed (was {_tier_words(old)})")
+        elif (
+            old is not None
+            and new is not None
+            and (old.refund_percent, old.fee)
+            != (
+                new.refund_percent,
+                new.fee,
+            )
+        ):
+            found.append(f"At least {hours} h before: {_tier_words(old)} → {_tier_words(new)}")
+    return found

@@ -59,15 +59,16 @@ def calculate_price(*, correlation_id: UUID, requested: events.BookingRequested)
             final_price=base_price,
         )
     with events.saga_step("pricing", correlation_id):
-        percent = _update_returning(
+        returned = _update_returning(
             Booking.objects.filter(
                 pk=requested.booking_id, status=BookingStatus.PENDING, compensating=False
             ),
             priced,
-            returning="discount_percent",
+            returning=("discount_percent", "cancellation_policy_version"),
         )
-        if percent is _NO_ROW:
+        if returned is _NO_ROW:
             return  # the saga is being undone: no step forward
+        percent, policy_version = returned
         events.emit(
             events.PricingCalculated(
                 booking_id=requested.booking_id,
@@ -76,6 +77,7 @@ def calculate_price(*, correlation_id: UUID, requested: events.BookingRequested)
                 discount_eligible=eligible,
                 eligibility_reason=reason,
                 discount_percent=_money_percent(percent),
+                cancellation_policy_version=policy_version,
             ),
             correlation_id=correlation_id,
         )
@@ -84,19 +86,21 @@ def calculate_price(*, correlation_id: UUID, requested: events.BookingRequested)
 _NO_ROW = object()
 
 
-def _update_returning(rows: QuerySet, values: dict[str, Any], *, returning: str) -> Any:
-    """`rows.update(**values)`, also handing back one column of the row changed (or
-    _NO_ROW): the subqueries' result without a second statement. The ORM writes the
+def _update_returning(rows: QuerySet, values: dict[str, Any], *, returning: tuple[str, ...]) -> Any:
+    """`rows.update(**values)`, also handing back columns of the row changed (a tuple, or
+    _NO_ROW): the subqueries' results without a second statement. The ORM writes the
     UPDATE; RETURNING (PostgreSQL, and SQLite since 3.35) is added to it."""
     # chain(klass) makes a `klass`; the stubs say a plain Query.
     query = cast(UpdateQuery, rows.query.chain(UpdateQuery))
     query.add_update_values(values)
     update, params = query.get_compiler(rows.db).as_sql()
-    column = connection.ops.quote_name(rows.model._meta.get_field(returning).column)
+    columns = ", ".join(
+        connection.ops.quote_name(rows.model._meta.get_field(name).column) for name in returning
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"{update} RETURNING {column}", params)
+        cursor.execute(f"{update} RETURNING {columns}", params)
         row = cursor.fetchone()
-    return _NO_ROW if row is None else row[0]
+    return _NO_ROW if row is None else tuple(row)
 
 
 def _money_percent(value: Any) -> Decimal:

@@ -14,6 +14,7 @@ from modeltranslation.admin import TranslationAdmin
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from bookings.models import AuditLog
 from scheduling.models import (
+    ExceptionKind,
     OpeningHours,
     Practitioner,
     ScheduleException,
@@ -66,6 +67,7 @@ class PractitionerAdmin(AuditedAdmin, TranslationAdmin):
     list_filter = ("active", "specialty")
     search_fields = ("name", "registration_number", "specialty")
     filter_horizontal = ("services",)
+    raw_id_fields = ("user",)  # the staff account it signs in with (accounts are many)
     inlines = (WeeklyScheduleInline,)
 
     def save_related(self, request, form, formsets, change) -> None:
@@ -123,7 +125,13 @@ def _slots_follow(request: HttpRequest, *spans: tuple[datetime, datetime]) -> No
         )
 
 
+HOLIDAY_PERMISSION = "scheduling.record_clinic_holiday"
+
+
 class ScheduleExceptionForm(forms.ModelForm):
+    # False for the desk: it records a practitioner's leave, never closes the clinic.
+    may_close_clinic = True
+
     class Meta:
         model = ScheduleException
         fields = ("practitioner", "kind", "start", "end", "note")
@@ -131,6 +139,13 @@ class ScheduleExceptionForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
+        if not self.may_close_clinic and (
+            data.get("kind") != ExceptionKind.LEAVE or data.get("practitioner") is None
+        ):
+            raise forms.ValidationError(
+                "Choose the practitioner and “Leave”: closing the whole clinic for a "
+                "holiday is the clinic manager's to record."
+            )
         start, end = data.get("start"), data.get("end")
         if start and end and end <= start:
             raise forms.ValidationError("The end must be after the start.")
@@ -154,6 +169,19 @@ class ScheduleExceptionAdmin(AuditedAdmin):
     form = ScheduleExceptionForm
     list_display = ("__str__", "kind", "start", "end", "note")
     list_filter = ("kind", "practitioner")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.may_close_clinic = request.user.has_perm(HOLIDAY_PERMISSION)  # type: ignore[attr-defined]
+        return form
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A clinic holiday is the manager's; the desk sees it and changes only leave.
+        if obj is not None and obj.kind != ExceptionKind.LEAVE:
+            return super().has_change_permission(request, obj) and request.user.has_perm(
+                HOLIDAY_PERMISSION
+            )
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change) -> None:
         before = ScheduleException.objects.get(pk=obj.pk) if change else obj

@@ -3,6 +3,7 @@ schedules and leave, and the slots (with capacity) generated from them."""
 
 from datetime import time
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -19,9 +20,20 @@ class Practitioner(EnglishInOriginalColumns):
     services = models.ManyToManyField(
         "bookings.MedicalService", related_name="practitioners", blank=True
     )
+    # The staff account the practitioner signs in with (group "Practitioner"): it sees
+    # this practitioner's day and nobody else's.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="practitioner",
+        help_text="The staff account this practitioner signs in with to see their own day.",
+    )
 
     class Meta:
         ordering = ["name"]
+        permissions = [("see_own_day", "Can see their own day and mark visits completed")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.specialty})"
@@ -116,6 +128,8 @@ class ScheduleException(models.Model):
 
     class Meta:
         ordering = ["-start"]
+        # Leave is the desk's to record; closing the whole clinic is the manager's.
+        permissions = [("record_clinic_holiday", "Can close the whole clinic for a holiday")]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="exception_end_after"),
             models.CheckConstraint(
@@ -204,3 +218,20 @@ class SlotBooking(models.Model):
     def __str__(self) -> str:
         state = "released" if self.released_at else "live"
         return f"{self.slot} {self.correlation_id} ({state})"
+
+
+class WalkInAssignment(models.Model):
+    """Which practitioner sees a walk-in (appointments have theirs through the slot):
+    set by the front desk, so the walk-in shows on that practitioner's day."""
+
+    booking = models.OneToOneField(
+        "bookings.Booking", on_delete=models.PROTECT, related_name="walk_in_assignment"
+    )
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="walk_in_assignments"
+    )
+    assigned_by = models.CharField(max_length=150)
+    assigned_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.booking_id} seen by {self.practitioner.name}"

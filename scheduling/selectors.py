@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from uuid import UUID
 
 from django.db.models import (
     Count,
@@ -17,8 +18,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from bookings.models import MedicalService
-from scheduling.models import Practitioner, Slot, SlotBooking
+from bookings.models import Booking, BookingStatus, MedicalService
+from scheduling.models import Practitioner, Slot, SlotBooking, WalkInAssignment
 from scheduling.services import clinic_zone, day_bounds, ensure_slots
 
 
@@ -145,3 +146,51 @@ def day_sheet(day: date, practitioner_ids: Sequence[int] | None = None) -> Query
         )
         .order_by("practitioner__name", "practitioner_id", "start")
     )
+
+
+# What a practitioner's day lists: bookings that were really made (not failed or cancelled).
+SEEN_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+
+
+def practitioners_bookings(practitioner_id: int, day: date) -> QuerySet[Booking]:
+    """One practitioner's patients of one clinic day: their appointments (a live place in
+    one of their slots) and the walk-ins the desk sent to them, by time (walk-ins last,
+    by when they were booked)."""
+    first, after = day_bounds(day)
+    in_their_slots = SlotBooking.objects.filter(
+        released_at__isnull=True,
+        slot__practitioner_id=practitioner_id,
+        slot__start__gte=first,
+        slot__start__lt=after,
+    ).values("booking_id")
+    sent_to_them = WalkInAssignment.objects.filter(practitioner_id=practitioner_id).values(
+        "booking_id"
+    )
+    return (
+        Booking.objects.filter(visit_date=day, status__in=SEEN_STATUSES)
+        .filter(Q(pk__in=in_their_slots) | Q(pk__in=sent_to_them))
+        .prefetch_related("items")
+        .order_by(F("appointment_start").asc(nulls_last=True), "created_at")
+    )
+
+
+def is_practitioners_booking(practitioner_id: int, booking_id: UUID) -> bool:
+    """Whether the booking is one of this practitioner's patients (any day)."""
+    return (
+        SlotBooking.objects.filter(
+            released_at__isnull=True, slot__practitioner_id=practitioner_id, booking_id=booking_id
+        ).exists()
+        or WalkInAssignment.objects.filter(
+            practitioner_id=practitioner_id, booking_id=booking_id
+        ).exists()
+    )
+
+
+def walk_in_practitioners(booking_ids: Sequence[UUID]) -> dict[UUID, Practitioner]:
+    """The practitioner each of these walk-ins was sent to (the front desk's list)."""
+    return {
+        a.booking_id: a.practitioner
+        for a in WalkInAssignment.objects.filter(booking_id__in=booking_ids).select_related(
+            "practitioner"
+        )
+    }

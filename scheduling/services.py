@@ -19,10 +19,12 @@ from bookings.models import AuditLog, Booking, BookingItem, BookingStatus
 from bookings.services import clinic_today
 from scheduling.models import (
     OpeningHours,
+    Practitioner,
     ScheduleException,
     Slot,
     SlotBooking,
     SlotDay,
+    WalkInAssignment,
     WeeklySchedule,
 )
 
@@ -571,3 +573,28 @@ def close_slots(*, practitioner_id: int | None, start: datetime, end: datetime) 
         if holders:
             raise SlotsStillBooked(holders)  # rolls the closing back
     return closed
+
+
+def assign_walk_in(*, booking_id: UUID, practitioner_id: int, actor: str) -> Practitioner | None:
+    """The front desk sends a walk-in to a practitioner (or to another one): it shows on
+    their day. None when the booking is no live walk-in or the practitioner is inactive."""
+    walk_in = Booking.objects.filter(
+        pk=booking_id,
+        appointment_start__isnull=True,
+        status__in=(BookingStatus.CONFIRMED, BookingStatus.COMPLETED),
+    ).first()
+    practitioner = Practitioner.objects.filter(pk=practitioner_id, active=True).first()
+    if walk_in is None or practitioner is None:
+        return None
+    with transaction.atomic():
+        _, created = WalkInAssignment.objects.update_or_create(
+            booking=walk_in, defaults={"practitioner": practitioner, "assigned_by": actor}
+        )
+        AuditLog.record(
+            actor=actor,
+            action="walk_in.assigned",
+            obj=walk_in,
+            correlation_id=walk_in.correlation_id,
+            after={"practitioner_id": practitioner.pk, "practitioner": practitioner.name},
+        )
+    return practitioner

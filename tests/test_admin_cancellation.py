@@ -57,8 +57,8 @@ def test_the_manager_publishes_a_new_policy_version_and_it_is_audited(client):
     client.force_login(staff_member("Clinic manager", username="manager1"))
     form = client.get("/admin/pricing/cancellationpolicy/add/")
     assert form.status_code == 200
-    response = client.post(
-        "/admin/pricing/cancellationpolicy/add/",
+    response = _publish(
+        client,
         {
             "reschedule_until_hours_before": "12",
             "max_reschedules": "1",
@@ -179,6 +179,19 @@ def _add_page_values(client) -> dict[str, str]:
     return {k: v for k, v in parser.values.items() if "__prefix__" not in k}
 
 
+def _publish(client, sent: dict[str, str]):
+    """As the manager does it: "Save" shows the differences, "Publish" confirms them."""
+    versions = CancellationPolicy.objects.count()
+    review = client.post("/admin/pricing/cancellationpolicy/add/", sent)
+    assert review.status_code == 200, review.content[:3000]
+    assert CancellationPolicy.objects.count() == versions  # nothing published yet
+    assert review.context["policy_changes"], "no differences shown"
+    return client.post(
+        "/admin/pricing/cancellationpolicy/add/",
+        {**sent, "reviewed": review.context["policy_digest"]},
+    )
+
+
 def test_publishing_a_change_to_one_tier_keeps_the_tiers_left_as_they_were(client):
     """The issue's case: the Add page shows version 1's three tiers; only the 6-hour fee
     is changed; the new version has all three (it had the changed one alone)."""
@@ -186,7 +199,12 @@ def test_publishing_a_change_to_one_tier_keeps_the_tiers_left_as_they_were(clien
     sent = _add_page_values(client)
     assert sent["tiers-1-min_hours_before"] == "6" and sent["tiers-1-fee"] == "100.00"
     sent["tiers-1-fee"] = "150.00"
-    response = client.post("/admin/pricing/cancellationpolicy/add/", sent)
+    review = client.post("/admin/pricing/cancellationpolicy/add/", sent)
+    assert review.context["policy_changes"] == [
+        "At least 6 h before: 100% back, fee ₹100.00 → 100% back, fee ₹150.00"
+    ]
+    assert "What changes from version 1" in review.content.decode()
+    response = _publish(client, sent)
     assert response.status_code == 302, response.content[:3000]
     newest = CancellationPolicy.objects.order_by("-pk").first()
     assert [(t.min_hours_before, t.refund_percent, t.fee) for t in newest.tiers.all()] == [
@@ -203,10 +221,50 @@ def test_a_tier_is_left_out_by_deleting_it_and_all_of_them_is_refused(client):
     everything_deleted = {**sent, **{f"tiers-{i}-DELETE": "on" for i in range(3)}}
     refused = client.post("/admin/pricing/cancellationpolicy/add/", everything_deleted)
     assert refused.status_code == 200
-    assert "Please submit at least 1 form." in refused.content.decode()
+    page = refused.content.decode()
+    assert "A policy needs at least one refund tier: every tier was deleted." in page
+    assert "Please submit at least 1 form." not in page and 'id="publish"' not in page
     assert CancellationPolicy.objects.count() == versions
+    # Even with a "reviewed" mark sent along, nothing is published.
+    forced = client.post(
+        "/admin/pricing/cancellationpolicy/add/", {**everything_deleted, "reviewed": "x"}
+    )
+    assert forced.status_code == 200 and CancellationPolicy.objects.count() == versions
     one_left_out = {**sent, "tiers-2-DELETE": "on"}
-    published = client.post("/admin/pricing/cancellationpolicy/add/", one_left_out)
+    review = client.post("/admin/pricing/cancellationpolicy/add/", one_left_out)
+    assert review.context["policy_changes"] == [
+        "Tier at least 2 h before removed (was 50% back, fee ₹0.00)"
+    ]
+    published = _publish(client, one_left_out)
     assert published.status_code == 302
     newest = CancellationPolicy.objects.order_by("-pk").first()
     assert [t.min_hours_before for t in newest.tiers.all()] == [24, 6]
+
+
+def test_an_edit_after_the_review_is_shown_again_before_it_is_published(client):
+    client.force_login(staff_member("Clinic manager", username="manager4"))
+    versions = CancellationPolicy.objects.count()
+    sent = _add_page_values(client)
+    sent["max_reschedules"] = "5"
+    review = client.post("/admin/pricing/cancellationpolicy/add/", sent)
+    assert review.context["policy_changes"] == ["Moves per booking: 2 → 5"]
+    changed_meanwhile = {
+        **sent,
+        "tiers-0-fee": "10.00",
+        "reviewed": review.context["policy_digest"],
+    }
+    again = client.post("/admin/pricing/cancellationpolicy/add/", changed_meanwhile)
+    assert again.status_code == 200 and CancellationPolicy.objects.count() == versions
+    assert again.context["policy_changes"] == [
+        "Moves per booking: 2 → 5",
+        "At least 24 h before: 100% back, fee ₹0.00 → 100% back, fee ₹10.00",
+    ]
+
+
+def test_a_version_identical_to_the_current_one_is_not_published(client):
+    client.force_login(staff_member("Clinic manager", username="manager5"))
+    versions = CancellationPolicy.objects.count()
+    same = client.post("/admin/pricing/cancellationpolicy/add/", _add_page_values(client))
+    assert same.status_code == 200
+    assert "Nothing differs from the current version 1" in same.content.decode()
+    assert CancellationPolicy.objects.count() == versions

@@ -53,6 +53,8 @@ def test_booking_runs_the_saga_and_answers_201_with_the_confirmed_booking(
         "visit_date": clinic_today().isoformat(),
         "appointment": None,
         "payment": None,  # paid by card token: no online order
+        # the terms it was sold under (the seeded version 1)
+        "cancellation_policy": {"version": 1, "url": "/api/config/cancellation?version=1"},
         "receipts": [
             {
                 "number": first_number,

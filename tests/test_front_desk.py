@@ -183,12 +183,15 @@ def test_patients_and_strangers_are_kept_out(client):
     assert client.post(DESK, {"action": "explode", "booking": "x"}).status_code == 403
 
 
-def test_manager_edits_schedules_reception_only_views(client):
+def test_manager_edits_schedules_reception_views_them_and_records_leave(client):
     doctor = practitioner()
     url = f"/admin/scheduling/practitioner/{doctor.pk}/change/"
     client.force_login(staff_member("Reception"))
     assert client.get(url).status_code == 200
-    assert client.get("/admin/scheduling/scheduleexception/add/").status_code == 403
+    assert client.post(url, {"name": "Renamed"}).status_code == 403
+    assert client.get("/admin/scheduling/weeklyschedule/add/").status_code == 403
+    # A practitioner's leave is the desk's to record (issue 25; tests/test_practitioner_day.py).
+    assert client.get("/admin/scheduling/scheduleexception/add/").status_code == 200
     client.force_login(staff_member("Clinic manager"))
     assert client.get("/admin/scheduling/scheduleexception/add/").status_code == 200
 

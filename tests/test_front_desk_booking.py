@@ -130,27 +130,47 @@ def test_a_registered_patient_gets_the_booking_in_their_own_account(
     PatientProfileFactory(
         user=registered, full_name="Meera Shah", date_of_birth=date(1990, 1, 1), phone=PHONE
     )
-    client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="tok_visa"))
+    client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="desk_card"))
     booking = Booking.objects.get()
     assert booking.user == registered and booking.status == BookingStatus.CONFIRMED
     assert booking.appointment_start is None  # a walk-in lab test
-    assert Payment.objects.get().method == PaymentMethod.CARD
-    assert SimulatedGatewayCharge.objects.count() == 1
     assert AuditLog.objects.get(action="booking.front_desk").after["account_created"] is False
     assert get_user_model().objects.filter(username__startswith="desk-").count() == 0
 
 
-def test_a_declined_card_fails_and_gives_the_slot_back(
-    client, receptionist, consult, tomorrow_nine
+def test_a_card_at_the_counter_is_recorded_as_such_never_through_the_gateway(
+    client, receptionist, service_priced
+):
+    cbc = service_priced("350.00")
+    page = client.get(f"{BOOK}?day={clinic_today().isoformat()}").content.decode()
+    assert "Card at the counter" in page
+    for test_token in ("tok_visa", "tok_mastercard", "tok_chargeDeclined"):
+        assert test_token not in page
+    answer = client.post(
+        f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="desk_card"), follow=True
+    )
+    assert "Collect" not in answer.content.decode()  # nothing to collect in cash
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.CONFIRMED
+    payment = Payment.objects.get(booking=booking)
+    assert (payment.method, payment.status) == (PaymentMethod.DESK_CARD, "captured")
+    assert not SimulatedGatewayCharge.objects.exists()  # the counter's machine, not the gateway
+    assert CashReceipt.objects.get(correlation_id=booking.correlation_id).received_by == "rita"
+    assert AuditLog.objects.get(action="booking.front_desk").after["payment"] == "pos"
+    assert booking.billing_documents.get().payment_method == "pos"
+    assert find_violations() == []
+
+
+@pytest.mark.parametrize("test_token", ["tok_visa", "tok_chargeDeclined"])
+def test_the_gateways_test_cards_are_refused_at_the_desk(
+    client, receptionist, consult, tomorrow_nine, test_token
 ):
     day = tomorrow_nine.start.date().isoformat()
     answer = client.post(
-        f"{BOOK}?day={day}",
-        form([consult], payment="tok_chargeDeclined", slot_id=tomorrow_nine.pk),
-        follow=True,
+        f"{BOOK}?day={day}", form([consult], payment=test_token, slot_id=tomorrow_nine.pk)
     )
-    assert "failed (card_declined)" in answer.content.decode()
-    assert Booking.objects.get().status == BookingStatus.FAILED
+    assert answer.status_code == 200 and "payment" in answer.context["form"].errors
+    assert not Booking.objects.exists()
     tomorrow_nine.refresh_from_db()
     assert tomorrow_nine.booked == 0
 
@@ -249,6 +269,21 @@ def test_a_cash_booking_cancelled_by_staff_is_handed_back(
     assert booking.status == BookingStatus.CANCELLED
     refund = booking.payment.refunds.get()
     assert refund.status == "refunded" and refund.gateway_reference.startswith("cash_back_")
+    assert find_violations() == []
+
+
+def test_a_counter_card_booking_cancelled_by_staff_goes_back_on_the_card_machine(
+    client, receptionist, consult, tomorrow_nine
+):
+    day = tomorrow_nine.start.date().isoformat()
+    client.post(f"{BOOK}?day={day}", form([consult], payment="desk_card", slot_id=tomorrow_nine.pk))
+    booking = Booking.objects.get()
+    cancel_booking(booking=booking, actor="rita", by_staff=True, reason="patient called")
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    refund = booking.payment.refunds.get()
+    assert refund.status == "refunded" and refund.gateway_reference.startswith("pos_back_")
+    assert not SimulatedGatewayCharge.objects.exists()
     assert find_violations() == []
 
 

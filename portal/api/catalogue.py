@@ -4,6 +4,7 @@ quota, the cancellation policy; and the staff's quota limit."""
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +14,7 @@ from bookings.services import clinic_today
 from portal.api.schema import errors
 from portal.api.serializers import (
     CURRENCY,
+    POSTGRES_MAX_INT,
     CancellationPolicyOutputSerializer,
     DiscountConfigOutputSerializer,
     PractitionerOutputSerializer,
@@ -181,7 +183,27 @@ class CancellationPolicyView(APIView):
         operation_id="config_cancellation",
         tags=["catalogue"],
         summary="The clinic's cancellation policy: refund tiers and reschedule limits.",
-        responses={200: CancellationPolicyOutputSerializer, **errors(401)},
+        description=(
+            "The current version, or with `version` the one a booking was sold under "
+            "(its `cancellation_policy.url`)."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "version",
+                int,
+                required=False,
+                description="A published version (a booking's `cancellation_policy.version`).",
+            )
+        ],
+        responses={200: CancellationPolicyOutputSerializer, **errors(400, 401, 404)},
     )
     def get(self, request):
-        return Response(CancellationPolicyOutputSerializer(cancellation_policy()).data)
+        asked = request.query_params.get("version")
+        if asked is None:
+            return Response(CancellationPolicyOutputSerializer(cancellation_policy()).data)
+        if not asked.isdigit() or not 0 < int(asked) <= POSTGRES_MAX_INT:
+            raise ValidationError({"version": "A version is a whole number from 1 (a booking's)."})
+        policy = cancellation_policy(int(asked))
+        if policy.version != int(asked):
+            raise NotFound("No cancellation policy has this version.")
+        return Response(CancellationPolicyOutputSerializer(policy).data)

@@ -222,6 +222,7 @@ BOOKING_EXAMPLES = [
                 "start": "2026-11-26T09:00:00+05:30",
                 "end": "2026-11-26T09:30:00+05:30",
             },
+            "cancellation_policy": {"version": 2, "url": "/api/config/cancellation?version=2"},
             "payment": None,
             "receipts": [
                 {
@@ -273,6 +274,7 @@ BOOKING_EXAMPLES = [
                 "start": "2026-11-26T09:00:00+05:30",
                 "end": "2026-11-26T09:30:00+05:30",
             },
+            "cancellation_policy": {"version": 2, "url": "/api/config/cancellation?version=2"},
             "payment": None,
             "receipts": [],
         },

@@ -336,6 +336,16 @@ class ReceiptOutputSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+POLICY_PATH = "/api/config/cancellation"
+
+
+class AppliedPolicyOutputSerializer(serializers.Serializer):
+    """The cancellation policy version a booking was sold under, and where to read it."""
+
+    version = serializers.IntegerField()
+    url = serializers.CharField()
+
+
 class BookingOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     correlation_id = serializers.UUIDField()
@@ -367,6 +377,16 @@ class BookingOutputSerializer(serializers.Serializer):
     def get_appointment(self, booking: Booking) -> dict[str, Any] | None:
         found = appointment_of(booking)
         return None if found is None else AppointmentOutputSerializer(found).data
+
+    cancellation_policy = serializers.SerializerMethodField()
+
+    @extend_schema_field(AppliedPolicyOutputSerializer(allow_null=True))
+    def get_cancellation_policy(self, booking: Booking) -> dict[str, Any] | None:
+        # Set when the booking is priced: the terms its cancellation and moves follow.
+        version = booking.cancellation_policy_version
+        if version is None:
+            return None
+        return {"version": version, "url": f"{POLICY_PATH}?version={version}"}
 
     payment = serializers.SerializerMethodField()
 
@@ -402,6 +422,7 @@ class CancellationPolicyTierOutputSerializer(serializers.Serializer):
 
 
 class CancellationPolicyOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
     tiers = CancellationPolicyTierOutputSerializer(many=True)
     reschedule_until_hours_before = serializers.IntegerField()
     max_reschedules = serializers.IntegerField()

@@ -182,7 +182,7 @@ def _cancellations_refunded_as_the_policy_gave() -> list[str]:
         # The other way round: a refund we mark refunded went back at the gateway, in full.
         # (Cash is handed back at the desk; a real gateway's books are not in this database.)
         for key, refund in ours.items():
-            if refund.payment.method == PaymentMethod.CASH:
+            if refund.payment.method in (PaymentMethod.CASH, PaymentMethod.DESK_CARD):
                 continue
             at_gateway = theirs.get(key)
             if at_gateway is None:

@@ -22,11 +22,10 @@ class StaffCancellationForm(forms.Form):
     )
 
 
+# Paid in person: the gateway's test tokens are for the API's tests, never the desk's.
 DESK_PAYMENTS = [
     ("cash", "Cash received at the desk"),
-    ("tok_visa", "Card: Visa (tok_visa)"),
-    ("tok_mastercard", "Card: Mastercard (tok_mastercard)"),
-    ("tok_chargeDeclined", "Card: declined (tok_chargeDeclined)"),
+    ("desk_card", "Card at the counter (the clinic's card machine)"),
 ]
 
 

@@ -27,8 +27,13 @@ from portal.selectors import appointment_of, with_appointments
 from portal.staff.forms import DeskBookingForm
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
-from scheduling.selectors import bookable_slots, day_sheet
-from scheduling.services import horizon_days, walk_ins_over_by
+from scheduling.selectors import (
+    active_practitioners,
+    bookable_slots,
+    day_sheet,
+    walk_in_practitioners,
+)
+from scheduling.services import assign_walk_in, horizon_days, walk_ins_over_by
 
 PERMISSION = "scheduling.use_front_desk"
 SHOWS_PHONE = hasattr(PatientProfile, "phone")  # the phone arrives with the notify branch
@@ -54,11 +59,21 @@ def front_desk(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "now": timezone.now(),
         "walk_ins_over_by": walk_ins_over_by(),
-        "walk_ins": walk_ins_on(day, query=request.GET.get("q", "")[:100]),
+        "walk_ins": _with_practitioners(walk_ins_on(day, query=request.GET.get("q", "")[:100])),
+        "practitioners": active_practitioners(),
         "shows_phone": SHOWS_PHONE,
         **_search(request.GET.get("q", "")),
     }
     return render(request, "admin/clinic/front_desk.html", context)
+
+
+def _with_practitioners(walk_ins) -> list[Booking]:
+    """The walk-ins, each with `seen_by`: the practitioner the desk sent them to, if any."""
+    walk_ins = list(walk_ins)
+    seen_by = walk_in_practitioners([b.pk for b in walk_ins])
+    for booking in walk_ins:
+        booking.seen_by = seen_by.get(booking.pk)
+    return walk_ins
 
 
 def _search(query: str) -> dict:
@@ -158,6 +173,9 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
     if action == "cancel" and booking_id is not None:
         _cancel(request, booking_id)
         return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    if action == "assign" and booking_id is not None:
+        _assign(request, booking_id)
+        return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     if action == "undo_no_show" and booking_id is not None:
         if undo_no_show(
             booking_id=booking_id, actor=request.user.get_username(), today=clinic_today()
@@ -199,6 +217,20 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
             "(a walk-in is a no-show only once the clinic has closed that day).",
         )
     return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+
+
+def _assign(request: HttpRequest, booking_id: uuid.UUID) -> None:
+    """Send a walk-in to a practitioner: it shows on their own day."""
+    chosen = request.POST.get("practitioner", "")
+    practitioner = assign_walk_in(
+        booking_id=booking_id,
+        practitioner_id=int(chosen) if chosen.isdigit() else 0,
+        actor=request.user.get_username(),
+    )
+    if practitioner is None:
+        messages.error(request, "Nothing changed: choose a practitioner for a walk-in still due.")
+        return
+    messages.success(request, f"{_named(booking_id)} goes to {practitioner.name}.")
 
 
 def _named(booking_id: uuid.UUID) -> str:

@@ -37,9 +37,10 @@ def compose(notification: Notification, booking: Booking):
 # The messages that tell the visit itself: with whom, and its .ics attached.
 WITH_THE_VISIT = (Kind.CONFIRMATION, Kind.RESCHEDULED)
 # The messages that link the booking's documents: the receipt, and the refund note.
-WITH_DOCUMENTS = (Kind.CONFIRMATION, Kind.CANCELLATION)
+WITH_DOCUMENTS = (Kind.CONFIRMATION, Kind.CANCELLATION, Kind.REFUND)
 # ReceiptIssued's occurrence: 1 the payment's receipt, 2 the refund's note (billing's).
-DOCUMENT_LINKS = {1: "receipt_url", 2: "refund_note_url"}
+RECEIPT_OCCURRENCE, REFUND_NOTE_OCCURRENCE = 1, 2
+DOCUMENT_LINKS = {RECEIPT_OCCURRENCE: "receipt_url", REFUND_NOTE_OCCURRENCE: "refund_note_url"}
 
 
 def _compose(notification: Notification, booking: Booking):

@@ -7,13 +7,17 @@ import re
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.test import Client, override_settings
+from django.utils import timezone
 from pypdf import PdfReader
 
 from billing.models import Document, Series
 from bookings import events
-from notifications import sender
+from notifications import sender, services
 from notifications.models import Channel, Kind, Notification
+from payments.gateway import SimulatedGateway
+from payments.models import Refund, RefundStatus
+from payments.services import settle_pending_refunds
 from portal.flows import cancel_booking
 from tests.support.factories import PatientProfileFactory, UserFactory
 from tests.support.saga_hooks import listeners_replaced
@@ -96,6 +100,39 @@ def test_the_cancellation_email_links_the_refund_note(book, user):
     owner.force_login(user)
     text = pdf_text(owner.get(path_of(links_in(message.body)[0])))
     assert note.number in text and "Refund note" in text
+    # Linked here: no separate refund notice follows.
+    assert services.sweep_confirmed_without_notifications() == 0
+    assert not Notification.objects.filter(booking=booking, kind=Kind.REFUND).exists()
+
+
+class GatewayNotAnswering(SimulatedGateway):
+    def refund(self, **kwargs) -> str:
+        raise TimeoutError("the gateway did not answer")
+
+
+def test_a_refund_made_after_the_cancellation_email_sends_the_note_in_its_own(book, user):
+    booking = book(prices=("600.00",))
+    gateway = f"{__name__}.GatewayNotAnswering"
+    with override_settings(PAYMENT_GATEWAY=gateway):
+        cancel_booking(booking=booking, actor="desk", by_staff=True, reason="doctor away")
+    assert Refund.objects.get().status == RefundStatus.PENDING
+    cancellation = sent_email(booking, Kind.CANCELLATION)
+    assert "₹600.00 is on its way back" in cancellation.body
+    assert links_in(cancellation.body) == []  # no note yet
+
+    assert settle_pending_refunds(not_touched_since=timezone.now()) == 1  # the worker's retry
+    note = Document.objects.get(booking=booking, series=Series.REFUND_NOTES)
+    assert services.sweep_confirmed_without_notifications() == 1
+    assert services.sweep_confirmed_without_notifications() == 0  # once
+
+    message = sent_email(booking, Kind.REFUND)
+    assert message.subject == f"Refund made: {booking.confirmation_code}"
+    assert "The refund of ₹600.00 for the cancelled booking" in message.body
+    link = f"{SITE}/bookings/{booking.pk}/documents/{note.number}.pdf"
+    assert links_in(message.body) == [link]
+    owner = Client()
+    owner.force_login(user)
+    assert note.number in pdf_text(owner.get(path_of(link)))
 
 
 def test_a_hindi_patient_reads_the_link_in_hindi_and_gets_the_hindi_receipt(book, user):

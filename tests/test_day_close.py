@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core import mail
 from django.test import Client
 
 from bookings.models import Booking
 from bookings.services import clinic_today
+from notifications import sender
 from payments.models import Refund
 from payments.selectors import Drawer, cash_day_close
 from portal.flows import book_at_front_desk, cancel_booking
@@ -159,3 +161,13 @@ def test_cash_a_patient_cancelled_themselves_is_in_no_drawer(desk_day):
     assert f"₹{refund.amount:,}" in owed
     rita_row = page.split('data-receptionist="rita"')[1].split("</tr>")[0]
     assert "<strong>₹900.00</strong>" in rita_row  # ₹500 + ₹400 taken, ₹300 handed back
+
+
+def test_the_patient_is_told_their_cash_comes_back_in_cash(desk_day):
+    booking = Refund.objects.get().payment.booking
+    booking.user.email = "cash-patient@example.in"
+    booking.user.save()
+    sender.send_due()
+    (told,) = [m for m in mail.outbox if "cancelled" in m.subject.lower()]
+    assert "₹300.00 is given back in cash at the clinic's desk." in told.body
+    assert "card" not in told.body

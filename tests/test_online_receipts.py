@@ -8,11 +8,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.test import Client
 from pypdf import PdfReader
 
 from billing.models import Document, DocumentKind, Series
 from bookings.services import clinic_today
+from notifications import sender
 from payments.models import Payment, Refund, RefundStatus
 from portal.ops.invariants import find_violations
 from tests.support.razorpay import post_webhook, razorpay  # noqa: F401
@@ -87,6 +89,9 @@ def test_an_online_payment_gets_its_receipt_and_its_refund_its_note(
     assert receipt.number in text and "Paid by online (Razorpay)" in text
     assert "Rupees Nine Hundred Only" in text
     assert "ऑनलाइन" in pdf_text(owner, f"{listed[0]['url']}?lang=hi")
+    sender.send_due()  # the confirmation e-mail links the receipt
+    (confirmation,) = mail.outbox
+    assert f"/bookings/{body['id']}/documents/{receipt.number}.pdf" in confirmation.body
 
     cancelled = patient_api.post(f"/api/booking/{body['id']}/cancel", {}, format="json")
     assert cancelled.json()["refund"] == {"amount": "900.00", "status": "refunded"}
@@ -104,4 +109,9 @@ def test_an_online_payment_gets_its_receipt_and_its_refund_its_note(
     assert note.total == Decimal("900.00")
     text = pdf_text(owner, f"/receipts/{note.number}.pdf")
     assert note.number in text and "Refund note" in text and receipt.number in text
+    # The cancellation e-mail says where the money went back, and links the note.
+    sender.send_due()
+    (_, cancellation) = mail.outbox
+    assert "₹900.00 has been refunded to the account you paid from." in cancellation.body
+    assert f"/bookings/{body['id']}/documents/{note.number}.pdf" in cancellation.body
     assert find_violations() == []

@@ -41,7 +41,11 @@ LABELS = {
         "by": "Paid by",
         "card": "card",
         "cash": "cash",
-        "online": "online (Razorpay)",
+        "online": "online",
+        "upi": "UPI",
+        "netbanking": "netbanking",
+        "wallet": "wallet",
+        "emi": "EMI",
         "words": "In words",
         "refunds": "Refund against",
         "exempt": "Health-care services exempt from GST (SAC 9993): no tax charged.",
@@ -69,7 +73,11 @@ LABELS = {
         "by": "भुगतान का तरीका",
         "card": "कार्ड",
         "cash": "नकद",
-        "online": "ऑनलाइन (Razorpay)",
+        "online": "ऑनलाइन",
+        "upi": "UPI",
+        "netbanking": "नेटबैंकिंग",
+        "wallet": "वॉलेट",
+        "emi": "EMI",
         "words": "शब्दों में",
         "refunds": "इस रसीद की धनवापसी",
         "exempt": "GST से छूट प्राप्त स्वास्थ्य सेवाएँ (SAC 9993): कोई कर नहीं लिया गया।",
@@ -183,7 +191,10 @@ def _draw(document: Document, lines: list, pdf: _Pdf, layout: str, language: str
     pdf.set_font_size(pdf.base_size + 2)
     pdf.pair(words["refunded" if refund else "paid"], money(document.total))
     pdf.set_font_size(pdf.base_size)
-    pdf.pair(words["by"], words.get(document.payment_method, document.payment_method))
+    paid_by = words.get(document.payment_method, document.payment_method)
+    if instrument := document.payment_instrument:  # online: UPI, a card, netbanking…
+        paid_by = f"{paid_by} ({words.get(instrument, instrument)})"
+    pdf.pair(words["by"], paid_by)
     pdf.line_of(f"{words['words']}: {amount_in_words(document.total, language)}")
     pdf.rule()
     if document.kind == DocumentKind.BILL_OF_SUPPLY:

@@ -114,7 +114,14 @@ class Payload:
         # A class is hashable; mypy checks type[Self] against the instances' __hash__.
         hints = _field_types(cls)  # type: ignore[arg-type]
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # every event is one
-        return cls(**{f.name: _from_json(hints[f.name], data[f.name]) for f in fields})
+        # A field added to a payload later has a default: events logged before it lack it.
+        return cls(
+            **{
+                f.name: _from_json(hints[f.name], data[f.name])
+                for f in fields
+                if f.name in data or f.default is dataclasses.MISSING
+            }
+        )
 
 
 # The flow, in order. Every event also travels with its saga's correlation_id.
@@ -170,9 +177,12 @@ class PaymentCompleted(Payload):
 
     payment_id: int
     amount: Decimal
-    method: str  # card or cash: the patient's history says which
+    method: str  # card, cash or online: the patient's history says which
     booking_id: UUID
     appointment_start: datetime | None
+    # Online: how the patient paid at the gateway (upi, card, netbanking, wallet…), for
+    # the receipt; empty for the others.
+    instrument: str = ""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ class Payment(models.Model):
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
     gateway_reference = models.CharField(max_length=64, blank=True)
+    # Online: how the kept capture was paid at the gateway (upi, card, netbanking, …).
+    instrument = models.CharField(max_length=12, blank=True)
     decline_reason = models.CharField(max_length=64, blank=True)
     refund_reference = models.CharField(max_length=64, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)

@@ -113,6 +113,8 @@ class Document(models.Model):
     # payments' rows, by id: billing never imports payments (participants are independent).
     payment_id = models.PositiveBigIntegerField()
     payment_method = models.CharField(max_length=10)
+    # Online: how it was paid at the gateway (upi, card, netbanking, …); else empty.
+    payment_instrument = models.CharField(max_length=12, blank=True)
     refund_id = models.PositiveBigIntegerField(null=True, blank=True)
     refunds = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refund_notes"

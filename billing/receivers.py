@@ -11,6 +11,7 @@ def on_payment_completed(event: events.PaymentCompleted, correlation_id: UUID) -
         payment_id=event.payment_id,
         amount=event.amount,
         method=event.method,
+        instrument=event.instrument,
     )
 
 

@@ -54,7 +54,13 @@ def kind_for(clinic: Clinic, lines: list[LineIn]) -> str:
 
 
 def issue_receipt(
-    *, correlation_id: UUID, booking_id: UUID, payment_id: int, amount: Decimal, method: str
+    *,
+    correlation_id: UUID,
+    booking_id: UUID,
+    payment_id: int,
+    amount: Decimal,
+    method: str,
+    instrument: str = "",
 ) -> Document | None:
     """The payment's receipt, bill of supply or tax invoice; None when the booking was
     not confirmed (a capture that is reversed gets no receipt) or it exists already."""
@@ -99,6 +105,7 @@ def issue_receipt(
             fields={
                 "payment_id": payment_id,
                 "payment_method": method,
+                "payment_instrument": instrument,
                 "patient_name": first["patient_name"],
                 "language": first["user__patient_profile__language"] or "en",
             },
@@ -146,6 +153,7 @@ def issue_refund_note(*, correlation_id: UUID, refund_id: int, amount: Decimal) 
             fields={
                 "payment_id": receipt.payment_id,
                 "payment_method": receipt.payment_method,
+                "payment_instrument": receipt.payment_instrument,
                 "refund_id": refund_id,
                 "refunds": receipt,
                 "patient_name": receipt.patient_name,

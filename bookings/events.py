@@ -177,9 +177,12 @@ class PaymentCompleted(Payload):
 
     payment_id: int
     amount: Decimal
-    method: str  # card or cash: the patient's history says which
+    method: str  # card, cash or online: the patient's history says which
     booking_id: UUID
     appointment_start: datetime | None
+    # Online: how the patient paid at the gateway (upi, card, netbanking, wallet…), for
+    # the receipt; empty for the others.
+    instrument: str = ""
 
 
 @dataclass(frozen=True)

@@ -434,3 +434,6 @@ BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=60)
 CLINIC_ADDRESS = env.str(
     "CLINIC_ADDRESS", default="Demo Clinic, 12 MG Road, Bengaluru 560001, Karnataka"
 )
+# The site as patients reach it: the e-mails' links (a receipt, a refund note) start with
+# it, since the worker that sends them has no request to take a host from.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -4,6 +4,7 @@ from django.urls import include, path
 from portal.api.online_payments import razorpay_webhook
 from portal.api.receipts import DocumentPdfView
 from portal.ops.health import HealthView
+from portal.staff.day_close import day_close
 from portal.staff.front_desk import desk_book, front_desk
 from portal.staff.practitioner_day import my_day
 from portal.web.accounts import ThrottledLoginView, ThrottledPasswordResetView
@@ -13,6 +14,7 @@ urlpatterns = [
     path("admin/front-desk/", admin.site.admin_view(front_desk), name="front_desk"),
     path("admin/front-desk/book/", admin.site.admin_view(desk_book), name="front_desk_book"),
     path("admin/my-day/", admin.site.admin_view(my_day), name="my_day"),
+    path("admin/day-close/", admin.site.admin_view(day_close), name="day_close"),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),

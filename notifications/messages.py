@@ -6,11 +6,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import select_template
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
+from bookings import events
 from bookings.calendar import visit_calendar
-from bookings.models import Booking
+from bookings.models import Booking, SagaEvent
 from notifications import sms
 from notifications.models import Channel, Kind, Notification
 
@@ -34,6 +36,11 @@ def compose(notification: Notification, booking: Booking):
 
 # The messages that tell the visit itself: with whom, and its .ics attached.
 WITH_THE_VISIT = (Kind.CONFIRMATION, Kind.RESCHEDULED)
+# The messages that link the booking's documents: the receipt, and the refund note.
+WITH_DOCUMENTS = (Kind.CONFIRMATION, Kind.CANCELLATION, Kind.REFUND)
+# ReceiptIssued's occurrence: 1 the payment's receipt, 2 the refund's note (billing's).
+RECEIPT_OCCURRENCE, REFUND_NOTE_OCCURRENCE = 1, 2
+DOCUMENT_LINKS = {RECEIPT_OCCURRENCE: "receipt_url", REFUND_NOTE_OCCURRENCE: "refund_note_url"}
 
 
 def _compose(notification: Notification, booking: Booking):
@@ -54,6 +61,8 @@ def _compose(notification: Notification, booking: Booking):
         "clinic_address": settings.CLINIC_ADDRESS,
         # Read only for the messages that name who the visit is with (and carry the .ics).
         "practitioner": practitioner_of(booking) if start and kind in WITH_THE_VISIT else None,
+        "booking_url": site_url(reverse("booking_detail", args=[booking.pk])),
+        **(document_links(booking) if kind in WITH_DOCUMENTS else {}),
     }
     if notification.channel == Channel.SMS:
         return sms.Sms(to=str(phone), body=_render(f"{kind}_sms.txt", language, context))
@@ -72,6 +81,30 @@ def _compose(notification: Notification, booking: Booking):
             "text/calendar",
         )
     return message
+
+
+def site_url(path: str) -> str:
+    """An absolute link for a message (the worker has no request to take the host from)."""
+    return f"{settings.SITE_URL}{path}"
+
+
+def document_links(booking: Booking) -> dict[str, str]:
+    """Links to the booking's receipt and refund note, as far as billing has issued them:
+    read from its ReceiptIssued events (the log is shared; billing's rows are its own).
+    The page behind a link asks the patient to sign in and shows only their own."""
+    issued = SagaEvent.objects.filter(
+        correlation_id=booking.correlation_id, event_type=events.ReceiptIssued.name
+    )
+    return {
+        DOCUMENT_LINKS[row.occurrence]: site_url(
+            reverse(
+                "booking_document",
+                args=[booking.pk, events.payload_of(row, events.ReceiptIssued).number],
+            )
+        )
+        for row in issued
+        if row.occurrence in DOCUMENT_LINKS
+    }
 
 
 def message_id_of(notification: Notification, booking: Booking) -> str:

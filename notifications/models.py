@@ -12,6 +12,8 @@ class Kind(models.TextChoices):
     REMINDER_2H = "reminder_2h", "Reminder 2 h before"
     CANCELLATION = "cancellation", "Cancellation notice"
     RESCHEDULED = "rescheduled", "Appointment moved"
+    # A refund made after the cancellation notice went (the gateway answered late): its note.
+    REFUND = "refund", "Refund made"
 
 
 class Channel(models.TextChoices):

@@ -42,6 +42,7 @@ WANTED_STATUS: dict[str, BookingStatus] = {
     Kind.REMINDER_2H: BookingStatus.CONFIRMED,
     Kind.CANCELLATION: BookingStatus.CANCELLED,
     Kind.RESCHEDULED: BookingStatus.CONFIRMED,
+    Kind.REFUND: BookingStatus.CANCELLED,
 }
 REMINDER_KINDS = (Kind.REMINDER_24H, Kind.REMINDER_2H)
 # Not wanted once a cancellation is requested: the booking stays "confirmed" until the

@@ -4,11 +4,12 @@ import logging
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
+from notifications.messages import REFUND_NOTE_OCCURRENCE
 from notifications.models import Channel, Kind, Notification, Status
 
 logger = logging.getLogger("notifications")
@@ -141,6 +142,19 @@ def write_for_rescheduled(
         )
 
 
+def write_for_late_refund(*, correlation_id: UUID, booking_id: UUID, now: datetime) -> None:
+    """The refund notice (with its note's link) of a cancelled booking whose refund was
+    made after its cancellation e-mail went: idempotent, like the others."""
+    with events.saga_step("notifications.refund", correlation_id):
+        Notification.objects.bulk_create(
+            [
+                Notification(booking_id=booking_id, kind=Kind.REFUND, channel=channel, due_at=now)
+                for channel in CHANNELS
+            ],
+            ignore_conflicts=True,
+        )
+
+
 def sweep_confirmed_without_notifications(*, now: datetime | None = None) -> int:
     """Write the rows a lost signal never wrote: the event log is the durable record.
 
@@ -206,7 +220,40 @@ def sweep_confirmed_without_notifications(*, now: datetime | None = None) -> int
         write_for_rescheduled(correlation_id=correlation_id, number=number, now=now)
         logger.info("notifications sweep wrote the move's rows correlation_id=%s", correlation_id)
         written += 1
+    for correlation_id, booking_id in refunded_after_the_notice(now=now):
+        write_for_late_refund(correlation_id=correlation_id, booking_id=booking_id, now=now)
+        logger.info("notifications sweep wrote a refund notice correlation_id=%s", correlation_id)
+        written += 1
     return written
+
+
+def refunded_after_the_notice(*, now: datetime):
+    """(saga, booking) of cancelled bookings whose refund note was issued after their
+    cancellation e-mail was taken to be written (it could not link the note: the refund
+    was still on its way), and that have no refund notice yet. A refund made during the
+    cancellation (the usual case) is linked by the cancellation e-mail itself."""
+    notes = SagaEvent.objects.filter(
+        correlation_id=OuterRef("correlation_id"),
+        event_type=events.ReceiptIssued.name,
+        occurrence=REFUND_NOTE_OCCURRENCE,
+        created_at__gte=now - SWEEP_WINDOW,
+    )
+    return (
+        Booking.objects.filter(Exists(notes), status=BookingStatus.CANCELLED)
+        .annotate(note_at=Subquery(notes.values("created_at")[:1]))
+        .filter(
+            Exists(
+                Notification.objects.filter(
+                    booking=OuterRef("pk"),
+                    kind=Kind.CANCELLATION,
+                    channel=Channel.EMAIL,
+                    claimed_at__lt=OuterRef("note_at"),
+                )
+            )
+        )
+        .exclude(Exists(Notification.objects.filter(booking=OuterRef("pk"), kind=Kind.REFUND)))
+        .values_list("correlation_id", "pk")
+    )
 
 
 def supersede_pending(*, booking_id: UUID, kinds: tuple[str, ...]) -> int:

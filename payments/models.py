@@ -46,6 +46,8 @@ class Payment(models.Model):
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
     gateway_reference = models.CharField(max_length=64, blank=True)
+    # Online: how the kept capture was paid at the gateway (upi, card, netbanking, …).
+    instrument = models.CharField(max_length=12, blank=True)
     decline_reason = models.CharField(max_length=64, blank=True)
     refund_reference = models.CharField(max_length=64, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
@@ -110,6 +112,10 @@ class Refund(models.Model):
     gateway_reference = models.CharField(max_length=64, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A cash payment's refund: the staff member who cancelled at the desk and handed the
+    # cash back (their drawer's day close); empty for card and online refunds, and for a
+    # cash booking the patient cancelled themselves (handed back later, by someone).
+    handed_back_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
@@ -144,6 +150,12 @@ class CashReceipt(models.Model):
     correlation_id = models.UUIDField(unique=True)
     received_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        permissions = [
+            ("view_own_day_close", "Can see their own cash day close"),
+            ("view_any_day_close", "Can see every receptionist's cash day close"),
+        ]
 
     def __str__(self) -> str:
         return f"cash received by {self.received_by}"

@@ -129,7 +129,12 @@ def _fail_unpaid(*, correlation_id: UUID, reason: str, waiting: bool) -> bool:
 
 
 def record_capture(
-    *, order_id: str, gateway_payment_id: str, amount: Decimal, currency: str = "INR"
+    *,
+    order_id: str,
+    gateway_payment_id: str,
+    amount: Decimal,
+    currency: str = "INR",
+    instrument: str = "",
 ) -> str:
     """A capture on one of our orders, whoever reports it. Returns what became of it:
     "captured" (kept: PaymentCompleted), "already" (this capture was kept before),
@@ -166,6 +171,7 @@ def record_capture(
                 Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
                     status=PaymentStatus.CAPTURED,
                     gateway_reference=gateway_payment_id,
+                    instrument=instrument[:12],
                     updated_at=timezone.now(),
                 )
                 start = payment.booking.appointment_start
@@ -176,6 +182,7 @@ def record_capture(
                         method=PaymentMethod.ONLINE,
                         booking_id=payment.booking.pk,
                         appointment_start=start,
+                        instrument=instrument[:12],
                     ),
                     correlation_id=correlation_id,
                 )
@@ -283,6 +290,7 @@ def reconcile_payment(*, payment_id: int, now: datetime) -> str:
             gateway_payment_id=capture.payment_id,
             amount=capture.amount,
             currency=capture.currency,
+            instrument=capture.instrument,
         )
     if captured:
         return "captured"
@@ -371,4 +379,5 @@ def accept_checkout_proof(
         gateway_payment_id=payment_id,
         amount=found.amount,
         currency=found.currency,
+        instrument=found.instrument,
     )

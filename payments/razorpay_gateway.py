@@ -47,6 +47,7 @@ class GatewayPayment:
     status: str  # created, authorized, captured, refunded, failed
     amount: Decimal
     currency: str
+    instrument: str = ""  # Razorpay's `method`: upi, card, netbanking, wallet, emi…
 
     @property
     def captured(self) -> bool:
@@ -61,6 +62,7 @@ class GatewayPayment:
             status=str(entity["status"]),
             amount=from_paise(int(entity["amount"])),
             currency=str(entity.get("currency", "INR")),
+            instrument=str(entity.get("method") or "")[:12],
         )
 
 

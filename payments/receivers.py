@@ -13,4 +13,8 @@ def on_compensation_triggered(event: events.CompensationTriggered, correlation_i
 
 
 def on_cancellation_requested(event: events.CancellationRequested, correlation_id: UUID) -> None:
-    services.refund_cancellation(correlation_id=correlation_id, refund_amount=event.refund_amount)
+    services.refund_cancellation(
+        correlation_id=correlation_id,
+        refund_amount=event.refund_amount,
+        cancelled_by_staff=event.actor if event.by_staff else "",
+    )

@@ -261,20 +261,31 @@ def _refund(
         )
 
 
-def refund_cancellation(*, correlation_id: UUID, refund_amount: Decimal) -> None:
-    """Give back what the cancellation policy gave (nothing to do for ₹0), once per saga."""
+def refund_cancellation(
+    *, correlation_id: UUID, refund_amount: Decimal, cancelled_by_staff: str = ""
+) -> None:
+    """Give back what the cancellation policy gave (nothing to do for ₹0), once per saga.
+
+    `cancelled_by_staff`: the staff member who cancelled (empty when the patient did); for
+    cash, they hand it back from their drawer (the day close counts it against them)."""
     amount = refund_amount
     if amount <= 0:
         return
-    payment = Payment.objects.only("pk").get(
+    payment = Payment.objects.only("pk", "method").get(
         correlation_id=correlation_id, status=PaymentStatus.CAPTURED
     )
+    cash = payment.method == PaymentMethod.CASH
     # Recorded as pending before the gateway is asked: a crash in between leaves a
     # pending refund that `settle_refund` retries with the same idempotency key.
     with events.saga_step(
         "payments.refund_requested", correlation_id, once_per_saga=(ONE_REFUND_PER_SAGA,)
     ):
-        Refund.objects.create(payment=payment, correlation_id=correlation_id, amount=amount)
+        Refund.objects.create(
+            payment=payment,
+            correlation_id=correlation_id,
+            amount=amount,
+            handed_back_by=cancelled_by_staff if cash else "",
+        )
     settle_refund(correlation_id=correlation_id)
 
 

@@ -102,6 +102,7 @@ def _act(event: str, envelope: dict) -> None:
             gateway_payment_id=entity["id"],
             amount=(Decimal(entity["amount"]) / 100).quantize(Decimal("0.01")),
             currency=entity["currency"],
+            instrument=str(entity.get("method") or ""),
         )
     elif event == "refund.failed":
         refund_id = payload["refund"]["entity"]["id"]

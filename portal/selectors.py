@@ -12,6 +12,8 @@ from django.http import HttpResponse, QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
+from billing.models import Document
+from billing.pdf import render as render_document
 from billing.selectors import receipts_of, with_receipts
 from bookings.calendar import visit_calendar
 from bookings.models import Booking, BookingItem, BookingStatus, MedicalService
@@ -159,6 +161,18 @@ def calendar_download(booking: Booking, appointment: Appointment) -> HttpRespons
         calendar_file(booking, appointment), content_type="text/calendar; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="appointment-{booking.pk}.ics"'
+    return response
+
+
+def document_download(document: Document, *, layout: str, language: str | None) -> HttpResponse:
+    """A receipt or refund note as a PDF (the API's, the page's and the e-mail's link)."""
+    response = HttpResponse(
+        render_document(document, layout=layout, language=language),
+        content_type="application/pdf",
+    )
+    name = document.number.replace("/", "-")
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    response["Cache-Control"] = "private, no-store"  # a patient's document
     return response
 
 

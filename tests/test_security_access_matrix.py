@@ -6,6 +6,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from billing.models import Document
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import UserFactory
 
@@ -141,6 +142,20 @@ def test_patient_pages_send_anonymous_visitors_to_log_in(people, path):
 def test_a_booking_page_is_its_owners_alone(people, who, expected):
     path = f"/bookings/{people['booking'].pk}/"
     assert page_as(people[who]).get(path).status_code == expected
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), [(None, 302), ("other", 404), ("staff", 404), ("owner", 200)]
+)
+def test_a_bookings_receipt_page_is_its_owners_alone(people, who, expected):
+    """The e-mails' receipt link: sign in first, then one's own documents only (staff
+    read documents in the admin and the API)."""
+    number = Document.objects.get(booking=people["booking"]).number
+    path = f"/bookings/{people['booking'].pk}/documents/{number}.pdf"
+    answer = page_as(people.get(who)).get(path)
+    assert answer.status_code == expected
+    if who is None:
+        assert answer["Location"].startswith("/accounts/login/?next=")
 
 
 @pytest.mark.parametrize(("who", "expected"), [(None, 302), ("other", 302), ("staff", 200)])

@@ -19,9 +19,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
 from billing.models import Document, Series
-from billing.pdf import LABELS, LAYOUTS, render
+from billing.pdf import LABELS, LAYOUTS
 from portal.api.schema import errors
-from portal.selectors import VIEW_ANY_BOOKING, staff_may
+from portal.selectors import VIEW_ANY_BOOKING, document_download, staff_may
 
 
 class PdfQuerySerializer(serializers.Serializer):
@@ -37,14 +37,11 @@ def _visible(user) -> QuerySet[Document]:
 def _pdf(request, document: Document) -> HttpResponse:
     query = PdfQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    layout, language = query.validated_data["layout"], query.validated_data.get("lang")
-    response = HttpResponse(
-        render(document, layout=layout, language=language), content_type="application/pdf"
+    return document_download(
+        document,
+        layout=query.validated_data["layout"],
+        language=query.validated_data.get("lang"),
     )
-    name = document.number.replace("/", "-")
-    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-    response["Cache-Control"] = "private, no-store"  # a patient's document
-    return response
 
 
 PDF_PARAMETERS = [

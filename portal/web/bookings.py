@@ -1,5 +1,6 @@
-"""The patient's bookings: the list, one booking, "Try again", its .ics, cancel and
-change time. Another patient's booking does not exist here (404)."""
+"""The patient's bookings: the list, one booking, "Try again", its .ics, its receipts
+(the e-mails' links), cancel and change time. Another patient's booking does not exist
+here (404)."""
 
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -12,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from billing.models import Document
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable, clinic_today
@@ -37,6 +39,7 @@ from portal.selectors import (
     appointment_services,
     booking_made_after,
     calendar_download,
+    document_download,
     receipt_links,
     slot_choices,
     visible_bookings,
@@ -164,6 +167,19 @@ def booking_calendar(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpRe
     if appointment is None:
         raise Http404("This booking has no appointment.")
     return calendar_download(booking, appointment)
+
+
+@login_required
+def booking_document(request: AuthenticatedHttpRequest, pk: uuid.UUID, number: str) -> HttpResponse:
+    """A receipt or refund note of the patient's own booking, in their language: where the
+    confirmation and refund e-mails link (a signed-out patient signs in first)."""
+    booking = get_object_or_404(visible_bookings(request.user), pk=pk)
+    document = get_object_or_404(
+        Document.objects.select_related("refunds").prefetch_related("lines"),
+        booking=booking,
+        number=number,
+    )
+    return document_download(document, layout="a4", language=None)
 
 
 @login_required

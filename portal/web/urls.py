@@ -12,6 +12,12 @@ urlpatterns = [
     path("bookings/<uuid:pk>/", bookings.booking_detail, name="booking_detail"),
     path("bookings/<uuid:pk>/retry/", bookings.booking_retry, name="booking_retry"),
     path("bookings/<uuid:pk>/calendar.ics", bookings.booking_calendar, name="booking_calendar"),
+    # A receipt or refund note by number (CLN/26-27/00001: slashes included).
+    path(
+        "bookings/<uuid:pk>/documents/<path:number>.pdf",
+        bookings.booking_document,
+        name="booking_document",
+    ),
     path("bookings/<uuid:pk>/cancel/", bookings.cancel, name="booking_cancel"),
     path("bookings/<uuid:pk>/change-time/", bookings.reschedule, name="booking_reschedule"),
 ]

@@ -24,6 +24,7 @@ GRANTS = [
     importlib.import_module("billing.migrations.0002_staff_permissions").grant,
     importlib.import_module("scheduling.migrations.0007_seed_opening_hours").grant,
     importlib.import_module("scheduling.migrations.0010_practitioner_group").grant,
+    importlib.import_module("payments.migrations.0007_day_close_permissions").grant,
 ]
 
 

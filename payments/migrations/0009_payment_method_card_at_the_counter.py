@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bookings', '0022_booking_visit_finished'),
-        ('payments', '0005_staff_see_reversed_captures'),
+        ('payments', '0008_payment_instrument'),
     ]
 
     operations = [

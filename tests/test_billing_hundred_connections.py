@@ -59,5 +59,6 @@ def test_a_hundred_payments_over_a_hundred_connections_get_a_hundred_consecutive
     assert result["captured"] == result["confirmed"] == PAYMENTS
     assert result["serials"] == list(range(1, PAYMENTS + 1))  # consecutive, no gap
     assert len(set(result["numbers"])) == PAYMENTS  # none repeated
-    assert result["methods"] == {"card": 34, "cash": 33, "online": 33}
+    used = {method: count for method, count in result["methods"].items() if count}
+    assert used == {"card": 34, "cash": 33, "online": 33}
     assert result["violations"] == []

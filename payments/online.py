@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from bookings import events
 from bookings.models import Booking, BookingStatus
-from payments.gateway import RefundDeclined, get_gateway
+from payments.gateway import RefundDeclined, RefundPending, get_gateway
 from payments.models import (
     ONE_REVERSAL_PER_CAPTURE,
     Payment,
@@ -227,7 +227,8 @@ def reverse_capture(
 
 def settle_reversal(*, gateway_payment_id: str) -> str:
     """Refund a reversed capture at the gateway (the adapter lists the payment's refunds
-    first, so a retry never refunds twice) and log PaymentReversed. Returns the status."""
+    first, so a retry never refunds twice) and log PaymentReversed once the gateway has
+    processed it. Returns the status."""
     reversal = ReversedCapture.objects.get(gateway_payment_id=gateway_payment_id)
     if reversal.status != RefundStatus.PENDING:
         return reversal.status
@@ -235,8 +236,13 @@ def settle_reversal(*, gateway_payment_id: str) -> str:
         reference = get_gateway().refund(
             reference=gateway_payment_id,
             amount=reversal.amount,
-            idempotency_key=f"reverse-{gateway_payment_id}",
+            idempotency_key=f"{REVERSAL_KEY_PREFIX}{gateway_payment_id}",
         )
+    except RefundPending as accepted:  # its webhook or reconciliation settles it
+        ReversedCapture.objects.filter(pk=reversal.pk, status=RefundStatus.PENDING).update(
+            refund_reference=accepted.reference
+        )
+        return RefundStatus.PENDING
     except RefundDeclined:
         ReversedCapture.objects.filter(pk=reversal.pk, status=RefundStatus.PENDING).update(
             status=RefundStatus.FAILED
@@ -246,8 +252,18 @@ def settle_reversal(*, gateway_payment_id: str) -> str:
     except Exception:
         logger.warning("reversal refund not answered gateway_payment_id=%s", gateway_payment_id)
         return RefundStatus.PENDING
+    _reversal_processed(reversal=reversal, reference=reference)
+    return RefundStatus.REFUNDED
+
+
+REVERSAL_KEY_PREFIX = "reverse-"
+
+
+def _reversal_processed(*, reversal: ReversedCapture, reference: str) -> bool:
     with events.saga_step("payments.reversed", reversal.correlation_id):
-        if ReversedCapture.objects.filter(pk=reversal.pk, status=RefundStatus.PENDING).update(
+        if ReversedCapture.objects.filter(
+            pk=reversal.pk, status__in=(RefundStatus.PENDING, RefundStatus.FAILED)
+        ).update(
             status=RefundStatus.REFUNDED, refund_reference=reference, refunded_at=timezone.now()
         ):
             events.emit(
@@ -255,7 +271,40 @@ def settle_reversal(*, gateway_payment_id: str) -> str:
                 correlation_id=reversal.correlation_id,
                 occurrence=reversal.occurrence,
             )
-    return RefundStatus.REFUNDED
+            return True
+    return False
+
+
+def record_reversal_refund(*, idempotency_key: str, refund_id: str, status: str) -> str:
+    """A reversal's refund processed or failed at the gateway (payments.services'
+    record_gateway_refund, for keys of reversals). Same answers as that."""
+    if not idempotency_key.startswith(REVERSAL_KEY_PREFIX):
+        return "unknown"
+    reversal = ReversedCapture.objects.filter(
+        gateway_payment_id=idempotency_key.removeprefix(REVERSAL_KEY_PREFIX)
+    ).first()
+    if reversal is None:
+        return "unknown"
+    if status == "processed":
+        changed = _reversal_processed(reversal=reversal, reference=refund_id)
+        return "refunded" if changed else "unchanged"
+    if status == "failed" and ReversedCapture.objects.filter(
+        pk=reversal.pk, status=RefundStatus.PENDING, refund_reference__in=(refund_id, "")
+    ).update(status=RefundStatus.FAILED, refund_reference=refund_id):
+        logger.error("reversal refund failed gateway_payment_id=%s", reversal.gateway_payment_id)
+        return "failed"
+    return "unchanged"
+
+
+def reversals_awaiting_the_gateway() -> list[tuple[str, str, str]]:
+    """(idempotency key, gateway payment id, refund id) of reversals whose refund the
+    gateway accepted and has not processed yet: reconciliation asks about them."""
+    return [
+        (f"{REVERSAL_KEY_PREFIX}{pay_id}", pay_id, refund_id)
+        for pay_id, refund_id in ReversedCapture.objects.filter(status=RefundStatus.PENDING)
+        .exclude(refund_reference="")
+        .values_list("gateway_payment_id", "refund_reference")
+    ]
 
 
 # --- reconciliation (the worker) --------------------------------------------------------
@@ -296,7 +345,8 @@ def reconcile_payment(*, payment_id: int, now: datetime) -> str:
 
 def reconcile_waiting_payments(*, now: datetime, ahead: timedelta = timedelta(minutes=1)) -> dict:
     """The worker's job: every online order at or near its expiry, asked about once; and
-    any reversal whose refund the gateway has not answered yet, asked again."""
+    any reversal whose refund the gateway has not answered yet, asked again (one it
+    accepted is asked about by payments.services.reconcile_pending_refunds)."""
     due = Payment.objects.filter(
         method=PaymentMethod.ONLINE, status=PaymentStatus.PENDING, expires_at__lte=now + ahead
     ).values_list("pk", flat=True)
@@ -305,7 +355,7 @@ def reconcile_waiting_payments(*, now: datetime, ahead: timedelta = timedelta(mi
         outcome = reconcile_payment(payment_id=pk, now=now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     for gateway_payment_id in ReversedCapture.objects.filter(
-        status=RefundStatus.PENDING
+        status=RefundStatus.PENDING, refund_reference=""
     ).values_list("gateway_payment_id", flat=True):
         settle_reversal(gateway_payment_id=gateway_payment_id)
     return outcomes

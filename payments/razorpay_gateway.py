@@ -19,7 +19,7 @@ import requests
 from django.conf import settings
 from razorpay.errors import BadRequestError, SignatureVerificationError
 
-from payments.gateway import ChargeResult, RefundDeclined
+from payments.gateway import ChargeResult, RefundDeclined, RefundPending
 from payments.models import ONLINE_TOKEN
 
 PAISE = Decimal(100)
@@ -100,11 +100,14 @@ class RazorpayGateway:
 
         Razorpay takes no idempotency key for refunds: the key goes into the refund's
         notes, and the payment's refunds are listed first, so a retry finds the refund
-        an earlier (unanswered) call made instead of refunding twice.
+        an earlier (unanswered) call made instead of refunding twice. A refund of the key
+        that failed gave nothing back: it does not count, the retry makes a new one.
+        Razorpay answers `processed` (returned), `pending` (RefundPending) or `failed`.
         """
         for existing in self.refunds_of(payment_id=reference):
-            if (existing.get("notes") or {}).get("idempotency_key") == idempotency_key:
-                return str(existing["id"])
+            notes = existing.get("notes") or {}
+            if notes.get("idempotency_key") == idempotency_key and existing["status"] != "failed":
+                return _settled(existing)
         try:
             made = self.client.payment.refund(
                 reference,
@@ -112,7 +115,11 @@ class RazorpayGateway:
             )
         except BadRequestError as refused:  # an answer: Razorpay will not refund it
             raise RefundDeclined(str(refused)) from refused
-        return str(made["id"])
+        return _settled(made)
+
+    def refund_status(self, *, payment_id: str, refund_id: str) -> str:
+        """A refund's status at the gateway: pending, processed or failed (reconciliation)."""
+        return str(self.client.payment.fetch_refund_id(payment_id, refund_id)["status"])
 
     # --- online payments -----------------------------------------------------------
 
@@ -155,6 +162,15 @@ class RazorpayGateway:
             )
         except SignatureVerificationError:
             return False
+
+
+def _settled(refund: dict[str, Any]) -> str:
+    """A refund entity's id once processed; RefundPending or RefundDeclined otherwise."""
+    if refund["status"] == "pending":
+        raise RefundPending(str(refund["id"]))
+    if refund["status"] == "failed":
+        raise RefundDeclined(f"refund {refund['id']} failed at the gateway")
+    return str(refund["id"])
 
 
 def webhook_signature_holds(*, body: bytes, signature: str, secret: str) -> bool:

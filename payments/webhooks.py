@@ -16,13 +16,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from payments.models import Refund, RefundStatus, ReversedCapture, WebhookEvent
+from payments.models import WebhookEvent
 from payments.online import record_capture
+from payments.services import record_gateway_refund
 
 logger = logging.getLogger("payments")
 
 CAPTURE_EVENTS = ("payment.captured", "order.paid")
-HANDLED = (*CAPTURE_EVENTS, "payment.failed", "refund.processed", "refund.failed")
+# refund.created is not acted on: the refund was recorded before we asked for it, and
+# processed or failed is what changes it (in whichever order they come).
+REFUND_EVENTS = ("refund.processed", "refund.failed")
+HANDLED = (*CAPTURE_EVENTS, "payment.failed", *REFUND_EVENTS)
 MAX_EVENT_ID = 64
 
 
@@ -41,8 +45,8 @@ def read_envelope(envelope: Any) -> str:
     if event in CAPTURE_EVENTS or event == "payment.failed":
         entity = _entity(payload, "payment")
         _require(entity, id=str, order_id=str, amount=int, currency=str, status=str)
-    elif event in ("refund.processed", "refund.failed"):
-        _require(_entity(payload, "refund"), id=str, payment_id=str)
+    elif event in REFUND_EVENTS:
+        _require(_entity(payload, "refund"), id=str, payment_id=str, status=str)
     return event
 
 
@@ -103,17 +107,18 @@ def _act(event: str, envelope: dict) -> None:
             amount=(Decimal(entity["amount"]) / 100).quantize(Decimal("0.01")),
             currency=entity["currency"],
         )
-    elif event == "refund.failed":
-        refund_id = payload["refund"]["entity"]["id"]
-        # Staff see it (a failed refund is listed until settled by hand).
-        ReversedCapture.objects.filter(refund_reference=refund_id).update(
-            status=RefundStatus.FAILED
+    elif event in REFUND_EVENTS:
+        refund = payload["refund"]["entity"]
+        key = (refund.get("notes") or {}).get("idempotency_key")
+        if not isinstance(key, str):
+            return  # not a refund we asked for (one made on the dashboard): staff's own
+        record_gateway_refund(
+            idempotency_key=key,
+            refund_id=refund["id"],
+            # The event says what happened; the entity's status is its snapshot then.
+            status="processed" if event == "refund.processed" else "failed",
         )
-        Refund.objects.filter(gateway_reference=refund_id).update(
-            status=RefundStatus.FAILED, failure_reason="refund.failed reported by the gateway"
-        )
-    # payment.failed: the patient may try the same order again until it expires;
-    # refund.processed: recorded when the gateway answered the refund call.
+    # payment.failed: the patient may try the same order again until it expires.
 
 
 def process_pending(*, received_before: datetime) -> int:

@@ -5,10 +5,13 @@ It is the HTTP-boundary double of the team's standards: the app reaches it throu
 RAZORPAY_API_BASE_URL with the official SDK, so the code under test is the production
 adapter. Served under /v1/ with Razorpay's JSON shapes and Basic auth (key id, secret):
   POST /v1/orders, GET /v1/orders/<id>, GET /v1/orders/<id>/payments,
-  GET /v1/payments/<id>, POST /v1/payments/<id>/refund, GET /v1/payments/<id>/refunds.
+  GET /v1/payments/<id>, POST /v1/payments/<id>/refund, GET /v1/payments/<id>/refunds,
+  GET /v1/payments/<id>/refunds/<refund_id>.
 The hosted page is GET /checkout/<order_id>?callback_url=… (pay by UPI or card, fail,
 or abandon); paying posts the checkout's signed proof to callback_url from the browser
-and sends the webhooks (payment.authorized, payment.captured, order.paid) over HTTP.
+and sends the webhooks (payment.authorized, payment.captured, order.paid) over HTTP;
+a refund sends refund.created, then refund.processed (at once, or when `settle_refund`
+processes or fails a pending one: refund.failed), with Razorpay's payload shapes.
 
 Tests drive it from Python too (`pay`, `fail`, `hold_webhooks`, `deliver_held`), for
 repeats, delays and reordering on demand. State lives in memory; never for production
@@ -52,7 +55,11 @@ class StandIn:
     webhook_secret: str = "standin-webhook-secret"
     webhook_url: str = ""  # the app's /webhooks/razorpay; empty: webhooks are only kept
     seed: int = 23
-    refund_status: str = "processed"  # or "pending": refund.processed follows on demand
+    # "processed" at once, or "pending": settle_refund(id) later processes or fails it
+    # (refund.processed / refund.failed), as a bank does days later.
+    refund_status: str = "processed"
+    # The next N refund calls are made but answered 502, as if the answer were lost.
+    lose_refund_answers: int = 0
     orders: dict[str, dict] = field(default_factory=dict)
     payments: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
@@ -90,7 +97,7 @@ class StandIn:
         if body is None:
             return self._error(start_response, 400, "The request body is not valid JSON")
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        route = (method, parts[0], len(parts), parts[-1] if len(parts) == 3 else "")
+        route = (method, parts[0], len(parts), parts[2] if len(parts) >= 3 else "")
         handlers = {
             ("POST", "orders", 1, ""): lambda: self._create_order(body),
             ("GET", "orders", 1, ""): lambda: self._collection(
@@ -103,6 +110,7 @@ class StandIn:
             ("GET", "payments", 2, ""): lambda: self._payment(parts[1]),
             ("POST", "payments", 3, "refund"): lambda: self._refund(parts[1], body),
             ("GET", "payments", 3, "refunds"): lambda: self._payment_refunds(parts[1]),
+            ("GET", "payments", 4, "refunds"): lambda: self._payment_refund(parts[1], parts[3]),
         }
         handler = handlers.get(route)
         if handler is None:
@@ -137,9 +145,12 @@ class StandIn:
 
     @staticmethod
     def _error(start_response: Callable, status: int, description: str) -> list[bytes]:
-        reason = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}[status]
+        reason = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 502: "Bad Gateway"}[
+            status
+        ]
         start_response(f"{status} {reason}", [JSON])
-        error = {"code": "BAD_REQUEST_ERROR", "description": description, "source": "NA"}
+        code = "SERVER_ERROR" if status >= 500 else "BAD_REQUEST_ERROR"
+        error = {"code": code, "description": description, "source": "NA"}
         return [json.dumps({"error": error}).encode()]
 
     @staticmethod
@@ -189,6 +200,12 @@ class StandIn:
             return 400, "The id provided does not exist"
         return self._collection(r for r in self.refunds.values() if r["payment_id"] == payment_id)
 
+    def _payment_refund(self, payment_id: str, refund_id: str) -> tuple[int, Any]:
+        refund = self.refunds.get(refund_id)
+        if refund is None or refund["payment_id"] != payment_id:
+            return 400, "The id provided does not exist"
+        return 200, refund
+
     def _refund(self, payment_id: str, body: dict) -> tuple[int, Any]:
         with self._lock:
             payment = self.payments.get(payment_id)
@@ -225,7 +242,33 @@ class StandIn:
         self._send("refund.created", refund=refund, payment=payment)
         if refund["status"] == "processed":
             self._send("refund.processed", refund=refund, payment=payment)
+        with self._lock:
+            lost, self.lose_refund_answers = (
+                self.lose_refund_answers > 0,
+                max(self.lose_refund_answers - 1, 0),
+            )
+        if lost:  # made, but the answer never reaches the app
+            return 502, "The answer was lost on its way (stand-in)"
         return 200, refund
+
+    def settle_refund(self, refund_id: str, *, status: str = "processed") -> dict:
+        """A pending refund ends as the bank settles it: `processed`, or `failed` (its
+        amount is then refundable again); sends refund.processed or refund.failed."""
+        assert status in ("processed", "failed")
+        with self._lock:
+            refund = self.refunds[refund_id]
+            assert refund["status"] == "pending", "only a pending refund settles"
+            refund["status"] = status
+            payment = self.payments[refund["payment_id"]]
+            if status == "failed":
+                payment["amount_refunded"] -= refund["amount"]
+                payment["refund_status"] = "partial" if payment["amount_refunded"] else None
+                payment["status"] = "captured"
+            else:
+                refund["acquirer_data"] = {"arn": f"{74012345678901234567 + len(self.refunds)}"}
+            answer = dict(refund)
+        self._send(f"refund.{status}", refund=answer, payment=dict(payment))
+        return answer
 
     # --- paying (what the patient does at the checkout) ----------------------------
 

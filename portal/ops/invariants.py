@@ -139,7 +139,9 @@ def _uuids(charges: list[SimulatedGatewayCharge]) -> list[UUID]:
 def _cancellations_refunded_as_the_policy_gave() -> list[str]:
     """A cancelled booking's refund is what its CancellationRequested promised, and the
     gateway's ledger holds exactly our refunds. A refund still pending is on its way
-    (retried by recovery) unless it is past the saga deadline; a failed one needs staff."""
+    (retried by recovery) unless it is past the saga deadline unanswered (one the gateway
+    accepted is processed in the bank's time, asked about every minute); a failed one
+    needs staff."""
     found = []
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     promised = {
@@ -163,7 +165,11 @@ def _cancellations_refunded_as_the_policy_gave() -> list[str]:
             )
         elif refund.status == RefundStatus.FAILED:
             found.append(f"cancellation {correlation_id}: the gateway refused its refund")
-        elif refund.status == RefundStatus.PENDING and refund.created_at < deadline:
+        elif (
+            refund.status == RefundStatus.PENDING
+            and not refund.gateway_reference  # one the gateway accepted takes the bank's days
+            and refund.created_at < deadline
+        ):
             found.append(f"cancellation {correlation_id}: refund still pending past the deadline")
     ours = {
         r.idempotency_key: r

@@ -4,13 +4,18 @@ from django.urls import include, path
 from portal.api.online_payments import razorpay_webhook
 from portal.api.receipts import DocumentPdfView
 from portal.ops.health import HealthView
-from portal.staff.front_desk import desk_book, front_desk
+from portal.staff.front_desk import desk_book, desk_payment, front_desk
 from portal.web.accounts import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     # Before the admin's own URLs: a staff page of the admin site.
     path("admin/front-desk/", admin.site.admin_view(front_desk), name="front_desk"),
     path("admin/front-desk/book/", admin.site.admin_view(desk_book), name="front_desk_book"),
+    path(
+        "admin/front-desk/payment/<uuid:booking_id>/",
+        admin.site.admin_view(desk_payment),
+        name="front_desk_payment",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),

@@ -22,6 +22,9 @@ CASH_TOKEN = "cash"
 # The booking's payment token for `payment_method: "online"`: the saga waits for the
 # gateway's order to be paid instead of charging in its step.
 ONLINE_TOKEN = "online"
+# The front desk's online payment: a Razorpay Payment Link for the patient's phone (shown
+# as a QR code at the desk); the saga waits for it as for an order. The desk's alone.
+PAYMENT_LINK_TOKEN = "payment_link"
 
 
 class Payment(models.Model):
@@ -46,6 +49,11 @@ class Payment(models.Model):
     # Online only: the gateway's order (its receipt is the booking id) and until when the
     # booking waits for it; the kept capture's id goes to gateway_reference.
     order_id = models.CharField(max_length=40, null=True, blank=True, unique=True)  # noqa: DJ001
+    # The front desk's payment link instead of an order (a walk-in pays on their phone).
+    payment_link_id = models.CharField(  # noqa: DJ001
+        max_length=40, null=True, blank=True, unique=True
+    )
+    payment_link_url = models.URLField(max_length=200, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

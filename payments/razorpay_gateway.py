@@ -64,6 +64,12 @@ class GatewayPayment:
         )
 
 
+@dataclass(frozen=True)
+class PaymentLink:
+    link_id: str
+    url: str  # short_url: what the QR code carries and the SMS links to
+
+
 class _TimeoutSession(requests.Session):
     """The SDK passes no timeout: every call here gives up after RAZORPAY_TIMEOUT_SECONDS
     (an unanswered call is settled later by reconciliation, never by waiting)."""
@@ -141,6 +147,49 @@ class RazorpayGateway:
 
     def fetch_payment(self, *, payment_id: str) -> GatewayPayment:
         return GatewayPayment.from_entity(self.client.payment.fetch(payment_id))
+
+    def create_payment_link(
+        self,
+        *,
+        amount: Decimal,
+        booking_id: str,
+        correlation_id: str,
+        phone: str,
+        patient_name: str,
+        expire_by: int,
+    ) -> PaymentLink:
+        """A Payment Link for the front desk (POST /v1/payment_links): Razorpay texts it to
+        `phone`; the booking id is its reference_id and in its notes. `expire_by` is a Unix
+        time (Razorpay wants it at least 15 minutes ahead)."""
+        made = self.client.payment_link.create(
+            {
+                "amount": to_paise(amount),
+                "currency": "INR",
+                "accept_partial": False,
+                "reference_id": booking_id,
+                "description": f"Clinic booking {booking_id}",
+                "customer": {"name": patient_name, "contact": phone},
+                "notify": {"sms": True, "email": False},
+                "reminder_enable": False,
+                "expire_by": expire_by,
+                "notes": {"booking_id": booking_id, "correlation_id": correlation_id},
+            }
+        )
+        return PaymentLink(str(made["id"]), str(made["short_url"]))
+
+    def payments_of_link(self, *, link_id: str) -> list[GatewayPayment]:
+        """A payment link's payments (GET /v1/payment_links/<id>: its `payments` list)."""
+        link = self.client.payment_link.fetch(link_id)
+        return [
+            GatewayPayment(
+                payment_id=str(p["payment_id"]),
+                order_id=str(link.get("order_id") or ""),
+                status=str(p["status"]),
+                amount=from_paise(int(p["amount"])),
+                currency=str(link.get("currency", "INR")),
+            )
+            for p in link.get("payments") or []
+        ]
 
     def refunds_of(self, *, payment_id: str) -> list[dict[str, Any]]:
         return list(self.client.payment.fetch_multiple_refund(payment_id).get("items", []))

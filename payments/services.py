@@ -21,6 +21,7 @@ from payments.models import (
     CASH_TOKEN,
     ONE_REFUND_PER_SAGA,
     ONLINE_TOKEN,
+    PAYMENT_LINK_TOKEN,
     CashReceipt,
     Payment,
     PaymentMethod,
@@ -51,10 +52,14 @@ def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
     if booking.expected_total is not None and amount > booking.expected_total:
         _refuse_higher_price(correlation_id=correlation_id, amount=amount, booking=booking)
         return
-    if booking.payment_token == ONLINE_TOKEN and amount != 0:
-        # Paid later, at the gateway's checkout: the step records the order and waits.
+    if booking.payment_token in (ONLINE_TOKEN, PAYMENT_LINK_TOKEN) and amount != 0:
+        # Paid later, at the gateway's checkout (or on the desk's payment link): the step
+        # records the order and waits.
         online.await_payment(
-            correlation_id=correlation_id, booking_id=str(booking.pk), amount=amount
+            correlation_id=correlation_id,
+            booking_id=str(booking.pk),
+            amount=amount,
+            by_link=booking.payment_token == PAYMENT_LINK_TOKEN,
         )
         return
     cash = booking.payment_token == CASH_TOKEN

@@ -26,7 +26,10 @@ CAPTURE_EVENTS = ("payment.captured", "order.paid")
 # refund.created is not acted on: the refund was recorded before we asked for it, and
 # processed or failed is what changes it (in whichever order they come).
 REFUND_EVENTS = ("refund.processed", "refund.failed")
-HANDLED = (*CAPTURE_EVENTS, "payment.failed", *REFUND_EVENTS)
+# The front desk's payment links: paid once, its payment captured (also sent as
+# payment.captured with the link's own order, which is not one of ours: ignored).
+LINK_PAID = "payment_link.paid"
+HANDLED = (*CAPTURE_EVENTS, "payment.failed", *REFUND_EVENTS, LINK_PAID)
 MAX_EVENT_ID = 64
 
 
@@ -47,6 +50,9 @@ def read_envelope(envelope: Any) -> str:
         _require(entity, id=str, order_id=str, amount=int, currency=str, status=str)
     elif event in REFUND_EVENTS:
         _require(_entity(payload, "refund"), id=str, payment_id=str, status=str)
+    elif event == LINK_PAID:
+        _require(_entity(payload, "payment_link"), id=str, status=str)
+        _require(_entity(payload, "payment"), id=str, amount=int, currency=str, status=str)
     return event
 
 
@@ -106,6 +112,16 @@ def _act(event: str, envelope: dict) -> None:
             gateway_payment_id=entity["id"],
             amount=(Decimal(entity["amount"]) / 100).quantize(Decimal("0.01")),
             currency=entity["currency"],
+        )
+    elif event == LINK_PAID:
+        link, paid = payload["payment_link"]["entity"], payload["payment"]["entity"]
+        if paid["status"] not in ("captured", "refunded"):
+            return
+        record_capture(
+            payment_link_id=link["id"],
+            gateway_payment_id=paid["id"],
+            amount=(Decimal(paid["amount"]) / 100).quantize(Decimal("0.01")),
+            currency=paid["currency"],
         )
     elif event in REFUND_EVENTS:
         refund = payload["refund"]["entity"]

@@ -1,6 +1,7 @@
-"""Booking at the front desk (a walk-in or a telephone patient), paid by card or as cash
-received at the desk, through the same start_booking as the API and the pages; and the
-desk's search for a patient's bookings by phone or name."""
+"""Booking at the front desk (a walk-in or a telephone patient), paid as cash received at
+the desk (the payment link: tests/test_front_desk_payment_link.py), through the same
+start_booking as the API and the pages; and the desk's search for a patient's bookings by
+phone or name."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -130,29 +131,29 @@ def test_a_registered_patient_gets_the_booking_in_their_own_account(
     PatientProfileFactory(
         user=registered, full_name="Meera Shah", date_of_birth=date(1990, 1, 1), phone=PHONE
     )
-    client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="tok_visa"))
+    client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc]))
     booking = Booking.objects.get()
     assert booking.user == registered and booking.status == BookingStatus.CONFIRMED
     assert booking.appointment_start is None  # a walk-in lab test
-    assert Payment.objects.get().method == PaymentMethod.CARD
-    assert SimulatedGatewayCharge.objects.count() == 1
+    assert Payment.objects.get().method == PaymentMethod.CASH
     assert AuditLog.objects.get(action="booking.front_desk").after["account_created"] is False
     assert get_user_model().objects.filter(username__startswith="desk-").count() == 0
 
 
-def test_a_declined_card_fails_and_gives_the_slot_back(
+def test_the_desk_never_offers_or_takes_a_test_card_token(
     client, receptionist, consult, tomorrow_nine
 ):
+    """The simulated gateway's tokens are the API's test fixtures, not a way to pay at a
+    counter: the desk offers cash (and, with the online gateway, a payment link)."""
     day = tomorrow_nine.start.date().isoformat()
-    answer = client.post(
-        f"{BOOK}?day={day}",
-        form([consult], payment="tok_chargeDeclined", slot_id=tomorrow_nine.pk),
-        follow=True,
-    )
-    assert "failed (card_declined)" in answer.content.decode()
-    assert Booking.objects.get().status == BookingStatus.FAILED
-    tomorrow_nine.refresh_from_db()
-    assert tomorrow_nine.booked == 0
+    shown = client.get(f"{BOOK}?day={day}").content.decode()
+    assert "tok_" not in shown
+    for token in ("tok_visa", "tok_chargeDeclined", "online", "payment_link"):
+        answer = client.post(
+            f"{BOOK}?day={day}", form([consult], payment=token, slot_id=tomorrow_nine.pk)
+        )
+        assert answer.status_code == 200 and "payment" in answer.context["form"].errors
+    assert not Booking.objects.exists() and not SimulatedGatewayCharge.objects.exists()
 
 
 @pytest.mark.parametrize(

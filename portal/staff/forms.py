@@ -22,12 +22,13 @@ class StaffCancellationForm(forms.Form):
     )
 
 
-DESK_PAYMENTS = [
-    ("cash", "Cash received at the desk"),
-    ("tok_visa", "Card: Visa (tok_visa)"),
-    ("tok_mastercard", "Card: Mastercard (tok_mastercard)"),
-    ("tok_chargeDeclined", "Card: declined (tok_chargeDeclined)"),
-]
+# What the desk takes: never a test card token (those are the simulated gateway's, for
+# the API's tests). The payment link needs the online gateway (PAYMENT_GATEWAY=razorpay).
+CASH = ("cash", "Cash received at the desk")
+PAYMENT_LINK = (
+    "payment_link",
+    "Online (UPI, card): a payment link texted to the patient's phone, shown as a QR code",
+)
 
 
 class DeskBookingForm(forms.Form):
@@ -53,10 +54,12 @@ class DeskBookingForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="Needed for consultations and imaging; none for lab tests (walk-in).",
     )
-    payment = forms.ChoiceField(choices=DESK_PAYMENTS, initial="cash", widget=forms.RadioSelect)
+    payment = forms.ChoiceField(choices=[CASH], initial="cash", widget=forms.RadioSelect)
 
-    def __init__(self, *args, slots=(), **kwargs):
+    def __init__(self, *args, slots=(), online: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        payment = cast(forms.ChoiceField, self.fields["payment"])
+        payment.choices = [CASH, PAYMENT_LINK] if online else [CASH]
         services = cast(ServiceChoiceField, self.fields["services"])
         services.queryset = MedicalService.objects.filter(active=True).order_by("name")
         slot = cast(forms.TypedChoiceField, self.fields["slot"])

@@ -19,6 +19,9 @@ from payments import online
 from payments.gateway import ChargeResult, RefundDeclined, RefundPending, get_gateway
 from payments.models import (
     CASH_TOKEN,
+    COUNTER_CARD_TOKEN,
+    DESK_METHODS,
+    DESK_TOKENS,
     ONE_REFUND_PER_SAGA,
     ONLINE_TOKEN,
     PAYMENT_LINK_TOKEN,
@@ -33,6 +36,7 @@ from payments.models import (
 logger = logging.getLogger("payments")
 
 PRICE_CHANGED = "price_changed"
+DESK_METHOD_OF = {CASH_TOKEN: PaymentMethod.CASH, COUNTER_CARD_TOKEN: PaymentMethod.COUNTER_CARD}
 
 
 def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
@@ -62,13 +66,13 @@ def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
             by_link=booking.payment_token == PAYMENT_LINK_TOKEN,
         )
         return
-    cash = booking.payment_token == CASH_TOKEN
+    cash = booking.payment_token in DESK_TOKENS  # cash, or the counter's card machine
     try:
         payment = Payment.objects.create(
             booking_id=booking.pk,
             correlation_id=correlation_id,
             amount=amount,
-            method=PaymentMethod.CASH if cash else PaymentMethod.CARD,
+            method=DESK_METHOD_OF.get(booking.payment_token, PaymentMethod.CARD),
         )
     except IntegrityError:  # delivered again: the payment exists, settle that one
         payment = Payment.objects.get(correlation_id=correlation_id)
@@ -212,7 +216,7 @@ def reverse_payment(*, correlation_id: UUID) -> None:
         # (cash never went to the gateway: not recorded as taken, it is handed back).
         known = (
             None
-            if payment.method == PaymentMethod.CASH
+            if payment.method in DESK_METHODS
             else get_gateway().lookup(
                 idempotency_key=str(correlation_id), token=payment.booking.payment_token
             )
@@ -244,7 +248,7 @@ def _refund(
     a late capture) records it; the shared idempotency key makes the gateway refund once."""
     correlation_id = payment.correlation_id
     refund_reference = ""
-    if payment.method == PaymentMethod.CASH:
+    if payment.method in DESK_METHODS:
         refund_reference = f"cash_back_{payment.pk}"  # handed back at the desk
     elif payment.amount > 0:  # a 100% discount took nothing at the gateway
         try:
@@ -302,8 +306,9 @@ def settle_refund(*, correlation_id: UUID) -> str:
         attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     try:
-        if refund.payment.method == PaymentMethod.CASH:
-            # Cash comes back in cash: staff cancel at the desk and hand it over.
+        if refund.payment.method in DESK_METHODS:
+            # Cash comes back in cash (a counter card on the card machine): staff cancel
+            # at the desk and hand it over.
             reference = f"cash_back_{refund.pk}"
         else:
             reference = get_gateway().refund(
@@ -407,7 +412,7 @@ def reconcile_pending_refunds() -> dict[str, int]:
         (r.idempotency_key, r.payment.gateway_reference, r.gateway_reference)
         for r in Refund.objects.filter(status=RefundStatus.PENDING)
         .exclude(gateway_reference="")
-        .exclude(payment__method=PaymentMethod.CASH)
+        .exclude(payment__method__in=DESK_METHODS)
         .select_related("payment")
     ] + online.reversals_awaiting_the_gateway()
     for key, payment_reference, refund_id in waiting:

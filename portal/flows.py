@@ -27,7 +27,7 @@ from bookings.services import (
     request_cancellation,
 )
 from payments.gateway import get_gateway
-from payments.models import CASH_TOKEN, PAYMENT_LINK_TOKEN, Refund, RefundStatus
+from payments.models import DESK_TOKENS, PAYMENT_LINK_TOKEN, Refund, RefundStatus
 from payments.online import online_payment_available
 from payments.services import receive_cash
 from portal.presentation import why_not_cancellable
@@ -91,7 +91,7 @@ def start_booking(
     """
     # Input validation only (the gateway is asked nothing else here): an unknown token
     # is the patient's mistake, to be told now, not a failed payment later.
-    cash = payment_token == CASH_TOKEN and bool(cash_received_by)
+    cash = payment_token in DESK_TOKENS and bool(cash_received_by)
     link = payment_token == PAYMENT_LINK_TOKEN and bool(payment_link_by)
     if link and not online_payment_available():
         raise ValidationError(
@@ -286,7 +286,7 @@ def book_at_front_desk(
     the phone (and shown as a QR code at the desk). The account, the booking
     request and the desk's AuditLog row commit together; the saga runs on that commit,
     so the booking handed back is confirmed or failed (reload it)."""
-    cash = payment_token == CASH_TOKEN
+    cash = payment_token in DESK_TOKENS  # cash, or the counter's card machine
     link = payment_token == PAYMENT_LINK_TOKEN
     with transaction.atomic():
         user, created = desk_patient_account(
@@ -313,7 +313,7 @@ def book_at_front_desk(
                 "account": user.get_username(),
                 "account_created": created,
                 "phone": str(phone),
-                "payment": "cash" if cash else "payment_link" if link else "card",
+                "payment": payment_token,
                 "slot_id": slot_id,
                 "services": list(service_ids),
             },

@@ -138,9 +138,20 @@ def _services(booking: Booking) -> str:
     return ", ".join(item.name for item in booking.items.all())
 
 
+STAFF_PAID_BY = {
+    "cash": "in cash at the desk",
+    "pos": "by card at the desk",
+    "online": "online (Razorpay)",
+}
+
+
 def _paid(e: events.PaymentCompleted, _b: Booking) -> Said:
     if e.method == "cash":
         return _("You paid"), _("%(amount)s in cash at the front desk.") % {"amount": inr(e.amount)}
+    if e.method == "pos":
+        return _("You paid"), _("%(amount)s by card at the front desk.") % {"amount": inr(e.amount)}
+    if e.method == "online":
+        return _("You paid"), _("%(amount)s online.") % {"amount": inr(e.amount)}
     return _("You paid"), _("%(amount)s by card.") % {"amount": inr(e.amount)}
 
 
@@ -200,7 +211,7 @@ WORDS: dict[type[events.Payload], Words] = {
         patient=_paid,
         staff=lambda e, b: (
             "Paid",
-            f"{inr(e.amount)} taken{' in cash at the desk' if e.method == 'cash' else ' by card'}.",
+            f"{inr(e.amount)} taken {STAFF_PAID_BY.get(e.method, 'by card')}.",
         ),
     ),
     events.PaymentFailed: Words(

@@ -123,6 +123,40 @@ def test_a_telephone_patient_paid_in_cash(client, receptionist, consult, tomorro
     assert find_violations() == []
 
 
+def test_a_card_at_the_counter_is_taken_like_cash_and_given_back_at_the_desk(
+    client, receptionist, consult, tomorrow_nine
+):
+    """The clinic's card machine approved it: recorded as taken by the receptionist,
+    never sent to a gateway; a cancellation gives it back at the desk."""
+    day = tomorrow_nine.start.date().isoformat()
+    assert "Card at the counter" in client.get(f"{BOOK}?day={day}").content.decode()
+    answer = client.post(
+        f"{BOOK}?day={day}",
+        form([consult], payment="counter_card", slot_id=tomorrow_nine.pk),
+        follow=True,
+    )
+    assert "Take ₹900.00 on the card machine." in answer.content.decode()
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.CONFIRMED
+    payment = Payment.objects.get(booking=booking)
+    assert (payment.method, payment.status) == (PaymentMethod.COUNTER_CARD, "captured")
+    assert CashReceipt.objects.get(correlation_id=booking.correlation_id).received_by == "rita"
+    assert not SimulatedGatewayCharge.objects.exists()
+    assert AuditLog.objects.get(action="booking.front_desk").after["payment"] == "counter_card"
+    assert booking.billing_documents.get().payment_method == "pos"
+    assert [e.detail for e in timeline(booking) if e.title == "You paid"] == [
+        "₹900.00 by card at the front desk."
+    ]
+    assert [e.detail for e in staff_story(booking) if e.title == "Paid"] == [
+        "₹900.00 taken by card at the desk."
+    ]
+    cancel_booking(booking=booking, actor="rita", by_staff=True, reason="doctor away")
+    refund = booking.payment.refunds.get()
+    assert refund.status == "refunded" and refund.gateway_reference.startswith("cash_back_")
+    assert not SimulatedGatewayCharge.objects.exists()
+    assert find_violations() == []
+
+
 def test_a_registered_patient_gets_the_booking_in_their_own_account(
     client, receptionist, service_priced
 ):

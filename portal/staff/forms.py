@@ -25,6 +25,7 @@ class StaffCancellationForm(forms.Form):
 # What the desk takes: never a test card token (those are the simulated gateway's, for
 # the API's tests). The payment link needs the online gateway (PAYMENT_GATEWAY=razorpay).
 CASH = ("cash", "Cash received at the desk")
+COUNTER_CARD = ("counter_card", "Card at the counter (the clinic's card machine approved it)")
 PAYMENT_LINK = (
     "payment_link",
     "Online (UPI, card): a payment link texted to the patient's phone, shown as a QR code",
@@ -54,12 +55,14 @@ class DeskBookingForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="Needed for consultations and imaging; none for lab tests (walk-in).",
     )
-    payment = forms.ChoiceField(choices=[CASH], initial="cash", widget=forms.RadioSelect)
+    payment = forms.ChoiceField(
+        choices=[CASH, COUNTER_CARD], initial="cash", widget=forms.RadioSelect
+    )
 
     def __init__(self, *args, slots=(), online: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         payment = cast(forms.ChoiceField, self.fields["payment"])
-        payment.choices = [CASH, PAYMENT_LINK] if online else [CASH]
+        payment.choices = [CASH, COUNTER_CARD, *([PAYMENT_LINK] if online else [])]
         services = cast(ServiceChoiceField, self.fields["services"])
         services.queryset = MedicalService.objects.filter(active=True).order_by("name")
         slot = cast(forms.TypedChoiceField, self.fields["slot"])

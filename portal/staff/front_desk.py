@@ -112,7 +112,7 @@ def desk_book(request: HttpRequest) -> HttpResponse:
         else:
             if booking.status == BookingStatus.AWAITING_PAYMENT:  # the link is out
                 return redirect("front_desk_payment", booking_id=booking.pk)
-            _tell_outcome(request, booking, cash=data["payment"] == "cash")
+            _tell_outcome(request, booking, payment=data["payment"])
             return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     chosen = request.POST.getlist("services") if request.method == "POST" else []
     prices = MedicalService.objects.filter(
@@ -168,9 +168,12 @@ def _typed_in(post) -> dict:
     }
 
 
-def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
+COLLECT = {"cash": "Collect {} in cash.", "counter_card": "Take {} on the card machine."}
+
+
+def _tell_outcome(request: HttpRequest, booking, *, payment: str) -> None:
     if booking.status == BookingStatus.CONFIRMED:
-        collect = f" Collect {format_inr(booking.final_price)} in cash." if cash else ""
+        collect = " " + COLLECT[payment].format(format_inr(booking.final_price))
         messages.success(
             request,
             f"Booked {booking.patient_name}: confirmation {booking.confirmation_code}, "

@@ -421,7 +421,10 @@ def reconcile_waiting_payments(*, now: datetime, ahead: timedelta = timedelta(mi
 def online_order_of(*, booking_id: UUID) -> dict | None:
     """The checkout's parameters of a booking's online order (shared/API.md), or None."""
     payment = (
-        Payment.objects.filter(booking_id=booking_id, method=PaymentMethod.ONLINE)
+        # A desk payment link has no checkout order: the patient pays on the link.
+        Payment.objects.filter(
+            booking_id=booking_id, method=PaymentMethod.ONLINE, order_id__isnull=False
+        )
         .only("order_id", "amount", "currency", "expires_at")
         .first()
     )

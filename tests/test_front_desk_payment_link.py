@@ -215,3 +215,27 @@ def test_a_payment_link_needs_the_online_gateway_and_the_desk(
     )
     assert answer.status_code == 400 and "payment_token" in answer.json()
     assert not Booking.objects.exists()
+
+
+def test_the_desk_payment_page_is_the_front_desks_alone(
+    razorpay,  # noqa: F811
+    receptionist,
+    tomorrow_nine,
+    token_client,
+):
+    booking = book_by_link(receptionist, tomorrow_nine)
+    page = f"/admin/front-desk/payment/{booking.pk}/"
+    other_staff = Client()
+    other_staff.force_login(UserFactory(is_staff=True))  # staff, not the front desk
+    assert other_staff.get(page).status_code == 403
+    assert other_staff.post(page).status_code == 403
+    anonymous = Client().get(page)
+    assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+    assert receptionist.get("/admin/front-desk/payment/not-a-uuid/").status_code == 404
+    unknown = "/admin/front-desk/payment/00000000-0000-0000-0000-000000000000/"
+    assert receptionist.get(unknown).status_code == 404
+    # The patient's own API answer carries no checkout order for a desk link.
+    owner = token_client(booking.user)
+    answer = owner.get(f"/api/booking/{booking.pk}/status")
+    assert answer.status_code == 200 and answer.json()["payment"] is None
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.AWAITING_PAYMENT

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from billing.models import Document
 from bookings.models import Booking, BookingStatus, SagaEvent
@@ -87,7 +88,14 @@ def test_a_refund_razorpay_answers_pending_stays_pending_until_refund_processed(
     assert (refund.status, refund.gateway_reference) == (RefundStatus.PENDING, made["id"])
     assert "PaymentRefunded" not in trail(refund.correlation_id)
     assert not Document.objects.filter(kind="refund_note").exists()
-    assert find_violations() == []  # pending at the gateway is no violation
+    # Pending at the gateway for days is no violation, even past the saga's deadline;
+    # pending without the gateway's answer that long is.
+    long_ago = timezone.now() - timedelta(days=3)
+    Refund.objects.filter(pk=refund.pk).update(created_at=long_ago)
+    assert find_violations() == []
+    Refund.objects.filter(pk=refund.pk).update(gateway_reference="")
+    assert any("refund still pending past the deadline" in v for v in find_violations())
+    Refund.objects.filter(pk=refund.pk).update(gateway_reference=made["id"])
 
     razorpay.settle_refund(made["id"])  # the bank processed it
     assert [w.event for w in razorpay.held] == ["refund.created", "refund.processed"]
@@ -239,6 +247,10 @@ def test_a_reversed_capture_refunded_pending_is_settled_by_its_webhook(
     deliver(razorpay, events_named(razorpay.held, "payment.captured"))
     reversal = ReversedCapture.objects.get()
     assert reversal.gateway_payment_id == twice["razorpay_payment_id"]
+    ReversedCapture.objects.filter(pk=reversal.pk).update(
+        created_at=timezone.now() - timedelta(days=3)
+    )
+    assert find_violations() == []  # accepted by the gateway: processed in the bank's time
     made = [r for r in razorpay.refunds.values()]
     assert len(made) == 1
     assert (reversal.status, reversal.refund_reference) == (RefundStatus.PENDING, made[0]["id"])

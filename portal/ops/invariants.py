@@ -242,8 +242,10 @@ def _online_payments_settled() -> list[str]:
         ).only("booking_id", "expires_at")
     ]
     deadline = now - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
+    # A refund the gateway accepted (its id recorded) is processed in the bank's time.
     unrefunded = ReversedCapture.objects.filter(
-        Q(status=RefundStatus.FAILED) | Q(status=RefundStatus.PENDING, created_at__lt=deadline)
+        Q(status=RefundStatus.FAILED)
+        | Q(status=RefundStatus.PENDING, created_at__lt=deadline, refund_reference="")
     )
     found += [
         f"capture {r.gateway_payment_id} of booking saga {r.correlation_id} was not kept "

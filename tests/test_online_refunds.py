@@ -280,3 +280,32 @@ def test_a_refund_webhook_for_a_refund_we_never_asked_for_changes_nothing(
     assert deliver(razorpay, razorpay.held) == [200, 200]
     assert not Refund.objects.exists()
     assert Booking.objects.get(pk=booked["id"]).status == BookingStatus.CONFIRMED
+
+
+def test_a_reversal_whose_refund_fails_unheard_is_found_by_reconciliation(
+    razorpay,  # noqa: F811
+    pending_refunds,
+    patient_api,
+    consult,
+    doctor,
+    admin_client,
+):
+    """The refund.failed webhook never comes: the worker asks the gateway and staff see
+    the reversed capture failed (the front page's count, the 'settled' filter)."""
+    booked = confirmed_online_booking(razorpay, patient_api, consult, doctor)
+    razorpay.hold_webhooks()  # and never delivered
+    twice = razorpay.pay(booked["payment"]["order_id"])
+    reconcile_online_payments()  # nothing due yet: the second capture is not seen
+    assert not ReversedCapture.objects.exists()
+    deliver(razorpay, events_named(razorpay.held, "payment.captured")[-1:])
+    reversal = ReversedCapture.objects.get(gateway_payment_id=twice["razorpay_payment_id"])
+    assert reversal.status == RefundStatus.PENDING and reversal.refund_reference
+    razorpay.settle_refund(reversal.refund_reference, status="failed")
+    reconcile_online_payments()
+    reversal.refresh_from_db()
+    assert reversal.status == RefundStatus.FAILED
+    assert "PaymentReversed" not in trail(reversal.correlation_id)
+    assert today_at_a_glance(clinic_today()).refunds_failed == 1
+    listed = admin_client.get("/admin/payments/reversedcapture/?settled=no").content.decode()
+    assert twice["razorpay_payment_id"] in listed
+    assert any("not kept" in v for v in find_violations())  # money owed back: staff act

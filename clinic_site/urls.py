@@ -5,7 +5,7 @@ from portal.api.online_payments import razorpay_webhook
 from portal.api.receipts import DocumentPdfView
 from portal.ops.health import HealthView
 from portal.staff.day_close import day_close
-from portal.staff.front_desk import desk_book, front_desk
+from portal.staff.front_desk import desk_book, desk_payment, front_desk
 from portal.staff.practitioner_day import my_day
 from portal.web.accounts import ThrottledLoginView, ThrottledPasswordResetView
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("admin/front-desk/book/", admin.site.admin_view(desk_book), name="front_desk_book"),
     path("admin/my-day/", admin.site.admin_view(my_day), name="my_day"),
     path("admin/day-close/", admin.site.admin_view(day_close), name="day_close"),
+    path(
+        "admin/front-desk/payment/<uuid:booking_id>/",
+        admin.site.admin_view(desk_payment),
+        name="front_desk_payment",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("healthz", HealthView.as_view(), name="healthz"),

@@ -14,6 +14,24 @@ from payments.models import (
 from payments.services import retry_refund
 
 
+class SettledFilter(admin.SimpleListFilter):
+    """Money owed back that has not reached the patient: failed (staff act) or pending
+    (the gateway has not processed it yet), in one click."""
+
+    title = "settled"
+    parameter_name = "settled"
+
+    def lookups(self, request, model_admin):
+        return (("no", "Not yet (pending or failed)"), ("yes", "Refunded"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(status__in=(RefundStatus.PENDING, RefundStatus.FAILED))
+        if self.value() == "yes":
+            return queryset.filter(status=RefundStatus.REFUNDED)
+        return queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     list_display = (
@@ -103,7 +121,9 @@ class SimulatedGatewayChargeAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(UUIDSearchMixin, ReadOnlyAdmin):
-    """Cancellation refunds; a failed one is the clinic's to settle (try again, or by hand)."""
+    """Cancellation refunds: pending until the gateway reports them processed (its
+    webhook, or the worker asking); a failed one is the clinic's to settle (try again,
+    or by hand)."""
 
     list_display = (
         "created_display",
@@ -111,9 +131,10 @@ class RefundAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         "amount_display",
         "status",
         "attempts",
+        "gateway_reference",
         "failure_reason",
     )
-    list_filter = ("status",)
+    list_filter = (SettledFilter, "status")
     list_select_related = ("payment__booking",)
     search_fields = ("payment__booking__patient_name", "=gateway_reference")
     search_help_text = "A patient name, a gateway reference, or a correlation id."
@@ -164,7 +185,7 @@ class ReversedCaptureAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         "gateway_payment_id",
         "refund_reference",
     )
-    list_filter = ("status", "reason")
+    list_filter = (SettledFilter, "status", "reason")
     list_select_related = ("payment",)
     search_fields = ("=gateway_payment_id", "=refund_reference", "payment__booking__patient_name")
     search_help_text = "A gateway payment or refund id, a patient name, or a correlation id."

@@ -29,6 +29,16 @@ class RefundDeclined(Exception):
     """The gateway answered and refused the refund (any other error: no answer yet)."""
 
 
+class RefundPending(Exception):
+    """The gateway accepted the refund but has not processed it yet (Razorpay's `pending`):
+    its reference is known, the money is not back yet. Its webhook or reconciliation
+    settles it later (payments.services.record_gateway_refund)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"refund {reference} accepted, not processed yet")
+        self.reference = reference
+
+
 class PaymentGateway(Protocol):
     def accepts(self, token: str) -> bool:
         """Whether the token is one this gateway can try to charge."""
@@ -49,8 +59,9 @@ class PaymentGateway(Protocol):
     def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
         """Refund all or part of a captured charge once per key; returns its reference.
 
-        Raises RefundDeclined when the gateway refuses; any other error means the
-        outcome is not known yet, and the same call is safe to make again.
+        Raises RefundDeclined when the gateway refuses, RefundPending when it accepted
+        the refund without processing it yet; any other error means the outcome is not
+        known yet, and the same call is safe to make again.
         """
 
 

@@ -14,20 +14,25 @@ class PaymentStatus(models.TextChoices):
 class PaymentMethod(models.TextChoices):
     CARD = "card", "Card (through the gateway)"
     CASH = "cash", "Cash received at the desk"
-    DESK_CARD = "pos", "Card at the counter (the clinic's card machine)"
     ONLINE = "online", "Online (UPI, card, netbanking at the gateway)"
+    COUNTER_CARD = "pos", "Card at the counter (the clinic's card machine)"
+
+
+# Taken at the front desk by a receptionist, outside any gateway: given back there too.
+DESK_METHODS = (PaymentMethod.CASH, PaymentMethod.COUNTER_CARD)
 
 
 # The payment token the front desk sends for cash: never sent to the card gateway.
 CASH_TOKEN = "cash"
-# A card swiped on the counter's card machine: taken at the desk like cash (the machine's
-# bank settles it), never sent to the card gateway.
-DESK_CARD_TOKEN = "desk_card"
-# What the desk takes in person, by token: recorded as received by the receptionist.
-TAKEN_AT_THE_DESK = {CASH_TOKEN: PaymentMethod.CASH, DESK_CARD_TOKEN: PaymentMethod.DESK_CARD}
+# The front desk's card machine approved the payment: recorded like cash (who took it).
+COUNTER_CARD_TOKEN = "counter_card"
+DESK_TOKENS = (CASH_TOKEN, COUNTER_CARD_TOKEN)
 # The booking's payment token for `payment_method: "online"`: the saga waits for the
 # gateway's order to be paid instead of charging in its step.
 ONLINE_TOKEN = "online"
+# The front desk's online payment: a Razorpay Payment Link for the patient's phone (shown
+# as a QR code at the desk); the saga waits for it as for an order. The desk's alone.
+PAYMENT_LINK_TOKEN = "payment_link"
 
 
 class Payment(models.Model):
@@ -54,6 +59,11 @@ class Payment(models.Model):
     # Online only: the gateway's order (its receipt is the booking id) and until when the
     # booking waits for it; the kept capture's id goes to gateway_reference.
     order_id = models.CharField(max_length=40, null=True, blank=True, unique=True)  # noqa: DJ001
+    # The front desk's payment link instead of an order (a walk-in pays on their phone).
+    payment_link_id = models.CharField(  # noqa: DJ001
+        max_length=40, null=True, blank=True, unique=True
+    )
+    payment_link_url = models.URLField(max_length=200, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

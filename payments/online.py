@@ -20,11 +20,12 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import F, Q
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import Booking, BookingStatus
-from payments.gateway import RefundDeclined, get_gateway
+from bookings.models import Booking, BookingStatus, PatientProfile
+from payments.gateway import RefundDeclined, RefundPending, get_gateway
 from payments.models import (
     ONE_REVERSAL_PER_CAPTURE,
     Payment,
@@ -59,24 +60,40 @@ def online_payment_available() -> bool:
 # --- the saga's step -------------------------------------------------------------------
 
 
-def await_payment(*, correlation_id: UUID, booking_id: str, amount: Decimal) -> None:
+def await_payment(
+    *, correlation_id: UUID, booking_id: str, amount: Decimal, by_link: bool = False
+) -> None:
     """Create the order for the settled price, then record it and wait (PaymentAwaited).
 
     Called by charge_booking once the price is final and `expected_total` was checked.
     Delivered again (recovery), the recorded order stands; a crash between the gateway's
     order and our record leaves an order nobody was shown, which is never paid.
+    `by_link`: the front desk's booking: a payment link texted to the patient's phone (and
+    shown as a QR code at the desk) instead of an order for the checkout.
     """
     if Payment.objects.filter(correlation_id=correlation_id).exists():
         return
+    expires_at = timezone.now() + timedelta(minutes=settings.PAYMENT_HOLD_MINUTES)
     try:
-        order = online_gateway().create_order(
-            amount=amount, booking_id=booking_id, correlation_id=str(correlation_id)
-        )
+        if by_link:
+            link = _create_link(
+                correlation_id=correlation_id,
+                booking_id=booking_id,
+                amount=amount,
+                expires_at=expires_at,
+            )
+            recorded = {"payment_link_id": link.link_id, "payment_link_url": link.url}
+            gateway_id = link.link_id
+        else:
+            order = online_gateway().create_order(
+                amount=amount, booking_id=booking_id, correlation_id=str(correlation_id)
+            )
+            recorded = {"order_id": order.order_id}
+            gateway_id = order.order_id
     except Exception:
         logger.warning("gateway order not made correlation_id=%s", correlation_id, exc_info=True)
         _fail_unpaid(correlation_id=correlation_id, reason=GATEWAY_UNAVAILABLE, waiting=False)
         return
-    expires_at = timezone.now() + timedelta(minutes=settings.PAYMENT_HOLD_MINUTES)
     try:
         with events.saga_step("payments.await", correlation_id):
             # The booking row first (the order every step keeps), only while it is not
@@ -90,13 +107,13 @@ def await_payment(*, correlation_id: UUID, booking_id: str, amount: Decimal) -> 
                 correlation_id=correlation_id,
                 amount=amount,
                 method=PaymentMethod.ONLINE,
-                order_id=order.order_id,
                 expires_at=expires_at,
+                **recorded,
             )
             events.emit(
                 events.PaymentAwaited(
                     payment_id=payment.pk,
-                    order_id=order.order_id,
+                    order_id=gateway_id,
                     amount=amount,
                     expires_at=expires_at,
                 ),
@@ -104,6 +121,30 @@ def await_payment(*, correlation_id: UUID, booking_id: str, amount: Decimal) -> 
             )
     except IntegrityError:  # a second delivery recorded its own order first
         logger.info("online payment already recorded correlation_id=%s", correlation_id)
+
+
+# Razorpay refuses a payment link that expires sooner than this.
+LINK_MINIMUM_LIFE = timedelta(minutes=16)
+
+
+def _create_link(*, correlation_id: UUID, booking_id: str, amount: Decimal, expires_at):
+    booking = Booking.objects.only("patient_name", "user_id").get(pk=booking_id)
+    phone = (
+        PatientProfile.objects.filter(user_id=booking.user_id)
+        .values_list("phone", flat=True)
+        .first()
+    )
+    # The link may outlive the hold by a minute (Razorpay's minimum): a payment after the
+    # hold is a capture for a booking no longer waiting, refunded in full at once.
+    expire_by = max(expires_at, timezone.now() + LINK_MINIMUM_LIFE)
+    return online_gateway().create_payment_link(
+        amount=amount,
+        booking_id=booking_id,
+        correlation_id=str(correlation_id),
+        phone=str(phone or ""),
+        patient_name=booking.patient_name,
+        expire_by=int(expire_by.timestamp()),
+    )
 
 
 def _fail_unpaid(*, correlation_id: UUID, reason: str, waiting: bool) -> bool:
@@ -130,17 +171,22 @@ def _fail_unpaid(*, correlation_id: UUID, reason: str, waiting: bool) -> bool:
 
 def record_capture(
     *,
-    order_id: str,
+    order_id: str | None = None,
+    payment_link_id: str | None = None,
     gateway_payment_id: str,
     amount: Decimal,
     currency: str = "INR",
     instrument: str = "",
 ) -> str:
-    """A capture on one of our orders, whoever reports it. Returns what became of it:
-    "captured" (kept: PaymentCompleted), "already" (this capture was kept before),
-    "reversed" (refunded in full), or "unknown_order" (not an order of ours)."""
+    """A capture on one of our orders (or the desk's payment links), whoever reports it.
+    Returns what became of it: "captured" (kept: PaymentCompleted), "already" (this
+    capture was kept before), "reversed" (refunded in full), or "unknown_order" (not an
+    order or link of ours)."""
+    ours = Q(order_id=order_id) if order_id else Q(payment_link_id=payment_link_id)
+    if not (order_id or payment_link_id):
+        return "unknown_order"
     payment = (
-        Payment.objects.filter(order_id=order_id, method=PaymentMethod.ONLINE)
+        Payment.objects.filter(ours, method=PaymentMethod.ONLINE)
         .select_related("booking")
         .only(
             "pk",
@@ -153,7 +199,7 @@ def record_capture(
         .first()
     )
     if payment is None:
-        logger.warning("capture for an unknown order order_id=%s", order_id)
+        logger.warning("capture for an unknown order order_id=%s", order_id or payment_link_id)
         return "unknown_order"
     correlation_id = payment.correlation_id
     right_amount = amount == payment.amount and currency == payment.currency
@@ -234,7 +280,8 @@ def reverse_capture(
 
 def settle_reversal(*, gateway_payment_id: str) -> str:
     """Refund a reversed capture at the gateway (the adapter lists the payment's refunds
-    first, so a retry never refunds twice) and log PaymentReversed. Returns the status."""
+    first, so a retry never refunds twice) and log PaymentReversed once the gateway has
+    processed it. Returns the status."""
     reversal = ReversedCapture.objects.get(gateway_payment_id=gateway_payment_id)
     if reversal.status != RefundStatus.PENDING:
         return reversal.status
@@ -242,8 +289,13 @@ def settle_reversal(*, gateway_payment_id: str) -> str:
         reference = get_gateway().refund(
             reference=gateway_payment_id,
             amount=reversal.amount,
-            idempotency_key=f"reverse-{gateway_payment_id}",
+            idempotency_key=f"{REVERSAL_KEY_PREFIX}{gateway_payment_id}",
         )
+    except RefundPending as accepted:  # its webhook or reconciliation settles it
+        ReversedCapture.objects.filter(pk=reversal.pk, status=RefundStatus.PENDING).update(
+            refund_reference=accepted.reference
+        )
+        return RefundStatus.PENDING
     except RefundDeclined:
         ReversedCapture.objects.filter(pk=reversal.pk, status=RefundStatus.PENDING).update(
             status=RefundStatus.FAILED
@@ -253,8 +305,18 @@ def settle_reversal(*, gateway_payment_id: str) -> str:
     except Exception:
         logger.warning("reversal refund not answered gateway_payment_id=%s", gateway_payment_id)
         return RefundStatus.PENDING
+    _reversal_processed(reversal=reversal, reference=reference)
+    return RefundStatus.REFUNDED
+
+
+REVERSAL_KEY_PREFIX = "reverse-"
+
+
+def _reversal_processed(*, reversal: ReversedCapture, reference: str) -> bool:
     with events.saga_step("payments.reversed", reversal.correlation_id):
-        if ReversedCapture.objects.filter(pk=reversal.pk, status=RefundStatus.PENDING).update(
+        if ReversedCapture.objects.filter(
+            pk=reversal.pk, status__in=(RefundStatus.PENDING, RefundStatus.FAILED)
+        ).update(
             status=RefundStatus.REFUNDED, refund_reference=reference, refunded_at=timezone.now()
         ):
             events.emit(
@@ -262,7 +324,40 @@ def settle_reversal(*, gateway_payment_id: str) -> str:
                 correlation_id=reversal.correlation_id,
                 occurrence=reversal.occurrence,
             )
-    return RefundStatus.REFUNDED
+            return True
+    return False
+
+
+def record_reversal_refund(*, idempotency_key: str, refund_id: str, status: str) -> str:
+    """A reversal's refund processed or failed at the gateway (payments.services'
+    record_gateway_refund, for keys of reversals). Same answers as that."""
+    if not idempotency_key.startswith(REVERSAL_KEY_PREFIX):
+        return "unknown"
+    reversal = ReversedCapture.objects.filter(
+        gateway_payment_id=idempotency_key.removeprefix(REVERSAL_KEY_PREFIX)
+    ).first()
+    if reversal is None:
+        return "unknown"
+    if status == "processed":
+        changed = _reversal_processed(reversal=reversal, reference=refund_id)
+        return "refunded" if changed else "unchanged"
+    if status == "failed" and ReversedCapture.objects.filter(
+        pk=reversal.pk, status=RefundStatus.PENDING, refund_reference__in=(refund_id, "")
+    ).update(status=RefundStatus.FAILED, refund_reference=refund_id):
+        logger.error("reversal refund failed gateway_payment_id=%s", reversal.gateway_payment_id)
+        return "failed"
+    return "unchanged"
+
+
+def reversals_awaiting_the_gateway() -> list[tuple[str, str, str]]:
+    """(idempotency key, gateway payment id, refund id) of reversals whose refund the
+    gateway accepted and has not processed yet: reconciliation asks about them."""
+    return [
+        (f"{REVERSAL_KEY_PREFIX}{pay_id}", pay_id, refund_id)
+        for pay_id, refund_id in ReversedCapture.objects.filter(status=RefundStatus.PENDING)
+        .exclude(refund_reference="")
+        .values_list("gateway_payment_id", "refund_reference")
+    ]
 
 
 # --- reconciliation (the worker) --------------------------------------------------------
@@ -271,22 +366,26 @@ def settle_reversal(*, gateway_payment_id: str) -> str:
 def reconcile_payment(*, payment_id: int, now: datetime) -> str:
     """Ask the gateway about one waiting order: record any capture; fail the booking
     (`payment_expired`) only when it is past `expires_at` with nothing captured."""
-    payment = Payment.objects.only("order_id", "expires_at", "correlation_id", "status").get(
-        pk=payment_id
-    )
+    payment = Payment.objects.only(
+        "order_id", "payment_link_id", "expires_at", "correlation_id", "status"
+    ).get(pk=payment_id)
     if payment.status != PaymentStatus.PENDING:
         return "settled"
-    # A waiting online payment has its gateway order and its expiry.
-    assert payment.order_id is not None and payment.expires_at is not None
+    # A waiting online payment has its gateway order (or the desk's link) and its expiry.
+    assert (payment.order_id or payment.payment_link_id) and payment.expires_at is not None
     try:
-        found = online_gateway().payments_of(order_id=payment.order_id)
+        if payment.payment_link_id:
+            found = online_gateway().payments_of_link(link_id=payment.payment_link_id)
+        else:
+            found = online_gateway().payments_of(order_id=payment.order_id)
     except Exception:
-        logger.warning("reconciliation unanswered order_id=%s", payment.order_id, exc_info=True)
+        logger.warning("reconciliation unanswered payment_id=%s", payment_id, exc_info=True)
         return "unanswered"
     captured = [p for p in found if p.captured]
     for capture in captured:
         record_capture(
             order_id=payment.order_id,
+            payment_link_id=payment.payment_link_id,
             gateway_payment_id=capture.payment_id,
             amount=capture.amount,
             currency=capture.currency,
@@ -304,7 +403,8 @@ def reconcile_payment(*, payment_id: int, now: datetime) -> str:
 
 def reconcile_waiting_payments(*, now: datetime, ahead: timedelta = timedelta(minutes=1)) -> dict:
     """The worker's job: every online order at or near its expiry, asked about once; and
-    any reversal whose refund the gateway has not answered yet, asked again."""
+    any reversal whose refund the gateway has not answered yet, asked again (one it
+    accepted is asked about by payments.services.reconcile_pending_refunds)."""
     due = Payment.objects.filter(
         method=PaymentMethod.ONLINE, status=PaymentStatus.PENDING, expires_at__lte=now + ahead
     ).values_list("pk", flat=True)
@@ -313,7 +413,7 @@ def reconcile_waiting_payments(*, now: datetime, ahead: timedelta = timedelta(mi
         outcome = reconcile_payment(payment_id=pk, now=now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     for gateway_payment_id in ReversedCapture.objects.filter(
-        status=RefundStatus.PENDING
+        status=RefundStatus.PENDING, refund_reference=""
     ).values_list("gateway_payment_id", flat=True):
         settle_reversal(gateway_payment_id=gateway_payment_id)
     return outcomes
@@ -325,7 +425,10 @@ def reconcile_waiting_payments(*, now: datetime, ahead: timedelta = timedelta(mi
 def online_order_of(*, booking_id: UUID) -> dict | None:
     """The checkout's parameters of a booking's online order (shared/API.md), or None."""
     payment = (
-        Payment.objects.filter(booking_id=booking_id, method=PaymentMethod.ONLINE)
+        # A desk payment link has no checkout order: the patient pays on the link.
+        Payment.objects.filter(
+            booking_id=booking_id, method=PaymentMethod.ONLINE, order_id__isnull=False
+        )
         .only("order_id", "amount", "currency", "expires_at")
         .first()
     )
@@ -340,6 +443,30 @@ def online_order_of(*, booking_id: UUID) -> dict | None:
         "currency": payment.currency,
         "expires_at": payment.expires_at,
     }
+
+
+def desk_payment_link_of(*, booking_id: UUID) -> dict | None:
+    """The front desk's payment link of a booking (url, amount, expiry), or None."""
+    found = (
+        Payment.objects.filter(booking_id=booking_id, payment_link_id__isnull=False)
+        .values("pk", "payment_link_id", "amount", "expires_at", "status")
+        .annotate(url=F("payment_link_url"))
+        .first()
+    )
+    return dict(found) if found else None
+
+
+def ask_gateway_now(*, booking_id: UUID) -> str:
+    """The desk asks whether the link was paid (before reconciliation's own turn): any
+    capture is recorded as the webhook would. Returns reconcile_payment's answer."""
+    payment_id = (
+        Payment.objects.filter(booking_id=booking_id, method=PaymentMethod.ONLINE)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if payment_id is None:
+        return "settled"
+    return reconcile_payment(payment_id=payment_id, now=timezone.now())
 
 
 def accept_checkout_proof(

@@ -19,7 +19,7 @@ import requests
 from django.conf import settings
 from razorpay.errors import BadRequestError, SignatureVerificationError
 
-from payments.gateway import ChargeResult, RefundDeclined
+from payments.gateway import ChargeResult, RefundDeclined, RefundPending
 from payments.models import ONLINE_TOKEN
 
 PAISE = Decimal(100)
@@ -66,6 +66,12 @@ class GatewayPayment:
         )
 
 
+@dataclass(frozen=True)
+class PaymentLink:
+    link_id: str
+    url: str  # short_url: what the QR code carries and the SMS links to
+
+
 class _TimeoutSession(requests.Session):
     """The SDK passes no timeout: every call here gives up after RAZORPAY_TIMEOUT_SECONDS
     (an unanswered call is settled later by reconciliation, never by waiting)."""
@@ -102,11 +108,14 @@ class RazorpayGateway:
 
         Razorpay takes no idempotency key for refunds: the key goes into the refund's
         notes, and the payment's refunds are listed first, so a retry finds the refund
-        an earlier (unanswered) call made instead of refunding twice.
+        an earlier (unanswered) call made instead of refunding twice. A refund of the key
+        that failed gave nothing back: it does not count, the retry makes a new one.
+        Razorpay answers `processed` (returned), `pending` (RefundPending) or `failed`.
         """
         for existing in self.refunds_of(payment_id=reference):
-            if (existing.get("notes") or {}).get("idempotency_key") == idempotency_key:
-                return str(existing["id"])
+            notes = existing.get("notes") or {}
+            if notes.get("idempotency_key") == idempotency_key and existing["status"] != "failed":
+                return _settled(existing)
         try:
             made = self.client.payment.refund(
                 reference,
@@ -114,7 +123,11 @@ class RazorpayGateway:
             )
         except BadRequestError as refused:  # an answer: Razorpay will not refund it
             raise RefundDeclined(str(refused)) from refused
-        return str(made["id"])
+        return _settled(made)
+
+    def refund_status(self, *, payment_id: str, refund_id: str) -> str:
+        """A refund's status at the gateway: pending, processed or failed (reconciliation)."""
+        return str(self.client.payment.fetch_refund_id(payment_id, refund_id)["status"])
 
     # --- online payments -----------------------------------------------------------
 
@@ -137,6 +150,49 @@ class RazorpayGateway:
     def fetch_payment(self, *, payment_id: str) -> GatewayPayment:
         return GatewayPayment.from_entity(self.client.payment.fetch(payment_id))
 
+    def create_payment_link(
+        self,
+        *,
+        amount: Decimal,
+        booking_id: str,
+        correlation_id: str,
+        phone: str,
+        patient_name: str,
+        expire_by: int,
+    ) -> PaymentLink:
+        """A Payment Link for the front desk (POST /v1/payment_links): Razorpay texts it to
+        `phone`; the booking id is its reference_id and in its notes. `expire_by` is a Unix
+        time (Razorpay wants it at least 15 minutes ahead)."""
+        made = self.client.payment_link.create(
+            {
+                "amount": to_paise(amount),
+                "currency": "INR",
+                "accept_partial": False,
+                "reference_id": booking_id,
+                "description": f"Clinic booking {booking_id}",
+                "customer": {"name": patient_name, "contact": phone},
+                "notify": {"sms": True, "email": False},
+                "reminder_enable": False,
+                "expire_by": expire_by,
+                "notes": {"booking_id": booking_id, "correlation_id": correlation_id},
+            }
+        )
+        return PaymentLink(str(made["id"]), str(made["short_url"]))
+
+    def payments_of_link(self, *, link_id: str) -> list[GatewayPayment]:
+        """A payment link's payments (GET /v1/payment_links/<id>: its `payments` list)."""
+        link = self.client.payment_link.fetch(link_id)
+        return [
+            GatewayPayment(
+                payment_id=str(p["payment_id"]),
+                order_id=str(link.get("order_id") or ""),
+                status=str(p["status"]),
+                amount=from_paise(int(p["amount"])),
+                currency=str(link.get("currency", "INR")),
+            )
+            for p in link.get("payments") or []
+        ]
+
     def refunds_of(self, *, payment_id: str) -> list[dict[str, Any]]:
         return list(self.client.payment.fetch_multiple_refund(payment_id).get("items", []))
 
@@ -157,6 +213,15 @@ class RazorpayGateway:
             )
         except SignatureVerificationError:
             return False
+
+
+def _settled(refund: dict[str, Any]) -> str:
+    """A refund entity's id once processed; RefundPending or RefundDeclined otherwise."""
+    if refund["status"] == "pending":
+        raise RefundPending(str(refund["id"]))
+    if refund["status"] == "failed":
+        raise RefundDeclined(f"refund {refund['id']} failed at the gateway")
+    return str(refund["id"])
 
 
 def webhook_signature_holds(*, body: bytes, signature: str, secret: str) -> bool:

@@ -16,11 +16,15 @@ from django.utils import timezone
 from bookings import events
 from bookings.models import AuditLog, Booking, BookingStatus
 from payments import online
-from payments.gateway import ChargeResult, RefundDeclined, get_gateway
+from payments.gateway import ChargeResult, RefundDeclined, RefundPending, get_gateway
 from payments.models import (
+    CASH_TOKEN,
+    COUNTER_CARD_TOKEN,
+    DESK_METHODS,
+    DESK_TOKENS,
     ONE_REFUND_PER_SAGA,
     ONLINE_TOKEN,
-    TAKEN_AT_THE_DESK,
+    PAYMENT_LINK_TOKEN,
     CashReceipt,
     Payment,
     PaymentMethod,
@@ -32,6 +36,7 @@ from payments.models import (
 logger = logging.getLogger("payments")
 
 PRICE_CHANGED = "price_changed"
+DESK_METHOD_OF = {CASH_TOKEN: PaymentMethod.CASH, COUNTER_CARD_TOKEN: PaymentMethod.COUNTER_CARD}
 
 
 def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
@@ -51,20 +56,23 @@ def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:
     if booking.expected_total is not None and amount > booking.expected_total:
         _refuse_higher_price(correlation_id=correlation_id, amount=amount, booking=booking)
         return
-    if booking.payment_token == ONLINE_TOKEN and amount != 0:
-        # Paid later, at the gateway's checkout: the step records the order and waits.
+    if booking.payment_token in (ONLINE_TOKEN, PAYMENT_LINK_TOKEN) and amount != 0:
+        # Paid later, at the gateway's checkout (or on the desk's payment link): the step
+        # records the order and waits.
         online.await_payment(
-            correlation_id=correlation_id, booking_id=str(booking.pk), amount=amount
+            correlation_id=correlation_id,
+            booking_id=str(booking.pk),
+            amount=amount,
+            by_link=booking.payment_token == PAYMENT_LINK_TOKEN,
         )
         return
-    at_desk = TAKEN_AT_THE_DESK.get(booking.payment_token)
-    cash = at_desk is not None  # in person at the desk (cash or the counter's card machine)
+    cash = booking.payment_token in DESK_TOKENS  # cash, or the counter's card machine
     try:
         payment = Payment.objects.create(
             booking_id=booking.pk,
             correlation_id=correlation_id,
             amount=amount,
-            method=at_desk or PaymentMethod.CARD,
+            method=DESK_METHOD_OF.get(booking.payment_token, PaymentMethod.CARD),
         )
     except IntegrityError:  # delivered again: the payment exists, settle that one
         payment = Payment.objects.get(correlation_id=correlation_id)
@@ -208,7 +216,7 @@ def reverse_payment(*, correlation_id: UUID) -> None:
         # (cash never went to the gateway: not recorded as taken, it is handed back).
         known = (
             None
-            if payment.method in TAKEN_AT_THE_DESK.values()
+            if payment.method in DESK_METHODS
             else get_gateway().lookup(
                 idempotency_key=str(correlation_id), token=payment.booking.payment_token
             )
@@ -240,12 +248,17 @@ def _refund(
     a late capture) records it; the shared idempotency key makes the gateway refund once."""
     correlation_id = payment.correlation_id
     refund_reference = ""
-    if payment.method in TAKEN_AT_THE_DESK.values():
-        refund_reference = f"{payment.method}_back_{payment.pk}"  # handed back at the desk
+    if payment.method in DESK_METHODS:
+        refund_reference = f"cash_back_{payment.pk}"  # handed back at the desk
     elif payment.amount > 0:  # a 100% discount took nothing at the gateway
-        refund_reference = get_gateway().refund(
-            reference=reference, amount=payment.amount, idempotency_key=f"refund-{correlation_id}"
-        )
+        try:
+            refund_reference = get_gateway().refund(
+                reference=reference,
+                amount=payment.amount,
+                idempotency_key=f"refund-{correlation_id}",
+            )
+        except RefundPending as accepted:  # made at the gateway; the money is on its way
+            refund_reference = accepted.reference
     with events.saga_step(step, correlation_id):
         if not Payment.objects.filter(pk=payment.pk, status__in=refundable).update(
             status=PaymentStatus.REFUNDED,
@@ -293,7 +306,9 @@ def settle_refund(*, correlation_id: UUID) -> str:
     """Ask the gateway to make a pending refund; record its answer. Returns the status.
 
     No answer (a timeout, an outage) leaves it pending for the next try; a refusal
-    marks it failed, for staff to see in the admin and settle by hand.
+    marks it failed, for staff to see in the admin and settle by hand. A refund the
+    gateway accepted but has not processed (Razorpay's `pending`) keeps its reference
+    and stays pending until its webhook or reconciliation says processed or failed.
     """
     refund = Refund.objects.select_related("payment").get(correlation_id=correlation_id)
     if refund.status != RefundStatus.PENDING:
@@ -302,41 +317,134 @@ def settle_refund(*, correlation_id: UUID) -> str:
         attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     try:
-        if refund.payment.method in TAKEN_AT_THE_DESK.values():
-            # Cash comes back in cash, a counter card on the card machine: at the desk.
-            reference = f"{refund.payment.method}_back_{refund.pk}"
+        if refund.payment.method in DESK_METHODS:
+            # Cash comes back in cash (a counter card on the card machine): staff cancel
+            # at the desk and hand it over.
+            reference = f"cash_back_{refund.pk}"
         else:
             reference = get_gateway().refund(
                 reference=refund.payment.gateway_reference,
                 amount=refund.amount,
                 idempotency_key=refund.idempotency_key,
             )
-    except RefundDeclined as declined:
+    except RefundPending as accepted:
         Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
-            status=RefundStatus.FAILED, failure_reason=str(declined)[:200]
+            gateway_reference=accepted.reference, updated_at=timezone.now()
         )
-        logger.error("refund declined correlation_id=%s", correlation_id)
-        return RefundStatus.FAILED
+        return Refund.objects.values_list("status", flat=True).get(pk=refund.pk)
+    except RefundDeclined as declined:
+        _refund_failed(refund=refund, reason=str(declined))
+        return Refund.objects.values_list("status", flat=True).get(pk=refund.pk)
     except Exception:
         logger.warning("refund not answered, left pending correlation_id=%s", correlation_id)
         return RefundStatus.PENDING
-    with events.saga_step("payments.refund", correlation_id):
-        if Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
-            status=RefundStatus.REFUNDED,
-            gateway_reference=reference,
-            refunded_at=timezone.now(),
-        ):
-            events.emit(
-                events.PaymentRefunded(refund_id=refund.pk, amount=refund.amount),
-                correlation_id=correlation_id,
-            )
+    _refund_processed(refund=refund, reference=reference)
     return RefundStatus.REFUNDED
 
 
+def _refund_processed(*, refund: Refund, reference: str) -> bool:
+    """The money went back: refunded once, PaymentRefunded once. From pending, or from
+    failed when a later attempt was processed (a processed refund is final at the gateway,
+    whichever message about an earlier attempt came last)."""
+    with events.saga_step("payments.refund", refund.correlation_id):
+        if Refund.objects.filter(
+            pk=refund.pk, status__in=(RefundStatus.PENDING, RefundStatus.FAILED)
+        ).update(
+            status=RefundStatus.REFUNDED,
+            gateway_reference=reference,
+            refunded_at=timezone.now(),
+            updated_at=timezone.now(),
+        ):
+            events.emit(
+                events.PaymentRefunded(refund_id=refund.pk, amount=refund.amount),
+                correlation_id=refund.correlation_id,
+            )
+            return True
+    return False
+
+
+def _refund_failed(*, refund: Refund, reason: str, reference: str | None = None) -> bool:
+    """The gateway refused the refund (or `reference`, the attempt it made, failed): staff
+    see it failed. Only the attempt we know of (or one we have not heard back about yet)
+    can fail it: a late failure of an earlier attempt leaves a newer one alone."""
+    pending = Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING)
+    if reference is not None:
+        pending = pending.filter(gateway_reference__in=(reference, ""))
+    failed = pending.update(
+        status=RefundStatus.FAILED,
+        gateway_reference=reference or refund.gateway_reference,
+        failure_reason=reason[:200],
+        updated_at=timezone.now(),
+    )
+    if failed:
+        logger.error("refund failed correlation_id=%s", refund.correlation_id)
+    return bool(failed)
+
+
+REFUND_KEY_PREFIX = "cancel-"  # Refund.idempotency_key's (ReversedCapture's: "reverse-")
+
+
+def record_gateway_refund(*, idempotency_key: str, refund_id: str, status: str) -> str:
+    """The gateway says refund `refund_id` (made with `idempotency_key`) is now `status`
+    (`processed` or `failed`): its webhook or reconciliation. Acted on once, in any order:
+    each change is a conditional UPDATE of our row's status, so a repeat, or a
+    refund.processed heard before our refund call returned, changes nothing twice.
+    Returns what became of it: "refunded", "failed", "unchanged" or "unknown"."""
+    if idempotency_key.startswith(REFUND_KEY_PREFIX):
+        try:
+            correlation_id = UUID(idempotency_key.removeprefix(REFUND_KEY_PREFIX))
+        except ValueError:
+            return "unknown"
+        refund = Refund.objects.filter(correlation_id=correlation_id).first()
+        if refund is None:
+            return "unknown"
+        if status == "processed":
+            changed = _refund_processed(refund=refund, reference=refund_id)
+            return "refunded" if changed else "unchanged"
+        if status == "failed":
+            changed = _refund_failed(
+                refund=refund, reason="refund.failed reported by the gateway", reference=refund_id
+            )
+            return "failed" if changed else "unchanged"
+        return "unchanged"
+    return online.record_reversal_refund(
+        idempotency_key=idempotency_key, refund_id=refund_id, status=status
+    )
+
+
+def reconcile_pending_refunds() -> dict[str, int]:
+    """The worker: ask the gateway about every refund it accepted without processing yet
+    (a webhook may never come); record processed or failed ones."""
+    outcomes: dict[str, int] = {}
+    refund_status = getattr(get_gateway(), "refund_status", None)
+    if refund_status is None:
+        return outcomes  # the simulated gateway answers every refund at once
+    waiting = [
+        (r.idempotency_key, r.payment.gateway_reference, r.gateway_reference)
+        for r in Refund.objects.filter(status=RefundStatus.PENDING)
+        .exclude(gateway_reference="")
+        .exclude(payment__method__in=DESK_METHODS)
+        .select_related("payment")
+    ] + online.reversals_awaiting_the_gateway()
+    for key, payment_reference, refund_id in waiting:
+        try:
+            status = refund_status(payment_id=payment_reference, refund_id=refund_id)
+        except Exception:
+            logger.warning("refund status unanswered refund_id=%s", refund_id, exc_info=True)
+            status = "unanswered"
+        if status in ("processed", "failed"):
+            status = record_gateway_refund(idempotency_key=key, refund_id=refund_id, status=status)
+        outcomes[status] = outcomes.get(status, 0) + 1
+    return outcomes
+
+
 def settle_pending_refunds(*, not_touched_since: datetime) -> int:
-    """Try again every refund still pending since before `not_touched_since` (the worker's
-    and resume_sagas' job). Returns how many are refunded now."""
-    stale = Refund.objects.filter(status=RefundStatus.PENDING, updated_at__lt=not_touched_since)
+    """Try again every refund still pending since before `not_touched_since` that the
+    gateway never answered (the worker's and resume_sagas' job; one it accepted is asked
+    about by reconcile_pending_refunds instead). Returns how many are refunded now."""
+    stale = Refund.objects.filter(
+        status=RefundStatus.PENDING, updated_at__lt=not_touched_since, gateway_reference=""
+    )
     return sum(
         settle_refund(correlation_id=cid) == RefundStatus.REFUNDED
         for cid in stale.values_list("correlation_id", flat=True)
@@ -345,9 +453,11 @@ def settle_pending_refunds(*, not_touched_since: datetime) -> int:
 
 def retry_refund(*, correlation_id: UUID, actor: str) -> str:
     """Staff ask again for a refund the gateway refused or has not answered (audited)."""
+    # The failed attempt's reference is let go: the gateway is asked anew (the adapter
+    # does not count a failed refund as made).
     reopened = Refund.objects.filter(
         correlation_id=correlation_id, status=RefundStatus.FAILED
-    ).update(status=RefundStatus.PENDING, updated_at=timezone.now())
+    ).update(status=RefundStatus.PENDING, gateway_reference="", updated_at=timezone.now())
     if reopened:
         refund = Refund.objects.get(correlation_id=correlation_id)
         AuditLog.record(

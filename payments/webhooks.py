@@ -16,13 +16,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from payments.models import Refund, RefundStatus, ReversedCapture, WebhookEvent
+from payments.models import WebhookEvent
 from payments.online import record_capture
+from payments.services import record_gateway_refund
 
 logger = logging.getLogger("payments")
 
 CAPTURE_EVENTS = ("payment.captured", "order.paid")
-HANDLED = (*CAPTURE_EVENTS, "payment.failed", "refund.processed", "refund.failed")
+# refund.created is not acted on: the refund was recorded before we asked for it, and
+# processed or failed is what changes it (in whichever order they come).
+REFUND_EVENTS = ("refund.processed", "refund.failed")
+# The front desk's payment links: paid once, its payment captured (also sent as
+# payment.captured with the link's own order, which is not one of ours: ignored).
+LINK_PAID = "payment_link.paid"
+HANDLED = (*CAPTURE_EVENTS, "payment.failed", *REFUND_EVENTS, LINK_PAID)
 MAX_EVENT_ID = 64
 
 
@@ -41,8 +48,11 @@ def read_envelope(envelope: Any) -> str:
     if event in CAPTURE_EVENTS or event == "payment.failed":
         entity = _entity(payload, "payment")
         _require(entity, id=str, order_id=str, amount=int, currency=str, status=str)
-    elif event in ("refund.processed", "refund.failed"):
-        _require(_entity(payload, "refund"), id=str, payment_id=str)
+    elif event in REFUND_EVENTS:
+        _require(_entity(payload, "refund"), id=str, payment_id=str, status=str)
+    elif event == LINK_PAID:
+        _require(_entity(payload, "payment_link"), id=str, status=str)
+        _require(_entity(payload, "payment"), id=str, amount=int, currency=str, status=str)
     return event
 
 
@@ -104,17 +114,29 @@ def _act(event: str, envelope: dict) -> None:
             currency=entity["currency"],
             instrument=str(entity.get("method") or ""),
         )
-    elif event == "refund.failed":
-        refund_id = payload["refund"]["entity"]["id"]
-        # Staff see it (a failed refund is listed until settled by hand).
-        ReversedCapture.objects.filter(refund_reference=refund_id).update(
-            status=RefundStatus.FAILED
+    elif event == LINK_PAID:
+        link, paid = payload["payment_link"]["entity"], payload["payment"]["entity"]
+        if paid["status"] not in ("captured", "refunded"):
+            return
+        record_capture(
+            payment_link_id=link["id"],
+            gateway_payment_id=paid["id"],
+            amount=(Decimal(paid["amount"]) / 100).quantize(Decimal("0.01")),
+            currency=paid["currency"],
+            instrument=str(paid.get("method") or ""),
         )
-        Refund.objects.filter(gateway_reference=refund_id).update(
-            status=RefundStatus.FAILED, failure_reason="refund.failed reported by the gateway"
+    elif event in REFUND_EVENTS:
+        refund = payload["refund"]["entity"]
+        key = (refund.get("notes") or {}).get("idempotency_key")
+        if not isinstance(key, str):
+            return  # not a refund we asked for (one made on the dashboard): staff's own
+        record_gateway_refund(
+            idempotency_key=key,
+            refund_id=refund["id"],
+            # The event says what happened; the entity's status is its snapshot then.
+            status="processed" if event == "refund.processed" else "failed",
         )
-    # payment.failed: the patient may try the same order again until it expires;
-    # refund.processed: recorded when the gateway answered the refund call.
+    # payment.failed: the patient may try the same order again until it expires.
 
 
 def process_pending(*, received_before: datetime) -> int:

@@ -26,7 +26,8 @@ from bookings.services import (
     request_cancellation,
 )
 from payments.gateway import get_gateway
-from payments.models import TAKEN_AT_THE_DESK, Refund, RefundStatus
+from payments.models import DESK_TOKENS, PAYMENT_LINK_TOKEN, Refund, RefundStatus
+from payments.online import online_payment_available
 from payments.services import receive_cash
 from portal.presentation import refund_share_in_words, why_not_cancellable
 from pricing.cancellation import refund_for
@@ -68,6 +69,7 @@ def start_booking(
     visit_date: date | None = None,
     cash_received_by: str | None = None,
     expected_total: Decimal | None = None,
+    payment_link_by: str | None = None,
 ) -> Booking:
     """Check what only payments and scheduling can judge, then start the saga.
 
@@ -82,12 +84,19 @@ def start_booking(
     400; a walk-in's must be a day the clinic is open, and today only before closing.
     Cash (`payment_token="cash"`) only with
     `cash_received_by`, the receptionist who took it (the front desk); payments records
-    it as captured without the card gateway, so the saga is the same for both.
+    it as captured without the card gateway, so the saga is the same for both. A
+    payment link (`payment_token="payment_link"`) only with `payment_link_by`, the
+    receptionist who offers it, and only with the online gateway.
     """
     # Input validation only (the gateway is asked nothing else here): an unknown token
     # is the patient's mistake, to be told now, not a failed payment later.
-    cash = payment_token in TAKEN_AT_THE_DESK and bool(cash_received_by)
-    if not cash and not get_gateway().accepts(payment_token):
+    cash = payment_token in DESK_TOKENS and bool(cash_received_by)
+    link = payment_token == PAYMENT_LINK_TOKEN and bool(payment_link_by)
+    if link and not online_payment_available():
+        raise ValidationError(
+            {"payment_token": "Payment links need the online gateway (PAYMENT_GATEWAY=razorpay)."}
+        )
+    if not (cash or link) and not get_gateway().accepts(payment_token):
         raise ValidationError({"payment_token": f"Unknown payment token {payment_token!r}."})
     active = active_services(list(service_ids))  # read once, for bookings too
     needing_slot = [pk for pk, service in active.items() if service.requires_appointment]
@@ -276,10 +285,12 @@ def book_at_front_desk(
 ) -> Booking:
     """A walk-in or telephone patient booked by the receptionist, through `start_booking`
     like every other door. The booking belongs to the patient's account found (or made)
-    by phone; cash is recorded as received by the receptionist. The account, the booking
+    by phone; cash is recorded as received by the receptionist; a payment link is texted to
+    the phone (and shown as a QR code at the desk). The account, the booking
     request and the desk's AuditLog row commit together; the saga runs on that commit,
     so the booking handed back is confirmed or failed (reload it)."""
-    cash = payment_token in TAKEN_AT_THE_DESK  # cash or the counter's card machine
+    cash = payment_token in DESK_TOKENS  # cash, or the counter's card machine
+    link = payment_token == PAYMENT_LINK_TOKEN
     with transaction.atomic():
         user, created = desk_patient_account(
             phone=phone, full_name=patient_name, gender=gender, date_of_birth=date_of_birth
@@ -294,6 +305,7 @@ def book_at_front_desk(
             slot_id=slot_id,
             visit_date=day,
             cash_received_by=receptionist if cash else None,
+            payment_link_by=receptionist if link else None,
         )
         AuditLog.record(
             actor=receptionist,
@@ -304,7 +316,7 @@ def book_at_front_desk(
                 "account": user.get_username(),
                 "account_created": created,
                 "phone": str(phone),
-                "payment": TAKEN_AT_THE_DESK[payment_token] if cash else "card",
+                "payment": payment_token,
                 "slot_id": slot_id,
                 "services": list(service_ids),
             },

@@ -160,8 +160,11 @@ def _services(booking: Booking) -> str:
     return ", ".join(item.name for item in booking.items.all())
 
 
-# How staff read a payment's method (a card through the gateway otherwise).
-STAFF_PAID_BY = {"cash": " in cash at the desk", "pos": " by card at the desk (card machine)"}
+STAFF_PAID_BY = {
+    "cash": "in cash at the desk",
+    "pos": "by card at the desk",
+    "online": "online (Razorpay)",
+}
 
 
 def _paid(e: events.PaymentCompleted, _b: Booking) -> Said:
@@ -169,6 +172,8 @@ def _paid(e: events.PaymentCompleted, _b: Booking) -> Said:
         return _("You paid"), _("%(amount)s in cash at the front desk.") % {"amount": inr(e.amount)}
     if e.method == "pos":
         return _("You paid"), _("%(amount)s by card at the front desk.") % {"amount": inr(e.amount)}
+    if e.method == "online":
+        return _("You paid"), _("%(amount)s online.") % {"amount": inr(e.amount)}
     return _("You paid"), _("%(amount)s by card.") % {"amount": inr(e.amount)}
 
 
@@ -228,7 +233,7 @@ WORDS: dict[type[events.Payload], Words] = {
         patient=_paid,
         staff=lambda e, b: (
             "Paid",
-            f"{inr(e.amount)} taken{STAFF_PAID_BY.get(e.method, ' by card')}.",
+            f"{inr(e.amount)} taken {STAFF_PAID_BY.get(e.method, 'by card')}.",
         ),
     ),
     events.PaymentFailed: Words(

@@ -43,7 +43,8 @@ def test_the_front_page_shows_today_at_a_glance(client, book, set_default_limit)
     # all bookings, one per status but failed, the attempts, revenue, discounts, failed
     # payments, messages to check (issue 22, B3)
     # ... and today's visits with one link per status of a visit (issue 25)
-    assert len(links) == 1 + (len(BookingStatus.values) - 1) + 1 + 4 + 1 + 4
+    # ... and refunds not settled: the tile, failed, pending, reversed captures (issue 23)
+    assert len(links) == 1 + (len(BookingStatus.values) - 1) + 1 + 4 + 1 + 4 + 4
     unknown = glance[glance.index('id="glance-delivery-unknown"') :]
     assert '<p class="figure">0</p>' in unknown
     for link in links:

@@ -70,7 +70,7 @@ def test_the_desk_books_a_card_at_the_counter_on_a_form_that_fits(
     expect(page.locator(".messagelist")).not_to_contain_text("Collect")
     booking = Booking.objects.get(patient_name="Gopal Menon")
     assert booking.status == BookingStatus.CONFIRMED
-    assert booking.payment.method == PaymentMethod.DESK_CARD
+    assert booking.payment.method == PaymentMethod.COUNTER_CARD
 
 
 def test_the_total_without_javascript_at_360_px(browser, live_server, service_priced, noon):

@@ -1,6 +1,7 @@
-"""Booking at the front desk (a walk-in or a telephone patient), paid by card or as cash
-received at the desk, through the same start_booking as the API and the pages; and the
-desk's search for a patient's bookings by phone or name."""
+"""Booking at the front desk (a walk-in or a telephone patient), paid as cash received at
+the desk (the payment link: tests/test_front_desk_payment_link.py), through the same
+start_booking as the API and the pages; and the desk's search for a patient's bookings by
+phone or name."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -122,6 +123,40 @@ def test_a_telephone_patient_paid_in_cash(client, receptionist, consult, tomorro
     assert find_violations() == []
 
 
+def test_a_card_at_the_counter_is_taken_like_cash_and_given_back_at_the_desk(
+    client, receptionist, consult, tomorrow_nine
+):
+    """The clinic's card machine approved it: recorded as taken by the receptionist,
+    never sent to a gateway; a cancellation gives it back at the desk."""
+    day = tomorrow_nine.start.date().isoformat()
+    assert "Card at the counter" in client.get(f"{BOOK}?day={day}").content.decode()
+    answer = client.post(
+        f"{BOOK}?day={day}",
+        form([consult], payment="counter_card", slot_id=tomorrow_nine.pk),
+        follow=True,
+    )
+    assert "Take ₹900.00 on the card machine." in answer.content.decode()
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.CONFIRMED
+    payment = Payment.objects.get(booking=booking)
+    assert (payment.method, payment.status) == (PaymentMethod.COUNTER_CARD, "captured")
+    assert CashReceipt.objects.get(correlation_id=booking.correlation_id).received_by == "rita"
+    assert not SimulatedGatewayCharge.objects.exists()
+    assert AuditLog.objects.get(action="booking.front_desk").after["payment"] == "counter_card"
+    assert booking.billing_documents.get().payment_method == "pos"
+    assert [e.detail for e in timeline(booking) if e.title == "You paid"] == [
+        "₹900.00 by card at the front desk."
+    ]
+    assert [e.detail for e in staff_story(booking) if e.title == "Paid"] == [
+        "₹900.00 taken by card at the desk."
+    ]
+    cancel_booking(booking=booking, actor="rita", by_staff=True, reason="doctor away")
+    refund = booking.payment.refunds.get()
+    assert refund.status == "refunded" and refund.gateway_reference.startswith("cash_back_")
+    assert not SimulatedGatewayCharge.objects.exists()
+    assert find_violations() == []
+
+
 def test_a_registered_patient_gets_the_booking_in_their_own_account(
     client, receptionist, service_priced
 ):
@@ -130,49 +165,29 @@ def test_a_registered_patient_gets_the_booking_in_their_own_account(
     PatientProfileFactory(
         user=registered, full_name="Meera Shah", date_of_birth=date(1990, 1, 1), phone=PHONE
     )
-    client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="desk_card"))
+    client.post(f"{BOOK}?day={clinic_today().isoformat()}", form([cbc]))
     booking = Booking.objects.get()
     assert booking.user == registered and booking.status == BookingStatus.CONFIRMED
     assert booking.appointment_start is None  # a walk-in lab test
+    assert Payment.objects.get().method == PaymentMethod.CASH
     assert AuditLog.objects.get(action="booking.front_desk").after["account_created"] is False
     assert get_user_model().objects.filter(username__startswith="desk-").count() == 0
 
 
-def test_a_card_at_the_counter_is_recorded_as_such_never_through_the_gateway(
-    client, receptionist, service_priced
+def test_the_desk_never_offers_or_takes_a_test_card_token(
+    client, receptionist, consult, tomorrow_nine
 ):
-    cbc = service_priced("350.00")
-    page = client.get(f"{BOOK}?day={clinic_today().isoformat()}").content.decode()
-    assert "Card at the counter" in page
-    for test_token in ("tok_visa", "tok_mastercard", "tok_chargeDeclined"):
-        assert test_token not in page
-    answer = client.post(
-        f"{BOOK}?day={clinic_today().isoformat()}", form([cbc], payment="desk_card"), follow=True
-    )
-    assert "Collect" not in answer.content.decode()  # nothing to collect in cash
-    booking = Booking.objects.get()
-    assert booking.status == BookingStatus.CONFIRMED
-    payment = Payment.objects.get(booking=booking)
-    assert (payment.method, payment.status) == (PaymentMethod.DESK_CARD, "captured")
-    assert not SimulatedGatewayCharge.objects.exists()  # the counter's machine, not the gateway
-    assert CashReceipt.objects.get(correlation_id=booking.correlation_id).received_by == "rita"
-    assert AuditLog.objects.get(action="booking.front_desk").after["payment"] == "pos"
-    assert booking.billing_documents.get().payment_method == "pos"
-    assert find_violations() == []
-
-
-@pytest.mark.parametrize("test_token", ["tok_visa", "tok_chargeDeclined"])
-def test_the_gateways_test_cards_are_refused_at_the_desk(
-    client, receptionist, consult, tomorrow_nine, test_token
-):
+    """The simulated gateway's tokens are the API's test fixtures, not a way to pay at a
+    counter: the desk offers cash (and, with the online gateway, a payment link)."""
     day = tomorrow_nine.start.date().isoformat()
-    answer = client.post(
-        f"{BOOK}?day={day}", form([consult], payment=test_token, slot_id=tomorrow_nine.pk)
-    )
-    assert answer.status_code == 200 and "payment" in answer.context["form"].errors
-    assert not Booking.objects.exists()
-    tomorrow_nine.refresh_from_db()
-    assert tomorrow_nine.booked == 0
+    shown = client.get(f"{BOOK}?day={day}").content.decode()
+    assert "tok_" not in shown
+    for token in ("tok_visa", "tok_chargeDeclined", "online", "payment_link"):
+        answer = client.post(
+            f"{BOOK}?day={day}", form([consult], payment=token, slot_id=tomorrow_nine.pk)
+        )
+        assert answer.status_code == 200 and "payment" in answer.context["form"].errors
+    assert not Booking.objects.exists() and not SimulatedGatewayCharge.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -269,21 +284,6 @@ def test_a_cash_booking_cancelled_by_staff_is_handed_back(
     assert booking.status == BookingStatus.CANCELLED
     refund = booking.payment.refunds.get()
     assert refund.status == "refunded" and refund.gateway_reference.startswith("cash_back_")
-    assert find_violations() == []
-
-
-def test_a_counter_card_booking_cancelled_by_staff_goes_back_on_the_card_machine(
-    client, receptionist, consult, tomorrow_nine
-):
-    day = tomorrow_nine.start.date().isoformat()
-    client.post(f"{BOOK}?day={day}", form([consult], payment="desk_card", slot_id=tomorrow_nine.pk))
-    booking = Booking.objects.get()
-    cancel_booking(booking=booking, actor="rita", by_staff=True, reason="patient called")
-    booking.refresh_from_db()
-    assert booking.status == BookingStatus.CANCELLED
-    refund = booking.payment.refunds.get()
-    assert refund.status == "refunded" and refund.gateway_reference.startswith("pos_back_")
-    assert not SimulatedGatewayCharge.objects.exists()
     assert find_violations() == []
 
 

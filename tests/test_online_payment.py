@@ -449,22 +449,8 @@ def test_a_cancelled_online_booking_is_refunded_through_the_gateway_once(
     ]
     refund = Refund.objects.get()
     assert refund.gateway_reference == refunds[0]["id"]
-    # The gateway later reports the refund failed: staff see it failed.
-    data = (
-        '{"event": "refund.failed", "payload": {"refund": {"entity": '
-        f'{{"id": "{refunds[0]["id"]}", "payment_id": "{proof["razorpay_payment_id"]}"}}}}}}}}'
-    ).encode()
-    answer = gateway_client.generic(
-        "POST",
-        "/webhooks/razorpay",
-        data,
-        content_type="application/json",
-        HTTP_X_RAZORPAY_SIGNATURE=sign(razorpay.webhook_secret, data),
-        HTTP_X_RAZORPAY_EVENT_ID="evt_refundFailed01",
-    )
-    assert answer.status_code == 200, answer.content
-    refund.refresh_from_db()
-    assert refund.status == RefundStatus.FAILED
+    assert refund.status == RefundStatus.REFUNDED  # Razorpay answered it processed
+    # Pending refunds and their webhooks: tests/test_online_refunds.py.
 
 
 def test_fifty_forged_proofs_and_fifty_forged_webhooks_change_nothing(

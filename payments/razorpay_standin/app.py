@@ -5,12 +5,19 @@ It is the HTTP-boundary double of the team's standards: the app reaches it throu
 RAZORPAY_API_BASE_URL with the official SDK, so the code under test is the production
 adapter. Served under /v1/ with Razorpay's JSON shapes and Basic auth (key id, secret):
   POST /v1/orders, GET /v1/orders/<id>, GET /v1/orders/<id>/payments,
-  GET /v1/payments/<id>, POST /v1/payments/<id>/refund, GET /v1/payments/<id>/refunds.
-The hosted page is GET /checkout/<order_id>?callback_url=… (pay by UPI or card, fail,
-or abandon); paying posts the checkout's signed proof to callback_url from the browser
-and sends the webhooks (payment.authorized, payment.captured, order.paid) over HTTP.
+  GET /v1/payments/<id>, POST /v1/payments/<id>/refund, GET /v1/payments/<id>/refunds,
+  GET /v1/payments/<id>/refunds/<refund_id>, POST /v1/payment_links,
+  GET /v1/payment_links/<id>.
+A payment link's hosted page is /pl/<link_id> (its short_url: pay by UPI or card; sends
+payment_link.paid). The checkout's hosted page is GET /checkout/<order_id>?callback_url=…
+(pay by UPI or card, fail, or abandon); paying posts the checkout's signed proof to
+callback_url from the browser and sends the webhooks (payment.authorized,
+payment.captured, order.paid) over HTTP;
+a refund sends refund.created, then refund.processed (at once, or when `settle_refund`
+processes or fails a pending one: refund.failed), with Razorpay's payload shapes.
 
-Tests drive it from Python too (`pay`, `fail`, `hold_webhooks`, `deliver_held`), for
+Tests drive it from Python too (`pay`, `fail`, `pay_link`, `settle_refund`,
+`hold_webhooks`, `deliver_held`), for
 repeats, delays and reordering on demand. State lives in memory; never for production
 (payments.E005 refuses its URL with DEBUG off).
 """
@@ -52,9 +59,14 @@ class StandIn:
     webhook_secret: str = "standin-webhook-secret"
     webhook_url: str = ""  # the app's /webhooks/razorpay; empty: webhooks are only kept
     seed: int = 23
-    refund_status: str = "processed"  # or "pending": refund.processed follows on demand
+    # "processed" at once, or "pending": settle_refund(id) later processes or fails it
+    # (refund.processed / refund.failed), as a bank does days later.
+    refund_status: str = "processed"
+    # The next N refund calls are made but answered 502, as if the answer were lost.
+    lose_refund_answers: int = 0
     orders: dict[str, dict] = field(default_factory=dict)
     payments: dict[str, dict] = field(default_factory=dict)
+    payment_links: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
     sent: list[tuple[Webhook, int]] = field(default_factory=list)  # (webhook, app's status)
     held: list[Webhook] = field(default_factory=list)
@@ -79,6 +91,8 @@ class StandIn:
         self.requests_seen.append((method, path))
         if path.startswith("/checkout/"):
             return self._checkout_page(environ, start_response, path.removeprefix("/checkout/"))
+        if path.startswith("/pl/"):
+            return self._link_page(environ, start_response, path.removeprefix("/pl/"))
         if not path.startswith("/v1/"):
             return self._error(
                 start_response, 404, "The requested URL was not found on the server."
@@ -90,7 +104,7 @@ class StandIn:
         if body is None:
             return self._error(start_response, 400, "The request body is not valid JSON")
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        route = (method, parts[0], len(parts), parts[-1] if len(parts) == 3 else "")
+        route = (method, parts[0], len(parts), parts[2] if len(parts) >= 3 else "")
         handlers = {
             ("POST", "orders", 1, ""): lambda: self._create_order(body),
             ("GET", "orders", 1, ""): lambda: self._collection(
@@ -103,6 +117,9 @@ class StandIn:
             ("GET", "payments", 2, ""): lambda: self._payment(parts[1]),
             ("POST", "payments", 3, "refund"): lambda: self._refund(parts[1], body),
             ("GET", "payments", 3, "refunds"): lambda: self._payment_refunds(parts[1]),
+            ("GET", "payments", 4, "refunds"): lambda: self._payment_refund(parts[1], parts[3]),
+            ("POST", "payment_links", 1, ""): lambda: self._create_link(body, environ),
+            ("GET", "payment_links", 2, ""): lambda: self._link(parts[1]),
         }
         handler = handlers.get(route)
         if handler is None:
@@ -137,9 +154,12 @@ class StandIn:
 
     @staticmethod
     def _error(start_response: Callable, status: int, description: str) -> list[bytes]:
-        reason = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}[status]
+        reason = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 502: "Bad Gateway"}[
+            status
+        ]
         start_response(f"{status} {reason}", [JSON])
-        error = {"code": "BAD_REQUEST_ERROR", "description": description, "source": "NA"}
+        code = "SERVER_ERROR" if status >= 500 else "BAD_REQUEST_ERROR"
+        error = {"code": code, "description": description, "source": "NA"}
         return [json.dumps({"error": error}).encode()]
 
     @staticmethod
@@ -189,6 +209,12 @@ class StandIn:
             return 400, "The id provided does not exist"
         return self._collection(r for r in self.refunds.values() if r["payment_id"] == payment_id)
 
+    def _payment_refund(self, payment_id: str, refund_id: str) -> tuple[int, Any]:
+        refund = self.refunds.get(refund_id)
+        if refund is None or refund["payment_id"] != payment_id:
+            return 400, "The id provided does not exist"
+        return 200, refund
+
     def _refund(self, payment_id: str, body: dict) -> tuple[int, Any]:
         with self._lock:
             payment = self.payments.get(payment_id)
@@ -225,7 +251,153 @@ class StandIn:
         self._send("refund.created", refund=refund, payment=payment)
         if refund["status"] == "processed":
             self._send("refund.processed", refund=refund, payment=payment)
+        with self._lock:
+            lost, self.lose_refund_answers = (
+                self.lose_refund_answers > 0,
+                max(self.lose_refund_answers - 1, 0),
+            )
+        if lost:  # made, but the answer never reaches the app
+            return 502, "The answer was lost on its way (stand-in)"
         return 200, refund
+
+    def settle_refund(self, refund_id: str, *, status: str = "processed") -> dict:
+        """A pending refund ends as the bank settles it: `processed`, or `failed` (its
+        amount is then refundable again); sends refund.processed or refund.failed."""
+        assert status in ("processed", "failed")
+        with self._lock:
+            refund = self.refunds[refund_id]
+            assert refund["status"] == "pending", "only a pending refund settles"
+            refund["status"] = status
+            payment = self.payments[refund["payment_id"]]
+            if status == "failed":
+                payment["amount_refunded"] -= refund["amount"]
+                payment["refund_status"] = "partial" if payment["amount_refunded"] else None
+                payment["status"] = "captured"
+            else:
+                refund["acquirer_data"] = {"arn": f"{74012345678901234567 + len(self.refunds)}"}
+            answer = dict(refund)
+        self._send(f"refund.{status}", refund=answer, payment=dict(payment))
+        return answer
+
+    # --- payment links (the front desk's) ---------------------------------------------
+
+    def _create_link(self, body: dict, environ: dict) -> tuple[int, Any]:
+        amount = body.get("amount")
+        if not isinstance(amount, int) or amount < 100:
+            return 400, "The amount must be atleast INR 1.00"
+        if body.get("currency", "INR") != "INR":
+            return 400, "Currency is not supported"
+        expire_by = body.get("expire_by") or 0
+        if expire_by and expire_by < time.time() + 15 * 60:
+            return 400, "expire_by should be at least 15 minutes after current time"
+        link_id = self._id("plink_")
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "127.0.0.1")
+        link: dict[str, Any] = {
+            "id": link_id,
+            "accept_partial": bool(body.get("accept_partial", False)),
+            "amount": amount,
+            "amount_paid": 0,
+            "cancelled_at": 0,
+            "created_at": int(time.time()),
+            "currency": "INR",
+            "customer": body.get("customer") or {},
+            "description": body.get("description", ""),
+            "expire_by": expire_by,
+            "expired_at": 0,
+            "first_min_partial_amount": 0,
+            "notes": body.get("notes") or {},
+            "notify": body.get("notify") or {"sms": False, "email": False},
+            "order_id": "",
+            "payments": None,
+            "reference_id": str(body.get("reference_id", "")),
+            "reminder_enable": bool(body.get("reminder_enable", False)),
+            "reminders": [],
+            "short_url": f"{environ.get('wsgi.url_scheme', 'http')}://{host}/pl/{link_id}",
+            "status": "created",
+            "updated_at": int(time.time()),
+            "upi_link": False,
+            "user_id": "",
+        }
+        with self._lock:
+            self.payment_links[link_id] = link
+        return 200, link
+
+    def _link(self, link_id: str) -> tuple[int, Any]:
+        link = self.payment_links.get(link_id)
+        return (200, link) if link else (400, "The id provided does not exist")
+
+    def pay_link(self, link_id: str, *, method: str = "upi") -> dict:
+        """The patient pays the desk's link on their phone: an order is made for it, the
+        payment captured; sends payment.authorized, payment.captured, order.paid and
+        payment_link.paid (payment_link, order and payment entities, as Razorpay does)."""
+        with self._lock:
+            link = self.payment_links[link_id]
+            assert link["status"] == "created", "only an unpaid link is paid"
+            order: dict[str, Any] = {
+                "id": "order_" + "".join(self._random.choice(ALPHABET) for _ in range(14)),
+                "entity": "order",
+                "amount": link["amount"],
+                "amount_paid": link["amount"],
+                "amount_due": 0,
+                "currency": "INR",
+                "receipt": link["reference_id"],
+                "offer_id": None,
+                "status": "paid",
+                "attempts": 1,
+                "notes": link["notes"],
+                "created_at": int(time.time()),
+            }
+            self.orders[order["id"]] = order
+            payment = self._new_payment(order, method=method, amount=link["amount"])
+            payment.update(status="captured", captured=True)
+            link.update(
+                status="paid",
+                amount_paid=link["amount"],
+                order_id=order["id"],
+                updated_at=int(time.time()),
+                payments=[
+                    {
+                        "amount": payment["amount"],
+                        "created_at": payment["created_at"],
+                        "method": method,
+                        "payment_id": payment["id"],
+                        "status": "captured",
+                    }
+                ],
+            )
+            link_now, order_now, paid = dict(link), dict(order), dict(payment)
+        self._send("payment.authorized", payment=dict(paid, status="authorized", captured=False))
+        self._send("payment.captured", payment=paid)
+        self._send("order.paid", payment=paid, order=order_now)
+        self._send("payment_link.paid", payment_link=link_now, order=order_now, payment=paid)
+        return paid
+
+    def _link_page(self, environ: dict, start_response: Callable, link_id: str):
+        """The link's hosted page, as the patient's phone opens it from the QR code."""
+        link = self.payment_links.get(link_id)
+        if link is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"No such payment link."]
+        if environ["REQUEST_METHOD"] == "POST" and link["status"] == "created":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            form = {
+                k: v[-1] for k, v in parse_qs(environ["wsgi.input"].read(length).decode()).items()
+            }
+            if form.get("action") in ("upi", "card"):
+                self.pay_link(link_id, method=form["action"])
+        rupees = f"{link['amount'] / 100:.2f}"
+        if link["status"] == "paid":
+            body = f"<h1>Paid ₹{rupees}</h1><p>You may close this page.</p>"
+        else:
+            body = (
+                f"<h1>Pay ₹{rupees}</h1><p>{html.escape(link['description'])} "
+                "(stand-in, no money moves)</p><form method=post>"
+                '<button name="action" value="upi">Pay by UPI</button> '
+                '<button name="action" value="card">Pay by card</button></form>'
+            )
+        start_response("200 OK", [HTML])
+        page = "<!doctype html><meta charset=utf-8><title>Razorpay stand-in</title>" + body
+        return [page.encode()]
 
     # --- paying (what the patient does at the checkout) ----------------------------
 

@@ -13,6 +13,7 @@ from bookings import events
 from bookings.models import Booking, BookingStatus, SagaEvent
 from payments.gateway import SimulatedGateway, get_gateway
 from payments.models import (
+    DESK_METHODS,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -139,7 +140,9 @@ def _uuids(charges: list[SimulatedGatewayCharge]) -> list[UUID]:
 def _cancellations_refunded_as_the_policy_gave() -> list[str]:
     """A cancelled booking's refund is what its CancellationRequested promised, and the
     gateway's ledger holds exactly our refunds. A refund still pending is on its way
-    (retried by recovery) unless it is past the saga deadline; a failed one needs staff."""
+    (retried by recovery) unless it is past the saga deadline unanswered (one the gateway
+    accepted is processed in the bank's time, asked about every minute); a failed one
+    needs staff."""
     found = []
     deadline = timezone.now() - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
     promised = {
@@ -163,7 +166,11 @@ def _cancellations_refunded_as_the_policy_gave() -> list[str]:
             )
         elif refund.status == RefundStatus.FAILED:
             found.append(f"cancellation {correlation_id}: the gateway refused its refund")
-        elif refund.status == RefundStatus.PENDING and refund.created_at < deadline:
+        elif (
+            refund.status == RefundStatus.PENDING
+            and not refund.gateway_reference  # one the gateway accepted takes the bank's days
+            and refund.created_at < deadline
+        ):
             found.append(f"cancellation {correlation_id}: refund still pending past the deadline")
     ours = {
         r.idempotency_key: r
@@ -182,7 +189,7 @@ def _cancellations_refunded_as_the_policy_gave() -> list[str]:
         # The other way round: a refund we mark refunded went back at the gateway, in full.
         # (Cash is handed back at the desk; a real gateway's books are not in this database.)
         for key, refund in ours.items():
-            if refund.payment.method in (PaymentMethod.CASH, PaymentMethod.DESK_CARD):
+            if refund.payment.method in DESK_METHODS:
                 continue
             at_gateway = theirs.get(key)
             if at_gateway is None:
@@ -235,8 +242,10 @@ def _online_payments_settled() -> list[str]:
         ).only("booking_id", "expires_at")
     ]
     deadline = now - timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS)
+    # A refund the gateway accepted (its id recorded) is processed in the bank's time.
     unrefunded = ReversedCapture.objects.filter(
-        Q(status=RefundStatus.FAILED) | Q(status=RefundStatus.PENDING, created_at__lt=deadline)
+        Q(status=RefundStatus.FAILED)
+        | Q(status=RefundStatus.PENDING, created_at__lt=deadline, refund_reference="")
     )
     found += [
         f"capture {r.gateway_payment_id} of booking saga {r.correlation_id} was not kept "

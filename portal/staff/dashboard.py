@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from notifications.sender import delivery_unknown
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus, ReversedCapture
 from quotas.models import DiscountQuota, QuotaSettings
 
 
@@ -25,6 +25,15 @@ class TodayAtAGlance:
     deliveries_unknown: int = 0
     # Today's visits (visit_date today, whenever booked), by what became of them.
     visits_by_status: dict[str, int] = field(default_factory=dict)
+    # Money owed back that has not reached the patient, whatever day it was asked for:
+    # refunds the gateway refused (staff act) and ones it has not processed yet
+    # (cancellations' refunds and reversed captures together).
+    refunds_failed: int = 0
+    refunds_pending: int = 0
+
+    @property
+    def refunds_unsettled(self) -> int:
+        return self.refunds_failed + self.refunds_pending
 
     @property
     def visits_total(self) -> int:
@@ -79,6 +88,7 @@ def today_at_a_glance(day: date) -> TodayAtAGlance:
         payment__created_at__gte=start,
         payment__created_at__lt=end,
     ).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    unsettled = _unsettled_refunds()
     quota = DiscountQuota.objects.filter(day=day).values("used", "limit").first()
     if quota is None:  # no discount asked for yet today: the day starts with the default
         quota = {"used": 0, "limit": QuotaSettings.current().default_daily_limit}
@@ -91,4 +101,17 @@ def today_at_a_glance(day: date) -> TodayAtAGlance:
         payments_failed=payments["failed"],
         deliveries_unknown=delivery_unknown().count(),
         visits_by_status={s: visits.get(s, 0) for s in VISIT_STATUSES},
+        refunds_failed=unsettled.get(RefundStatus.FAILED, 0),
+        refunds_pending=unsettled.get(RefundStatus.PENDING, 0),
     )
+
+
+def _unsettled_refunds() -> dict[str, int]:
+    """Refunds and reversed captures still pending or failed, by status (one query)."""
+    open_statuses = (RefundStatus.PENDING, RefundStatus.FAILED)
+    refunds = Refund.objects.filter(status__in=open_statuses).values_list("status")
+    reversals = ReversedCapture.objects.filter(status__in=open_statuses).values_list("status")
+    counts: dict[str, int] = {}
+    for (status,) in refunds.union(reversals, all=True):
+        counts[status] = counts.get(status, 0) + 1
+    return counts

@@ -22,11 +22,14 @@ class StaffCancellationForm(forms.Form):
     )
 
 
-# Paid in person: the gateway's test tokens are for the API's tests, never the desk's.
-DESK_PAYMENTS = [
-    ("cash", "Cash received at the desk"),
-    ("desk_card", "Card at the counter (the clinic's card machine)"),
-]
+# What the desk takes: never a test card token (those are the simulated gateway's, for
+# the API's tests). The payment link needs the online gateway (PAYMENT_GATEWAY=razorpay).
+CASH = ("cash", "Cash received at the desk")
+COUNTER_CARD = ("counter_card", "Card at the counter (the clinic's card machine approved it)")
+PAYMENT_LINK = (
+    "payment_link",
+    "Online (UPI, card): a payment link texted to the patient's phone, shown as a QR code",
+)
 
 
 class DeskBookingForm(forms.Form):
@@ -52,10 +55,14 @@ class DeskBookingForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="Needed for consultations and imaging; none for lab tests (walk-in).",
     )
-    payment = forms.ChoiceField(choices=DESK_PAYMENTS, initial="cash", widget=forms.RadioSelect)
+    payment = forms.ChoiceField(
+        choices=[CASH, COUNTER_CARD], initial="cash", widget=forms.RadioSelect
+    )
 
-    def __init__(self, *args, slots=(), **kwargs):
+    def __init__(self, *args, slots=(), online: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        payment = cast(forms.ChoiceField, self.fields["payment"])
+        payment.choices = [CASH, COUNTER_CARD, *([PAYMENT_LINK] if online else [])]
         services = cast(ServiceChoiceField, self.fields["services"])
         services.queryset = MedicalService.objects.filter(active=True).order_by("name")
         slot = cast(forms.TypedChoiceField, self.fields["slot"])

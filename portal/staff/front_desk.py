@@ -1,27 +1,31 @@
 """The front desk (an admin page): a clinic day's slots per practitioner, who is booked,
 and the receptionist's actions: check in, mark no-show, cancel (a full refund, with a
 reason), a link to change the time, find a patient's bookings by phone or name, and book
-a walk-in or telephone patient (card or cash). Each action is audited."""
+a walk-in or telephone patient (cash, or online by a payment link shown as a QR code).
+Each action is audited."""
 
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
 
+import segno
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, MedicalService, PatientProfile
 from bookings.money import format_inr
 from bookings.selectors import bookings_by_patient, walk_ins_on
 from bookings.services import NotCancellable, clinic_today, record_visit, undo_no_show
+from payments.online import ask_gateway_now, desk_payment_link_of, online_payment_available
 from portal.flows import SlotUnavailable, book_at_front_desk, cancel_booking
 from portal.selectors import appointment_of, with_appointments
 from portal.staff.forms import DeskBookingForm
@@ -94,12 +98,13 @@ def desk_book(request: HttpRequest) -> HttpResponse:
     """Book a walk-in or telephone patient on the chosen day: card or cash at the desk."""
     day = _day(request.GET.get("day"), request)
     slots = list(bookable_slots(day=day)) if day >= clinic_today() else []
+    online = online_payment_available()
     if request.method == "POST" and "update_total" in request.POST:
         # "Update total" without JavaScript: the same form with the chosen services' sum,
         # and no errors yet for fields not filled in.
-        form = DeskBookingForm(initial=_typed_in(request.POST), slots=slots)
+        form = DeskBookingForm(initial=_typed_in(request.POST), slots=slots, online=online)
     else:
-        form = DeskBookingForm(request.POST or None, slots=slots)
+        form = DeskBookingForm(request.POST or None, slots=slots, online=online)
     if request.method == "POST" and form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
@@ -120,7 +125,9 @@ def desk_book(request: HttpRequest) -> HttpResponse:
             for field, problems in error.message_dict.items():
                 form.add_error(_FIELDS.get(field) if field in _FIELDS else None, problems)
         else:
-            _tell_outcome(request, booking, cash=data["payment"] == "cash")
+            if booking.status == BookingStatus.AWAITING_PAYMENT:  # the link is out
+                return redirect("front_desk_payment", booking_id=booking.pk)
+            _tell_outcome(request, booking, payment=data["payment"])
             return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     chosen = request.POST.getlist("services") if request.method == "POST" else []
     prices = MedicalService.objects.filter(
@@ -138,6 +145,36 @@ def desk_book(request: HttpRequest) -> HttpResponse:
     return render(request, "admin/clinic/desk_book.html", context)
 
 
+@require_http_methods(["GET", "POST"])
+@permission_required(PERMISSION, raise_exception=True)
+def desk_payment(request: HttpRequest, booking_id: uuid.UUID) -> HttpResponse:
+    """A desk booking paid by payment link: the link as a QR code for the patient's phone,
+    until when the time is held, and what became of it. Refreshes itself (no JavaScript);
+    "Check now" asks the gateway (a webhook may be late, or not configured)."""
+    booking = Booking.objects.filter(pk=booking_id).first()
+    link = desk_payment_link_of(booking_id=booking_id) if booking else None
+    if booking is None or link is None:
+        raise Http404("No booking paid by payment link with this id.")
+    if request.method == "POST":
+        ask_gateway_now(booking_id=booking_id)
+        return redirect("front_desk_payment", booking_id=booking_id)
+    day = booking.visit_date or clinic_today()
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Payment link for {booking.patient_name}",
+        "booking": booking,
+        "link": link,
+        "qr_svg": mark_safe(  # noqa: S308 (segno's own SVG of the link's URL, no input of ours)
+            segno.make(link["url"], error="m").svg_inline(scale=5, title="Payment link QR code")
+        ),
+        "waiting": booking.status == BookingStatus.AWAITING_PAYMENT,
+        "confirmed": booking.status == BookingStatus.CONFIRMED,
+        "receipt_link": _print_link(booking) if booking.status == BookingStatus.CONFIRMED else "",
+        "desk_url": f"{reverse('front_desk')}?day={day.isoformat()}",
+    }
+    return render(request, "admin/clinic/desk_payment_link.html", context)
+
+
 def _typed_in(post) -> dict:
     return {
         "services": post.getlist("services"),
@@ -146,9 +183,12 @@ def _typed_in(post) -> dict:
     }
 
 
-def _tell_outcome(request: HttpRequest, booking, *, cash: bool) -> None:
+COLLECT = {"cash": "Collect {} in cash.", "counter_card": "Take {} on the card machine."}
+
+
+def _tell_outcome(request: HttpRequest, booking, *, payment: str) -> None:
     if booking.status == BookingStatus.CONFIRMED:
-        collect = f" Collect {format_inr(booking.final_price)} in cash." if cash else ""
+        collect = " " + COLLECT[payment].format(format_inr(booking.final_price))
         messages.success(
             request,
             f"Booked {booking.patient_name}: confirmation {booking.confirmation_code}, "

@@ -63,6 +63,10 @@ def today_at_a_glance_panel(context) -> dict:
         "deliveries_unknown_url": _url(
             "admin:notifications_notification_changelist", delivery="unknown"
         ),
+        "refunds_failed_url": _url("admin:payments_refund_changelist", status__exact="failed"),
+        "refunds_pending_url": _url("admin:payments_refund_changelist", status__exact="pending"),
+        "reversals_unsettled_url": _url("admin:payments_reversedcapture_changelist", settled="no"),
+        "can_see_refunds": user.has_perm("payments.view_refund"),
         "can_see_notifications": user.has_perm("notifications.view_notification"),
         "can_see_payments": user.has_perm("payments.view_payment"),
         "can_see_quota": user.has_perm("quotas.view_discountquota"),

@@ -17,6 +17,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.money import percent_of
 from bookings.selectors import saga_events
+from payments.online import GATEWAY_UNAVAILABLE, PAYMENT_EXPIRED
 from pricing.cancellation import Policy
 from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discount_eligibility
 
@@ -30,6 +31,12 @@ FAILURE_REASONS = {
     "not_charged": gettext_lazy("The payment could not be completed; no money was taken."),
     PRICE_CHANGED: gettext_lazy(
         "The price went up before the payment (today's discounts ran out), so nothing was charged."
+    ),
+    PAYMENT_EXPIRED: gettext_lazy(
+        "The online payment did not arrive in time, so the time held for you was released."
+    ),
+    GATEWAY_UNAVAILABLE: gettext_lazy(
+        "The payment gateway could not be reached; nothing was charged."
     ),
 }
 

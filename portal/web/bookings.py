@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable
+from payments.online import PAYMENT_EXPIRED
 from portal.authenticated import AuthenticatedHttpRequest
 from portal.flows import (
     RefundLowered,
@@ -35,6 +36,7 @@ from portal.selectors import (
     with_appointments,
 )
 from portal.web.booking import DRAFT, _needing_slot
+from portal.web.online_payment import allow_checkout, checkout_of
 
 BOOKINGS_PER_PAGE = 10
 
@@ -80,7 +82,8 @@ def _with_retries(bookings: list[Booking]) -> list[dict]:
 def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     # Another patient's booking does not exist, as far as this patient can tell.
     booking = _own_with_appointment(request, pk)
-    return render(
+    checkout = checkout_of(request, booking)  # awaiting payment: how to finish
+    response = render(
         request,
         "bookings/booking_detail.html",
         {
@@ -96,8 +99,11 @@ def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
             "moving": reschedule_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
             "receipts": receipt_links(booking),
+            "checkout": checkout,
+            "payment_expired": booking.failure_reason == PAYMENT_EXPIRED,
         },
     )
+    return allow_checkout(response) if checkout else response
 
 
 @login_required

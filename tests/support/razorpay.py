@@ -19,6 +19,7 @@ def razorpay(settings) -> Iterator[StandIn]:
         settings.RAZORPAY_KEY_SECRET = standin.key_secret
         settings.RAZORPAY_WEBHOOK_SECRET = standin.webhook_secret
         settings.RAZORPAY_API_BASE_URL = url
+        settings.RAZORPAY_CHECKOUT_JS_URL = f"{url}/v1/checkout.js"
         settings.RAZORPAY_TIMEOUT_SECONDS = 5
         yield standin
 

@@ -9,7 +9,6 @@ from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from django.test import Client
 from django.utils import timezone
 
@@ -23,11 +22,9 @@ from tests.support.pages_helpers import (
     give_profile,
     request_key_from,
 )
-from tests.support.razorpay import razorpay  # noqa: F401
+from tests.support.razorpay import hidden_fields, pay_at_hosted_page, razorpay  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("commits")
-
-HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
 @pytest.fixture
@@ -71,22 +68,7 @@ def hosted_form(page_html: str) -> tuple[str, dict]:
     assert action, page_html
     start = page_html.index(action.group(0))
     form = page_html[start : page_html.index("</form>", start)]
-    return unescape(action.group(1)), {k: unescape(v) for k, v in HIDDEN.findall(form)}
-
-
-def pay_at_hosted_page(url: str, fields: dict, *, action: str = "upi") -> tuple[str, dict]:
-    """What the patient's browser does at the gateway: open the hosted page, press a
-    button; returns where the gateway's page posts back, and what."""
-    opened = requests.post(url, data=fields, timeout=10)
-    assert opened.status_code == 200, opened.text
-    form_action = re.search(r'<form method="post" action="([^"]+)"', opened.text).group(1)
-    page_fields = {k: unescape(v) for k, v in HIDDEN.findall(opened.text)}
-    base = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
-    answered = requests.post(base + form_action, data={**page_fields, "action": action}, timeout=10)
-    assert answered.status_code == 200
-    back = re.search(r'<form id="back" method="post" action="([^"]+)"', answered.text)
-    assert back, answered.text
-    return unescape(back.group(1)), {k: unescape(v) for k, v in HIDDEN.findall(answered.text)}
+    return unescape(action.group(1)), hidden_fields(form)
 
 
 def test_the_review_page_offers_paying_online_and_allows_exactly_the_gateways_origins(

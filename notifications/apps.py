@@ -13,6 +13,7 @@ class NotificationsConfig(AppConfig):
         events.connect(events.BookingConfirmed, receivers.on_booking_confirmed)
         events.connect(events.BookingCancelled, receivers.on_booking_cancelled)
         events.connect(events.BookingRescheduled, receivers.on_booking_rescheduled)
+        events.connect(events.PaymentAwaited, receivers.on_payment_awaited)
 
         from django_q.signals import post_spawn
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import select_template
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
@@ -52,6 +53,8 @@ def _compose(notification: Notification, booking: Booking):
         "name": (profile.full_name if profile else "") or user.get_full_name() or user.username,
         "start": start,
         "clinic_address": settings.CLINIC_ADDRESS,
+        # The booking's page (the waiting page while a payment is due).
+        "link": settings.SITE_URL.rstrip("/") + reverse("booking_detail", args=[booking.pk]),
         # Read only for the messages that name who the visit is with (and carry the .ics).
         "practitioner": practitioner_of(booking) if start and kind in WITH_THE_VISIT else None,
     }

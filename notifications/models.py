@@ -12,6 +12,7 @@ class Kind(models.TextChoices):
     REMINDER_2H = "reminder_2h", "Reminder 2 h before"
     CANCELLATION = "cancellation", "Cancellation notice"
     RESCHEDULED = "rescheduled", "Appointment moved"
+    PAYMENT_DUE = "payment_due", "Finish your payment"
 
 
 class Channel(models.TextChoices):

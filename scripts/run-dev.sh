@@ -20,8 +20,8 @@ if [ -z "${RAZORPAY_API_BASE_URL:-}" ]; then
     STANDIN_ADDR=${STANDIN_ADDR:-127.0.0.1:$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
     export PAYMENT_GATEWAY=razorpay
     export RAZORPAY_KEY_ID=rzp_test_standin
-    RAZORPAY_KEY_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
-    RAZORPAY_WEBHOOK_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
+    RAZORPAY_KEY_SECRET=${RAZORPAY_KEY_SECRET:-$("$PY" -c "import secrets; print(secrets.token_hex(16))")}
+    RAZORPAY_WEBHOOK_SECRET=${RAZORPAY_WEBHOOK_SECRET:-$("$PY" -c "import secrets; print(secrets.token_hex(16))")}
     export RAZORPAY_KEY_SECRET RAZORPAY_WEBHOOK_SECRET
     export RAZORPAY_API_BASE_URL="http://$STANDIN_ADDR"
     export RAZORPAY_CHECKOUT_JS_URL="http://$STANDIN_ADDR/v1/checkout.js"

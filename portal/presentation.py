@@ -148,7 +148,26 @@ def _services(booking: Booking) -> str:
 def _paid(e: events.PaymentCompleted, _b: Booking) -> Said:
     if e.method == "cash":
         return _("You paid"), _("%(amount)s in cash at the front desk.") % {"amount": inr(e.amount)}
+    if e.method == "online":
+        return _("You paid"), _("%(amount)s online.") % {"amount": inr(e.amount)}
     return _("You paid"), _("%(amount)s by card.") % {"amount": inr(e.amount)}
+
+
+def _awaited(e: events.PaymentAwaited, _b: Booking) -> Said:
+    until = date_format(timezone.localtime(e.expires_at), "H:i")
+    return _("Waiting for your payment"), _(
+        "%(amount)s to pay online; your time is held until %(until)s IST."
+    ) % {"amount": inr(e.amount), "until": until}
+
+
+def _awaited_for_staff(e: events.PaymentAwaited, _b: Booking) -> Said:
+    until = timezone.localtime(e.expires_at)
+    return "Waiting for the online payment", (
+        f"{inr(e.amount)}, order {e.order_id}; time and discount held until {until:%H:%M} IST."
+    )
+
+
+PAID_HOW = {"cash": " in cash at the desk", "online": " online"}
 
 
 def _cancelled(e: events.CancellationRequested, _b: Booking) -> Said:
@@ -203,11 +222,12 @@ WORDS: dict[type[events.Payload], Words] = {
     ),
     events.PricingCalculated: Words(patient=None, staff=_priced_for_staff),
     events.DiscountQuotaReserved: Words(patient=None, staff=_reserved_for_staff),
+    events.PaymentAwaited: Words(patient=_awaited, staff=_awaited_for_staff),
     events.PaymentCompleted: Words(
         patient=_paid,
         staff=lambda e, b: (
             "Paid",
-            f"{inr(e.amount)} taken{' in cash at the desk' if e.method == 'cash' else ' by card'}.",
+            f"{inr(e.amount)} taken{PAID_HOW.get(e.method, ' by card')}.",
         ),
     ),
     events.PaymentFailed: Words(
@@ -280,8 +300,14 @@ def next_step(booking: Booking) -> str:
     match booking.status:
         case BookingStatus.CONFIRMED:
             return _("Show your code at reception on the day of your visit.")
+        case BookingStatus.FAILED if booking.failure_reason == PAYMENT_EXPIRED:
+            return _("Nothing more will happen. You can try again.")
         case BookingStatus.FAILED:
             return _("Nothing more will happen. You can try again with another card.")
+        case BookingStatus.AWAITING_PAYMENT:
+            return _(
+                "Pay online before the time held for you runs out; this page shows the result."
+            )
         case BookingStatus.CANCELLED:
             return _("Nothing more to do; any refund reaches your card in a few days.")
         case BookingStatus.PENDING:

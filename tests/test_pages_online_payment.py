@@ -134,6 +134,9 @@ def test_without_javascript_the_patient_pays_at_the_hosted_page_and_returns_conf
     assert '<meta http-equiv="refresh" content="20">' in html
     until = timezone.localtime(payment.expires_at).strftime("%H:%M")
     assert f"Your time is held until {until} IST" in html
+    # The timeline says so too, and what comes next.
+    assert f"₹400.00 to pay online; your time is held until {until} IST." in html
+    assert "Pay online before the time held for you runs out" in html
     assert policy(waiting)["form-action"] == ["'self'", settings.RAZORPAY_API_BASE_URL]
 
     url, fields = hosted_form(html)
@@ -157,6 +160,7 @@ def test_without_javascript_the_patient_pays_at_the_hosted_page_and_returns_conf
     assert payment.gateway_reference == proof["razorpay_payment_id"]
     done = client.get(returned.url).content.decode()
     assert "Booking confirmed" in done and "refresh" not in done.split("</head>")[0]
+    assert "₹400.00 online." in done and "by card" not in done
     # The same proof again changes nothing and lands on the same page.
     again = gateway_post.post(urlsplit(back_to).path, proof)
     assert again.status_code == 302
@@ -303,6 +307,7 @@ def test_an_expired_booking_says_the_time_was_released_and_offers_to_try_again(
     assert "refresh" not in html.split("</head>")[0]
     assert "Pay ₹400.00 online" not in html
     assert f'action="/bookings/{booking.pk}/retry/"' in html and ">Try again<" in html
+    assert "another card" not in html  # no card was asked for
     # Trying again: the same services on the review page, paid online again.
     retried = client.post(f"/bookings/{booking.pk}/retry/")
     assert retried.url == "/book/review/"

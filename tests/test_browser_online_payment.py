@@ -170,7 +170,9 @@ def test_without_javascript_the_patient_pays_at_the_hosted_page_and_returns_conf
     expect(page.get_by_role("heading", name="Waiting for your payment")).to_be_visible()
     booking = Booking.objects.get()
     until = timezone.localtime(Payment.objects.get(booking=booking).expires_at)
-    expect(page.get_by_text(f"Your time is held until {until:%H:%M} IST")).to_be_visible()
+    expect(page.locator(".held-until")).to_contain_text(
+        f"Your time is held until {until:%H:%M} IST"
+    )
     shot(page, "waiting")
     assert_fits(page)
     pay_button(page).click()

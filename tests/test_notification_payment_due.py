@@ -181,3 +181,28 @@ def test_an_expired_booking_is_not_nudged_after_it_failed(
     sender.send_due(now=timezone.now() + timedelta(minutes=10))
     assert mail.outbox == []
     assert {s for _, _, s in kinds_of(booked["id"])} == {Status.SUPERSEDED}
+
+
+def test_confirmed_by_reconciliation_alone_one_confirmation_and_no_nudge(
+    patient,
+    patient_api,
+    lab_test,
+    razorpay,  # noqa: F811
+):
+    razorpay.hold_webhooks()  # neither the proof nor any webhook arrives
+    booked = book_online(patient_api, lab_test)
+    razorpay.pay(booked["payment"]["order_id"])
+    Payment.objects.filter(booking_id=booked["id"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    reconcile_online_payments()
+    reconcile_online_payments()  # the worker's next minute changes nothing
+    assert Booking.objects.get(pk=booked["id"]).status == BookingStatus.CONFIRMED
+    sender.send_due(now=timezone.now() + timedelta(minutes=10))
+    assert [m.subject[:17] for m in mail.outbox] == ["Booking confirmed"]
+    assert kinds_of(booked["id"]) == [
+        (Kind.CONFIRMATION, Channel.EMAIL, Status.SENT),
+        (Kind.CONFIRMATION, Channel.SMS, Status.SENT),
+        (Kind.PAYMENT_DUE, Channel.EMAIL, Status.SUPERSEDED),
+        (Kind.PAYMENT_DUE, Channel.SMS, Status.SUPERSEDED),
+    ]

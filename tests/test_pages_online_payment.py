@@ -129,6 +129,8 @@ def test_without_javascript_the_patient_pays_at_the_hosted_page_and_returns_conf
     booking = book_without_javascript(client, service_priced("400.00"))
     assert booking.status == BookingStatus.AWAITING_PAYMENT
     payment = Payment.objects.get(booking=booking)
+    # Back to the review page: this booking, never a second one holding another time.
+    assert client.get("/book/review/").url == f"/bookings/{booking.pk}/"
     waiting = client.get(f"/bookings/{booking.pk}/")
     html = waiting.content.decode()
     assert '<meta http-equiv="refresh" content="20">' in html

@@ -182,7 +182,9 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             booking.refresh_from_db()
             request.session[LAST_BOOKING] = str(booking.pk)
-            if booking.status == BookingStatus.CONFIRMED:
+            # Done with the draft once booked (or waiting for its online payment, which
+            # holds the time): Back lands on this booking, not a second one.
+            if booking.status in (BookingStatus.CONFIRMED, BookingStatus.AWAITING_PAYMENT):
                 request.session.pop(DRAFT, None)
             if online and wants_checkout(request):
                 return checkout_answer(request, booking)  # the checkout opens over this page

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events
-        from notifications import receivers
+        from notifications import checks, receivers  # noqa: F401 - checks register themselves
 
         events.connect(events.BookingConfirmed, receivers.on_booking_confirmed)
         events.connect(events.BookingCancelled, receivers.on_booking_cancelled)

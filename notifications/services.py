@@ -86,9 +86,7 @@ def write_payment_due(
     Idempotent like the confirmation's (one row per booking, kind and channel)."""
     now = now or timezone.now()
     booking = (
-        Booking.objects.filter(
-            correlation_id=correlation_id, status=BookingStatus.AWAITING_PAYMENT
-        )
+        Booking.objects.filter(correlation_id=correlation_id, status=BookingStatus.AWAITING_PAYMENT)
         .only("pk")
         .first()
     )

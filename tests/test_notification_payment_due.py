@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from notifications import sender
+from notifications.checks import links_reach_patients
 from notifications.models import Channel, Kind, Notification, Status
 from notifications.services import write_payment_due
 from payments import webhooks
@@ -206,3 +207,11 @@ def test_confirmed_by_reconciliation_alone_one_confirmation_and_no_nudge(
         (Kind.PAYMENT_DUE, Channel.EMAIL, Status.SUPERSEDED),
         (Kind.PAYMENT_DUE, Channel.SMS, Status.SUPERSEDED),
     ]
+
+
+def test_check_deploy_warns_while_links_would_point_at_this_machine(settings):
+    settings.DEBUG = False
+    settings.SITE_URL = "http://127.0.0.1:8000"  # the default, for make run
+    assert [w.id for w in links_reach_patients(None)] == ["notifications.W001"]
+    settings.SITE_URL = "https://clinic.example.in"
+    assert links_reach_patients(None) == []

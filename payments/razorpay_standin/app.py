@@ -38,6 +38,7 @@ from payments.razorpay_gateway import sign
 JSON = ("Content-Type", "application/json")
 HTML = ("Content-Type", "text/html; charset=utf-8")
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+PHONE_VIEWPORT = "width=device-width, initial-scale=1"  # the hosted page on a phone
 
 
 @dataclass
@@ -409,6 +410,7 @@ class StandIn:
         )
         page = (
             "<!doctype html><meta charset=utf-8><title>Razorpay stand-in</title>"
+            f"<meta name=viewport content='{PHONE_VIEWPORT}'>"
             f"<h1>Pay ₹{rupees}</h1><p>Order {html.escape(order_id)} (stand-in, no money moves)</p>"
             f'<form method="post" action="/checkout/{html.escape(order_id)}">'
             f'<input type="hidden" name="callback_url" value="{callback}">'

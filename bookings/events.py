@@ -318,7 +318,7 @@ ROUTES: tuple[Route, ...] = (
     Route(BookingRequested, emitted_by="bookings", heard_by=("pricing",)),
     Route(PricingCalculated, emitted_by="pricing", heard_by=("quotas",)),
     Route(DiscountQuotaReserved, emitted_by="quotas", heard_by=("payments",)),
-    Route(PaymentAwaited, emitted_by="payments", heard_by=()),
+    Route(PaymentAwaited, emitted_by="payments", heard_by=("notifications",)),
     # billing after confirmations: it issues a receipt only for a confirmed booking.
     Route(PaymentCompleted, emitted_by="payments", heard_by=("confirmations", "billing")),
     Route(PaymentFailed, emitted_by="payments", heard_by=()),

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -217,7 +217,9 @@ X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
+        # NONCE: only a page that uses request.csp_nonce gets one (the review page's
+        # checkout script); the gateway's origins are added by that page alone.
+        "script-src": [SELF, NONCE],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -334,6 +336,17 @@ RAZORPAY_STANDIN_ALLOWED = env.bool("RAZORPAY_STANDIN_ALLOWED", default=False)
 RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=10.0)
 # How long an online order may wait for its payment (the slot and discount are held).
 PAYMENT_HOLD_MINUTES = env.int("PAYMENT_HOLD_MINUTES", default=15)
+# Razorpay's checkout.js (the stand-in's own under `make run`). The review page's
+# Content-Security-Policy allows this script's origin and the API's (its frames and the
+# hosted page's form) on the pages that open the checkout, nothing else.
+RAZORPAY_CHECKOUT_JS_URL = env.str(
+    "RAZORPAY_CHECKOUT_JS_URL", default="https://checkout.razorpay.com/v1/checkout.js"
+)
+# A patient who has not paid this long after the order was made gets one "finish your
+# payment" message (e-mail and SMS) with the link to the booking's page.
+PAYMENT_NUDGE_MINUTES = env.int("PAYMENT_NUDGE_MINUTES", default=3)
+# The address patients reach the site at, for links in messages sent by the worker.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # A pending saga older than this is stuck; past the hard deadline it is compensated.
 SAGA_TIMEOUT_SECONDS = env.int("SAGA_TIMEOUT_SECONDS", default=60)
 SAGA_HARD_DEADLINE_SECONDS = env.int("SAGA_HARD_DEADLINE_SECONDS", default=600)

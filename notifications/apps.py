@@ -8,11 +8,12 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # Explicit import: a broken receivers module must crash start-up, not be skipped.
         from bookings import events
-        from notifications import receivers
+        from notifications import checks, receivers  # noqa: F401 - checks register themselves
 
         events.connect(events.BookingConfirmed, receivers.on_booking_confirmed)
         events.connect(events.BookingCancelled, receivers.on_booking_cancelled)
         events.connect(events.BookingRescheduled, receivers.on_booking_rescheduled)
+        events.connect(events.PaymentAwaited, receivers.on_payment_awaited)
 
         from django_q.signals import post_spawn
 

@@ -59,6 +59,8 @@ def _compose(notification: Notification, booking: Booking):
         "name": (profile.full_name if profile else "") or user.get_full_name() or user.username,
         "start": start,
         "clinic_address": settings.CLINIC_ADDRESS,
+        # The booking's page (the waiting page while a payment is due).
+        "link": settings.SITE_URL.rstrip("/") + reverse("booking_detail", args=[booking.pk]),
         # Read only for the messages that name who the visit is with (and carry the .ics).
         "practitioner": practitioner_of(booking) if start and kind in WITH_THE_VISIT else None,
         "booking_url": site_url(reverse("booking_detail", args=[booking.pk])),

@@ -14,6 +14,7 @@ class Kind(models.TextChoices):
     RESCHEDULED = "rescheduled", "Appointment moved"
     # A refund made after the cancellation notice went (the gateway answered late): its note.
     REFUND = "refund", "Refund made"
+    PAYMENT_DUE = "payment_due", "Finish your payment"
 
 
 class Channel(models.TextChoices):

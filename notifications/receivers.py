@@ -20,6 +20,14 @@ def on_booking_confirmed(event: events.BookingConfirmed, correlation_id: UUID) -
         logger.exception("notifications not written yet correlation_id=%s", correlation_id)
 
 
+def on_payment_awaited(event: events.PaymentAwaited, correlation_id: UUID) -> None:
+    # Never raises: a crash here must not undo a booking that is waiting to be paid.
+    try:
+        services.write_payment_due(correlation_id=correlation_id, expires_at=event.expires_at)
+    except Exception:
+        logger.exception("payment reminder not written correlation_id=%s", correlation_id)
+
+
 def on_booking_cancelled(event: events.BookingCancelled, correlation_id: UUID) -> None:
     # Never raises, like the confirmation's: the sweep writes the notice later.
     try:

@@ -43,6 +43,8 @@ WANTED_STATUS: dict[str, BookingStatus] = {
     Kind.CANCELLATION: BookingStatus.CANCELLED,
     Kind.RESCHEDULED: BookingStatus.CONFIRMED,
     Kind.REFUND: BookingStatus.CANCELLED,
+    # Only while still waiting: paid (or expired) meanwhile, it is superseded.
+    Kind.PAYMENT_DUE: BookingStatus.AWAITING_PAYMENT,
 }
 REMINDER_KINDS = (Kind.REMINDER_24H, Kind.REMINDER_2H)
 # Not wanted once a cancellation is requested: the booking stays "confirmed" until the

@@ -4,6 +4,7 @@ import logging
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -74,6 +75,32 @@ def write_for_confirmed(*, correlation_id: UUID, now: datetime | None = None) ->
             booking_id=booking.pk,
             appointment_start=booking.appointment_start,
             now=now,
+        )
+
+
+def write_payment_due(
+    *, correlation_id: UUID, expires_at: datetime, now: datetime | None = None
+) -> None:
+    """On PaymentAwaited: one "finish your payment" message per channel, due a little
+    later (PAYMENT_NUDGE_MINUTES, at most half the hold), so a patient who pays at once
+    gets none: the sender supersedes it once the booking no longer awaits payment.
+    Idempotent like the confirmation's (one row per booking, kind and channel)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.filter(correlation_id=correlation_id, status=BookingStatus.AWAITING_PAYMENT)
+        .only("pk")
+        .first()
+    )
+    if booking is None:
+        return  # paid or expired already: nothing to finish
+    due_at = now + min(timedelta(minutes=settings.PAYMENT_NUDGE_MINUTES), (expires_at - now) / 2)
+    with events.saga_step("notifications.payment_due", correlation_id):
+        Notification.objects.bulk_create(
+            [
+                Notification(booking=booking, kind=Kind.PAYMENT_DUE, channel=channel, due_at=due_at)
+                for channel in CHANNELS
+            ],
+            ignore_conflicts=True,
         )
 
 

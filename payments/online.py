@@ -16,6 +16,7 @@ No lock is held during a gateway call.
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -508,3 +509,31 @@ def accept_checkout_proof(
         currency=found.currency,
         instrument=found.instrument,
     )
+
+
+def checkout_script_url() -> str:
+    """The gateway's checkout.js (Razorpay's, or the stand-in's under `make run`)."""
+    return settings.RAZORPAY_CHECKOUT_JS_URL
+
+
+def hosted_checkout_url() -> str:
+    """Razorpay's hosted checkout: a form POSTed here (key_id, order_id, callback_url,
+    cancel_url) opens the payment page without JavaScript; it POSTs the proof back."""
+    return settings.RAZORPAY_API_BASE_URL.rstrip("/") + "/v1/checkout/embedded"
+
+
+def checkout_origins() -> dict[str, list[str]]:
+    """The Content-Security-Policy additions of a page that opens the checkout: exactly
+    the gateway's origins, from settings (its script; its frames; the hosted page's form)."""
+    script = _origin(checkout_script_url())
+    api = _origin(settings.RAZORPAY_API_BASE_URL)
+    return {
+        "script-src": [script],
+        "frame-src": sorted({script, api}),
+        "form-action": [api],
+    }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

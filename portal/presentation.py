@@ -16,6 +16,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.money import percent_of
 from bookings.selectors import saga_events
+from payments.online import GATEWAY_UNAVAILABLE, PAYMENT_EXPIRED
 from pricing.cancellation import Policy
 from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discount_eligibility
 
@@ -29,6 +30,12 @@ FAILURE_REASONS = {
     "not_charged": gettext_lazy("The payment could not be completed; no money was taken."),
     PRICE_CHANGED: gettext_lazy(
         "The price went up before the payment (today's discounts ran out), so nothing was charged."
+    ),
+    PAYMENT_EXPIRED: gettext_lazy(
+        "The online payment did not arrive in time, so the time held for you was released."
+    ),
+    GATEWAY_UNAVAILABLE: gettext_lazy(
+        "The payment gateway could not be reached; nothing was charged."
     ),
 }
 
@@ -177,6 +184,20 @@ def _paid(e: events.PaymentCompleted, _b: Booking) -> Said:
     return _("You paid"), _("%(amount)s by card.") % {"amount": inr(e.amount)}
 
 
+def _awaited(e: events.PaymentAwaited, _b: Booking) -> Said:
+    until = date_format(timezone.localtime(e.expires_at), "H:i")
+    return _("Waiting for your payment"), _(
+        "%(amount)s to pay online; your time is held until %(until)s IST."
+    ) % {"amount": inr(e.amount), "until": until}
+
+
+def _awaited_for_staff(e: events.PaymentAwaited, _b: Booking) -> Said:
+    until = timezone.localtime(e.expires_at)
+    return "Waiting for the online payment", (
+        f"{inr(e.amount)}, order {e.order_id}; time and discount held until {until:%H:%M} IST."
+    )
+
+
 def _cancelled(e: events.CancellationRequested, _b: Booking) -> Said:
     if e.fee:
         detail = _("%(amount)s to come back (fee %(fee)s).")
@@ -229,6 +250,7 @@ WORDS: dict[type[events.Payload], Words] = {
     ),
     events.PricingCalculated: Words(patient=None, staff=_priced_for_staff),
     events.DiscountQuotaReserved: Words(patient=None, staff=_reserved_for_staff),
+    events.PaymentAwaited: Words(patient=_awaited, staff=_awaited_for_staff),
     events.PaymentCompleted: Words(
         patient=_paid,
         staff=lambda e, b: (
@@ -320,8 +342,14 @@ def next_step(booking: Booking) -> str:
     match booking.status:
         case BookingStatus.CONFIRMED:
             return _("Show your code at reception on the day of your visit.")
+        case BookingStatus.FAILED if booking.failure_reason == PAYMENT_EXPIRED:
+            return _("Nothing more will happen. You can try again.")
         case BookingStatus.FAILED:
             return _("Nothing more will happen. You can try again with another card.")
+        case BookingStatus.AWAITING_PAYMENT:
+            return _(
+                "Pay online before the time held for you runs out; this page shows the result."
+            )
         case BookingStatus.CANCELLED:
             return _("Nothing more to do; any refund reaches your card in a few days.")
         case BookingStatus.PENDING:

@@ -33,7 +33,7 @@ DESIGN_TABLE = {
     "BookingRequested": ["pricing"],
     "PricingCalculated": ["quotas"],
     "DiscountQuotaReserved": ["payments"],
-    "PaymentAwaited": [],
+    "PaymentAwaited": ["notifications"],  # the "finish your payment" message (issue 23)
     "PaymentCompleted": ["confirmations", "billing"],
     "PaymentFailed": [],
     "CompensationTriggered": ["scheduling", "quotas", "payments", "bookings"],

@@ -1,10 +1,13 @@
-"""`make run`'s launcher (scripts/run-dev.sh) on a fresh SQLite file: the web server and
-the worker start together, a booking's confirmation e-mail shows in the console within
-seconds with no extra command (booked through the API and in Chromium), the seeded
-practitioners' slots can be booked, and Ctrl-C stops both."""
+"""`make run`'s launcher (scripts/run-dev.sh) on a fresh SQLite file: the web server, the
+worker and the Razorpay stand-in start together; a booking paid online through the
+stand-in (its hosted page sending the webhook, or the checkout's proof) has its
+confirmation e-mail in the console within seconds with no extra command (booked through
+the API and in Chromium, whose checkout opens over the review page), the seeded
+practitioners' slots can be booked, and Ctrl-C stops them all."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +19,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support import servers
-from tests.support.pages_helpers import VISA, fill_sign_up
+from tests.support.pages_helpers import fill_sign_up
+from tests.support.razorpay import pay_at_hosted_page
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +32,15 @@ def _sigint_as_in_a_terminal() -> None:
 def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tmp_path, browser):
     env = {k: v for k, v in os.environ.items() if k not in servers.TEST_ONLY_VARIABLES}
     port = servers.free_port()
+    standin_port = servers.free_port()
+    standin = f"http://127.0.0.1:{standin_port}"
     env.update(
         DJANGO_SETTINGS_MODULE="clinic_site.settings",
         DEBUG="true",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         PY=sys.executable,
         RUN_ADDR=f"127.0.0.1:{port}",
+        STANDIN_ADDR=f"127.0.0.1:{standin_port}",
         RUNSERVER_ARGS="--noreload",
         LOG_LEVEL="WARNING",
     )
@@ -90,10 +97,21 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
                 "date_of_birth": "1990-01-01",
                 "service_ids": [service_id],
                 "visit_date": visit.date().isoformat(),
+                "payment_method": "online",
             },
         )
         assert status in (200, 201), body
-        code = json.loads(body)["confirmation_code"]
+        booked = json.loads(body)
+        assert booked["status"] == "awaiting_payment", booked
+        # The patient pays at the stand-in's hosted page (no proof posted back here):
+        # the stand-in's webhook reaches the app and confirms.
+        pay_online(booked, standin=standin, callback_url=f"http://127.0.0.1:{port}/")
+        while booked["status"] != "confirmed":
+            assert time.monotonic() - booked_at < 30, booked
+            time.sleep(0.2)
+            _, _, body = server.request("GET", f"/api/booking/{booked['id']}/status", headers=auth)
+            booked = json.loads(body)
+        code = booked["confirmation_code"]
         assert code
 
         while f"Booking confirmed: {code}" not in server.log():
@@ -129,9 +147,18 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
                 "date_of_birth": "1990-01-01",
                 "service_ids": [longest["id"]],
                 "slot_id": first_free[longest["name"]]["id"],
+                "payment_method": "online",
             },
         )
         assert status in (200, 201), body
+        booked = json.loads(body)
+        assert booked["status"] == "awaiting_payment", booked
+        # This time the app posts the checkout's proof (POST /api/booking/<id>/payment).
+        _, proof = pay_online(booked, standin=standin, callback_url=f"http://127.0.0.1:{port}/")
+        status, _, body = server.request(
+            "POST", f"/api/booking/{booked['id']}/payment", headers=auth, body=proof
+        )
+        assert status == 200, body
         booked = json.loads(body)
         assert booked["status"] == "confirmed", booked
         assert booked["appointment"]["start"] == first_free[longest["name"]]["start"]
@@ -146,9 +173,12 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
         page.get_by_role("button", name="Sign up").click()
         page.get_by_label(walk_in).check()
         page.get_by_role("button", name="Continue to review").click()
-        page.get_by_label("Card number").fill(VISA)
         paid_at = time.monotonic()
-        page.get_by_role("button", name="Confirm & Pay").click()
+        page.get_by_role("button", name=re.compile(r"^Pay ₹.* online")).click()
+        # The stand-in's checkout opens over the review page (JavaScript on).
+        page.frame_locator("iframe[title='Razorpay Checkout']").get_by_role(
+            "button", name="Pay by UPI"
+        ).click()
         expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
         code = page.get_by_label("Confirmation code").inner_text().strip()
         context.close()
@@ -180,6 +210,21 @@ def test_make_run_serves_and_the_worker_mails_the_confirmation_then_both_stop(tm
                 break
             assert time.monotonic() < deadline, "a process of `make run` outlived Ctrl-C"
             time.sleep(0.2)
+
+
+def pay_online(booked: dict, *, standin: str, callback_url: str) -> tuple[str, dict]:
+    """Pay a booking's order at the stand-in's hosted page, as a browser without
+    JavaScript would; the key and order are the ones the API answered."""
+    payment = booked["payment"]
+    assert payment["gateway"] == "razorpay" and payment["key_id"] == "rzp_test_standin"
+    return pay_at_hosted_page(
+        f"{standin}/v1/checkout/embedded",
+        {
+            "key_id": payment["key_id"],
+            "order_id": payment["order_id"],
+            "callback_url": callback_url,
+        },
+    )
 
 
 def _children_running(program: str, *, parent: int) -> list[int]:

@@ -15,12 +15,13 @@ from bookings.models import Booking, MedicalService
 from portal.presentation import timeline
 from scheduling.models import Practitioner
 from tests.support.factories import UserFactory
+from tests.support.razorpay import razorpay  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("commits")
 
 # Abbreviations Hindi writes in Latin letters too, and "English" named in itself (the
 # language switch and the e-mail language choice).
-ALLOWED = {"IST", "SMS", "English"}
+ALLOWED = {"IST", "SMS", "UPI", "English"}
 WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -183,3 +184,35 @@ def test_an_english_page_stays_english(client):
     client.force_login(other)
     page = client.get("/book/").content.decode()
     assert "Choose services" in page and 'lang="en-IN"' in page
+
+
+def test_paying_online_in_hindi(hindi, user, service_priced, razorpay):  # noqa: F811
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.models import Payment
+    from payments.tasks import reconcile_online_payments
+    from tests.support.pages_helpers import details, expected_total_from, request_key_from
+
+    service = service_priced("400.00", name="Online test")
+    hindi.force_login(user)
+    hindi.post("/book/", details(service))
+    review = hindi.get("/book/review/")
+    assert english_left(review.content.decode(), ["Asha Verma", *_data(user=user)]) == []
+    hindi.post(
+        "/book/review/",
+        {"request_key": request_key_from(review), "expected_total": expected_total_from(review)},
+    )
+    booking = Booking.objects.get()
+    waiting = hindi.get(f"/bookings/{booking.pk}/").content.decode()
+    assert "आपके भुगतान की प्रतीक्षा है" in waiting
+    assert english_left(waiting, _data(booking, user=user)) == []
+    refused = hindi.post(f"/bookings/{booking.pk}/payment/return/", {"razorpay_order_id": "x"})
+    assert refused.status_code == 400
+    assert english_left(refused.content.decode(), _data(user=user)) == []
+    Payment.objects.filter(booking=booking).update(expires_at=timezone.now() - timedelta(seconds=1))
+    reconcile_online_payments()
+    expired = hindi.get(f"/bookings/{booking.pk}/").content.decode()
+    assert "फिर से कोशिश करें" in expired
+    assert english_left(expired, _data(booking, user=user)) == []

@@ -175,3 +175,23 @@ def test_page_forms_refuse_a_post_without_the_csrf_token(people):
     client = Client(enforce_csrf_checks=True)
     client.force_login(people["owner"])
     assert client.post("/book/", {"patient_name": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("who", [None, "other", "bare_staff", "owner"])
+def test_a_payment_return_without_this_bookings_signed_proof_changes_nothing(people, who):
+    # The gateway's return is CSRF-exempt and needs no session (a cross-site POST): the
+    # signature against the order this booking stored is the only key, for anyone.
+    booking = people["booking"]
+    forged = {
+        "razorpay_order_id": "order_NotThisOne0001",
+        "razorpay_payment_id": "pay_NotThisOne00001",
+        "razorpay_signature": "0" * 64,
+    }
+    path = f"/bookings/{booking.pk}/payment/return/"
+    answer = Client(enforce_csrf_checks=True)
+    if people.get(who) is not None:
+        answer.force_login(people[who])
+    assert answer.post(path, forged).status_code == 400
+    before = (booking.status, booking.final_price)
+    booking.refresh_from_db()
+    assert (booking.status, booking.final_price) == before

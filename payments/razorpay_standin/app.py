@@ -10,11 +10,16 @@ adapter. Served under /v1/ with Razorpay's JSON shapes and Basic auth (key id, s
   GET /v1/payment_links/<id>.
 A payment link's hosted page is /pl/<link_id> (its short_url: pay by UPI or card; sends
 payment_link.paid). The checkout's hosted page is GET /checkout/<order_id>?callback_url=…
-(pay by UPI or card, fail, or abandon); paying posts the checkout's signed proof to
-callback_url from the browser and sends the webhooks (payment.authorized,
-payment.captured, order.paid) over HTTP;
-a refund sends refund.created, then refund.processed (at once, or when `settle_refund`
-processes or fails a pending one: refund.failed), with Razorpay's payload shapes.
+(pay by UPI or card, fail, or abandon), also reached as Razorpay's hosted checkout is, by
+a form POSTed to /v1/checkout/embedded (key_id, order_id, callback_url, cancel_url);
+paying posts the checkout's signed proof to callback_url from the browser and sends the
+webhooks (payment.authorized, payment.captured, order.paid) over HTTP. GET
+/v1/checkout.js is the stand-in's checkout.js: `new Razorpay(options).open()` shows the
+same page in a frame over the merchant's page and calls `options.handler` with the
+signed proof (`rzp.on("payment.failed", …)` and `options.modal.ondismiss` as Razorpay's
+do). A refund sends refund.created, then refund.processed (at once, or when
+`settle_refund` processes or fails a pending one: refund.failed), with Razorpay's
+payload shapes.
 
 Tests drive it from Python too (`pay`, `fail`, `pay_link`, `settle_refund`,
 `hold_webhooks`, `deliver_held`), for
@@ -40,6 +45,7 @@ from payments.razorpay_gateway import sign
 JSON = ("Content-Type", "application/json")
 HTML = ("Content-Type", "text/html; charset=utf-8")
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+PHONE_VIEWPORT = "width=device-width, initial-scale=1"  # the hosted page on a phone
 
 
 @dataclass
@@ -93,6 +99,11 @@ class StandIn:
             return self._checkout_page(environ, start_response, path.removeprefix("/checkout/"))
         if path.startswith("/pl/"):
             return self._link_page(environ, start_response, path.removeprefix("/pl/"))
+        if path == "/v1/checkout.js":
+            start_response("200 OK", [("Content-Type", "application/javascript; charset=utf-8")])
+            return [CHECKOUT_JS.encode()]
+        if path == "/v1/checkout/embedded" and method == "POST":
+            return self._hosted_checkout(environ, start_response)
         if not path.startswith("/v1/"):
             return self._error(
                 start_response, 404, "The requested URL was not found on the server."
@@ -542,7 +553,23 @@ class StandIn:
             }
             return self._checkout_answer(start_response, order, form)
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        return self._payment_page(start_response, order, query)
+
+    def _hosted_checkout(self, environ: dict, start_response: Callable):
+        """Razorpay's hosted checkout: the merchant's page POSTs a form (no JavaScript)."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        form = {k: v[-1] for k, v in parse_qs(environ["wsgi.input"].read(length).decode()).items()}
+        order = self.orders.get(form.get("order_id", ""))
+        if order is None or form.get("key_id") != self.key_id:
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"Unknown order or key."]
+        return self._payment_page(start_response, order, form)
+
+    def _payment_page(self, start_response: Callable, order: dict, query: dict):
+        order_id = order["id"]
         callback = html.escape(query.get("callback_url", ""))
+        cancel = html.escape(query.get("cancel_url", ""))
+        frame = html.escape(query.get("frame", ""))
         rupees = f"{order['amount'] / 100:.2f}"
         buttons = "".join(
             f'<button name="action" value="{value}">{label}</button> '
@@ -555,8 +582,12 @@ class StandIn:
         )
         page = (
             "<!doctype html><meta charset=utf-8><title>Razorpay stand-in</title>"
+            f"<meta name=viewport content='{PHONE_VIEWPORT}'>"
             f"<h1>Pay ₹{rupees}</h1><p>Order {html.escape(order_id)} (stand-in, no money moves)</p>"
-            f'<form method="post"><input type="hidden" name="callback_url" value="{callback}">'
+            f'<form method="post" action="/checkout/{html.escape(order_id)}">'
+            f'<input type="hidden" name="callback_url" value="{callback}">'
+            f'<input type="hidden" name="cancel_url" value="{cancel}">'
+            f'<input type="hidden" name="frame" value="{frame}">'
             f"{buttons}</form>"
         )
         start_response("200 OK", [HTML])
@@ -569,9 +600,33 @@ class StandIn:
             fields = self.pay(order["id"], method=action)
         elif action == "fail":
             fields = self.fail(order["id"])
+            fields["error[metadata]"] = json.dumps({"order_id": order["id"]})
         else:
+            fields = {}
+        if form.get("frame"):
+            # Inside checkout.js's frame: the outcome goes to the merchant's page.
+            outcome = "dismiss" if not fields else ("failed" if action == "fail" else "paid")
+            message = json.dumps({"standin_checkout": outcome, "fields": fields})
+            again = (
+                f'<p>The payment failed. <a href="/checkout/{html.escape(order["id"])}?frame=1">'
+                "Try again</a></p>"
+                if outcome == "failed"
+                else "<p>Returning to the clinic…</p>"
+            )
             start_response("200 OK", [HTML])
-            return [b"<!doctype html><meta charset=utf-8><p>You left the payment.</p>"]
+            return [
+                (
+                    f"<!doctype html><meta charset=utf-8>{again}"
+                    f"<script>parent.postMessage({message}, '*')</script>"
+                ).encode()
+            ]
+        if not fields:
+            cancel = html.escape(form.get("cancel_url", ""))
+            back = f'<p><a href="{cancel}">Back to the clinic</a></p>' if cancel else ""
+            start_response("200 OK", [HTML])
+            return [
+                f"<!doctype html><meta charset=utf-8><p>You left the payment.</p>{back}".encode()
+            ]
         inputs = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
             for k, v in fields.items()
@@ -584,3 +639,63 @@ class StandIn:
         )
         start_response("200 OK", [HTML])
         return [page.encode()]
+
+
+# The stand-in's checkout.js: Razorpay's contract (`new Razorpay(options)`, `.open()`,
+# `.on("payment.failed", cb)`, `options.handler`, `options.modal.ondismiss`), its page in
+# a frame over the merchant's page. Styles are set through the DOM (no inline <style>),
+# so the merchant's Content-Security-Policy needs only script-src and frame-src for it.
+CHECKOUT_JS = """(function () {
+  var script = document.currentScript && document.currentScript.src || "";
+  var base = script.replace(/\\/v1\\/checkout\\.js.*$/, "");
+  function Razorpay(options) {
+    if (!(this instanceof Razorpay)) { return new Razorpay(options); }
+    this.options = options || {};
+    this.listeners = {};
+  }
+  Razorpay.prototype.on = function (name, callback) { this.listeners[name] = callback; };
+  Razorpay.prototype.close = function () {
+    if (this.overlay) { this.overlay.remove(); this.overlay = null; }
+    if (this.listener) { window.removeEventListener("message", this.listener); }
+  };
+  Razorpay.prototype.open = function () {
+    var self = this, options = this.options;
+    var overlay = document.createElement("div");
+    overlay.setAttribute("role", "dialog");
+    overlay.setAttribute("aria-label", "Razorpay Checkout");
+    overlay.className = "razorpay-container";
+    var s = overlay.style;
+    s.position = "fixed"; s.top = "0"; s.left = "0"; s.width = "100%"; s.height = "100%";
+    s.background = "rgba(0,0,0,0.6)"; s.zIndex = "2147483647";
+    var frame = document.createElement("iframe");
+    frame.title = "Razorpay Checkout";
+    frame.className = "razorpay-checkout-frame";
+    frame.src = base + "/checkout/" + encodeURIComponent(options.order_id) + "?frame=1";
+    var f = frame.style;
+    f.width = "100%"; f.height = "100%"; f.border = "0"; f.background = "#fff";
+    overlay.appendChild(frame);
+    document.body.appendChild(overlay);
+    this.overlay = overlay;
+    this.listener = function (event) {
+      if (event.origin !== base || !event.data || !event.data.standin_checkout) { return; }
+      var outcome = event.data.standin_checkout, fields = event.data.fields || {};
+      if (outcome === "failed") {
+        if (self.listeners["payment.failed"]) {
+          self.listeners["payment.failed"]({error: {
+            code: fields["error[code]"],
+            description: fields["error[description]"],
+            metadata: {order_id: options.order_id}
+          }});
+        }
+        return;  /* Razorpay's checkout stays open after a failed attempt */
+      }
+      self.close();
+      if (outcome === "paid" && options.handler) { options.handler(fields); }
+      var modal = options.modal || {};
+      if (outcome === "dismiss" && modal.ondismiss) { modal.ondismiss(); }
+    };
+    window.addEventListener("message", this.listener);
+  };
+  window.Razorpay = Razorpay;
+})();
+"""

@@ -20,6 +20,8 @@ from django.views.decorators.http import require_http_methods
 
 from bookings.models import Booking, BookingStatus, Gender, MedicalService, PatientProfile
 from bookings.services import clinic_today
+from payments.models import ONLINE_TOKEN
+from payments.online import checkout_script_url, online_payment_available
 from portal.authenticated import AuthenticatedHttpRequest
 from portal.flows import (
     SlotUnavailable,
@@ -33,6 +35,7 @@ from portal.web.forms import (
     BookingDetailsForm,
     PaymentForm,
 )
+from portal.web.online_payment import allow_checkout, checkout_answer, wants_checkout
 from pricing.models import DiscountSettings
 from pricing.rules import PRICE_THRESHOLD
 from pricing.selectors import cancellation_policy
@@ -121,6 +124,8 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
         # A repeated "Confirm & Pay" (double click, back and resubmit) finds its booking.
         earlier = _booking_for_key(request, request.POST.get("request_key", ""))
         if earlier is not None:
+            if wants_checkout(request):
+                return checkout_answer(request, earlier)
             return redirect("booking_detail", pk=earlier.pk)
     else:
         payment = PaymentForm(initial={"request_key": uuid.uuid4()})
@@ -144,6 +149,10 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("book_slot")
 
     today = clinic_today()
+    # The online gateway takes no card here: the patient pays in its checkout.
+    online = online_payment_available()
+    if online:
+        del payment.fields["card_number"]
     if needing:
         del payment.fields["visit_date"]  # the slot says when
     else:
@@ -157,7 +166,7 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
                 gender=details.cleaned_data["gender"],
                 date_of_birth=details.cleaned_data["date_of_birth"],
                 service_ids=[s.pk for s in details.cleaned_data["services"]],
-                payment_token=payment.payment_token,
+                payment_token=ONLINE_TOKEN if online else payment.payment_token,
                 request_key=str(payment.cleaned_data["request_key"]),
                 slot_id=chosen.pk if chosen else None,
                 visit_date=None if needing else payment.cleaned_data["visit_date"] or today,
@@ -179,8 +188,12 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             booking.refresh_from_db()
             request.session[LAST_BOOKING] = str(booking.pk)
-            if booking.status == BookingStatus.CONFIRMED:
+            # Done with the draft once booked (or waiting for its online payment, which
+            # holds the time): Back lands on this booking, not a second one.
+            if booking.status in (BookingStatus.CONFIRMED, BookingStatus.AWAITING_PAYMENT):
                 request.session.pop(DRAFT, None)
+            if online and wants_checkout(request):
+                return checkout_answer(request, booking)  # the checkout opens over this page
             return redirect("booking_detail", pk=booking.pk)
 
     data = details.cleaned_data
@@ -195,7 +208,7 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     # The form carries the price shown now, also when it comes back with an error.
     payment.show_amount(shown.expected_final)
-    return render(
+    response = render(
         request,
         "bookings/review.html",
         {
@@ -212,8 +225,11 @@ def book_review(request: AuthenticatedHttpRequest) -> HttpResponse:
             "cancellation_terms": cancellation_terms(
                 policy=cancellation_policy(), visit_starts=chosen.start if chosen else None
             ),
+            "online": online,
+            "checkout_script_url": checkout_script_url() if online else "",
         },
     )
+    return allow_checkout(response) if online else response
 
 
 @login_required

@@ -17,6 +17,7 @@ from billing.models import Document
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.services import NotCancellable, clinic_today
+from payments.online import PAYMENT_EXPIRED
 from portal.authenticated import AuthenticatedHttpRequest
 from portal.flows import (
     RefundLowered,
@@ -46,6 +47,7 @@ from portal.selectors import (
     with_appointments,
 )
 from portal.web.booking import DRAFT, _needing_slot, _slot_step
+from portal.web.online_payment import allow_checkout, checkout_of
 from scheduling.selectors import bookable_slots
 
 BOOKINGS_PER_PAGE = 10
@@ -98,7 +100,8 @@ def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
     failed = booking.status == BookingStatus.FAILED
     # A failed attempt retried into a booking since: no "Try again", a link to that one.
     made_after = booking_made_after(booking) if failed else None
-    return render(
+    checkout = checkout_of(request, booking)  # awaiting payment: how to finish
+    response = render(
         request,
         "bookings/booking_detail.html",
         {
@@ -116,8 +119,11 @@ def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
             "moving": reschedule_quote(booking, by_staff=False),
             "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
             "receipts": receipt_links(booking),
+            "checkout": checkout,
+            "payment_expired": booking.failure_reason == PAYMENT_EXPIRED,
         },
     )
+    return allow_checkout(response) if checkout else response
 
 
 @login_required

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, booking, bookings
+from portal.web import accounts, booking, bookings, online_payment
 
 urlpatterns = [
     path("", booking.home, name="home"),
@@ -11,6 +11,11 @@ urlpatterns = [
     path("bookings/", bookings.my_bookings, name="my_bookings"),
     path("bookings/<uuid:pk>/", bookings.booking_detail, name="booking_detail"),
     path("bookings/<uuid:pk>/retry/", bookings.booking_retry, name="booking_retry"),
+    path(
+        "bookings/<uuid:pk>/payment/return/",
+        online_payment.payment_return,
+        name="booking_payment_return",
+    ),
     path("bookings/<uuid:pk>/calendar.ics", bookings.booking_calendar, name="booking_calendar"),
     # A receipt or refund note by number (CLN/26-27/00001: slashes included).
     path(

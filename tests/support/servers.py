@@ -60,6 +60,7 @@ def production_env(**extra: str) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="clinic.example.in,127.0.0.1",
+        SITE_URL="https://clinic.example.in",
         DATABASE_URL=database_url(),
         LOG_LEVEL="WARNING",
     )

@@ -58,17 +58,73 @@ def write(report: dict, folder: Path) -> Path:
     ]
     if work:
         lines += _bookings_sections(report)
+    if report.get("online"):
+        lines += _online_section(report["online"])
     if report.get("slots"):
         lines += _slot_section(report["slots"])
     text = "\n".join(lines) + "\n"
     (folder / f"{stamp}.md").write_text(text)
     # A partial run (--only) keeps the full run's latest.md.
-    (folder / ("latest.md" if work else "slots-latest.md")).write_text(text)
+    partial = "slots-latest.md" if report.get("slots") else "online-latest.md"
+    (folder / ("latest.md" if work else partial)).write_text(text)
     (folder / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
     if work:
         _chart(report, folder / f"{stamp}.png")
     print(text)
     return folder / f"{stamp}.md"
+
+
+def _mean_rate(rows: list[dict]) -> float:
+    return sum(r["good_per_second"] for r in rows) / len(rows)
+
+
+def _online_section(online: dict) -> list[str]:
+    """Issue 23's online path, and the card path before and after it in this run."""
+    clients = online["clients"]
+    lines = [
+        "",
+        "## The online path (Razorpay, at the stand-in)",
+        "",
+        f"A second gunicorn whose gateway is Razorpay, reached over HTTP at the stand-in "
+        f"(served on loopback by the bench process: its CPU is this machine's too). "
+        f"{clients} clients each. Orders: online walk-in bookings (the order made at the "
+        "gateway, the booking awaiting payment). Proofs: half the paid orders' checkout "
+        "proofs (signature, the payment fetched from the gateway, the capture recorded, "
+        "the booking confirmed). Webhooks: every webhook of every paid order "
+        "(payment.authorized, payment.captured, order.paid), each sent twice, shuffled: "
+        "ignored, stored once by event id and acted on, or answered as a duplicate.",
+        "",
+        "| part | requests | good/s | p50 ms | p99 ms | errors | answers | "
+        "CPU app · PostgreSQL · load |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for part in ("orders", "proofs", "webhooks"):
+        row = online[part]
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(row.get("answers", {}).items()))
+        lines.append(
+            f"| {part} | {row['requests']} | {row['good_per_second']:.1f} | "
+            f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} | {answers or '–'} "
+            f"| {_cpu_shares(row)} |"
+        )
+    before, after = _mean_rate(online["card_before"]), _mean_rate(online["card_after"])
+    rates = {
+        when: ", ".join(f"{r['good_per_second']:.1f}" for r in online[f"card_{when}"])
+        for when in ("before", "after")
+    }
+    statements = online["card_statements"]
+    lines += [
+        "",
+        f"Outcome: {json.dumps(online['outcome'])}",
+        "",
+        f"The card path (no-discount walk-in, {clients} clients) on the card server, "
+        f"before and after the online path in this run: "
+        f"{rates['before']} → {rates['after']} "
+        f"bookings/s (means {before:.1f} → {after:.1f}: {after / before - 1:+.1%}); "
+        f"load average {online['load_before'][0]:.1f} → {online['load_after'][0]:.1f}. "
+        f"Its statements: {statements['without_transaction_control']} without "
+        f"BEGIN/COMMIT ({statements['all']} in all).",
+    ]
+    return lines
 
 
 def _slot_section(rows: list[dict]) -> list[str]:

@@ -94,17 +94,30 @@ def _online_section(online: dict) -> list[str]:
         "(payment.authorized, payment.captured, order.paid), each sent twice, shuffled: "
         "ignored, stored once by event id and acted on, or answered as a duplicate.",
         "",
+        "CPU ms per request: the app server's, and PostgreSQL's (every database's backends "
+        "on this server: an upper bound when the machine is shared); the ceiling is what "
+        f"{os.cpu_count()} cores given to the two alone would answer: "
+        "cores × 1000 ÷ (app + PostgreSQL ms).",
+        "",
         "| part | requests | good/s | p50 ms | p99 ms | errors | answers | "
-        "CPU app · PostgreSQL · load |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
+        "CPU app · PostgreSQL · load | CPU ms app + PostgreSQL | ceiling/s |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for part in ("orders", "proofs", "webhooks"):
         row = online[part]
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(row.get("answers", {}).items()))
+        if "app_cpu_ms" in row:
+            cost = row["app_cpu_ms"] + row["database_cpu_ms"]
+            per_request = (
+                f"{row['app_cpu_ms']:.2f} + {row['database_cpu_ms']:.2f} | "
+                f"{(os.cpu_count() or 1) * 1000 / cost:,.0f}"
+            )
+        else:
+            per_request = "– | –"
         lines.append(
             f"| {part} | {row['requests']} | {row['good_per_second']:.1f} | "
             f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} | {answers or '–'} "
-            f"| {_cpu_shares(row)} |"
+            f"| {_cpu_shares(row)} | {per_request} |"
         )
     before, after = _mean_rate(online["card_before"]), _mean_rate(online["card_after"])
     rates = {

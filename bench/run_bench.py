@@ -147,7 +147,12 @@ def run_requests(url, requests, expect, concurrency, server_pid=None):  # fmt: s
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     row = json.loads(out.strip().splitlines()[-1])
     if before:
-        row["cpu"] = cpu.shares(before, cpu.sample(server_pid), row["cpu_seconds"])
+        after = cpu.sample(server_pid)
+        row["cpu"] = cpu.shares(before, after, row["cpu_seconds"])
+        # CPU time per request: less swayed than a rate by what else the machine runs
+        # (PostgreSQL's counts every database's backends: an upper bound when shared).
+        row["app_cpu_ms"] = (after.app - before.app) * 1000 / max(row["requests"], 1)
+        row["database_cpu_ms"] = (after.database - before.database) * 1000 / max(row["requests"], 1)
     return row
 
 

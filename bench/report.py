@@ -74,6 +74,15 @@ def write(report: dict, folder: Path) -> Path:
     return folder / f"{stamp}.md"
 
 
+# The baseline at 8 clients in the last run on this machine with nothing else running
+# (bench/results/latest.md, November 2026): the yardstick a shared run's share is read by.
+IDLE_BASELINE = 656.8
+
+
+def _rate(row: dict) -> str:
+    return f"{row['good_per_second']:.1f}"
+
+
 def _mean_rate(rows: list[dict]) -> float:
     return sum(r["good_per_second"] for r in rows) / len(rows)
 
@@ -124,8 +133,22 @@ def _online_section(online: dict) -> list[str]:
         when: ", ".join(f"{r['good_per_second']:.1f}" for r in online[f"card_{when}"])
         for when in ("before", "after")
     }
+    cpu_ms = {
+        when: ", ".join(f"{r.get('app_cpu_ms', float('nan')):.1f}" for r in online[f"card_{when}"])
+        for when in ("before", "after")
+    }
     statements = online["card_statements"]
+    around = online["baseline_around_webhooks"]
+    yardstick = _mean_rate(around)
+    webhooks = online["webhooks"]["good_per_second"]
     lines += [
+        "",
+        f"The baseline (an authenticated DRF POST inserting one row) on the same server just "
+        f"before and after the webhooks: "
+        f"{', '.join(_rate(r) for r in around)}/s; the webhooks "
+        f"ran at {webhooks / yardstick:.0%} of it. At the {IDLE_BASELINE:.0f}/s the baseline "
+        f"does at 8 clients on this machine when nothing else runs (docs/performance.md), "
+        f"that share is {webhooks / yardstick * IDLE_BASELINE:.0f} webhooks/s.",
         "",
         f"Outcome: {json.dumps(online['outcome'])}",
         "",
@@ -133,6 +156,7 @@ def _online_section(online: dict) -> list[str]:
         f"before and after the online path in this run: "
         f"{rates['before']} → {rates['after']} "
         f"bookings/s (means {before:.1f} → {after:.1f}: {after / before - 1:+.1%}); "
+        f"the app server's CPU per booking {cpu_ms['before']} → {cpu_ms['after']} ms; "
         f"load average {online['load_before'][0]:.1f} → {online['load_after'][0]:.1f}. "
         f"Its statements: {statements['without_transaction_control']} without "
         f"BEGIN/COMMIT ({statements['all']} in all).",

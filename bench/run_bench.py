@@ -93,7 +93,11 @@ def run_load(url, path, tokens_file, body, expect, concurrency, seconds, warmup,
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     row = json.loads(out.strip().splitlines()[-1])
     if before:
-        row["cpu"] = cpu.shares(before, cpu.sample(server_pid), row["cpu_seconds"])
+        after = cpu.sample(server_pid)
+        row["cpu"] = cpu.shares(before, after, row["cpu_seconds"])
+        sent = max(row["sent_in_all"], 1)
+        row["app_cpu_ms"] = (after.app - before.app) * 1000 / sent
+        row["database_cpu_ms"] = (after.database - before.database) * 1000 / sent
     return row
 
 
@@ -299,7 +303,15 @@ def _online_path(args, card_url: str, setup: dict, card_server) -> dict:
             log(f"proofs c={clients}: {result['proofs']['good_per_second']:.1f}/s "
                 f"p99={result['proofs']['p99_ms']:.0f}ms")  # fmt: skip
             webhooks = online.held_webhooks(standin, repeat=2, seed=23)
+
+            def baseline() -> dict:  # the same run's yardstick, beside the webhooks
+                return run_load(url, "/bench/baseline", setup["tokens_file"], '{"n": 1}',
+                                '"id"', clients, args.seconds / 2, 1,
+                                server_pid=server.pid)  # fmt: skip
+
+            result["baseline_around_webhooks"] = [baseline()]
             result["webhooks"] = run_requests(url, webhooks, '"status"', clients, server.pid)
+            result["baseline_around_webhooks"].append(baseline())
             log(
                 f"webhooks c={clients}: {result['webhooks']['good_per_second']:.1f}/s "
                 f"p99={result['webhooks']['p99_ms']:.0f}ms {result['webhooks']['answers']}"

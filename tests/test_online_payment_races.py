@@ -38,8 +38,8 @@ from tests.support.scheduling import slot as make_slot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 24
-# Issue 23's figure 1: 200 rounds (about 35 s on two loaded cores), in the slow part; the
-# default run keeps 24 (about 4 s).
+# Issue 23's figure 1: 200 rounds (28–55 s on two shared cores), in the slow part; the
+# default run keeps 24 (about 5 s).
 FIGURE_ROUNDS = 200
 
 

@@ -98,6 +98,7 @@ def test_the_bulk_loader_fills_every_column_the_models_require(service_priced):
     assert BookingItem.objects.count() == 25 and SagaEvent.objects.count() == 25 * 5
 
 
+@pytest.mark.slow  # it starts the load process
 @pytest.mark.django_db(transaction=True)
 def test_the_bench_sends_every_webhook_twice_and_each_is_acted_on_once(
     razorpay,  # noqa: F811

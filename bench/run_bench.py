@@ -89,15 +89,23 @@ def run_load(url, path, tokens_file, body, expect, concurrency, seconds, warmup,
         "--expect", expect, "--concurrency", str(concurrency),
         "--seconds", str(seconds), "--warmup", str(warmup), "--method", method,
     ]  # fmt: skip
+    return _measured(command, server_pid, sent="sent_in_all")
+
+
+def _measured(command: list[str], server_pid, *, sent: str) -> dict:
+    """Run the load process; its summary with the CPU the server and PostgreSQL used.
+    CPU time per request (over `sent`, the requests the interval served) is less swayed
+    than a rate by what else the machine runs; PostgreSQL's counts every database's
+    backends on the server: an upper bound when the machine is shared."""
     before = cpu.sample(server_pid) if server_pid else None
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     row = json.loads(out.strip().splitlines()[-1])
     if before:
         after = cpu.sample(server_pid)
         row["cpu"] = cpu.shares(before, after, row["cpu_seconds"])
-        sent = max(row["sent_in_all"], 1)
-        row["app_cpu_ms"] = (after.app - before.app) * 1000 / sent
-        row["database_cpu_ms"] = (after.database - before.database) * 1000 / sent
+        served = max(row[sent], 1)
+        row["app_cpu_ms"] = (after.app - before.app) * 1000 / served
+        row["database_cpu_ms"] = (after.database - before.database) * 1000 / served
     return row
 
 
@@ -147,17 +155,7 @@ def run_requests(url, requests, expect, concurrency, server_pid=None):  # fmt: s
         "--requests", online.requests_file(requests), "--expect", expect,
         "--concurrency", str(concurrency),
     ]  # fmt: skip
-    before = cpu.sample(server_pid) if server_pid else None
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    row = json.loads(out.strip().splitlines()[-1])
-    if before:
-        after = cpu.sample(server_pid)
-        row["cpu"] = cpu.shares(before, after, row["cpu_seconds"])
-        # CPU time per request: less swayed than a rate by what else the machine runs
-        # (PostgreSQL's counts every database's backends: an upper bound when shared).
-        row["app_cpu_ms"] = (after.app - before.app) * 1000 / max(row["requests"], 1)
-        row["database_cpu_ms"] = (after.database - before.database) * 1000 / max(row["requests"], 1)
-    return row
+    return _measured(command, server_pid, sent="requests")
 
 
 def start_server(
@@ -263,7 +261,7 @@ def _online_path(args, card_url: str, setup: dict, card_server) -> dict:
     """Orders, proofs and webhooks through a second gunicorn whose gateway is Razorpay
     (the stand-in, served by this process on loopback); the card path on the first
     server at `online_clients` clients, before and after, in this run."""
-    from bench import online
+    from bench import measure, online
     from payments.razorpay_standin import StandIn, serving
 
     clients = args.online_clients
@@ -275,8 +273,6 @@ def _online_path(args, card_url: str, setup: dict, card_server) -> dict:
         log(f"card path c={clients}: {row['good_per_second']:.1f}/s p99={row['p99_ms']:.0f}ms "
             f"load={os.getloadavg()[0]:.1f}")  # fmt: skip
         return row
-
-    from bench import measure
 
     result: dict = {"card_statements": measure.queries_per_booking(setup)["no_discount"]}
     result["clients"] = clients

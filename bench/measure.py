@@ -151,8 +151,32 @@ def race_outcome(limit: int, since) -> dict:
     }
 
 
+def _model_defaults(model, given: set[str]) -> tuple[str, list]:
+    """The columns of `model` a bulk INSERT does not set, filled with the model's own
+    defaults: (", col1, col2", [value1, value2]). A column added later with a default
+    loads without a change here; one with neither a default nor NULL is named."""
+    columns, values, missing = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.column in given or field.null:
+            continue
+        if not field.has_default():
+            missing.append(field.column)
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        values.append(field.get_db_prep_save(field.get_default(), connection))
+    if missing:
+        raise RuntimeError(f"bulk_load_to sets no value for {model.__name__}'s {missing}")
+    return "".join(", " + c for c in columns), values
+
+
+def _placeholders(values: list) -> str:
+    return "".join(", %s" for _ in values)
+
+
 def bulk_load_to(size: int) -> None:
     """Grow the booking table to `size` rows (each with one item and five events)."""
+    from bookings.models import BookingItem, SagaEvent
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM bookings_booking")
         have = cursor.fetchone()[0]
@@ -169,25 +193,29 @@ def bulk_load_to(size: int) -> None:
             [start, (end - start) // 10],
         )
         first_user = min(row[0] for row in cursor.fetchall())
+        booking_columns = (
+            "id correlation_id user_id patient_name gender date_of_birth payment_token status "
+            "clinic_day currency base_price discount_eligible eligibility_reason "
+            "discount_percent discount_applied quota_exhausted discount_amount final_price "
+            "confirmation_code created_at updated_at visit_date"
+        ).split()
+        more, defaults = _model_defaults(Booking, set(booking_columns))
         cursor.execute(
-            """INSERT INTO bookings_booking (id, correlation_id, user_id, patient_name, gender,
-                   date_of_birth, payment_token, status, clinic_day, currency, base_price,
-                   discount_eligible, eligibility_reason, discount_percent, discount_applied,
-                   quota_exhausted, discount_amount, final_price, confirmation_code,
-                   created_at, updated_at, visit_date, compensating, reschedules)
+            f"""INSERT INTO bookings_booking ({", ".join(booking_columns)}{more})
                SELECT md5('b' || i)::uuid, md5('c' || i)::uuid, %s + (i - %s) / 10,
                    'Bulk Patient', 'male', DATE '1980-01-01', 'tok_visa', 'confirmed',
                    DATE '2020-01-01' + (i %% 2000), 'INR', %s, false, '', 12.00, false, false,
                    0.00, %s, 'B' || lpad(to_hex(i), 10, '0'),
                    now() - make_interval(secs => i), now(),
-                   DATE '2020-01-01' + (i %% 2000), false, 0
+                   DATE '2020-01-01' + (i %% 2000){_placeholders(defaults)}
                FROM generate_series(%s::int, %s::int) i""",
-            [first_user, start, service.price, service.price, start, end],
+            [first_user, start, service.price, service.price, *defaults, start, end],
         )
+        item_columns = "booking_id service_id name price sac_code gst_rate".split()
+        more, defaults = _model_defaults(BookingItem, {"id", *item_columns})
         cursor.execute(
-            """INSERT INTO bookings_bookingitem (booking_id, service_id, name, price, sac_code,
-                   gst_rate)
-               SELECT md5('b' || i)::uuid, %s, %s, %s, %s, %s
+            f"""INSERT INTO bookings_bookingitem ({", ".join(item_columns)}{more})
+               SELECT md5('b' || i)::uuid, %s, %s, %s, %s, %s{_placeholders(defaults)}
                FROM generate_series(%s::int, %s::int) i""",
             [
                 service.pk,
@@ -195,19 +223,22 @@ def bulk_load_to(size: int) -> None:
                 service.price,
                 service.sac_code,
                 service.gst_rate,
+                *defaults,
                 start,
                 end,
             ],
         )
+        event_columns = "correlation_id event_type sequence payload created_at occurrence".split()
+        more, defaults = _model_defaults(SagaEvent, {"id", *event_columns})
         cursor.execute(
-            """INSERT INTO bookings_sagaevent (correlation_id, event_type, sequence, payload,
-                   created_at, occurrence)
-               SELECT md5('c' || i)::uuid, e.type, e.seq, '{}'::jsonb, now(), 1
+            f"""INSERT INTO bookings_sagaevent ({", ".join(event_columns)}{more})
+               SELECT md5('c' || i)::uuid, e.type, e.seq, '{{}}'::jsonb, now(), 1
+                   {_placeholders(defaults)}
                FROM generate_series(%s::int, %s::int) i
                CROSS JOIN (VALUES ('BookingRequested', 1), ('PricingCalculated', 2),
                    ('DiscountQuotaReserved', 3), ('PaymentCompleted', 4),
                    ('BookingConfirmed', 5)) AS e(type, seq)""",
-            [start, end],
+            [*defaults, start, end],
         )
         cursor.execute("ANALYZE")
 

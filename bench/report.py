@@ -58,17 +58,110 @@ def write(report: dict, folder: Path) -> Path:
     ]
     if work:
         lines += _bookings_sections(report)
+    if report.get("online"):
+        lines += _online_section(report["online"])
     if report.get("slots"):
         lines += _slot_section(report["slots"])
     text = "\n".join(lines) + "\n"
     (folder / f"{stamp}.md").write_text(text)
     # A partial run (--only) keeps the full run's latest.md.
-    (folder / ("latest.md" if work else "slots-latest.md")).write_text(text)
+    partial = "slots-latest.md" if report.get("slots") else "online-latest.md"
+    (folder / ("latest.md" if work else partial)).write_text(text)
     (folder / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
     if work:
         _chart(report, folder / f"{stamp}.png")
     print(text)
     return folder / f"{stamp}.md"
+
+
+# The baseline at 8 clients in the last run on this machine with nothing else running
+# (bench/results/latest.md, November 2026): the yardstick a shared run's share is read by.
+IDLE_BASELINE = 656.8
+
+
+def _rate(row: dict) -> str:
+    return f"{row['good_per_second']:.1f}"
+
+
+def _mean_rate(rows: list[dict]) -> float:
+    return sum(r["good_per_second"] for r in rows) / len(rows)
+
+
+def _online_section(online: dict) -> list[str]:
+    """Issue 23's online path, and the card path before and after it in this run."""
+    clients = online["clients"]
+    lines = [
+        "",
+        "## The online path (Razorpay, at the stand-in)",
+        "",
+        f"A second gunicorn whose gateway is Razorpay, reached over HTTP at the stand-in "
+        f"(served on loopback by the bench process: its CPU is this machine's too). "
+        f"{clients} clients each. Orders: online walk-in bookings (the order made at the "
+        "gateway, the booking awaiting payment). Proofs: half the paid orders' checkout "
+        "proofs (signature, the payment fetched from the gateway, the capture recorded, "
+        "the booking confirmed). Webhooks: every webhook of every paid order "
+        "(payment.authorized, payment.captured, order.paid), each sent twice, shuffled: "
+        "ignored, stored once by event id and acted on, or answered as a duplicate.",
+        "",
+        "CPU ms per request: the app server's, and PostgreSQL's (every database's backends "
+        "on this server: an upper bound when the machine is shared); the ceiling is what "
+        f"{os.cpu_count()} cores given to the two alone would answer: "
+        "cores × 1000 ÷ (app + PostgreSQL ms).",
+        "",
+        "| part | requests | good/s | p50 ms | p99 ms | errors | answers | "
+        "CPU app · PostgreSQL · load | CPU ms app + PostgreSQL | ceiling/s |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for part in ("orders", "proofs", "webhooks"):
+        row = online[part]
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(row.get("answers", {}).items()))
+        if "app_cpu_ms" in row:
+            cost = row["app_cpu_ms"] + row["database_cpu_ms"]
+            per_request = (
+                f"{row['app_cpu_ms']:.2f} + {row['database_cpu_ms']:.2f} | "
+                f"{(os.cpu_count() or 1) * 1000 / cost:,.0f}"
+            )
+        else:
+            per_request = "– | –"
+        lines.append(
+            f"| {part} | {row['requests']} | {row['good_per_second']:.1f} | "
+            f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} | {answers or '–'} "
+            f"| {_cpu_shares(row)} | {per_request} |"
+        )
+    before, after = _mean_rate(online["card_before"]), _mean_rate(online["card_after"])
+    rates = {
+        when: ", ".join(f"{r['good_per_second']:.1f}" for r in online[f"card_{when}"])
+        for when in ("before", "after")
+    }
+    cpu_ms = {
+        when: ", ".join(f"{r.get('app_cpu_ms', float('nan')):.1f}" for r in online[f"card_{when}"])
+        for when in ("before", "after")
+    }
+    statements = online["card_statements"]
+    around = online["baseline_around_webhooks"]
+    yardstick = _mean_rate(around)
+    webhooks = online["webhooks"]["good_per_second"]
+    lines += [
+        "",
+        f"The baseline (an authenticated DRF POST inserting one row) on the same server just "
+        f"before and after the webhooks: "
+        f"{', '.join(_rate(r) for r in around)}/s; the webhooks "
+        f"ran at {webhooks / yardstick:.0%} of it. At the {IDLE_BASELINE:.0f}/s the baseline "
+        f"does at 8 clients on this machine when nothing else runs (docs/performance.md), "
+        f"that share is {webhooks / yardstick * IDLE_BASELINE:.0f} webhooks/s.",
+        "",
+        f"Outcome: {json.dumps(online['outcome'])}",
+        "",
+        f"The card path (no-discount walk-in, {clients} clients) on the card server, "
+        f"before and after the online path in this run: "
+        f"{rates['before']} → {rates['after']} "
+        f"bookings/s (means {before:.1f} → {after:.1f}: {after / before - 1:+.1%}); "
+        f"the app server's CPU per booking {cpu_ms['before']} → {cpu_ms['after']} ms; "
+        f"load average {online['load_before'][0]:.1f} → {online['load_after'][0]:.1f}. "
+        f"Its statements: {statements['without_transaction_control']} without "
+        f"BEGIN/COMMIT ({statements['all']} in all).",
+    ]
+    return lines
 
 
 def _slot_section(rows: list[dict]) -> list[str]:

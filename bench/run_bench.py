@@ -8,7 +8,10 @@ reports every figure beside a baseline measured in the same run:
 - the hot-row ceiling: pgbench running the quota's conditional UPDATE;
 - SQL statements per booking; status and list read latency at 10k and 1M bookings;
 - /api/slots for one day at 10 and 1,000 practitioner-days of slots (`--only slots`
-  runs just that).
+  runs just that);
+- the online path (issue 23; `--only online` runs just that): orders, the checkout's
+  proofs and the gateway's webhooks (each sent twice, shuffled) through a gunicorn whose
+  gateway is Razorpay, at the stand-in; the card path measured before and after it.
 Writes bench/results/<stamp>.md (and latest.md) and a PNG chart beside it.
 """
 
@@ -86,11 +89,23 @@ def run_load(url, path, tokens_file, body, expect, concurrency, seconds, warmup,
         "--expect", expect, "--concurrency", str(concurrency),
         "--seconds", str(seconds), "--warmup", str(warmup), "--method", method,
     ]  # fmt: skip
+    return _measured(command, server_pid, sent="sent_in_all")
+
+
+def _measured(command: list[str], server_pid, *, sent: str) -> dict:
+    """Run the load process; its summary with the CPU the server and PostgreSQL used.
+    CPU time per request (over `sent`, the requests the interval served) is less swayed
+    than a rate by what else the machine runs; PostgreSQL's counts every database's
+    backends on the server: an upper bound when the machine is shared."""
     before = cpu.sample(server_pid) if server_pid else None
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     row = json.loads(out.strip().splitlines()[-1])
     if before:
-        row["cpu"] = cpu.shares(before, cpu.sample(server_pid), row["cpu_seconds"])
+        after = cpu.sample(server_pid)
+        row["cpu"] = cpu.shares(before, after, row["cpu_seconds"])
+        served = max(row[sent], 1)
+        row["app_cpu_ms"] = (after.app - before.app) * 1000 / served
+        row["database_cpu_ms"] = (after.database - before.database) * 1000 / served
     return row
 
 
@@ -131,7 +146,21 @@ def fresh_database(db_url: str, *, clients: int) -> dict:
     return measure.prepare(clients)
 
 
-def start_server(*, workers: int) -> tuple[subprocess.Popen, str]:
+def run_requests(url, requests, expect, concurrency, server_pid=None):  # fmt: skip
+    """Requests that differ one from the next (proofs, webhooks), each sent once."""
+    from bench import online
+
+    command = [
+        sys.executable, str(ROOT / "bench" / "loadgen.py"), "--url", url,
+        "--requests", online.requests_file(requests), "--expect", expect,
+        "--concurrency", str(concurrency),
+    ]  # fmt: skip
+    return _measured(command, server_pid, sent="requests")
+
+
+def start_server(
+    *, workers: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     """gunicorn with the production configuration (sync workers), as deployed."""
     port = free_port()
     server = subprocess.Popen(
@@ -149,7 +178,7 @@ def start_server(*, workers: int) -> tuple[subprocess.Popen, str]:
             "/dev/null",
         ],  # fmt: skip
         cwd=ROOT,
-        env={**os.environ},
+        env={**os.environ, **(env or {})},
     )
     return server, f"http://127.0.0.1:{port}"
 
@@ -173,7 +202,13 @@ def main() -> None:
     parser.add_argument(
         "--slot-scale", default="10,1000", help="practitioner-days of slots for /api/slots"
     )
-    parser.add_argument("--only", choices=["slots"], help="measure only this part")
+    parser.add_argument("--only", choices=["slots", "online"], help="measure only this part")
+    parser.add_argument(
+        "--online-clients", type=int, default=8, help="clients of the online path's parts"
+    )
+    parser.add_argument(
+        "--card-repeats", type=int, default=2, help="card runs before and after the online path"
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
@@ -186,8 +221,13 @@ def main() -> None:
         wait_until_up(url)
         log(f"gunicorn up on {url} (gunicorn.conf.py, workers: {args.workers or 'its default'})")
         if args.only is None:
-            _bookings_and_reads(args, levels, url, db_url, setup, server, report)
-        report["slots"] = _slot_reads(args, url, setup)
+            _bookings(args, levels, url, db_url, setup, server, report)
+        if args.only in (None, "online"):
+            report["online"] = _online_path(args, url, setup, server)
+        if args.only is None:
+            _reads(args, setup, url, report)
+        if args.only in (None, "slots"):
+            report["slots"] = _slot_reads(args, url, setup)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -217,8 +257,73 @@ def _slot_reads(args, url: str, setup: dict) -> list[dict]:
     return rows
 
 
-def _bookings_and_reads(args, levels, url, db_url, setup, server, report) -> None:
-    """Bookings at each concurrency, the race, the hot row, reads at each table size."""
+def _online_path(args, card_url: str, setup: dict, card_server) -> dict:
+    """Orders, proofs and webhooks through a second gunicorn whose gateway is Razorpay
+    (the stand-in, served by this process on loopback); the card path on the first
+    server at `online_clients` clients, before and after, in this run."""
+    from bench import measure, online
+    from payments.razorpay_standin import StandIn, serving
+
+    clients = args.online_clients
+
+    def card() -> dict:
+        row = run_load(card_url, "/api/booking", setup["tokens_file"],
+                       setup["no_discount_body"], '"confirmed"', clients, args.seconds,
+                       args.warmup, server_pid=card_server.pid)  # fmt: skip
+        log(f"card path c={clients}: {row['good_per_second']:.1f}/s p99={row['p99_ms']:.0f}ms "
+            f"load={os.getloadavg()[0]:.1f}")  # fmt: skip
+        return row
+
+    result: dict = {"card_statements": measure.queries_per_booking(setup)["no_discount"]}
+    result["clients"] = clients
+    result["card_before"] = [card() for _ in range(args.card_repeats)]
+    result["load_before"] = os.getloadavg()
+    standin = StandIn()  # keeps its webhooks: the load process sends them
+    with serving(standin) as standin_url:
+        server, url = start_server(
+            workers=args.workers, env=online.server_env(standin, standin_url)
+        )
+        try:
+            wait_until_up(url)
+            result["orders"] = run_load(url, "/api/booking", setup["tokens_file"],
+                                        online.online_body(setup), '"awaiting_payment"',
+                                        clients, args.seconds, args.warmup,
+                                        server_pid=server.pid)  # fmt: skip
+            log(f"online orders c={clients}: {result['orders']['good_per_second']:.1f}/s "
+                f"p99={result['orders']['p99_ms']:.0f}ms")  # fmt: skip
+            proofs = online.pay_every_waiting_order(standin)
+            # Half the patients come back with the proof; the others' tabs closed: only
+            # the webhooks tell of their payment.
+            result["proofs"] = run_requests(url, proofs[: len(proofs) // 2], '"confirmed"',
+                                            clients, server.pid)  # fmt: skip
+            log(f"proofs c={clients}: {result['proofs']['good_per_second']:.1f}/s "
+                f"p99={result['proofs']['p99_ms']:.0f}ms")  # fmt: skip
+            webhooks = online.held_webhooks(standin, repeat=2, seed=23)
+
+            def baseline() -> dict:  # the same run's yardstick, beside the webhooks
+                return run_load(url, "/bench/baseline", setup["tokens_file"], '{"n": 1}',
+                                '"id"', clients, args.seconds / 2, 1,
+                                server_pid=server.pid)  # fmt: skip
+
+            result["baseline_around_webhooks"] = [baseline()]
+            result["webhooks"] = run_requests(url, webhooks, '"status"', clients, server.pid)
+            result["baseline_around_webhooks"].append(baseline())
+            log(
+                f"webhooks c={clients}: {result['webhooks']['good_per_second']:.1f}/s "
+                f"p99={result['webhooks']['p99_ms']:.0f}ms {result['webhooks']['answers']}"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    result["outcome"] = online.outcome()
+    log(f"online outcome: {result['outcome']}")
+    result["card_after"] = [card() for _ in range(args.card_repeats)]
+    result["load_after"] = os.getloadavg()
+    return result
+
+
+def _bookings(args, levels, url, db_url, setup, server, report) -> None:
+    """Bookings at each concurrency, the race, the hot row."""
     from bench import measure
 
     report["queries"] = measure.queries_per_booking(setup)
@@ -242,6 +347,12 @@ def _bookings_and_reads(args, levels, url, db_url, setup, server, report) -> Non
     report["race"] = measure.race_outcome(args.limit, race_started)
     report["pgbench"] = {level: pgbench_tps(db_url, level, 5) for level in levels}
     log(f"pgbench hot row: {report['pgbench']}")
+
+
+def _reads(args, setup, url, report) -> None:
+    """Status and list reads at each table size."""
+    from bench import measure
+
     report["scale"] = []
     for size in [int(x) for x in args.scale.split(",") if x]:
         measure.bulk_load_to(size)

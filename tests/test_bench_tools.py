@@ -4,6 +4,7 @@ import pytest
 
 from bench.cpu import Sample, shares
 from bench.profile import summarize
+from tests.support.razorpay import razorpay  # noqa: F401 (fixture)
 
 
 def test_cpu_shares_are_parts_of_the_machine_over_the_interval(monkeypatch):
@@ -77,3 +78,75 @@ def test_a_slots_only_report_has_its_table_and_ratio(tmp_path):
     assert "| 1,000 | 32,000 | 320 | 23.0 | 46.0 | 1.15× | slot_start |" in text
     assert "Throughput" not in text
     assert (tmp_path / "slots-latest.md").exists() and not (tmp_path / "latest.md").exists()
+
+
+@pytest.mark.django_db
+def test_the_bulk_loader_fills_every_column_the_models_require(service_priced):
+    """Its raw INSERT named the columns of its day; a NOT NULL column added since
+    (cancellation_request_key) made `make bench` fail at its 10k rows."""
+    from bench import measure
+    from bookings.models import Booking, BookingItem, SagaEvent
+
+    service_priced("300.00")
+    measure.bulk_load_to(25)
+    measure.bulk_load_to(25)  # loading again adds none
+
+    bookings = list(Booking.objects.all())  # every row reads back through the model
+    assert len(bookings) == 25
+    assert {b.cancellation_request_key for b in bookings} == {""}
+    assert {b.reschedules for b in bookings} == {0}
+    assert BookingItem.objects.count() == 25 and SagaEvent.objects.count() == 25 * 5
+
+
+@pytest.mark.slow  # it starts the load process
+@pytest.mark.django_db(transaction=True)
+def test_the_bench_sends_every_webhook_twice_and_each_is_acted_on_once(
+    razorpay,  # noqa: F811
+    live_server,
+    user,
+    service_priced,
+):
+    """The online part of `make bench`: its load process (bench/loadgen.py, each request
+    of a file once) sends the stand-in's webhooks, twice and shuffled, to a real server."""
+    import json
+    import subprocess
+    import sys
+
+    from rest_framework.authtoken.models import Token
+
+    from bench import online
+    from payments.models import ONLINE_TOKEN
+    from portal.flows import start_booking
+    from tests.support.factories import ADULT_BIRTHDAY
+
+    Token.objects.create(user=user)  # the proofs are sent as their patient
+    service = service_priced("300.00")
+    for _ in range(3):
+        start_booking(
+            user=user,
+            patient_name="Bench Patient",
+            gender="male",
+            date_of_birth=ADULT_BIRTHDAY,
+            service_ids=[service.pk],
+            payment_token=ONLINE_TOKEN,
+        )
+    assert len(online.pay_every_waiting_order(razorpay)) == 3  # the webhooks kept
+    requests = online.held_webhooks(razorpay, repeat=2, seed=23)
+    command = [
+        sys.executable, "bench/loadgen.py", "--url", live_server.url, "--concurrency", "4",
+        "--requests", online.requests_file(requests), "--expect", '"status"',
+    ]  # fmt: skip
+    row = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+
+    assert row["requests"] == row["good"] == 3 * 3 * 2 and row["errors"] == 0
+    assert row["answers"] == {"ignored": 6, "accepted": 6, "duplicate": 6}
+    assert online.outcome() == {
+        "orders_paid": 3,
+        "still_waiting": 0,
+        "confirmed": 3,
+        "completed_more_than_once": 0,
+        "webhook_events_stored": 6,
+        "webhook_events_unprocessed": 0,
+        "reversals": 0,
+        "invariant_violations": [],
+    }

@@ -137,8 +137,9 @@ def test_the_answer_built_from_the_events_is_the_answer_read_from_the_rows(api, 
 # merge changed no number here). `make bench` measures what these cost in time.
 ONLINE = {
     # The saga up to PaymentAwaited: the order made at the gateway (no statement), the
-    # payment row, the booking awaiting payment and the event.
-    "order": 20,
+    # payment row, the booking awaiting payment and the event; the "finish your payment"
+    # messages (the booking still waiting, then one INSERT for both channels).
+    "order": 22,
     # The booking (its owner's), its order, the capture kept (PaymentCompleted), the
     # confirmation, the receipt, the outbox; the answer read back with its items.
     "proof": 22,

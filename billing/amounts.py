@@ -19,6 +19,7 @@ class LineIn:
     sac: str
     price: Decimal
     gst_rate: Decimal
+    description_hi: str = ""  # the service's Hindi name when booked, if it had one
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Line:
     cgst: Decimal
     sgst: Decimal
     total: Decimal
+    description_hi: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ def compute_lines(items: list[LineIn], *, discount: Decimal, taxed: bool) -> lis
         lines.append(
             Line(
                 description=item.description,
+                description_hi=item.description_hi,
                 sac=item.sac,
                 price=to_money(item.price),
                 discount=share,

@@ -171,6 +171,8 @@ class DocumentLine(models.Model):
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="lines")
     position = models.PositiveSmallIntegerField()
     description = models.CharField(max_length=160)
+    # The Hindi name the service had when booked (Hindi documents show it); may be blank.
+    description_hi = models.CharField(max_length=160, blank=True, default="")
     sac = models.CharField("SAC", max_length=8)
     price = money_field()  # as booked, before the discount
     discount = money_field()

@@ -168,7 +168,8 @@ def _draw(document: Document, lines: list, pdf: _Pdf, layout: str, language: str
         document.kind == DocumentKind.REFUND_NOTE and document.cgst > 0
     )
     for line in lines:
-        pdf.line_of(f"{line.position}. {line.description}")
+        name = line.description_hi if language == "hi" and line.description_hi else line.description
+        pdf.line_of(f"{line.position}. {name}")
         pdf.pair(f"   {words['sac']}", line.sac)
         pdf.pair(f"   {words['price']}", money(line.price))
         if line.discount:

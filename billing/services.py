@@ -75,6 +75,7 @@ def issue_receipt(
             .order_by("items__pk")
             .values(
                 "items__name",
+                "items__name_hi",
                 "items__price",
                 "items__sac_code",
                 "items__gst_rate",
@@ -91,7 +92,13 @@ def issue_receipt(
         if amount != first["final_price"]:
             raise ValueError(f"payment {payment_id} of {amount} is not the booking's final price")
         items = [
-            LineIn(r["items__name"], r["items__sac_code"], r["items__price"], r["items__gst_rate"])
+            LineIn(
+                r["items__name"],
+                r["items__sac_code"],
+                r["items__price"],
+                r["items__gst_rate"],
+                description_hi=r["items__name_hi"] or "",
+            )
             for r in rows
         ]
         issued = _issue(
@@ -137,7 +144,7 @@ def issue_refund_note(*, correlation_id: UUID, refund_id: int, amount: Decimal) 
         receipt = lines[0].document
         shares = spread_discount([line.total for line in lines], amount)
         items = [
-            LineIn(line.description, line.sac, share, line.gst_rate)
+            LineIn(line.description, line.sac, share, line.gst_rate, line.description_hi)
             for line, share in zip(lines, shares, strict=True)
         ]
         issued = _issue(
@@ -213,6 +220,7 @@ def _issue(
             document=document,
             position=position,
             description=line.description,
+            description_hi=line.description_hi,
             sac=line.sac,
             price=line.price,
             discount=line.discount,

@@ -142,3 +142,21 @@ def test_amounts_in_words_use_lakh_and_crore():
     )
     assert amount_in_words(Decimal("250000"), "hi") == "रुपये दो लाख पचास हज़ार मात्र"
     assert amount_in_words(Decimal("79.99"), "hi") == "रुपये उन्यासी और निन्यानवे पैसे मात्र"
+
+
+def test_hindi_documents_name_each_service_as_it_was_booked_in_hindi(book, service_priced):
+    echo = service_priced("900.00", name="2D Echocardiogram", name_hi="2डी इकोकार्डियोग्राम")
+    cbc = service_priced("300.00", name="Complete Blood Count")  # no Hindi name: English
+    booking = book(services=[echo, cbc])
+    echo.name_hi = "बदला हुआ नाम"  # renamed later: the document keeps the booked name
+    echo.save()
+    receipt = Document.objects.get(booking=booking)
+    english = text_of(render(receipt, language="en"))
+    assert "2D Echocardiogram" in english and "Complete Blood Count" in english
+    hindi_text = text_of(render(receipt, language="hi"))
+    assert squeezed("इकोकार्डियोग्राम") in squeezed(hindi_text)
+    assert "2D Echocardiogram" not in hindi_text and "Complete Blood Count" in hindi_text
+    assert squeezed("बदला") not in squeezed(hindi_text)
+    cancel_booking(booking=booking, actor="desk", by_staff=True, reason="doctor away")
+    note = Document.objects.get(booking=booking, kind=DocumentKind.REFUND_NOTE)
+    assert squeezed("इकोकार्डियोग्राम") in squeezed(text_of(render(note, language="hi")))

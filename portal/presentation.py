@@ -92,6 +92,26 @@ def refund_share_in_words(*, hours: int, percent: Decimal, paid: Decimal, fee: D
     ) % {"hours": hours, "what": what}
 
 
+def refund_in_words(booking: Booking, refund: dict[str, Any]) -> str:
+    """What a cancellation gave back, and where it goes: cash at the desk, the account an
+    online payment came from, or the card (refund: portal.flows.refund_of's)."""
+    if not refund["amount"]:
+        return _("Nothing was refunded.")
+    amount = {"amount": inr(refund["amount"])}
+    payment = getattr(booking, "payment", None)  # none: nothing was taken
+    method = payment.method if payment is not None else ""
+    if method == "cash":
+        return _("%(amount)s is given back in cash at the clinic's desk.") % amount
+    settled = refund["status"] == "refunded"
+    if method == "online":
+        if settled:
+            return _("%(amount)s was refunded to the account you paid from.") % amount
+        return _("%(amount)s is on its way back to the account you paid from.") % amount
+    if settled:
+        return _("%(amount)s was refunded to your card.") % amount
+    return _("%(amount)s is on its way back to your card.") % amount
+
+
 def discount_in_words(booking: Booking) -> str:
     """The discount, or why there is none."""
     if booking.discount_applied and booking.status == BookingStatus.FAILED:

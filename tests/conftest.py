@@ -249,6 +249,18 @@ def _is_transactional(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _the_default_language():
+    """Each test starts in the site's default language: a request a test made in Hindi
+    leaves Hindi active in the thread (LocaleMiddleware activates, nothing resets it),
+    and a later test that renders words outside a request would read Hindi."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     """Throttle counters live in the cache: each test starts with none."""
     from django.core.cache import cache

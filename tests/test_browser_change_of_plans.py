@@ -43,7 +43,7 @@ def test_a_patient_cancels_one_booking_and_moves_another(page, shot, book):
     expect(page.get_by_text("You get ₹900.00 back.")).to_be_visible()
     page.get_by_role("button", name="Cancel the booking").click()
     expect(
-        page.get_by_text("Your booking is cancelled. ₹900.00 is back on your card.")
+        page.get_by_text("Your booking is cancelled. ₹900.00 was refunded to your card.")
     ).to_be_visible()
     expect(page.get_by_role("heading", name="Booking cancelled")).to_be_visible()
     shot(page, "cancelled")

@@ -36,7 +36,7 @@ def test_the_patient_confirms_and_sees_the_refund(client, user, book):
     )
 
     assert "You get ₹2,100.00 back; ₹100.00 fee." in confirm
-    assert "Your booking is cancelled. ₹2,100.00 is back on your card." in done.text
+    assert "Your booking is cancelled. ₹2,100.00 was refunded to your card." in done.text
     assert "Booking cancelled" in done.text
     assert Booking.objects.get(pk=booking.pk).status == "cancelled"
     assert Refund.objects.get().status == "refunded"
@@ -88,7 +88,7 @@ def test_past_a_tier_edge_the_lower_refund_is_shown_again_not_taken(client, user
             {"reason": "better", "expected_refund": "1100.00"},
             follow=True,
         )
-    assert "Your booking is cancelled. ₹1,100.00 is back on your card." in done.text
+    assert "Your booking is cancelled. ₹1,100.00 was refunded to your card." in done.text
     assert Refund.objects.get().amount == Decimal("1100.00")
 
 
@@ -127,3 +127,25 @@ def test_a_partly_refunded_booking_says_how_much_of_what_was_paid_came_back(clie
     page = client.get(f"/bookings/{booking.pk}/")
     assert page.context["refund"] == {"amount": Decimal("2100.00"), "status": "refunded"}
     assert 'class="total refund-row"><th scope="row">Refunded</th>' in page.text
+
+
+@pytest.mark.parametrize(
+    ("method", "said"),
+    [
+        ("card", "₹2,100.00 was refunded to your card."),
+        ("online", "₹2,100.00 was refunded to the account you paid from."),
+        ("cash", "₹2,100.00 is given back in cash at the clinic&#x27;s desk."),
+    ],
+)
+def test_a_cancelled_booking_says_where_the_money_goes_back(client, user, book, method, said):
+    from portal.flows import cancel_booking
+
+    booking = book(prices=("2500.00",))
+    cancel_booking(booking=booking, actor=user.username, by_staff=False, reason="plans")
+    # Only the words depend on how it was paid (each method's refund has tests of its own).
+    booking.payment.__class__.objects.filter(pk=booking.payment.pk).update(method=method)
+    client.force_login(user)
+
+    page = client.get(f"/bookings/{booking.pk}/").text
+
+    assert said in page

@@ -10,6 +10,7 @@ from django.core import mail
 from bookings.models import PatientProfile
 from notifications import sender
 from notifications.models import Channel, Notification, Status
+from payments.models import Payment
 from tests.test_api_accounts import REGISTER, registration
 
 pytestmark = pytest.mark.django_db
@@ -146,13 +147,15 @@ def test_an_msg91_error_is_retried_later_with_the_reason_kept(book, user, settin
 @pytest.mark.usefixtures("commits")
 @responses.activate
 @pytest.mark.parametrize(
-    ("language", "said"),
+    ("language", "method", "said"),
     [
-        ("en", "is cancelled. ₹500.00 refunded to your card."),
-        ("hi", "रद्द कर दी गई है। ₹500.00 आपके कार्ड पर लौटा दिए गए हैं।"),
+        ("en", "card", "is cancelled. ₹500.00 refunded to your card."),
+        ("hi", "card", "रद्द कर दी गई है। ₹500.00 आपके कार्ड पर लौटा दिए गए हैं।"),
+        ("en", "online", "is cancelled. ₹500.00 refunded to the account you paid from."),
+        ("hi", "online", "₹500.00 उसी खाते में लौटा दिए गए हैं जिससे आपने भुगतान किया था।"),
     ],
 )
-def test_the_cancellation_sms_says_what_came_back(book, user, settings, language, said):
+def test_the_cancellation_sms_says_what_came_back(book, user, settings, language, method, said):
     """Issue 25: the cancellation SMS said only "is cancelled", not the refund."""
     from portal.flows import cancel_booking
 
@@ -170,6 +173,8 @@ def test_the_cancellation_sms_says_what_came_back(book, user, settings, language
     booking = book()
     sender.send_due()
     cancel_booking(booking=booking, actor="reception", by_staff=True, reason="doctor away")
+    # Only the words depend on how it was paid (an online refund's path has tests of its own).
+    Payment.objects.filter(booking=booking).update(method=method)
     responses.calls.reset()
 
     sender.send_due()

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 
 from billing.models import Document
 from bookings.models import Booking, BookingStatus
-from bookings.money import format_inr as inr
 from bookings.services import NotCancellable, clinic_today
 from payments.online import PAYMENT_EXPIRED
 from portal.authenticated import AuthenticatedHttpRequest
@@ -32,6 +31,7 @@ from portal.presentation import (
     PRICE_CHANGED,
     discount_in_words,
     failure_in_words,
+    refund_in_words,
     released_time_in_words,
     timeline,
 )
@@ -101,6 +101,7 @@ def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
     # A failed attempt retried into a booking since: no "Try again", a link to that one.
     made_after = booking_made_after(booking) if failed else None
     checkout = checkout_of(request, booking)  # awaiting payment: how to finish
+    refund = refund_of(booking) if booking.status == BookingStatus.CANCELLED else None
     response = render(
         request,
         "bookings/booking_detail.html",
@@ -117,7 +118,8 @@ def booking_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
             "price_changed": booking.failure_reason == PRICE_CHANGED,
             "cancellation": cancellation_quote(booking, by_staff=False),
             "moving": reschedule_quote(booking, by_staff=False),
-            "refund": refund_of(booking) if booking.status == BookingStatus.CANCELLED else None,
+            "refund": refund,
+            "refund_words": refund_in_words(booking, refund) if refund else "",
             "receipts": receipt_links(booking),
             "checkout": checkout,
             "payment_expired": booking.failure_reason == PAYMENT_EXPIRED,
@@ -214,14 +216,8 @@ def cancel(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         except NotCancellable as refused:
             messages.error(request, str(refused))
         else:
-            refund = refund_of(cancelled)
-            if not refund["amount"]:
-                said = _("Your booking is cancelled. Nothing was refunded.")
-            elif refund["status"] == "refunded":
-                said = _("Your booking is cancelled. %(amount)s is back on your card.")
-            else:
-                said = _("Your booking is cancelled. %(amount)s is on its way.")
-            messages.success(request, said % {"amount": inr(refund["amount"])})
+            said = refund_in_words(cancelled, refund_of(cancelled))
+            messages.success(request, _("Your booking is cancelled. %(refund)s") % {"refund": said})
         return redirect("booking_detail", pk=booking.pk)
     if not quote.allowed:
         messages.error(request, quote.reason)

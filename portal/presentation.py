@@ -92,6 +92,37 @@ def refund_share_in_words(*, hours: int, percent: Decimal, paid: Decimal, fee: D
     ) % {"hours": hours, "what": what}
 
 
+def _paid_by(booking: Booking) -> str:
+    payment = getattr(booking, "payment", None)  # none: nothing was taken
+    return payment.method if payment is not None else ""
+
+
+def _went_back(booking: Booking, amount: Decimal) -> str:
+    """Money returned (a refund or a reversed capture), and where it went."""
+    said = {"amount": inr(amount)}
+    match _paid_by(booking):
+        case "cash":
+            return _("%(amount)s was given back in cash at the desk.") % said
+        case "online":
+            return _("%(amount)s went back to the account you paid from.") % said
+    return _("%(amount)s went back to your card.") % said
+
+
+def _staff_went_back(booking: Booking, amount: Decimal) -> str:
+    where = {"cash": "handed back in cash", "online": "back to the paying account (Razorpay)"}
+    return f"{inr(amount)} {where.get(_paid_by(booking), 'back to the card')}."
+
+
+def _payment_returned(booking: Booking) -> str:
+    """A failed booking whose payment was taken and then returned."""
+    match _paid_by(booking):
+        case "cash":
+            return _("The payment was given back in cash at the desk.")
+        case "online":
+            return _("The payment was refunded to the account you paid from.")
+    return _("The payment was refunded to your card.")
+
+
 def refund_in_words(booking: Booking, refund: dict[str, Any]) -> str:
     """What a cancellation gave back, and where it goes: cash at the desk, the account an
     online payment came from, or the card (refund: portal.flows.refund_of's)."""
@@ -301,11 +332,8 @@ WORDS: dict[type[events.Payload], Words] = {
         ),
     ),
     events.PaymentReversed: Words(
-        patient=lambda e, b: (
-            _("Money returned"),
-            _("%(amount)s went back to your card.") % {"amount": inr(e.amount)},
-        ),
-        staff=lambda e, b: ("Payment returned", f"{inr(e.amount)} back to the card."),
+        patient=lambda e, b: (_("Money returned"), _went_back(b, e.amount)),
+        staff=lambda e, b: ("Payment returned", _staff_went_back(b, e.amount)),
     ),
     events.BookingConfirmed: Words(
         patient=lambda e, b: (
@@ -317,7 +345,7 @@ WORDS: dict[type[events.Payload], Words] = {
     events.BookingFailed: Words(
         # Charged, then the saga was undone: the money went back, so say so.
         patient=lambda e, b: (
-            (_("Booking not made"), _("The payment was refunded to your card."))
+            (_("Booking not made"), _payment_returned(b))
             if charged_and_returned(b)
             else (_("Booking not made"), _("Nothing was charged."))
         ),
@@ -329,11 +357,8 @@ WORDS: dict[type[events.Payload], Words] = {
     ),
     events.CancellationRequested: Words(patient=_cancelled, staff=_cancelled_for_staff),
     events.PaymentRefunded: Words(
-        patient=lambda e, b: (
-            _("Refund made"),
-            _("%(amount)s went back to your card.") % {"amount": inr(e.amount)},
-        ),
-        staff=lambda e, b: ("Refund made", f"{inr(e.amount)} back to the card."),
+        patient=lambda e, b: (_("Refund made"), _went_back(b, e.amount)),
+        staff=lambda e, b: ("Refund made", _staff_went_back(b, e.amount)),
     ),
     events.BookingCancelled: Words(
         patient=lambda e, b: (_("Booking cancelled"), _("The visit is cancelled.")),

@@ -149,3 +149,30 @@ def test_a_cancelled_booking_says_where_the_money_goes_back(client, user, book, 
     page = client.get(f"/bookings/{booking.pk}/").text
 
     assert said in page
+
+
+@pytest.mark.parametrize(
+    ("method", "patient_said", "staff_said"),
+    [
+        ("card", "₹2,100.00 went back to your card.", "₹2,100.00 back to the card."),
+        (
+            "online",
+            "₹2,100.00 went back to the account you paid from.",
+            "₹2,100.00 back to the paying account (Razorpay).",
+        ),
+        ("cash", "₹2,100.00 was given back in cash at the desk.", "₹2,100.00 handed back in cash."),
+    ],
+)
+def test_the_story_of_a_refund_says_where_the_money_went(
+    user, book, method, patient_said, staff_said
+):
+    from portal.flows import cancel_booking
+    from portal.presentation import staff_story, timeline
+
+    booking = book(prices=("2500.00",))
+    cancel_booking(booking=booking, actor=user.username, by_staff=False, reason="plans")
+    booking.payment.__class__.objects.filter(pk=booking.payment.pk).update(method=method)
+    booking = Booking.objects.get(pk=booking.pk)
+
+    assert [e.detail for e in timeline(booking) if e.title == "Refund made"] == [patient_said]
+    assert [e.detail for e in staff_story(booking) if e.title == "Refund made"] == [staff_said]

@@ -18,15 +18,15 @@ class PaymentMethod(models.TextChoices):
     COUNTER_CARD = "pos", "Card at the counter (the clinic's card machine)"
 
 
-# Taken at the front desk by a receptionist, outside any gateway: given back there too.
-DESK_METHODS = (PaymentMethod.CASH, PaymentMethod.COUNTER_CARD)
-
-
 # The payment token the front desk sends for cash: never sent to the card gateway.
 CASH_TOKEN = "cash"
 # The front desk's card machine approved the payment: recorded like cash (who took it).
 COUNTER_CARD_TOKEN = "counter_card"
-DESK_TOKENS = (CASH_TOKEN, COUNTER_CARD_TOKEN)
+# Taken at the front desk by a receptionist, outside any gateway (given back there too):
+# the desk's token and the method its payment is recorded with.
+DESK_METHOD_OF = {CASH_TOKEN: PaymentMethod.CASH, COUNTER_CARD_TOKEN: PaymentMethod.COUNTER_CARD}
+DESK_TOKENS = tuple(DESK_METHOD_OF)
+DESK_METHODS = tuple(DESK_METHOD_OF.values())
 # The booking's payment token for `payment_method: "online"`: the saga waits for the
 # gateway's order to be paid instead of charging in its step.
 ONLINE_TOKEN = "online"

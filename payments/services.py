@@ -18,8 +18,7 @@ from bookings.models import AuditLog, Booking, BookingStatus
 from payments import online
 from payments.gateway import ChargeResult, RefundDeclined, RefundPending, get_gateway
 from payments.models import (
-    CASH_TOKEN,
-    COUNTER_CARD_TOKEN,
+    DESK_METHOD_OF,
     DESK_METHODS,
     DESK_TOKENS,
     ONE_REFUND_PER_SAGA,
@@ -36,7 +35,6 @@ from payments.models import (
 logger = logging.getLogger("payments")
 
 PRICE_CHANGED = "price_changed"
-DESK_METHOD_OF = {CASH_TOKEN: PaymentMethod.CASH, COUNTER_CARD_TOKEN: PaymentMethod.COUNTER_CARD}
 
 
 def charge_booking(*, correlation_id: UUID, final_price: Decimal) -> None:

@@ -122,9 +122,10 @@ class Refund(models.Model):
     gateway_reference = models.CharField(max_length=64, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # A cash payment's refund: the staff member who cancelled at the desk and handed the
-    # cash back (their drawer's day close); empty for card and online refunds, and for a
-    # cash booking the patient cancelled themselves (handed back later, by someone).
+    # A desk payment's refund (cash, counter card): the staff member who handed it back
+    # (their drawer's day close): who cancelled at the desk, or, when the patient
+    # cancelled themselves, who handed it over when they came (pending until then).
+    # Empty for card and online refunds.
     handed_back_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,6 +151,16 @@ class Refund(models.Model):
     @property
     def idempotency_key(self) -> str:
         return f"cancel-{self.correlation_id}"
+
+    @property
+    def waits_at_desk(self) -> bool:
+        """A desk payment's refund that nobody has handed back yet: the patient cancelled
+        themselves and has not come for it (payments.services.hand_back_refund)."""
+        return (
+            self.status == RefundStatus.PENDING
+            and not self.handed_back_by
+            and self.payment.method in DESK_METHODS
+        )
 
 
 class CashReceipt(models.Model):

@@ -1,13 +1,15 @@
-"""Reads of payments that the edges share: the front desk's day close."""
+"""Reads of payments that the edges share: the front desk's day close, and the refunds
+waiting for their patients at the desk."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from payments.models import (
+    DESK_METHODS,
     CashReceipt,
     Payment,
     PaymentMethod,
@@ -21,8 +23,7 @@ ZERO = Decimal("0.00")
 
 @dataclass(frozen=True)
 class Drawer:
-    """One receptionist's cash on one clinic day. `receptionist` is empty for cash
-    refunds of bookings the patient cancelled themselves (nobody at the desk yet)."""
+    """One receptionist's cash on one clinic day."""
 
     receptionist: str
     payments: int = 0
@@ -70,6 +71,7 @@ def cash_day_close(*, day: date, receptionist: str | None = None) -> list[Drawer
             refunded_at__gte=start,
             refunded_at__lt=end,
         )
+        .exclude(handed_back_by="")  # in nobody's drawer
         .values("handed_back_by")
         .annotate(count=Count("pk"), total=Sum("amount"))
         .order_by()
@@ -87,5 +89,16 @@ def cash_day_close(*, day: date, receptionist: str | None = None) -> list[Drawer
         drawers[name] = Drawer(
             name, before.payments, before.taken, refunds=back["count"], refunded=back["total"]
         )
-    # The desk's names in order; the patients' own cancellations (no name) last.
-    return sorted(drawers.values(), key=lambda d: (d.receptionist == "", d.receptionist))
+    return sorted(drawers.values(), key=lambda d: d.receptionist)
+
+
+def refunds_waiting_at_desk() -> QuerySet[Refund]:
+    """Refunds of cash and counter card payments whose patients cancelled themselves,
+    not handed back yet (oldest first), each with its payment and booking."""
+    return (
+        Refund.objects.filter(
+            status=RefundStatus.PENDING, handed_back_by="", payment__method__in=DESK_METHODS
+        )
+        .select_related("payment__booking")
+        .order_by("created_at")
+    )

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F
 from django.utils import timezone
 
@@ -278,14 +278,15 @@ def refund_cancellation(
     """Give back what the cancellation policy gave (nothing to do for ₹0), once per saga.
 
     `cancelled_by_staff`: the staff member who cancelled (empty when the patient did); for
-    cash, they hand it back from their drawer (the day close counts it against them)."""
+    a desk payment, they hand it back at once (the day close counts cash against their
+    drawer); one the patient cancelled waits at the desk (hand_back_refund)."""
     amount = refund_amount
     if amount <= 0:
         return
     payment = Payment.objects.only("pk", "method").get(
         correlation_id=correlation_id, status=PaymentStatus.CAPTURED
     )
-    cash = payment.method == PaymentMethod.CASH
+    at_the_desk = payment.method in DESK_METHODS
     # Recorded as pending before the gateway is asked: a crash in between leaves a
     # pending refund that `settle_refund` retries with the same idempotency key.
     with events.saga_step(
@@ -295,7 +296,7 @@ def refund_cancellation(
             payment=payment,
             correlation_id=correlation_id,
             amount=amount,
-            handed_back_by=cancelled_by_staff if cash else "",
+            handed_back_by=cancelled_by_staff if at_the_desk else "",
         )
     settle_refund(correlation_id=correlation_id)
 
@@ -311,13 +312,16 @@ def settle_refund(*, correlation_id: UUID) -> str:
     refund = Refund.objects.select_related("payment").get(correlation_id=correlation_id)
     if refund.status != RefundStatus.PENDING:
         return refund.status
+    at_the_desk = refund.payment.method in DESK_METHODS
+    if at_the_desk and not refund.handed_back_by:
+        # Cash comes back in cash (a counter card on the card machine), by a person: it
+        # waits for the patient at the desk until someone hands it over (hand_back_refund).
+        return RefundStatus.PENDING
     Refund.objects.filter(pk=refund.pk).update(
         attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     try:
-        if refund.payment.method in DESK_METHODS:
-            # Cash comes back in cash (a counter card on the card machine): staff cancel
-            # at the desk and hand it over.
+        if at_the_desk:
             reference = f"cash_back_{refund.pk}"
         else:
             reference = get_gateway().refund(
@@ -338,6 +342,35 @@ def settle_refund(*, correlation_id: UUID) -> str:
         return RefundStatus.PENDING
     _refund_processed(refund=refund, reference=reference)
     return RefundStatus.REFUNDED
+
+
+def hand_back_refund(*, correlation_id: UUID, actor: str) -> bool:
+    """The desk handed a patient the refund of a cash (or counter card) payment they
+    cancelled themselves: `actor`'s drawer pays it out today (the day close counts it).
+    Audited; once, however many clicks or colleagues at the same moment (a conditional
+    UPDATE claims it). False when there is nothing waiting at the desk."""
+    refund = Refund.objects.select_related("payment").filter(correlation_id=correlation_id).first()
+    if refund is None or refund.payment.method not in DESK_METHODS:
+        return False  # a gateway's refund: nothing for the desk to hand over
+    with transaction.atomic():
+        # The row's own columns only: a condition through a join (payment's method) is a
+        # subquery PostgreSQL does not re-check after waiting for a concurrent claim, and
+        # then every click won (tests/test_refund_hand_back_race.py).
+        if not Refund.objects.filter(
+            pk=refund.pk, status=RefundStatus.PENDING, handed_back_by=""
+        ).update(handed_back_by=actor, updated_at=timezone.now()):
+            return False
+        AuditLog.record(
+            actor=actor,
+            action="refund.handed_back",
+            obj=refund,
+            correlation_id=correlation_id,
+            before={"status": RefundStatus.PENDING},
+            after={"status": RefundStatus.REFUNDED, "handed_back_by": actor},
+        )
+        # In the same transaction: claimed and paid out together, or neither.
+        settle_refund(correlation_id=correlation_id)
+    return True
 
 
 def _refund_processed(*, refund: Refund, reference: str) -> bool:
@@ -442,7 +475,7 @@ def settle_pending_refunds(*, not_touched_since: datetime) -> int:
     about by reconcile_pending_refunds instead). Returns how many are refunded now."""
     stale = Refund.objects.filter(
         status=RefundStatus.PENDING, updated_at__lt=not_touched_since, gateway_reference=""
-    )
+    ).exclude(payment__method__in=DESK_METHODS, handed_back_by="")  # waiting at the desk
     return sum(
         settle_refund(correlation_id=cid) == RefundStatus.REFUNDED
         for cid in stale.values_list("correlation_id", flat=True)

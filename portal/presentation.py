@@ -131,9 +131,11 @@ def refund_in_words(booking: Booking, refund: dict[str, Any]) -> str:
     amount = {"amount": inr(refund["amount"])}
     payment = getattr(booking, "payment", None)  # none: nothing was taken
     method = payment.method if payment is not None else ""
-    if method == "cash":
-        return _("%(amount)s is given back in cash at the clinic's desk.") % amount
     settled = refund["status"] == "refunded"
+    if method == "cash":
+        if settled:
+            return _("%(amount)s was given back in cash at the desk.") % amount
+        return _("Collect %(amount)s in cash at the clinic's desk.") % amount
     if method == "online":
         if settled:
             return _("%(amount)s was refunded to the account you paid from.") % amount

@@ -7,15 +7,19 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
-from bookings.models import Booking
+from bookings.models import AuditLog, Booking, SagaEvent
 from bookings.services import clinic_today
 from notifications import sender
 from payments.models import Refund
 from payments.selectors import Drawer, cash_day_close
+from payments.services import settle_pending_refunds
 from portal.flows import book_at_front_desk, cancel_booking
+from portal.ops.invariants import find_violations
 from tests.support.admin_helpers import staff_member
 from tests.support.factories import MedicalServiceFactory, UserFactory
 
@@ -148,19 +152,94 @@ def test_an_earlier_day_counts_that_days_cash(desk_day):
     assert "No cash was taken or handed back on this day." in page
 
 
-def test_cash_a_patient_cancelled_themselves_is_in_no_drawer(desk_day):
-    booking = desk_booking("rita", "400.00", phone="+919800000005")
-    # Cancelled by the patient (their account, not the desk): the policy's refund, by
-    # cash, handed back by whoever is at the desk when they come.
+def patient_cancels_cash(amount: str = "400.00"):
+    """Rita takes cash for a booking; the patient cancels it themselves (their account,
+    not the desk), early enough for the policy's whole refund."""
+    booking = desk_booking("rita", amount, phone="+919800000005")
     with time_machine.travel(clinic_today().isoformat() + "T00:00:01+05:30"):
         cancel_booking(booking=booking, actor="patient", by_staff=False, reason="ill")
-    refund = Refund.objects.get(correlation_id=booking.correlation_id)
-    assert refund.handed_back_by == ""
+    return booking, Refund.objects.get(correlation_id=booking.correlation_id)
+
+
+def test_cash_a_patient_cancelled_themselves_waits_at_the_desk_in_no_drawer(desk_day):
+    booking, refund = patient_cancels_cash()
+    # Not refunded until a person hands it over: nobody's drawer has paid it out yet.
+    assert (refund.status, refund.handed_back_by, refund.refunded_at) == ("pending", "", None)
+    assert refund.waits_at_desk
+    assert not booking.billing_documents.filter(kind="refund_note").exists()
     page = page_of(desk_day["manager"])
     owed = page.split('id="owed-to-patients"')[1].split("</p>")[0]
-    assert f"₹{refund.amount:,}" in owed
+    assert "1 refund " in owed and f"₹{refund.amount:,}" in owed
     rita_row = page.split('data-receptionist="rita"')[1].split("</tr>")[0]
     assert "<strong>₹900.00</strong>" in rita_row  # ₹500 + ₹400 taken, ₹300 handed back
+    # Neither the worker's retry nor the invariant checker mistakes it for a stuck refund.
+    later = timezone.now() + timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS * 2)
+    assert settle_pending_refunds(not_touched_since=later) == 0
+    with time_machine.travel(later):
+        assert find_violations() == []
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == ("pending", 0)
+
+
+def test_the_desk_hands_it_back_once_and_the_drawer_counts_it(desk_day):
+    booking, refund = patient_cancels_cash()
+    patient = Client()
+    patient.force_login(booking.user)
+    back = f"₹{refund.amount:,}"  # the policy's share of ₹400.00 for a visit today
+    assert f"Collect {back} in cash at the clinic&#x27;s desk." in (
+        patient.get(f"/bookings/{booking.pk}/").content.decode()
+    )
+    rita = Client()
+    rita.force_login(desk_day["rita"])
+    desk = rita.get("/admin/front-desk/").content.decode()
+    listed = desk.split('id="refunds-to-hand-back"')[1].split("</table>")[0]
+    assert booking.confirmation_code in listed and back in listed
+    assert "Handed back in cash" in listed
+
+    answer = rita.post(
+        "/admin/front-desk/", {"action": "hand_back", "booking": booking.pk}, follow=True
+    )
+    said = answer.content.decode()
+    assert f"Ravi Kumar ({booking.confirmation_code}): {back} handed back in cash" in said
+    assert 'id="refunds-to-hand-back"' not in said
+    refund.refresh_from_db()
+    assert (refund.status, refund.handed_back_by) == ("refunded", "rita")
+    assert refund.refunded_at is not None
+    (audit,) = AuditLog.objects.filter(action="refund.handed_back")
+    assert (audit.actor, audit.object_id) == ("rita", str(refund.pk))
+    # The money went back: the saga's PaymentRefunded, and billing's refund note.
+    assert (
+        SagaEvent.objects.filter(
+            correlation_id=booking.correlation_id, event_type="PaymentRefunded"
+        ).count()
+        == 1
+    )
+    assert booking.billing_documents.filter(kind="refund_note").count() == 1
+    rita_row = page_of(desk_day["manager"]).split('data-receptionist="rita"')[1]
+    rita_row = rita_row.split("</tr>")[0]
+    handed_back = Decimal("300.00") + refund.amount
+    assert f"₹{handed_back:,}" in rita_row and "2 refunds" in rita_row
+    assert f"<strong>₹{Decimal('1200.00') - handed_back:,}</strong>" in rita_row  # taken: 1,200
+    assert f"{back} was given back in cash at the desk." in (
+        patient.get(f"/bookings/{booking.pk}/").content.decode()
+    )
+
+    again = rita.post(
+        "/admin/front-desk/", {"action": "hand_back", "booking": booking.pk}, follow=True
+    )
+    assert "Nothing changed: this refund was handed back already." in again.content.decode()
+    assert AuditLog.objects.filter(action="refund.handed_back").count() == 1
+    assert find_violations() == []
+
+
+def test_only_the_front_desk_hands_money_back(desk_day):
+    booking, refund = patient_cancels_cash()
+    outsider = Client()
+    outsider.force_login(UserFactory(is_staff=True))
+    answer = outsider.post("/admin/front-desk/", {"action": "hand_back", "booking": booking.pk})
+    assert answer.status_code == 403
+    refund.refresh_from_db()
+    assert (refund.status, refund.handed_back_by) == ("pending", "")
 
 
 def test_the_patient_is_told_their_cash_comes_back_in_cash(desk_day):

@@ -134,7 +134,7 @@ def test_a_partly_refunded_booking_says_how_much_of_what_was_paid_came_back(clie
     [
         ("card", "₹2,100.00 was refunded to your card."),
         ("online", "₹2,100.00 was refunded to the account you paid from."),
-        ("cash", "₹2,100.00 is given back in cash at the clinic&#x27;s desk."),
+        ("cash", "₹2,100.00 was given back in cash at the desk."),
     ],
 )
 def test_a_cancelled_booking_says_where_the_money_goes_back(client, user, book, method, said):

@@ -10,7 +10,7 @@ from django.core import mail
 from bookings.models import PatientProfile
 from notifications import sender
 from notifications.models import Channel, Notification, Status
-from payments.models import Payment
+from payments.models import Payment, Refund
 from tests.test_api_accounts import REGISTER, registration
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +153,10 @@ def test_an_msg91_error_is_retried_later_with_the_reason_kept(book, user, settin
         ("hi", "card", "रद्द कर दी गई है। ₹500.00 आपके कार्ड पर लौटा दिए गए हैं।"),
         ("en", "online", "is cancelled. ₹500.00 refunded to the account you paid from."),
         ("hi", "online", "₹500.00 उसी खाते में लौटा दिए गए हैं जिससे आपने भुगतान किया था।"),
+        ("en", "cash", "is cancelled. ₹500.00 returned in cash at the desk."),
+        ("hi", "cash", "₹500.00 डेस्क पर नकद लौटा दिए गए।"),
+        ("en", "cash waiting", "is cancelled. Collect ₹500.00 in cash at the clinic's desk."),
+        ("hi", "cash waiting", "₹500.00 क्लिनिक के डेस्क से नकद ले लें।"),
     ],
 )
 def test_the_cancellation_sms_says_what_came_back(book, user, settings, language, method, said):
@@ -174,7 +178,9 @@ def test_the_cancellation_sms_says_what_came_back(book, user, settings, language
     sender.send_due()
     cancel_booking(booking=booking, actor="reception", by_staff=True, reason="doctor away")
     # Only the words depend on how it was paid (an online refund's path has tests of its own).
-    Payment.objects.filter(booking=booking).update(method=method)
+    Payment.objects.filter(booking=booking).update(method=method.removesuffix(" waiting"))
+    if method.endswith(" waiting"):  # the patient has not come for it yet
+        Refund.objects.filter(payment__booking=booking).update(status="pending", refunded_at=None)
     responses.calls.reset()
 
     sender.send_due()

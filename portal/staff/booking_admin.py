@@ -197,12 +197,22 @@ class BookingAdmin(UUIDSearchMixin, ReadOnlyAdmin):
         clinic's to settle: linked to the Refunds list's "Ask the gateway again")."""
         if booking.status != BookingStatus.CANCELLED:
             return "-"
-        refund = Refund.objects.filter(correlation_id=booking.correlation_id).first()
+        refund = (
+            Refund.objects.filter(correlation_id=booking.correlation_id)
+            .select_related("payment")
+            .first()
+        )
         if refund is None:
             owed = refund_of(booking)  # nothing promised, or not recorded yet (recovery)
             if not owed["amount"]:
                 return "nothing to refund"
             return f"{inr(owed['amount'])}, not recorded yet (recovery makes it)"
+        if refund.waits_at_desk:
+            return format_html(
+                '{} · waiting for the patient at the desk (<a href="{}">hand it back</a>)',
+                inr(refund.amount),
+                reverse("front_desk") + "#refunds-to-hand-back",
+            )
         why = f": {refund.failure_reason}" if refund.status == RefundStatus.FAILED else ""
         return format_html(
             '{} · <a href="{}">{}</a>{} (attempts: {})',

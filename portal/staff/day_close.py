@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from bookings.services import clinic_today
-from payments.selectors import Drawer, cash_day_close
+from payments.selectors import Drawer, cash_day_close, refunds_waiting_at_desk
 
 SEES_EVERY_DRAWER = "payments.view_any_day_close"
 SEES_OWN_DRAWER = "payments.view_own_day_close"
@@ -26,8 +26,9 @@ def day_close(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     day = _closing_day(request)
     me = user.get_username()
-    found = cash_day_close(day=day, receptionist=None if everyone else me)
-    drawers = [d for d in found if d.receptionist]
+    drawers = [
+        d for d in cash_day_close(day=day, receptionist=None if everyone else me) if d.receptionist
+    ]
     if not everyone and not drawers:
         drawers = [Drawer(me)]  # nothing taken or handed back: a drawer of ₹0
     context = {
@@ -38,8 +39,8 @@ def day_close(request: HttpRequest) -> HttpResponse:
         "drawers": drawers,
         "everyone": everyone,
         "total": _total(drawers) if everyone else None,
-        # Cash refunds of bookings patients cancelled themselves: in nobody's drawer yet.
-        "owed_to_patients": next((d for d in found if not d.receptionist), None),
+        # Refunds of bookings patients cancelled themselves: in a drawer once handed back.
+        "owed_to_patients": _owed(refunds_waiting_at_desk()) if everyone else None,
     }
     return render(request, "admin/clinic/day_close.html", context)
 
@@ -52,6 +53,14 @@ def _total(drawers: list[Drawer]) -> Drawer:
         refunds=sum(d.refunds for d in drawers),
         refunded=sum((d.refunded for d in drawers), Decimal("0.00")),
     )
+
+
+def _owed(waiting) -> Drawer | None:
+    """What the desk still owes patients, as one line: how many refunds, how much."""
+    amounts = [refund.amount for refund in waiting]
+    if not amounts:
+        return None
+    return Drawer("", refunds=len(amounts), refunded=sum(amounts, Decimal("0.00")))
 
 
 def _closing_day(request: HttpRequest) -> date:

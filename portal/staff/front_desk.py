@@ -1,7 +1,8 @@
 """The front desk (an admin page): a clinic day's slots per practitioner, who is booked,
 and the receptionist's actions: check in, mark no-show, cancel (a full refund, with a
-reason), a link to change the time, find a patient's bookings by phone or name, and book
-a walk-in or telephone patient (cash, or online by a payment link shown as a QR code).
+reason), a link to change the time, find a patient's bookings by phone or name, book
+a walk-in or telephone patient (cash, or online by a payment link shown as a QR code),
+and hand back the cash refunds of bookings patients cancelled themselves.
 Each action is audited."""
 
 import uuid
@@ -26,6 +27,8 @@ from bookings.money import format_inr
 from bookings.selectors import bookings_by_patient, walk_ins_on
 from bookings.services import NotCancellable, clinic_today, record_visit, undo_no_show
 from payments.online import ask_gateway_now, desk_payment_link_of, online_payment_available
+from payments.selectors import refunds_waiting_at_desk
+from payments.services import hand_back_refund
 from portal.flows import SlotUnavailable, book_at_front_desk, cancel_booking
 from portal.selectors import appointment_of, with_appointments
 from portal.staff.forms import DeskBookingForm
@@ -65,6 +68,7 @@ def front_desk(request: HttpRequest) -> HttpResponse:
         "walk_ins_over_by": walk_ins_over_by(),
         "walk_ins": _with_practitioners(walk_ins_on(day, query=request.GET.get("q", "")[:100])),
         "practitioners": active_practitioners(),
+        "waiting_at_desk": refunds_waiting_at_desk(),
         "shows_phone": SHOWS_PHONE,
         **_search(request.GET.get("q", "")),
     }
@@ -213,6 +217,9 @@ def _act(request: HttpRequest, day: date) -> HttpResponse:
     if action == "cancel" and booking_id is not None:
         _cancel(request, booking_id)
         return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
+    if action == "hand_back" and booking_id is not None:
+        _hand_back(request, booking_id)
+        return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
     if action == "assign" and booking_id is not None:
         _assign(request, booking_id)
         return redirect(f"{reverse('front_desk')}?day={day.isoformat()}")
@@ -271,6 +278,25 @@ def _assign(request: HttpRequest, booking_id: uuid.UUID) -> None:
         messages.error(request, "Nothing changed: choose a practitioner for a walk-in still due.")
         return
     messages.success(request, f"{_named(booking_id)} goes to {practitioner.name}.")
+
+
+HANDED_BACK = {"cash": "in cash", "pos": "on the card machine"}
+
+
+def _hand_back(request: HttpRequest, booking_id: uuid.UUID) -> None:
+    """The patient came for the refund of a desk payment: paid out of this drawer."""
+    booking = Booking.objects.filter(pk=booking_id).select_related("payment").first()
+    if booking is None or not hand_back_refund(
+        correlation_id=booking.correlation_id, actor=request.user.get_username()
+    ):
+        messages.error(request, "Nothing changed: this refund was handed back already.")
+        return
+    refund = booking.payment.refunds.get()
+    messages.success(
+        request,
+        f"{_named(booking_id)}: {format_inr(refund.amount)} handed back "
+        f"{HANDED_BACK.get(booking.payment.method, '')} (your day close counts it).",
+    )
 
 
 def _named(booking_id: uuid.UUID) -> str:

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 
 from billing.models import BillingSettings, Document, DocumentKind, DocumentLine
 from billing.numbering import fy_label
+from billing.pdf import paid_by
 from bookings.admin_base import ReadOnlyAdmin, ReadOnlyInline, booking_words_link
 from bookings.admin_display import clinic_time, inr
 from bookings.models import AuditLog
@@ -79,7 +80,7 @@ class FinancialYearFilter(admin.SimpleListFilter):
 @admin.register(Document)
 class DocumentAdmin(ReadOnlyAdmin):
     list_display = ("number", "kind", "issued_display", "patient_name", "total_display")
-    list_display = (*list_display, "payment_method")
+    list_display = (*list_display, "paid_by_display")
     list_filter = (FinancialYearFilter, "kind", ("issued_on", admin.DateFieldListFilter))
     list_filter = (*list_filter, "payment_method")
     search_fields = ("number",)
@@ -94,7 +95,7 @@ class DocumentAdmin(ReadOnlyAdmin):
         "refunds",
         "patient_name",
         "language",
-        "payment_method",
+        "paid_by_display",
         "supplier_name",
         "supplier_address",
         "supplier_state",
@@ -118,6 +119,10 @@ class DocumentAdmin(ReadOnlyAdmin):
     @admin.display(description="total", ordering="total")
     def total_display(self, document: Document) -> str:
         return inr(document.total)
+
+    @admin.display(description="paid by", ordering="payment_method")
+    def paid_by_display(self, document: Document) -> str:
+        return paid_by(document)
 
     @admin.display(description="booking")
     def booking_link(self, document: Document) -> str:

@@ -90,6 +90,15 @@ LABELS = {
 LAYOUTS = ("a4", "80mm")
 
 
+def paid_by(document: Document, *, language: str = "en") -> str:
+    """How it was paid, in words: "cash", "card at the counter", "online (UPI)"."""
+    words = LABELS[language]
+    method = words.get(document.payment_method, document.payment_method)
+    if instrument := document.payment_instrument:  # online: UPI, a card, netbanking…
+        return f"{method} ({words.get(instrument, instrument)})"
+    return method
+
+
 def money(value: Decimal) -> str:
     return format_inr(value)
 
@@ -194,10 +203,7 @@ def _draw(document: Document, lines: list, pdf: _Pdf, layout: str, language: str
     pdf.set_font_size(pdf.base_size + 2)
     pdf.pair(words["refunded" if refund else "paid"], money(document.total))
     pdf.set_font_size(pdf.base_size)
-    paid_by = words.get(document.payment_method, document.payment_method)
-    if instrument := document.payment_instrument:  # online: UPI, a card, netbanking…
-        paid_by = f"{paid_by} ({words.get(instrument, instrument)})"
-    pdf.pair(words["by"], paid_by)
+    pdf.pair(words["by"], paid_by(document, language=language))
     pdf.line_of(f"{words['words']}: {amount_in_words(document.total, language)}")
     pdf.rule()
     if document.kind == DocumentKind.BILL_OF_SUPPLY:

@@ -114,3 +114,13 @@ def test_the_accountant_exports_a_date_range_as_csv(client, book):
     ]  # fmt: skip
     bad = client.get(reverse("admin:billing_document_export"), {"issued_on__gte": "someday"})
     assert bad.status_code in (302, 400)  # never a 500
+
+
+def test_the_documents_list_says_how_each_was_paid_in_words(client, book):
+    book(prices=("800.00",))
+    Document.objects.update(payment_method="pos")  # as a counter card's receipt records it
+    client.force_login(staff_member("Reception"))
+
+    listed = client.get(reverse("admin:billing_document_changelist")).content.decode()
+
+    assert '<td class="field-paid_by_display">card at the counter</td>' in listed

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from payments.models import (
@@ -101,4 +102,14 @@ def refunds_waiting_at_desk() -> QuerySet[Refund]:
         )
         .select_related("payment__booking")
         .order_by("created_at")
+    )
+
+
+def owed_at_desk() -> dict[str, int | Decimal]:
+    """What the desk still owes patients (refunds_waiting_at_desk): `count` and
+    `total`. One query."""
+    return (
+        refunds_waiting_at_desk()
+        .order_by()
+        .aggregate(count=Count("pk"), total=Coalesce(Sum("amount"), ZERO))
     )

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from bookings.services import clinic_today
-from payments.selectors import Drawer, cash_day_close, refunds_waiting_at_desk
+from payments.selectors import Drawer, cash_day_close, owed_at_desk
 
 SEES_EVERY_DRAWER = "payments.view_any_day_close"
 SEES_OWN_DRAWER = "payments.view_own_day_close"
@@ -40,7 +40,7 @@ def day_close(request: HttpRequest) -> HttpResponse:
         "everyone": everyone,
         "total": _total(drawers) if everyone else None,
         # Refunds of bookings patients cancelled themselves: in a drawer once handed back.
-        "owed_to_patients": _owed(refunds_waiting_at_desk()) if everyone else None,
+        "owed_to_patients": owed_at_desk() if everyone else None,
     }
     return render(request, "admin/clinic/day_close.html", context)
 
@@ -53,14 +53,6 @@ def _total(drawers: list[Drawer]) -> Drawer:
         refunds=sum(d.refunds for d in drawers),
         refunded=sum((d.refunded for d in drawers), Decimal("0.00")),
     )
-
-
-def _owed(waiting) -> Drawer | None:
-    """What the desk still owes patients, as one line: how many refunds, how much."""
-    amounts = [refund.amount for refund in waiting]
-    if not amounts:
-        return None
-    return Drawer("", refunds=len(amounts), refunded=sum(amounts, Decimal("0.00")))
 
 
 def _closing_day(request: HttpRequest) -> date:

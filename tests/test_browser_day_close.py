@@ -84,7 +84,7 @@ def test_a_receptionist_on_a_phone_hands_back_a_patients_cash_refund(page, shot)
     log_in(page, "rekha")
     page.goto("/admin/front-desk/")
     waiting = page.locator("#refunds-to-hand-back")
-    row = waiting.locator(f"tr[data-code={walk_in.confirmation_code}]")
+    row = waiting.locator(f"tr[data-code='{walk_in.confirmation_code}']")
     expect(row).to_contain_text(owed)
     for shown in (waiting, row.get_by_role("button")):  # all of it on screen, no scrolling
         box = shown.bounding_box()

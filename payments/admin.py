@@ -11,6 +11,7 @@ from payments.models import (
     ReversedCapture,
     SimulatedGatewayCharge,
 )
+from payments.online import retry_reversal
 from payments.services import retry_refund
 
 
@@ -30,6 +31,15 @@ class SettledFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.filter(status=RefundStatus.REFUNDED)
         return queryset
+
+
+def asked_again(outcomes: list[str]) -> str:
+    """What became of refunds staff asked the gateway for again."""
+    return (
+        f"{outcomes.count(RefundStatus.REFUNDED)} refunded, "
+        f"{outcomes.count(RefundStatus.PENDING)} still waiting for the gateway, "
+        f"{outcomes.count(RefundStatus.FAILED)} refused again."
+    )
 
 
 @admin.register(Payment)
@@ -163,18 +173,14 @@ class RefundAdmin(UUIDSearchMixin, ReadOnlyAdmin):
                 "correlation_id", flat=True
             )
         ]
-        self.message_user(
-            request,
-            f"{outcomes.count(RefundStatus.REFUNDED)} refunded, "
-            f"{outcomes.count(RefundStatus.PENDING)} still waiting for the gateway, "
-            f"{outcomes.count(RefundStatus.FAILED)} refused again.",
-        )
+        self.message_user(request, asked_again(outcomes))
 
 
 @admin.register(ReversedCapture)
 class ReversedCaptureAdmin(UUIDSearchMixin, ReadOnlyAdmin):
-    """Online captures a booking did not keep, refunded in full at once: pending while the
-    gateway has not answered (retried every minute), failed for staff to settle by hand."""
+    """Online captures a booking did not keep (or undone after it was paid), refunded in
+    full at once: pending while the gateway has not answered (retried every minute) or
+    not processed it yet; failed for staff to try again or settle by hand."""
 
     list_display = (
         "created_display",
@@ -190,6 +196,7 @@ class ReversedCaptureAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     search_fields = ("=gateway_payment_id", "=refund_reference", "payment__booking__patient_name")
     search_help_text = "A gateway payment or refund id, a patient name, or a correlation id."
     uuid_search_fields = ("correlation_id",)
+    actions = ("try_again",)
 
     @admin.display(description="booking")
     def booking(self, reversal: ReversedCapture) -> str:
@@ -202,3 +209,15 @@ class ReversedCaptureAdmin(UUIDSearchMixin, ReadOnlyAdmin):
     @admin.display(description="captured at (IST)", ordering="created_at")
     def created_display(self, reversal: ReversedCapture) -> str:
         return clinic_time(reversal.created_at)
+
+    @admin.action(
+        description="Ask the gateway again to refund the selected captures", permissions=["view"]
+    )
+    def try_again(self, request, queryset) -> None:
+        outcomes = [
+            retry_reversal(gateway_payment_id=pay_id, actor=request.user.get_username())
+            for pay_id in queryset.exclude(status=RefundStatus.REFUNDED).values_list(
+                "gateway_payment_id", flat=True
+            )
+        ]
+        self.message_user(request, asked_again(outcomes))

@@ -219,6 +219,7 @@ class ReversalReason(models.TextChoices):
     NOT_WAITING = "not_waiting", "The booking was no longer waiting (expired, failed, cancelled)"
     SECOND_CAPTURE = "second_capture", "A second capture of the same order"
     WRONG_AMOUNT = "wrong_amount", "Captured an amount other than the order's"
+    COMPENSATED = "compensated", "The booking was undone after it was paid (it failed)"
 
 
 ONE_REVERSAL_PER_CAPTURE = "reversed_capture_once_per_gateway_payment"

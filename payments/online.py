@@ -25,7 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bookings import events
-from bookings.models import Booking, BookingStatus, PatientProfile
+from bookings.models import AuditLog, Booking, BookingStatus, PatientProfile
 from payments.gateway import RefundDeclined, RefundPending, get_gateway
 from payments.models import (
     ONE_REVERSAL_PER_CAPTURE,
@@ -348,6 +348,25 @@ def record_reversal_refund(*, idempotency_key: str, refund_id: str, status: str)
         logger.error("reversal refund failed gateway_payment_id=%s", reversal.gateway_payment_id)
         return "failed"
     return "unchanged"
+
+
+def retry_reversal(*, gateway_payment_id: str, actor: str) -> str:
+    """Staff ask again for a reversal's refund the gateway failed (audited): the failed
+    attempt is let go and a new refund made (the adapter does not count a failed one)."""
+    reopened = ReversedCapture.objects.filter(
+        gateway_payment_id=gateway_payment_id, status=RefundStatus.FAILED
+    ).update(status=RefundStatus.PENDING, refund_reference="")
+    if reopened:
+        reversal = ReversedCapture.objects.get(gateway_payment_id=gateway_payment_id)
+        AuditLog.record(
+            actor=actor,
+            action="reversal.retried",
+            obj=reversal,
+            correlation_id=reversal.correlation_id,
+            before={"status": RefundStatus.FAILED},
+            after={"status": RefundStatus.PENDING},
+        )
+    return settle_reversal(gateway_payment_id=gateway_payment_id)
 
 
 def reversals_awaiting_the_gateway() -> list[tuple[str, str, str]]:

@@ -1,9 +1,10 @@
-"""Reads of payments that the edges share: the front desk's day close, and the refunds
-waiting for their patients at the desk."""
+"""Reads of payments that the edges share: the front desk's day close, the refunds
+waiting for their patients at the desk, and online captures on their way back."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -17,6 +18,7 @@ from payments.models import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    ReversedCapture,
 )
 
 ZERO = Decimal("0.00")
@@ -113,3 +115,12 @@ def owed_at_desk() -> dict[str, int | Decimal]:
         .order_by()
         .aggregate(count=Count("pk"), total=Coalesce(Sum("amount"), ZERO))
     )
+
+
+def captured_on_its_way_back(*, correlation_id: UUID) -> Decimal:
+    """What this saga captured online and is refunding without the gateway having
+    processed it yet (pending in the bank's time, or failed for staff to settle)."""
+    unsettled = ReversedCapture.objects.filter(correlation_id=correlation_id).exclude(
+        status=RefundStatus.REFUNDED
+    )
+    return unsettled.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]

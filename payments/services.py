@@ -30,6 +30,7 @@ from payments.models import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    ReversalReason,
 )
 
 logger = logging.getLogger("payments")
@@ -227,11 +228,32 @@ def reverse_payment(*, correlation_id: UUID) -> None:
             )
             return
         payment.gateway_reference = known.reference
+    if payment.method == PaymentMethod.ONLINE and payment.amount > 0:
+        _reverse_online_capture(payment=payment)
+        return
     _refund(
         payment=payment,
         reference=payment.gateway_reference,
         refundable=(PaymentStatus.PENDING, PaymentStatus.CAPTURED),
         step="payments.reverse",
+    )
+
+
+def _reverse_online_capture(*, payment: Payment) -> None:
+    """An online capture the saga undid (its confirmation failed, or recovery gave up on
+    it): refunded like any capture a booking does not keep, through a ReversedCapture.
+    Razorpay processes a refund in the bank's time, or fails it: the reversal waits for
+    its webhook or reconciliation, emits PaymentReversed once processed, and a failure
+    shows to staff (and can be tried again). The payment is marked refunded once the
+    reversal is recorded; until then recovery sees it captured and sends this again."""
+    online.reverse_capture(
+        payment=payment,
+        gateway_payment_id=payment.gateway_reference,
+        amount=payment.amount,
+        reason=ReversalReason.COMPENSATED,
+    )
+    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CAPTURED).update(
+        status=PaymentStatus.REFUNDED, refunded_at=timezone.now(), updated_at=timezone.now()
     )
 
 

@@ -17,6 +17,7 @@ from bookings.money import format_inr as inr
 from bookings.money import percent_of
 from bookings.selectors import saga_events
 from payments.online import GATEWAY_UNAVAILABLE, PAYMENT_EXPIRED
+from payments.selectors import captured_on_its_way_back
 from pricing.cancellation import Policy
 from pricing.rules import PRICE_THRESHOLD, REASON_BIRTHDAY, REASON_PRICE, discount_eligibility
 
@@ -123,6 +124,29 @@ def _payment_returned(booking: Booking) -> str:
     return _("The payment was refunded to your card.")
 
 
+def _failed(event: events.Payload, booking: Booking) -> tuple[str, str]:
+    """Charged, then the saga was undone: say where the money is, never "nothing"."""
+    if amount := being_returned(booking):
+        said = {"amount": inr(amount)}
+        return _("Booking not made"), _(
+            "%(amount)s is on its way back to the account you paid from."
+        ) % said
+    if charged_and_returned(booking):
+        return _("Booking not made"), _payment_returned(booking)
+    return _("Booking not made"), _("Nothing was charged.")
+
+
+def _failed_for_staff(event: events.Payload, booking: Booking) -> tuple[str, str]:
+    if amount := being_returned(booking):
+        return (
+            "Booking not made",
+            f"{inr(amount)} is being refunded; Razorpay has not processed it yet.",
+        )
+    if charged_and_returned(booking):
+        return "Booking not made", "The payment was refunded to the card."
+    return "Booking not made", "Nothing was charged."
+
+
 def refund_in_words(booking: Booking, refund: dict[str, Any]) -> str:
     """What a cancellation gave back, and where it goes: cash at the desk, the account an
     online payment came from, or the card (refund: portal.flows.refund_of's)."""
@@ -148,7 +172,7 @@ def refund_in_words(booking: Booking, refund: dict[str, Any]) -> str:
 def discount_in_words(booking: Booking) -> str:
     """The discount, or why there is none."""
     if booking.discount_applied and booking.status == BookingStatus.FAILED:
-        if charged_and_returned(booking):
+        if charged_and_returned(booking) or being_returned(booking):
             return _("No discount was used, since the booking was not made.")
         return _("No discount was used, since nothing was charged.")
     if booking.discount_applied:
@@ -177,10 +201,21 @@ def charged_and_returned(booking: Booking) -> bool:
     )
 
 
+def being_returned(booking: Booking) -> Decimal:
+    """A failed booking's online payment that was captured and is on its way back (the
+    gateway has not processed the refund yet): ₹0 when there is none. Until it is back,
+    neither "nothing was charged" nor "refunded" is true."""
+    if booking.status != BookingStatus.FAILED:
+        return Decimal("0.00")
+    return captured_on_its_way_back(correlation_id=booking.correlation_id)
+
+
 def why_not_cancellable(booking: Booking) -> str:
     """Why a booking that is not confirmed (or is being cancelled) cannot be cancelled,
     in words true of its state: the cancellation quote's refusal."""
     if booking.status == BookingStatus.FAILED:
+        if being_returned(booking):
+            return _("This booking failed; the payment is on its way back to you.")
         if charged_and_returned(booking):
             return _("This booking failed; the payment was refunded.")
         return _("This booking failed; nothing was charged.")
@@ -344,19 +379,7 @@ WORDS: dict[type[events.Payload], Words] = {
         ),
         staff=lambda e, b: ("Booking confirmed", f"Code {e.confirmation_code}."),
     ),
-    events.BookingFailed: Words(
-        # Charged, then the saga was undone: the money went back, so say so.
-        patient=lambda e, b: (
-            (_("Booking not made"), _payment_returned(b))
-            if charged_and_returned(b)
-            else (_("Booking not made"), _("Nothing was charged."))
-        ),
-        staff=lambda e, b: (
-            ("Booking not made", "The payment was refunded to the card.")
-            if charged_and_returned(b)
-            else ("Booking not made", "Nothing was charged.")
-        ),
-    ),
+    events.BookingFailed: Words(patient=_failed, staff=_failed_for_staff),
     events.CancellationRequested: Words(patient=_cancelled, staff=_cancelled_for_staff),
     events.PaymentRefunded: Words(
         patient=lambda e, b: (_("Refund made"), _went_back(b, e.amount)),

@@ -12,15 +12,20 @@ from django.test import Client
 from django.utils import timezone
 
 from billing.models import Document
-from bookings.models import Booking, BookingStatus, SagaEvent
+from bookings import events
+from bookings.models import AuditLog, Booking, BookingStatus, SagaEvent
 from bookings.services import clinic_today
 from payments.models import Refund, RefundStatus, ReversedCapture, WebhookEvent
 from payments.razorpay_standin import Webhook
 from payments.services import settle_pending_refunds
 from payments.tasks import reconcile_online_payments
+from portal.flows import cancellation_quote
 from portal.ops.invariants import find_violations
+from portal.ops.recovery import resume_stuck_sagas
+from portal.presentation import staff_story, timeline
 from portal.staff.dashboard import today_at_a_glance
 from tests.support.razorpay import events_named, post_webhook, razorpay  # noqa: F401
+from tests.support.saga_hooks import listeners_replaced
 from tests.support.scheduling import slot as make_slot
 
 pytestmark = pytest.mark.usefixtures("commits", "default_cancellation_policy")
@@ -32,7 +37,8 @@ def pending_refunds(razorpay) -> None:  # noqa: F811
     razorpay.refund_status = "pending"
 
 
-def confirmed_online_booking(razorpay, patient_api, consult, doctor) -> dict:  # noqa: F811
+def online_booking(patient_api, consult, doctor) -> dict:
+    """A consultation in three days, awaiting its online payment."""
     place = make_slot(doctor, day=clinic_today() + timedelta(days=3))
     body = {
         "patient_name": "Asha Verma",
@@ -42,7 +48,11 @@ def confirmed_online_booking(razorpay, patient_api, consult, doctor) -> dict:  #
         "slot_id": place.pk,
         "payment_method": "online",
     }
-    booked = patient_api.post("/api/booking", body, format="json").json()
+    return patient_api.post("/api/booking", body, format="json").json()
+
+
+def confirmed_online_booking(razorpay, patient_api, consult, doctor) -> dict:  # noqa: F811
+    booked = online_booking(patient_api, consult, doctor)
     proof = razorpay.pay(booked["payment"]["order_id"])
     paid = patient_api.post(f"/api/booking/{booked['id']}/payment", proof, format="json")
     assert paid.json()["status"] == "confirmed", paid.json()
@@ -309,3 +319,83 @@ def test_a_reversal_whose_refund_fails_unheard_is_found_by_reconciliation(
     listed = admin_client.get("/admin/payments/reversedcapture/?settled=no").content.decode()
     assert twice["razorpay_payment_id"] in listed
     assert any("not kept" in v for v in find_violations())  # money owed back: staff act
+
+
+def test_an_online_payment_undone_after_capture_is_refunded_until_the_gateway_processes_it(
+    razorpay,  # noqa: F811
+    pending_refunds,
+    patient_api,
+    consult,
+    doctor,
+    admin_client,
+    settings,
+):
+    """Paid, then the saga undone (its confirmation never ran, recovery gave up): the
+    capture is refunded through a reversal that follows the gateway (it was marked
+    refunded at once, and a later refund.failed was ignored: money owed, nobody told)."""
+    booked = online_booking(patient_api, consult, doctor)
+    proof = razorpay.pay(booked["payment"]["order_id"])
+    with listeners_replaced(events.PaymentCompleted, keep_apps=()):  # confirmation lost
+        paid = patient_api.post(f"/api/booking/{booked['id']}/payment", proof, format="json")
+    assert paid.json()["status"] == "pending"
+    razorpay.held.clear()
+    razorpay.hold_webhooks()
+    past_deadline = timedelta(seconds=settings.SAGA_HARD_DEADLINE_SECONDS + 60)
+    assert resume_stuck_sagas(now=timezone.now() + past_deadline).compensated == 1
+
+    booking = Booking.objects.get(pk=booked["id"])
+    assert booking.status == BookingStatus.FAILED
+    (made,) = razorpay.refunds.values()
+    assert (made["payment_id"], made["amount"]) == (proof["razorpay_payment_id"], 90000)
+    reversal = ReversedCapture.objects.get()
+    assert (reversal.reason, reversal.status, reversal.refund_reference) == (
+        "compensated",
+        RefundStatus.PENDING,
+        made["id"],
+    )
+    assert "PaymentReversed" not in trail(booking.correlation_id)  # not back yet
+    assert today_at_a_glance(clinic_today()).refunds_pending == 1
+    on_its_way = {
+        "quote": cancellation_quote(booking, by_staff=False).reason,
+        "patient": {e.title: e.detail for e in timeline(booking)}["Booking not made"],
+        "staff": {e.title: e.detail for e in staff_story(booking)}["Booking not made"],
+    }
+    assert on_its_way == {
+        "quote": "This booking failed; the payment is on its way back to you.",
+        "patient": "₹900.00 is on its way back to the account you paid from.",
+        "staff": "₹900.00 is being refunded; Razorpay has not processed it yet.",
+    }
+    # Recovery has nothing left to do: the payment is handed to the reversal.
+    later = timezone.now() + 2 * past_deadline
+    summary = resume_stuck_sagas(now=later)
+    assert (summary.claimed, summary.compensated) == (0, 0)
+    assert find_violations() == []
+
+    razorpay.settle_refund(made["id"], status="failed")  # the bank refused it
+    assert deliver(razorpay, razorpay.held, times=3) == [200] * 6
+    reversal.refresh_from_db()
+    assert reversal.status == RefundStatus.FAILED
+    assert today_at_a_glance(clinic_today()).refunds_failed == 1
+    assert any("not kept (compensated)" in v for v in find_violations())
+
+    # Staff ask again: one new refund, processed this time, PaymentReversed once.
+    answer = admin_client.post(
+        "/admin/payments/reversedcapture/",
+        {"action": "try_again", "_selected_action": [reversal.pk]},
+    )
+    assert answer.status_code == 302
+    reversal.refresh_from_db()
+    (second,) = [r for r in razorpay.refunds.values() if r["id"] != made["id"]]
+    assert (reversal.status, reversal.refund_reference) == (RefundStatus.PENDING, second["id"])
+    assert AuditLog.objects.filter(action="reversal.retried").count() == 1
+    razorpay.held.clear()
+    razorpay.settle_refund(second["id"])
+    assert deliver(razorpay, razorpay.held, times=2) == [200] * 2  # refund.processed, twice
+    reversal.refresh_from_db()
+    assert reversal.status == RefundStatus.REFUNDED
+    assert trail(booking.correlation_id).count("PaymentReversed") == 1
+    assert {e.title: e.detail for e in timeline(booking)}["Booking not made"] == (
+        "The payment was refunded to the account you paid from."
+    )
+    assert today_at_a_glance(clinic_today()).refunds_unsettled == 0
+    assert find_violations() == []

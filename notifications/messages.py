@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 from bookings import events
 from bookings.calendar import visit_calendar
 from bookings.models import Booking, SagaEvent
+from bookings.refund_words import refund_in_words
 from notifications import sms
 from notifications.models import Channel, Kind, Notification
 
@@ -65,6 +66,7 @@ def _compose(notification: Notification, booking: Booking):
         "practitioner": practitioner_of(booking) if start and kind in WITH_THE_VISIT else None,
         "booking_url": site_url(reverse("booking_detail", args=[booking.pk])),
         **(document_links(booking) if kind in WITH_DOCUMENTS else {}),
+        **({"refund_words": refund_of(booking)} if kind == Kind.CANCELLATION else {}),
     }
     if notification.channel == Channel.SMS:
         return sms.Sms(to=str(phone), body=_render(f"{kind}_sms.txt", language, context))
@@ -107,6 +109,17 @@ def document_links(booking: Booking) -> dict[str, str]:
         for row in issued
         if row.occurrence in DOCUMENT_LINKS
     }
+
+
+def refund_of(booking: Booking) -> str:
+    """The cancellation's refund in words (the patient's page says the same)."""
+    payment = getattr(booking, "payment", None)
+    refund = payment.refunds.first() if payment is not None else None
+    return refund_in_words(
+        amount=refund.amount if refund else None,
+        method=payment.method if payment else "",
+        settled=refund is not None and refund.status == "refunded",
+    )
 
 
 def message_id_of(notification: Notification, booking: Booking) -> str:

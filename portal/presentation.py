@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from bookings import events
+from bookings import events, refund_words
 from bookings.models import Booking, BookingStatus
 from bookings.money import format_inr as inr
 from bookings.money import percent_of
@@ -148,25 +148,11 @@ def _failed_for_staff(event: events.Payload, booking: Booking) -> tuple[str, str
 
 
 def refund_in_words(booking: Booking, refund: dict[str, Any]) -> str:
-    """What a cancellation gave back, and where it goes: cash at the desk, the account an
-    online payment came from, or the card (refund: portal.flows.refund_of's)."""
-    if not refund["amount"]:
-        return _("Nothing was refunded.")
-    amount = {"amount": inr(refund["amount"])}
-    payment = getattr(booking, "payment", None)  # none: nothing was taken
-    method = payment.method if payment is not None else ""
-    settled = refund["status"] == "refunded"
-    if method == "cash":
-        if settled:
-            return _("%(amount)s was given back in cash at the desk.") % amount
-        return _("Collect %(amount)s in cash at the clinic's desk.") % amount
-    if method == "online":
-        if settled:
-            return _("%(amount)s was refunded to the account you paid from.") % amount
-        return _("%(amount)s is on its way back to the account you paid from.") % amount
-    if settled:
-        return _("%(amount)s was refunded to your card.") % amount
-    return _("%(amount)s is on its way back to your card.") % amount
+    """What a cancellation gave back, and where it goes (refund: portal.flows.refund_of's):
+    the same sentence as the patient's e-mail and SMS."""
+    return refund_words.refund_in_words(
+        amount=refund["amount"], method=_paid_by(booking), settled=refund["status"] == "refunded"
+    )
 
 
 def discount_in_words(booking: Booking) -> str:

@@ -248,5 +248,5 @@ def test_the_patient_is_told_their_cash_comes_back_in_cash(desk_day):
     booking.user.save()
     sender.send_due()
     (told,) = [m for m in mail.outbox if "cancelled" in m.subject.lower()]
-    assert "₹300.00 is given back in cash at the clinic's desk." in told.body
+    assert "₹300.00 was given back in cash at the desk." in told.body
     assert "card" not in told.body

@@ -270,7 +270,7 @@ def test_a_cancelled_booking_gets_its_notice_and_none_of_its_reminders(book):
     }
     assert sender.send_due(now=booking.appointment_start).sent == 1  # the notice alone
     assert "is cancelled" in mail.outbox[0].body
-    assert "₹2,200.00 has been refunded to your card." in mail.outbox[0].body
+    assert "₹2,200.00 was refunded to your card." in mail.outbox[0].body
 
 
 @pytest.mark.usefixtures("default_cancellation_policy")

@@ -124,6 +124,6 @@ def test_an_online_payment_gets_its_receipt_and_its_refund_its_note(
     # The cancellation e-mail says where the money went back, and links the note.
     sender.send_due()
     (_, cancellation) = mail.outbox
-    assert "₹900.00 has been refunded to the account you paid from." in cancellation.body
+    assert "₹900.00 was refunded to the account you paid from." in cancellation.body
     assert f"/bookings/{body['id']}/documents/{note.number}.pdf" in cancellation.body
     assert find_violations() == []

@@ -149,18 +149,23 @@ def test_an_msg91_error_is_retried_later_with_the_reason_kept(book, user, settin
 @pytest.mark.parametrize(
     ("language", "method", "said"),
     [
-        ("en", "card", "is cancelled. ₹500.00 refunded to your card."),
-        ("hi", "card", "रद्द कर दी गई है। ₹500.00 आपके कार्ड पर लौटा दिए गए हैं।"),
-        ("en", "online", "is cancelled. ₹500.00 refunded to the account you paid from."),
-        ("hi", "online", "₹500.00 उसी खाते में लौटा दिए गए हैं जिससे आपने भुगतान किया था।"),
-        ("en", "cash", "is cancelled. ₹500.00 returned in cash at the desk."),
-        ("hi", "cash", "₹500.00 डेस्क पर नकद लौटा दिए गए।"),
-        ("en", "cash waiting", "is cancelled. Collect ₹500.00 in cash at the clinic's desk."),
+        ("en", "card", "₹500.00 was refunded to your card."),
+        ("hi", "card", "₹500.00 आपके कार्ड पर लौटा दिए गए।"),
+        ("en", "online", "₹500.00 was refunded to the account you paid from."),
+        ("hi", "online", "₹500.00 उसी खाते में लौटा दिए गए जिससे आपने भुगतान किया था।"),
+        ("en", "cash", "₹500.00 was given back in cash at the desk."),
+        ("hi", "cash", "₹500.00 डेस्क पर नकद लौटाए गए।"),
+        ("en", "cash waiting", "Collect ₹500.00 in cash at the clinic's desk."),
         ("hi", "cash waiting", "₹500.00 क्लिनिक के डेस्क से नकद ले लें।"),
+        ("en", "pos", "₹500.00 was refunded to your card."),
+        ("en", "pos waiting", "Come to the clinic's desk to have ₹500.00 refunded to your card."),
+        ("hi", "pos waiting", "₹500.00 अपने कार्ड पर वापस पाने के लिए क्लिनिक के डेस्क पर आएँ।"),
     ],
 )
 def test_the_cancellation_sms_says_what_came_back(book, user, settings, language, method, said):
-    """Issue 25: the cancellation SMS said only "is cancelled", not the refund."""
+    """Issue 25: the cancellation SMS said only "is cancelled", not the refund. The SMS,
+    the e-mail and the booking's page say it in one sentence (bookings.refund_words); a
+    counter card's refund waiting at the desk said "on its way back to your card"."""
     from portal.flows import cancel_booking
 
     settings.SMS_BACKEND = "notifications.sms.Msg91Backend"
@@ -187,4 +192,7 @@ def test_the_cancellation_sms_says_what_came_back(book, user, settings, language
 
     sms = Notification.objects.get(booking=booking, kind="cancellation", channel=Channel.SMS)
     assert sms.status == Status.SENT
-    assert json.loads(responses.calls[0].request.body)["sms"][0]["message"].endswith(said)
+    assert json.loads(responses.calls[0].request.body)["sms"][0]["message"].endswith(
+        f"। {said}" if language == "hi" else f"cancelled. {said}"
+    )
+    assert any(said in message.body for message in mail.outbox)  # the e-mail says the same

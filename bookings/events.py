@@ -42,8 +42,9 @@ from decimal import Decimal
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
+from django.apps import apps as django_apps
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Field
 from django.dispatch import Signal
 from django.utils import timezone
@@ -499,9 +500,24 @@ def _is_repeat(error: IntegrityError, constraints: tuple[str, ...]) -> bool:
     diag = getattr(error.__cause__, "diag", None)
     if diag is not None and diag.constraint_name:  # PostgreSQL names the constraint
         return diag.constraint_name in constraints
-    # SQLite (the embedded default for trying the app) names columns instead.
-    message = str(error)
-    return "UNIQUE constraint failed" in message and ".correlation_id" in message
+    # SQLite (the embedded default for trying the app) names the columns instead:
+    # "UNIQUE constraint failed: payments_reversedcapture.gateway_payment_id".
+    failed = str(error).removeprefix("UNIQUE constraint failed: ")
+    return any(failed == _sqlite_columns(name) for name in constraints)
+
+
+@functools.cache
+def _sqlite_columns(constraint: str) -> str:
+    """How SQLite names a unique constraint that fails: its table.column list."""
+    for model in django_apps.get_models():
+        for unique in model._meta.constraints:
+            if unique.name == constraint and isinstance(unique, models.UniqueConstraint):
+                table = model._meta.db_table
+                columns = (
+                    typing.cast(Field, model._meta.get_field(f)).column for f in unique.fields
+                )
+                return ", ".join(f"{table}.{column}" for column in columns)
+    return ""  # not a unique constraint of ours: matches no error
 
 
 _watching = threading.local()

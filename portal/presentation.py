@@ -109,9 +109,14 @@ def _went_back(booking: Booking, amount: Decimal) -> str:
     return _("%(amount)s went back to your card.") % said
 
 
+STAFF_WHERE_BACK = {
+    "cash": "handed back in cash",
+    "online": "back to the paying account (Razorpay)",
+}
+
+
 def _staff_went_back(booking: Booking, amount: Decimal) -> str:
-    where = {"cash": "handed back in cash", "online": "back to the paying account (Razorpay)"}
-    return f"{inr(amount)} {where.get(_paid_by(booking), 'back to the card')}."
+    return f"{inr(amount)} {STAFF_WHERE_BACK.get(_paid_by(booking), 'back to the card')}."
 
 
 def _payment_returned(booking: Booking) -> str:
@@ -143,7 +148,8 @@ def _failed_for_staff(event: events.Payload, booking: Booking) -> tuple[str, str
             f"{inr(amount)} is being refunded; Razorpay has not processed it yet.",
         )
     if charged_and_returned(booking):
-        return "Booking not made", "The payment was refunded to the card."
+        where = STAFF_WHERE_BACK.get(_paid_by(booking), "back to the card")
+        return "Booking not made", f"The payment was refunded: {where}."
     return "Booking not made", "Nothing was charged."
 
 

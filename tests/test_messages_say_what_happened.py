@@ -83,7 +83,7 @@ def test_a_booking_charged_then_undone_says_the_payment_was_refunded(charged_the
     patient_story = {entry.title: entry.detail for entry in timeline(booking)}
     assert patient_story["Booking not made"] == "The payment was refunded to your card."
     staff = {entry.title: entry.detail for entry in staff_story(booking)}
-    assert staff["Booking not made"] == "The payment was refunded to the card."
+    assert staff["Booking not made"] == "The payment was refunded: back to the card."
     assert discount_in_words(booking) == "No discount was used, since the booking was not made."
     said = [quote.reason, *patient_story.values(), *staff.values(), discount_in_words(booking)]
     assert not any("nothing was charged" in text.lower() for text in said), said

@@ -397,5 +397,8 @@ def test_an_online_payment_undone_after_capture_is_refunded_until_the_gateway_pr
     assert {e.title: e.detail for e in timeline(booking)}["Booking not made"] == (
         "The payment was refunded to the account you paid from."
     )
+    assert {e.title: e.detail for e in staff_story(booking)}["Booking not made"] == (
+        "The payment was refunded: back to the paying account (Razorpay)."
+    )
     assert today_at_a_glance(clinic_today()).refunds_unsettled == 0
     assert find_violations() == []

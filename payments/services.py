@@ -257,6 +257,12 @@ def _reverse_online_capture(*, payment: Payment) -> None:
     )
 
 
+def _desk_reference(method: str, pk: int) -> str:
+    """A refund handed back at the desk, named by how: cash_back_7, or pos_back_7 for the
+    counter's card machine (it said cash_back_ for both)."""
+    return f"{method}_back_{pk}"
+
+
 def _refund(
     *,
     payment: Payment,
@@ -269,7 +275,7 @@ def _refund(
     correlation_id = payment.correlation_id
     refund_reference = ""
     if payment.method in DESK_METHODS:
-        refund_reference = f"cash_back_{payment.pk}"  # handed back at the desk
+        refund_reference = _desk_reference(payment.method, payment.pk)
     elif payment.amount > 0:  # a 100% discount took nothing at the gateway
         try:
             refund_reference = get_gateway().refund(
@@ -344,7 +350,7 @@ def settle_refund(*, correlation_id: UUID) -> str:
     )
     try:
         if at_the_desk:
-            reference = f"cash_back_{refund.pk}"
+            reference = _desk_reference(refund.payment.method, refund.pk)
         else:
             reference = get_gateway().refund(
                 reference=refund.payment.gateway_reference,

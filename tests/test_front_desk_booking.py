@@ -152,7 +152,7 @@ def test_a_card_at_the_counter_is_taken_like_cash_and_given_back_at_the_desk(
     ]
     cancel_booking(booking=booking, actor="rita", by_staff=True, reason="doctor away")
     refund = booking.payment.refunds.get()
-    assert refund.status == "refunded" and refund.gateway_reference.startswith("cash_back_")
+    assert refund.status == "refunded" and refund.gateway_reference.startswith("pos_back_")
     assert not SimulatedGatewayCharge.objects.exists()
     assert find_violations() == []
 

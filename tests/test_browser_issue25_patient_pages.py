@@ -316,7 +316,7 @@ def test_a_cancelled_booking_and_its_sms_say_what_came_back(page: Page, shot, bo
     sent = json.loads(responses.calls[0].request.body)["sms"][0]["message"]
     assert sent == (
         f"Booking {booking.confirmation_code} for Asha Verma is cancelled. "
-        "₹900.00 refunded to your card."
+        "₹900.00 was refunded to your card."
     )
 
 

@@ -132,7 +132,7 @@ BOOKERS = 12
 CUTS = 3
 
 
-def test_every_connection_cut_while_many_sagas_run_loses_nothing(service_priced, settings):
+def test_every_connection_cut_while_many_sagas_run_loses_nothing(service_priced, settings, caplog):
     """All backends of the test database (but the cutter's own) terminated, three times."""
     settings.SAGA_RERAISE_RECEIVER_ERRORS = False  # as in production: crashes are logged
     service = service_priced("2500.00")
@@ -167,7 +167,12 @@ def test_every_connection_cut_while_many_sagas_run_loses_nothing(service_priced,
     cut_short = Booking.objects.exclude(failure_reason__in=["card_declined"]).exclude(
         status=BookingStatus.CONFIRMED
     )
-    assert cut_short.exists()  # the cuts really hit sagas in flight
+    # The cuts really hit sagas in flight: each cut at least the saga that made it, whose
+    # next step then failed on its dead connection and was tried again on a new one (or,
+    # hit twice, left the booking for recovery). Which other sagas a cut catches mid-step
+    # is up to the scheduler: some runs leave none cut short (CI's did once).
+    tried_again = [r for r in caplog.records if "trying once more" in r.getMessage()]
+    assert len(tried_again) + len(interrupted) + cut_short.count() >= CUTS
     settings.SAGA_TIMEOUT_SECONDS = 0
     summary = resume_stuck_sagas()
     issue_missing_documents()  # a cut between a confirmation and its receipt (recovery's too)
